@@ -1,0 +1,35 @@
+"""REST API under /api/v1 with OpenAPI at /api/v1/openapi.json."""
+
+from ninja import NinjaAPI
+
+from gigbridge.audit.api import router as audit_router
+from gigbridge.engagements.api import (
+    approvals_router,
+    cost_centers_router,
+    engagements_router,
+    requests_router,
+)
+from gigbridge.people.api import router as people_router
+from gigbridge.program.api import router as program_router
+
+from . import problems
+from .auth import AUTH
+
+api = NinjaAPI(
+    title="Gigbridge API",
+    version="1",
+    description="Work requests, approvals, engagements, policy and audit. Authenticate with "
+    "'Authorization: Bearer <token>' (create a token on your profile page or with "
+    "`gigbridge token create`). Errors are application/problem+json.",
+    auth=AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+problems.install(api)
+api.add_router("/me", people_router)
+api.add_router("/requests", requests_router)
+api.add_router("/approvals", approvals_router)
+api.add_router("/engagements", engagements_router)
+api.add_router("/", program_router)
+api.add_router("/cost-centers", cost_centers_router)
+api.add_router("/audit", audit_router)

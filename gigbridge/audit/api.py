@@ -1,0 +1,61 @@
+import datetime as dt
+
+from ninja import FilterSchema, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from gigbridge.engagements.permissions import can_read_audit
+
+from .actions import verify
+from .models import AuditEvent
+
+router = Router(tags=["audit"])
+
+
+class EventOut(Schema):
+    seq: int
+    created_at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict | None
+    after: dict | None
+    policy_version: int | None
+    rule: str
+    hash: str
+
+
+class EventFilter(FilterSchema):
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    actor: str | None = None
+
+
+class VerifyOut(Schema):
+    ok: bool
+    checked: int
+    broken_seq: int | None
+    reason: str
+
+
+def _require_auditor(request):
+    if not can_read_audit(request.user):
+        raise HttpError(403, "only auditors and program admins can read the audit trail")
+
+
+@router.get("/events", response=list[EventOut], summary="Audit events, oldest first")
+@paginate(LimitOffsetPagination)
+def events(request, filters: Query[EventFilter]):
+    _require_auditor(request)
+    return filters.filter(AuditEvent.objects.all())
+
+
+@router.get("/verify", response=VerifyOut, summary="Verify the hash chain")
+def verify_chain(request):
+    _require_auditor(request)
+    result = verify()
+    return VerifyOut(
+        ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason
+    )

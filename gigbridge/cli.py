@@ -1,0 +1,34 @@
+"""The ``gigbridge`` command: Django's management commands under the product's name.
+
+gigbridge up | web | worker | scheduler      run the service (all together, or one part)
+gigbridge init [--demo]                      migrate, install the example policy, demo data
+gigbridge policy check FILE                  validate a policy file
+gigbridge audit verify                       check the audit chain for tampering
+gigbridge token create USERNAME NAME         make an API token
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gigbridge.settings")
+    from gigbridge.config import ConfigError
+
+    try:
+        from django.core.management import execute_from_command_line
+
+        if not argv or argv[0] in {"-h", "--help", "help"} and len(argv) == 1:
+            print(__doc__)
+            argv = ["help"]
+        execute_from_command_line(["gigbridge", *argv])
+    except ConfigError as exc:
+        print(f"gigbridge: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The request form. Choices come from the policy in force; rules are checked by the actions."""
+
+from __future__ import annotations
+
+from django import forms
+
+from gigbridge.program import actions as program
+from gigbridge.program.models import CostCenter
+
+from .models import WorkRequest
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class RequestForm(forms.Form):
+    title = forms.CharField(min_length=3, max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    deliverables = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One deliverable per line; each becomes a task.",
+    )
+    skills = forms.CharField(required=False, help_text="Comma-separated, e.g. figma, branding")
+    task_category = forms.ChoiceField()
+    worker_category = forms.ChoiceField()
+    cost_center = forms.ModelChoiceField(
+        queryset=CostCenter.objects.filter(active=True), to_field_name="code"
+    )
+    pricing = forms.ChoiceField(choices=WorkRequest.Pricing.choices)
+    budget = forms.DecimalField(min_value=0.01, max_digits=14, decimal_places=2)
+    currency = forms.CharField(min_length=3, max_length=3)
+    start_date = forms.DateField(widget=DateInput)
+    end_date = forms.DateField(widget=DateInput)
+    data_classification = forms.ChoiceField(choices=WorkRequest.Classification.choices)
+    sourcing = forms.ChoiceField(
+        choices=WorkRequest.Sourcing.choices,
+        help_text="Marketplace posts a job; direct engages a named person.",
+    )
+    freelancer_email = forms.EmailField(required=False, label="Freelancer's email (direct only)")
+    freelancer_country = forms.CharField(
+        required=False, max_length=2, label="Freelancer's country (ISO code, direct only)"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _, policy = program.current()
+        self.fields["task_category"].choices = [(c, c) for c in policy.task_categories]
+        self.fields["worker_category"].choices = [
+            (c, c) for c in policy.worker_categories if c != "employee"
+        ]
+        self.fields["currency"].initial = policy.program.currency
+        self.fields["worker_category"].initial = "freelancer"
+
+    def to_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["deliverables"] = (data.get("deliverables") or "").splitlines()
+        data["skills"] = [s for s in (data.get("skills") or "").split(",")]
+        return data
+
+    @staticmethod
+    def initial_from(request: WorkRequest) -> dict:
+        initial = {
+            f: getattr(request, f)
+            for f in (
+                "title",
+                "description",
+                "task_category",
+                "worker_category",
+                "pricing",
+                "budget",
+                "currency",
+                "start_date",
+                "end_date",
+                "data_classification",
+                "sourcing",
+                "freelancer_email",
+                "freelancer_country",
+            )
+        }
+        initial["cost_center"] = request.cost_center.code
+        initial["deliverables"] = "\n".join(request.deliverables)
+        initial["skills"] = ", ".join(request.skills)
+        return initial
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            ("approve", "Approve"),
+            ("reject", "Reject"),
+            ("request_changes", "Ask for changes"),
+        ]
+    )
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+
+class TransitionForm(forms.Form):
+    state = forms.ChoiceField()
+    reason = forms.CharField(required=False, max_length=2000)

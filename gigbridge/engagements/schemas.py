@@ -1,0 +1,168 @@
+"""API shapes of requests, approvals and engagements; the web forms validate the same fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, FilterSchema, Schema
+from pydantic import field_validator
+
+from gigbridge.program.policy import DATA_CLASSIFICATIONS
+
+Pricing = Literal["fixed", "hourly"]
+Classification = Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
+Sourcing = Literal["marketplace", "direct"]
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class RequestIn(Schema):
+    title: str = Field(min_length=3, max_length=200)
+    description: str = Field(min_length=1, max_length=20000)
+    deliverables: list[str] = Field(default_factory=list, max_length=50)
+    skills: list[str] = Field(default_factory=list, max_length=30)
+    task_category: str
+    worker_category: str = "freelancer"
+    cost_center: str = Field(description="cost center code, e.g. CC-MKT")
+    pricing: Pricing
+    budget: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    start_date: dt.date
+    end_date: dt.date
+    data_classification: Classification
+    sourcing: Sourcing = "marketplace"
+    freelancer_email: str = Field(default="", max_length=254)
+    freelancer_country: str = Field(default="", max_length=2)
+
+    @field_validator("freelancer_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        import re
+
+        if value and not re.match(EMAIL, value):
+            raise ValueError("is not an email address")
+        return value
+
+
+class RequestPatch(Schema):
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    description: str | None = None
+    deliverables: list[str] | None = None
+    skills: list[str] | None = None
+    task_category: str | None = None
+    worker_category: str | None = None
+    cost_center: str | None = None
+    pricing: Pricing | None = None
+    budget: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=2)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    data_classification: Classification | None = None
+    sourcing: Sourcing | None = None
+    freelancer_email: str | None = None
+    freelancer_country: str | None = None
+
+
+class StepOut(Schema):
+    id: int
+    round: int
+    stage: int
+    role: str
+    rule_id: str
+    policy_version: int
+    state: str
+    assignee: str | None
+    escalated_to: str | None
+    decided_by: str | None
+    on_behalf_of: str | None
+    decided_at: dt.datetime | None
+    comment: str
+
+
+class RequestOut(Schema):
+    id: int
+    reference: str
+    state: str
+    requester: str
+    title: str
+    description: str
+    deliverables: list[str]
+    skills: list[str]
+    task_category: str
+    worker_category: str
+    cost_center: str
+    pricing: str
+    budget: Decimal
+    currency: str
+    start_date: dt.date
+    end_date: dt.date
+    data_classification: str
+    sourcing: str
+    freelancer_email: str
+    freelancer_country: str
+    policy_version: int | None
+    submitted_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+    engagement_id: int | None
+    steps: list[StepOut]
+
+
+class RequestFilter(FilterSchema):
+    state: str | None = None
+    cost_center: str | None = Field(None, q="cost_center__code")
+    q: str | None = Field(None, q=["title__icontains", "description__icontains"])
+
+
+class DecisionIn(Schema):
+    decision: Literal["approve", "reject", "request_changes"]
+    comment: str = Field(default="", max_length=5000)
+
+
+class ApprovalOut(Schema):
+    step: StepOut
+    request: RequestOut
+
+
+class EngagementOut(Schema):
+    id: int
+    reference: str
+    state: str
+    request_id: int
+    request_reference: str
+    title: str
+    freelancer: str | None
+    contract_start: dt.date | None
+    contract_end: dt.date | None
+    created_at: dt.datetime
+    allowed_transitions: list[str]
+
+
+class TransitionIn(Schema):
+    state: str
+    reason: str = Field(default="", max_length=2000)
+    contract_start: dt.date | None = None
+    contract_end: dt.date | None = None
+
+
+class EventOut(Schema):
+    seq: int
+    created_at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    after: dict | None
+    policy_version: int | None
+    rule: str
+
+
+class CostCenterOut(Schema):
+    code: str
+    name: str
+    owner: str
+    annual_budget: Decimal
+    committed: Decimal
+    available: Decimal
+    currency: str

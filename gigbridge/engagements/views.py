@@ -1,0 +1,248 @@
+"""Web pages for requests, approvals and engagements (server-rendered, htmx where it helps)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import actions, links, permissions
+from .errors import InvalidTransition, NotAllowed, RuleViolation
+from .forms import DecisionForm, RequestForm, TransitionForm
+from .models import ApprovalStep, Engagement, WorkRequest
+from .schemas import RequestFilter
+
+
+def _add_problems(form, exc: RuleViolation) -> None:
+    for problem in exc.problems:
+        message = problem.message + (f" (policy rule: {problem.rule})" if problem.rule else "")
+        form.add_error(problem.field if problem.field in form.fields else None, message)
+
+
+def _page(request, qs, per_page=25):
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+@login_required
+def request_list(request):
+    filters = RequestFilter(state=request.GET.get("state") or None, q=request.GET.get("q") or None)
+    qs = filters.filter(permissions.visible_requests(request.user))
+    scope = request.GET.get("scope", "mine")
+    if scope == "mine":
+        qs = qs.filter(requester=request.user)
+    context = {
+        "page": _page(request, qs),
+        "states": WorkRequest.State.choices,
+        "scope": scope,
+        "filters": filters,
+    }
+    template = (
+        "engagements/_request_rows.html"
+        if request.headers.get("HX-Request") == "true"
+        else "engagements/request_list.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def request_new(request):
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            work_request = actions.create_request(request.user, form.to_data())
+        except RuleViolation as exc:
+            _add_problems(form, exc)
+        else:
+            if "submit" in request.POST:
+                return _submit(request, work_request)
+            messages.success(request, f"{work_request.reference} saved as a draft.")
+            return redirect("web:request-detail", pk=work_request.pk)
+    return render(request, "engagements/request_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def request_edit(request, pk):
+    work_request = get_object_or_404(WorkRequest, pk=pk, requester=request.user)
+    form = RequestForm(request.POST or None, initial=RequestForm.initial_from(work_request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_request(request.user, work_request, form.to_data())
+        except RuleViolation as exc:
+            _add_problems(form, exc)
+        except InvalidTransition as exc:
+            messages.error(request, str(exc))
+            return redirect("web:request-detail", pk=pk)
+        else:
+            if "submit" in request.POST:
+                return _submit(request, work_request)
+            messages.success(request, "Saved.")
+            return redirect("web:request-detail", pk=pk)
+    return render(
+        request, "engagements/request_form.html", {"form": form, "work_request": work_request}
+    )
+
+
+def _submit(request, work_request):
+    try:
+        work_request = actions.submit_request(request.user, work_request)
+    except (RuleViolation, InvalidTransition, NotAllowed) as exc:
+        messages.error(request, f"Not submitted: {exc}")
+    else:
+        messages.success(request, f"{work_request.reference} submitted; approvers are notified.")
+    return redirect("web:request-detail", pk=work_request.pk)
+
+
+@login_required
+def request_detail(request, pk):
+    work_request = get_object_or_404(permissions.visible_requests(request.user), pk=pk)
+    steps = work_request.steps.select_related(
+        "assignee", "decided_by", "escalated_to", "decided_on_behalf_of", "policy_version"
+    )
+    engagement = Engagement.objects.filter(request=work_request).first()
+    return render(
+        request,
+        "engagements/request_detail.html",
+        {
+            "r": work_request,
+            "steps": steps,
+            "engagement": engagement,
+            "timeline": actions.request_timeline(work_request),
+            "is_requester": work_request.requester_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_submit(request, pk):
+    return _submit(request, get_object_or_404(WorkRequest, pk=pk, requester=request.user))
+
+
+@login_required
+@require_POST
+def request_withdraw(request, pk):
+    work_request = get_object_or_404(WorkRequest, pk=pk, requester=request.user)
+    try:
+        actions.withdraw_request(request.user, work_request, request.POST.get("comment", ""))
+        messages.success(request, f"{work_request.reference} withdrawn.")
+    except (InvalidTransition, NotAllowed) as exc:
+        messages.error(request, str(exc))
+    return redirect("web:request-detail", pk=pk)
+
+
+@login_required
+def approvals_inbox(request):
+    steps = actions.inbox(request.user).select_related("policy_version")
+    return render(request, "engagements/approvals.html", {"steps": steps})
+
+
+def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
+    allowed, on_behalf_of = actions.may_decide(request.user, step)
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.decide(
+                request.user,
+                step,
+                form.cleaned_data["decision"],
+                form.cleaned_data["comment"],
+                link=link,
+            )
+        except RuleViolation as exc:
+            _add_problems(form, exc)
+        except NotAllowed as exc:
+            return render(request, "engagements/link_error.html", {"message": str(exc)}, status=403)
+        except InvalidTransition as exc:
+            messages.error(request, str(exc))
+            return redirect("web:approvals")
+        else:
+            messages.success(request, f"Decision recorded for {step.request.reference}.")
+            return redirect("web:approvals")
+    if not allowed and step.state == ApprovalStep.State.PENDING:
+        return render(
+            request,
+            "engagements/link_error.html",
+            {"message": "You are not an approver of this step."},
+            status=403,
+        )
+    return render(
+        request,
+        "engagements/decision.html",
+        {
+            "step": step,
+            "r": step.request,
+            "form": form,
+            "on_behalf_of": on_behalf_of,
+            "token": token,
+            "allowed": allowed,
+            "other_steps": step.request.steps.filter(round=step.round).select_related(
+                "decided_by", "assignee"
+            ),
+        },
+    )
+
+
+@login_required
+def decision(request, pk):
+    step = get_object_or_404(
+        ApprovalStep.objects.select_related("request__requester", "request__cost_center"), pk=pk
+    )
+    return _decision_page(request, step)
+
+
+@login_required
+def decision_link(request, token):
+    """A mailed link: valid only for its recipient, once, before it expires."""
+    try:
+        link = links.resolve(token, request.user)
+    except links.LinkError as exc:
+        return render(request, "engagements/link_error.html", {"message": str(exc)}, status=400)
+    return _decision_page(request, link.step, link=link, token=token)
+
+
+@login_required
+def engagement_list(request):
+    qs = permissions.visible_engagements(request.user)
+    state = request.GET.get("state")
+    if state:
+        qs = qs.filter(state=state)
+    return render(
+        request,
+        "engagements/engagement_list.html",
+        {"page": _page(request, qs), "states": Engagement.State.choices, "state": state},
+    )
+
+
+@login_required
+def engagement_detail(request, pk):
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=pk)
+    form = None
+    if permissions.can_manage_engagements(request.user):
+        form = TransitionForm()
+        form.fields["state"].choices = [
+            (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
+        ]
+    return render(
+        request,
+        "engagements/engagement_detail.html",
+        {"e": engagement, "timeline": actions.timeline(engagement), "form": form},
+    )
+
+
+@login_required
+@require_POST
+def engagement_transition(request, pk):
+    engagement = get_object_or_404(Engagement, pk=pk)
+    if not permissions.can_manage_engagements(request.user):
+        return HttpResponseForbidden("only a program admin can change an engagement's state")
+    try:
+        actions.transition_engagement(
+            request.user, engagement, request.POST.get("state", ""), request.POST.get("reason", "")
+        )
+        messages.success(request, "Engagement updated.")
+    except (RuleViolation, InvalidTransition) as exc:
+        messages.error(request, str(exc))
+    return redirect("web:engagement-detail", pk=pk)

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from gigbridge.jobs.scheduler import run_scheduler
+from gigbridge.startup import check_or_exit
+
+
+class Command(BaseCommand):
+    help = "Run the scheduler: outbox sweeper, approval reminders and escalations."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=None,
+            help="seconds between ticks (default GIGBRIDGE_SCHEDULER_INTERVAL)",
+        )
+        parser.add_argument("--once", action="store_true", help="run one tick and exit")
+
+    def handle(self, *args, **options):
+        check_or_exit(self.stderr)
+        run_scheduler(interval=options["interval"], once=options["once"])

@@ -1,0 +1,64 @@
+"""Run web, worker and scheduler together (the embedded default); stop all if one stops."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from gigbridge.startup import check_or_exit
+
+
+class Command(BaseCommand):
+    help = "Run the whole product: web, worker and scheduler, until interrupted."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("GIGBRIDGE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, **options):
+        check_or_exit(self.stderr)
+        gigbridge = [sys.executable, "-m", "gigbridge.cli"]
+        parts = {
+            "web": gigbridge + ["web", "--host", options["host"], "--port", str(options["port"])],
+            "worker": gigbridge + ["worker"],
+            "scheduler": gigbridge + ["scheduler"],
+        }
+        children = {name: subprocess.Popen(cmd) for name, cmd in parts.items()}
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
+        creds = settings.DATA_DIR / "demo-credentials.txt"
+        if creds.exists():
+            self.stdout.write(f"Sign in with a demo account; names and password are in {creds}:")
+            self.stdout.write("  " + creds.read_text().strip().replace("\n", "\n  "))
+        self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}. Press Ctrl+C to stop.\n")
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exit_code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(
+                        f"{name} stopped with exit code {child.returncode}; stopping everything"
+                    )
+                    exit_code, stopping = child.returncode or 1, True
+                    break
+            time.sleep(0.5)
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(exit_code)

@@ -1,0 +1,123 @@
+"""People the program knows (employees, freelancers, vendors, contingent staff) and their roles."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+
+
+class Person(models.Model):
+    class Kind(models.TextChoices):
+        EMPLOYEE = "employee"
+        VENDOR = "vendor"
+        CONTINGENT = "contingent"
+        FREELANCER = "freelancer"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    email = models.EmailField(unique=True)
+    display_name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} <{self.email}>"
+
+
+class Agreement(models.Model):
+    """An agreement (NDA, MSA, ...) a worker has signed; the policy names which are required."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="agreements")
+    name = models.CharField(max_length=50)
+    signed_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "name"], name="one_agreement_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} signed by {self.person.email} on {self.signed_on}"
+
+
+class Role(models.TextChoices):
+    REQUESTER = "requester"
+    PROCUREMENT = "procurement"
+    LEGAL = "legal"
+    HR = "hr"
+    FINANCE = "finance"
+    PROGRAM_ADMIN = "program_admin"
+    AUDITOR = "auditor"
+
+
+class RoleAssignment(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_role_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role}"
+
+
+class Delegation(models.Model):
+    """While ``delegator`` is away, ``delegate`` may decide their approvals (both are audited)."""
+
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="delegation_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegator} → {self.delegate} ({self.starts_on}..{self.ends_on})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 of the secret is stored; the secret is shown once."""
+
+    PREFIX = "gbt_"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,912 @@
+"""The program policy: the rules a program manager writes down in one YAML file.
+
+The file says who must approve which work requests, which budgets the cost centers have, and
+the compliance and access limits every engagement follows. This module turns that file into
+immutable pydantic models and works out approval chains from them.
+
+It is deliberately free of Django so that `gigbridge policy check FILE`, editors and CI can
+validate a policy without settings or a database.
+
+Checking is meant for people, not programmers: every problem in the file is reported at once,
+each as ``FILE:LINE:COLUMN: path: message`` (the format editors and CI annotate), with the
+position of the offending value rather than a pydantic traceback.
+"""
+
+import os
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary. Literal types keep the allowed values introspectable (forms, API schema, messages).
+# ---------------------------------------------------------------------------------------------
+
+POLICY_VERSION = 1
+
+ApproverRole = Literal["manager", "cost_center_owner", "procurement", "legal", "hr", "finance"]
+DataClassification = Literal["public", "internal", "confidential"]
+WorkerCategory = Literal["employee", "vendor", "contingent", "freelancer"]
+SourcingKind = Literal["marketplace", "direct"]
+ApprovalMode = Literal["parallel", "sequential"]
+FileShareRole = Literal["read", "write"]
+
+APPROVER_ROLES: tuple[str, ...] = get_args(ApproverRole)
+DATA_CLASSIFICATIONS: tuple[str, ...] = get_args(DataClassification)
+WORKER_CATEGORIES: tuple[str, ...] = get_args(WorkerCategory)
+SOURCING_KINDS: tuple[str, ...] = get_args(SourcingKind)
+APPROVAL_MODES: tuple[str, ...] = get_args(ApprovalMode)
+FILE_SHARE_ROLES: tuple[str, ...] = get_args(FileShareRole)
+
+# ---------------------------------------------------------------------------------------------
+# Field types. Each custom check raises PydanticCustomError so its message reaches the user
+# verbatim (a plain ValueError would be prefixed with "Value error, ").
+# ---------------------------------------------------------------------------------------------
+
+
+def _matching(pattern: str, error_type: str, requirement: str) -> AfterValidator:
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise PydanticCustomError(
+                error_type, f"{requirement} (got {{got}})", {"got": repr(value)}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+def _supported_version(value: int) -> int:
+    if value != POLICY_VERSION:
+        raise PydanticCustomError(
+            "unsupported_version",
+            "must be {expected}, the only policy format version so far (got {got})",
+            {"expected": POLICY_VERSION, "got": value},
+        )
+    return value
+
+
+_SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
+
+NonEmptyStr = Annotated[str, AfterValidator(_not_blank)]
+Slug = Annotated[
+    str,
+    _matching(
+        _SLUG_PATTERN,
+        "slug",
+        "must be lowercase letters, digits and hyphens, such as software-development",
+    ),
+]
+CostCenterCode = Annotated[
+    str,
+    _matching(
+        r"[A-Z0-9][A-Z0-9-]{1,31}",
+        "cost_center_code",
+        "must be 2 to 32 capital letters, digits or hyphens, such as CC-MKT",
+    ),
+]
+CurrencyCode = Annotated[
+    str,
+    _matching(
+        r"[A-Z]{3}",
+        "currency",
+        "must be a three-letter ISO 4217 currency code in capitals, such as EUR",
+    ),
+]
+CountryCode = Annotated[
+    str,
+    _matching(
+        r"[A-Z]{2}",
+        "country",
+        "must be a two-letter ISO 3166-1 country code in capitals, such as KP",
+    ),
+]
+# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is the mail
+# server's business; this only catches typos such as a missing domain.
+EmailAddress = Annotated[
+    str,
+    _matching(
+        r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+",
+        "email",
+        "must be an email address, such as name@example.com",
+    ),
+]
+# Money is Decimal so that thresholds compare exactly; YAML may spell it as int, float or text.
+Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+# Counts of days are strict ints: YAML `true` or `2.5` is a mistake, not a number of days.
+Days = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+_Item = TypeVar("_Item")
+NonEmptyList = Annotated[tuple[_Item, ...], Field(min_length=1)]
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+# ---------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos that would silently change nothing; frozen because a policy
+    # version must never change after an approval was decided under it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProgramInfo(_Model):
+    name: NonEmptyStr
+    currency: CurrencyCode
+    fiscal_year_start_month: Annotated[Days, Field(ge=1, le=12)] = 1
+
+
+class CostCenterPolicy(_Model):
+    code: CostCenterCode
+    name: NonEmptyStr
+    annual_budget: Amount
+    owner: EmailAddress
+
+
+class RuleCondition(_Model):
+    """When a rule applies. Every condition given must hold; those left out match anything."""
+
+    amount_at_least: Amount | None = None
+    # An empty list would match nothing, which is never what the author meant.
+    data_classification: NonEmptyList[DataClassification] | None = None
+    worker_category: NonEmptyList[WorkerCategory] | None = None
+    sourcing: NonEmptyList[SourcingKind] | None = None
+    task_category: NonEmptyList[Slug] | None = None
+
+    def matches(self, facts: "RequestFacts") -> bool:
+        return all(
+            (
+                self.amount_at_least is None or facts.amount >= self.amount_at_least,
+                _allows(self.data_classification, facts.data_classification),
+                _allows(self.worker_category, facts.worker_category),
+                _allows(self.sourcing, facts.sourcing),
+                _allows(self.task_category, facts.task_category),
+            )
+        )
+
+
+def _allows(allowed: tuple[str, ...] | None, value: str) -> bool:
+    return allowed is None or value in allowed
+
+
+class ApprovalRule(_Model):
+    id: Slug
+    description: str | None = None
+    when: RuleCondition | None = None
+    approvers: NonEmptyList[ApproverRole]
+    mode: ApprovalMode = "parallel"
+
+    def applies_to(self, facts: "RequestFacts") -> bool:
+        return self.when is None or self.when.matches(facts)
+
+    def stages(self) -> list[tuple[str, ...]]:
+        """The approver groups this rule asks for, one group per stage."""
+        if self.mode == "sequential":
+            return [(role,) for role in self.approvers]
+        return [self.approvers]
+
+
+class ApprovalSettings(_Model):
+    reminder_after_days: Annotated[Days, Field(ge=1)] = 2
+    escalate_after_days: Days = 5  # must exceed reminder_after_days: _escalation_timing
+    link_valid_days: Annotated[Days, Field(ge=1, le=30)] = 7
+    rules: tuple[ApprovalRule, ...]
+
+
+class CompliancePolicy(_Model):
+    max_engagement_days: Annotated[Days, Field(ge=1)]
+    rehire_cooling_off_days: Annotated[Days, Field(ge=0)]
+    required_agreements: tuple[NonEmptyStr, ...]
+    blocked_countries: tuple[CountryCode, ...]
+
+
+class AccessPolicy(_Model):
+    grace_days: Annotated[Days, Field(ge=0, le=90)] = 3
+    file_share_role: FileShareRole = "read"
+    remove_guest_on_end: StrictBool = True
+    remove_drift: StrictBool = False
+
+
+# parse_policy runs the cross-field checks itself (it knows line numbers); this context flag
+# tells Policy's own validator not to repeat them.
+_CHECKED_BY_PARSER = "gigbridge.policy.cross_checked"
+
+
+class Policy(_Model):
+    version: Annotated[int, Field(strict=True), AfterValidator(_supported_version)]
+    program: ProgramInfo
+    worker_categories: NonEmptyList[WorkerCategory]
+    task_categories: NonEmptyList[Slug]
+    cost_centers: NonEmptyList[CostCenterPolicy]
+    approvals: ApprovalSettings
+    compliance: CompliancePolicy
+    access: AccessPolicy
+
+    @model_validator(mode="after")
+    def _cross_check(self, info: ValidationInfo) -> "Policy":
+        # Policies built in code (tests, fixtures) get the same consistency rules as files.
+        if info.context and info.context.get(_CHECKED_BY_PARSER):
+            return self
+        found = _consistency_problems(self.model_dump(exclude_unset=True), where=_dotted)
+        if found:
+            raise ValueError("; ".join(f"{_dotted(path)}: {message}" for path, message in found))
+        return self
+
+    def cost_center(self, code: str) -> CostCenterPolicy | None:
+        return next((center for center in self.cost_centers if center.code == code), None)
+
+    def approval_chain(self, facts: "RequestFacts") -> list[list["RequiredApproval"]]:
+        return approval_chain(self, facts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Approval chains
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the policy needs to know about a work request to decide its approvals."""
+
+    amount: Decimal
+    data_classification: str
+    worker_category: str
+    sourcing: str
+    task_category: str
+
+
+@dataclass(frozen=True)
+class RequiredApproval:
+    role: str
+    rule_id: str  # recorded with the decision, so an auditor sees why the approval was needed
+
+
+def approval_chain(policy: Policy, facts: RequestFacts) -> list[list[RequiredApproval]]:
+    """The stages of approval a request needs, in order; each stage is decided in parallel.
+
+    Rules are read in file order and each matching rule appends its stages. A role is asked
+    once only, by the first rule that requires it, so a later rule cannot make the manager
+    approve twice; a stage with nobody left in it disappears.
+    """
+    chain: list[list[RequiredApproval]] = []
+    asked: set[str] = set()
+    for rule in policy.approvals.rules:
+        if not rule.applies_to(facts):
+            continue
+        for group in rule.stages():
+            stage = [RequiredApproval(role, rule.id) for role in group if role not in asked]
+            asked.update(approval.role for approval in stage)
+            if stage:
+                chain.append(stage)
+    return chain
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems
+# ---------------------------------------------------------------------------------------------
+
+DOCUMENT = "(document)"
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+    path: str  # dotted, e.g. cost_centers.2.annual_budget, or "(document)"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class PolicyError(Exception):
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+DataPath = tuple[Any, ...]  # keys and list indexes from the document root
+Position = tuple[int, int]  # 1-based line and column
+
+
+@dataclass(frozen=True)
+class _Finding:
+    position: Position
+    path: DataPath
+    message: str
+
+    def problem(self, filename: str) -> PolicyProblem:
+        line, column = self.position
+        return PolicyProblem(filename, line, column, _dotted(self.path), self.message)
+
+
+def _dotted(path: DataPath) -> str:
+    return ".".join(str(part) for part in path) if path else DOCUMENT
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading YAML while remembering where every key and value was written
+# ---------------------------------------------------------------------------------------------
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+# Aliases are expanded on every use, so a few nested ones could make a tiny file huge
+# ("billion laughs"). Real policies have a few hundred values.
+_MAX_VALUES = 100_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _position(mark: yaml.Mark) -> Position:
+    return mark.line + 1, mark.column + 1
+
+
+class _Document:
+    """Plain Python data built from a YAML node tree, plus where each part came from.
+
+    PyYAML's own loader throws the positions away and silently keeps the last of duplicated
+    keys, so the tree is walked here instead.
+    """
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.values: dict[DataPath, Position] = {}
+        self.keys: dict[DataPath, Position] = {}
+        # Source text of plain scalars that YAML did not read as text (NO → false), for hints.
+        self.plain_text: dict[DataPath, str] = {}
+        # Paths already reported while reading; validation errors below them would only echo.
+        self.unreadable: set[DataPath] = set()
+        self.findings: list[_Finding] = []
+        self._constructor = yaml.SafeLoader("")  # only its safe scalar constructors are used
+        self._open: set[int] = set()  # collections being built, to catch recursive aliases
+        try:
+            self.data = self._build(root, ())
+        except _TooLarge:
+            message = f"the document expands to more than {_MAX_VALUES} values through aliases"
+            self._report((1, 1), (), message)
+            self.data = None
+
+    def value_position(self, path: DataPath) -> Position:
+        """Where the value at path is, or else its nearest enclosing value that exists."""
+        while path not in self.values:
+            path = path[:-1]
+        return self.values[path]
+
+    def is_unreadable(self, path: DataPath) -> bool:
+        return any(path[:length] in self.unreadable for length in range(len(path) + 1))
+
+    def _report(self, position: Position, path: DataPath, message: str) -> None:
+        self.findings.append(_Finding(position, path, message))
+        self.unreadable.add(path)
+
+    def _build(self, node: yaml.Node, path: DataPath) -> Any:
+        if len(self.values) >= _MAX_VALUES:
+            raise _TooLarge
+        self.values[path] = _position(node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._open:
+            self._report(self.values[path], path, "an alias may not refer to its own container")
+            return None
+        expected = _SEQ_TAG if isinstance(node, yaml.SequenceNode) else _MAP_TAG
+        if node.tag != expected:
+            self._report(self.values[path], path, f"unsupported YAML tag {node.tag}")
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self._build(item, (*path, index)) for index, item in enumerate(node.value)]
+            return self._mapping(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode, path: DataPath) -> Any:
+        try:
+            value = self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError):
+            # e.g. `!!int many` or a custom tag such as `!include`
+            self._report(self.values[path], path, f"cannot read {node.value!r} as {node.tag}")
+            return None
+        if node.style is None and value is not None and not isinstance(value, str):
+            self.plain_text[path] = node.value
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: DataPath) -> dict[Any, Any]:
+        merged = self._merged_defaults(node, path)
+        explicit: dict[Any, Any] = {}
+        first_seen: dict[Any, Position] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self._key(key_node, path)
+            if key is _UNREADABLE_KEY:
+                continue
+            where = _position(key_node.start_mark)
+            if key in first_seen:
+                message = f"duplicate key {_show(key)} (first defined at line {first_seen[key][0]})"
+                self.findings.append(_Finding(where, (*path, key), message))
+                continue
+            first_seen[key] = where
+            self.keys[(*path, key)] = where
+            explicit[key] = self._build(value_node, (*path, key))
+        return merged | explicit
+
+    def _merged_defaults(self, node: yaml.MappingNode, path: DataPath) -> dict[Any, Any]:
+        """Values brought in with YAML merge keys (`<<: *defaults`); explicit keys win."""
+        sources: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            is_list = isinstance(value_node, yaml.SequenceNode)
+            sources.extend(value_node.value if is_list else [value_node])
+        merged: dict[Any, Any] = {}
+        # Earlier sources take precedence, so build the later ones first and let them be
+        # overwritten (positions included).
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                message = "a merge key (<<) must refer to a mapping or a list of mappings"
+                self.findings.append(_Finding(_position(source.start_mark), path, message))
+                continue
+            merged.update(self._build(source, path) or {})
+        self.values[path] = _position(node.start_mark)  # building sources moved it
+        return merged
+
+    def _key(self, node: yaml.Node, path: DataPath) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            message = "a key must be a single value, not a list or mapping"
+            self.findings.append(_Finding(_position(node.start_mark), path, message))
+            return _UNREADABLE_KEY
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError):
+            message = f"cannot read key {node.value!r} as {node.tag}"
+            self.findings.append(_Finding(_position(node.start_mark), path, message))
+            return _UNREADABLE_KEY
+
+
+_UNREADABLE_KEY = object()
+
+
+def _syntax_finding(error: yaml.YAMLError, text: str) -> _Finding:
+    """Turn PyYAML's parse error into one finding at the place the parser gave up."""
+    if isinstance(error, yaml.reader.ReaderError):
+        return _Finding(
+            _offset_position(text, error.position),
+            (),
+            f"invalid YAML: {error.reason} (character U+{error.character:04X})",
+        )
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return _Finding((1, 1), (), f"invalid YAML: {error}")
+    mark = error.problem_mark or error.context_mark
+    position = _position(mark) if mark else (1, 1)
+    return _Finding(position, (), f"invalid YAML: {_syntax_message(error)}")
+
+
+def _syntax_message(error: yaml.MarkedYAMLError) -> str:
+    if "single document" in (error.context or ""):
+        return "the file must hold one YAML document, but another one starts here (---)"
+    message = error.problem or "the file could not be parsed"
+    if "'\\t'" in message:
+        message += "; indent with spaces, not tabs"
+    # The context says which construct was open, e.g. an unclosed [ or quote further up.
+    context_mark = error.context_mark
+    if error.context and context_mark and context_mark is not error.problem_mark:
+        line, column = _position(context_mark)
+        message += f" ({error.context} at line {line}, column {column})"
+    return message
+
+
+def _offset_position(text: str, offset: int) -> Position:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning pydantic's validation errors into messages a program manager understands
+# ---------------------------------------------------------------------------------------------
+
+_TYPE_MESSAGES = {
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping of fields",
+    "model_attributes_type": "must be a mapping of fields",
+    "dict_type": "must be a mapping of fields",
+}
+
+_BOUND_MESSAGES = {
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+    "greater_than": ("gt", "must be greater than {}"),
+    "less_than": ("lt", "must be less than {}"),
+}
+
+
+def _validation_findings(error: ValidationError, doc: _Document) -> Iterator[_Finding]:
+    for detail in error.errors(include_url=False):
+        path = tuple(detail["loc"])
+        if detail["type"] == "invalid_key":
+            path = (*path[:-1], detail["input"])  # pydantic puts str(key) in loc
+        if doc.is_unreadable(path) or _is_echo(detail):
+            continue
+        position = _error_position(detail["type"], path, doc)
+        yield _Finding(position, path, _message(detail, path, doc))
+
+
+def _is_echo(detail: Any) -> bool:
+    """pydantic counts only the valid items of a list against min_length, so a list of one
+    bad item is also reported as too short. The item's own error is the useful one."""
+    if detail["type"] != "too_short" or not isinstance(detail["input"], list | tuple):
+        return False
+    return len(detail["input"]) >= detail["ctx"]["min_length"]
+
+
+def _error_position(kind: str, path: DataPath, doc: _Document) -> Position:
+    if kind in ("extra_forbidden", "invalid_key") and path in doc.keys:
+        return doc.keys[path]
+    if kind == "missing":
+        return doc.value_position(path[:-1])  # the mapping that lacks the key
+    return doc.value_position(path)
+
+
+def _message(detail: Any, path: DataPath, doc: _Document) -> str:
+    kind, got = detail["type"], detail.get("input")
+    if kind == "missing":
+        return "required field is missing"
+    if kind in ("extra_forbidden", "invalid_key"):
+        allowed = ", ".join(_field_names(path[:-1]))
+        return f"unknown field {_show(path[-1])} (allowed: {allowed})"
+    if kind == "literal_error":
+        return _choice_message(path, got)
+    if kind in _BOUND_MESSAGES:
+        return _bound_message(kind, detail["ctx"], got)
+    if kind in ("too_short", "string_too_short"):
+        return _empty_message(kind, path)
+    if kind == "string_type" and got is None:
+        return "must not be empty"
+    if kind == "string_type" and path in doc.plain_text:
+        # YAML 1.1 reads bare NO, yes, on, 2024 … as booleans or numbers.
+        quoted = doc.plain_text[path]
+        return f"must be text (got {_describe(got)}); write it in quotes: '{quoted}'"
+    if kind in _TYPE_MESSAGES:
+        return f"{_TYPE_MESSAGES[kind]} (got {_describe(got)})"
+    return _lower_first(detail["msg"])  # our own PydanticCustomErrors, already phrased well
+
+
+def _choice_message(path: DataPath, got: Any) -> str:
+    choices = [str(choice) for choice in get_args(_annotation_at(path))]
+    if not choices:
+        return f"is not an allowed value (got {_describe(got)})"
+    if len(choices) == 1:
+        return f"must be {choices[0]} (got {_describe(got)})"
+    return f"must be one of {', '.join(choices)} (got {_describe(got)})"
+
+
+def _bound_message(kind: str, context: dict[str, Any], got: Any) -> str:
+    name, template = _BOUND_MESSAGES[kind]
+    bound = context[name]
+    if kind == "greater_than_equal" and bound == 0:
+        return f"must not be negative (got {_describe(got)})"
+    return f"{template.format(bound)} (got {_describe(got)})"
+
+
+def _empty_message(kind: str, path: DataPath) -> str:
+    if kind == "string_too_short":
+        return "must not be empty"
+    if "when" in path:
+        return "must list at least one value (leave the condition out to match any value)"
+    return "must list at least one value"
+
+
+def _field_names(path: DataPath) -> list[str]:
+    model = _annotation_at(path)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _annotation_at(path: DataPath) -> Any:
+    """The declared type of the value at path in a Policy, following models and lists."""
+    annotation: Any = Policy
+    for part in path:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int) and get_origin(annotation) in (tuple, list):
+            annotation = get_args(annotation)[0]
+        elif _is_model(annotation) and part in annotation.model_fields:
+            annotation = annotation.model_fields[part].annotation
+        else:
+            return None
+    return _unwrap(annotation)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and `| None` to reach the type that carries the meaning."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return str(value)
+
+
+def _show(key: Any) -> str:
+    """A key or name as written in YAML: quoted when text, else as YAML spells it."""
+    if isinstance(key, str):
+        return repr(key)
+    if key is None:
+        return "null"
+    return _describe(key)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-field rules. They read plain data defensively (any part may be malformed, which
+# pydantic reports separately) so that they run even when other fields are invalid and every
+# problem shows up in one pass.
+# ---------------------------------------------------------------------------------------------
+
+_CONDITION_LISTS = ("data_classification", "worker_category", "sourcing", "task_category")
+
+
+def _consistency_problems(
+    data: Any, where: Callable[[DataPath], str]
+) -> list[tuple[DataPath, str]]:
+    """Problems that involve more than one field. `where(path)` names a place for messages."""
+    rules = _items(_get(data, "approvals", "rules"))
+    return [
+        *_unique_keys(data, ("cost_centers",), "code", "cost center code", where),
+        *_unique_keys(data, ("approvals", "rules"), "id", "rule id", where),
+        *_unique_entries(data, _lists_of_names(rules), where),
+        *_escalation_timing(data),
+        *_rule_references(data, rules, "worker_category", "worker_categories"),
+        *_rule_references(data, rules, "task_category", "task_categories"),
+    ]
+
+
+def _get(data: Any, *path: Any) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list | tuple) else []
+
+
+def _lists_of_names(rules: list[tuple[int, Any]]) -> list[DataPath]:
+    lists: list[DataPath] = [
+        ("worker_categories",),
+        ("task_categories",),
+        ("compliance", "required_agreements"),
+        ("compliance", "blocked_countries"),
+    ]
+    for index, _rule in rules:
+        rule_path = ("approvals", "rules", index)
+        lists.append((*rule_path, "approvers"))
+        lists.extend((*rule_path, "when", condition) for condition in _CONDITION_LISTS)
+    return lists
+
+
+def _first_occurrences(values: list[tuple[int, Any]]) -> Iterator[tuple[int, int, Any]]:
+    """(index, index of the first equal value, value) for each repeated hashable value."""
+    first: dict[Any, int] = {}
+    for index, value in values:
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            continue  # other types are reported as wrong types already
+        if value in first:
+            yield index, first[value], value
+        else:
+            first[value] = index
+
+
+def _unique_keys(
+    data: Any, list_path: DataPath, field: str, label: str, where: Callable[[DataPath], str]
+) -> Iterator[tuple[DataPath, str]]:
+    values = [(index, _get(item, field)) for index, item in _items(_get(data, *list_path))]
+    for index, first, value in _first_occurrences(values):
+        first_place = where((*list_path, first, field))
+        message = f"duplicate {label} {_show(value)} (first defined at {first_place})"
+        yield (*list_path, index, field), message
+
+
+def _unique_entries(
+    data: Any, list_paths: list[DataPath], where: Callable[[DataPath], str]
+) -> Iterator[tuple[DataPath, str]]:
+    for list_path in list_paths:
+        for index, first, value in _first_occurrences(_items(_get(data, *list_path))):
+            first_place = where((*list_path, first))
+            yield (*list_path, index), f"{_show(value)} is listed twice (first at {first_place})"
+
+
+def _escalation_timing(data: Any) -> Iterator[tuple[DataPath, str]]:
+    """Escalating before (or as) the reminder goes out would skip the reminder."""
+    approvals = _get(data, "approvals")
+    if not isinstance(approvals, dict):
+        return
+    defaults = ApprovalSettings.model_fields
+    reminder = approvals.get("reminder_after_days", defaults["reminder_after_days"].default)
+    escalate = approvals.get("escalate_after_days", defaults["escalate_after_days"].default)
+    if not (_is_int(reminder) and _is_int(escalate)) or escalate > reminder:
+        return
+    if "escalate_after_days" in approvals:
+        message = f"must be greater than reminder_after_days, which is {reminder} (got {escalate})"
+        yield ("approvals", "escalate_after_days"), message
+    else:
+        message = (
+            f"must be less than escalate_after_days, which defaults to {escalate} (got {reminder})"
+        )
+        yield ("approvals", "reminder_after_days"), message
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rule_references(
+    data: Any, rules: list[tuple[int, Any]], condition: str, program_list: str
+) -> Iterator[tuple[DataPath, str]]:
+    """A rule may only name worker or task categories that the program itself declares."""
+    declared = _get(data, program_list)
+    if not isinstance(declared, list | tuple):
+        return
+    names = [name for name in declared if isinstance(name, str)]
+    for index, rule in rules:
+        for position, value in _items(_get(rule, "when", condition)):
+            if not _is_valid_name(condition, value) or value in names:
+                continue  # invalid names are reported by the schema check
+            path = ("approvals", "rules", index, "when", condition, position)
+            listed = ", ".join(names)
+            yield path, f"{_show(value)} is not one of this program's {program_list} ({listed})"
+
+
+def _is_valid_name(condition: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if condition == "worker_category":
+        return value in WORKER_CATEGORIES
+    return re.fullmatch(_SLUG_PATTERN, value) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_policy(text: str, filename: str = "program.yaml") -> Policy:
+    """The policy written in text, or PolicyError listing every problem in it."""
+    findings, policy = _analyse(text)
+    if findings or policy is None:
+        raise PolicyError([finding.problem(filename) for finding in findings])
+    return policy
+
+
+def _analyse(text: str) -> tuple[list[_Finding], Policy | None]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        return [_syntax_finding(error, text)], None
+    if root is None:
+        return [_Finding((1, 1), (), "the file is empty; it must contain a program policy")], None
+    doc = _Document(root)
+    findings = list(doc.findings)
+    if doc.is_unreadable(()):
+        return findings, None
+    if not isinstance(doc.data, dict):
+        got = _describe(doc.data)
+        message = (
+            f"the policy must be a mapping of sections such as version and program (got {got})"
+        )
+        return [*findings, _Finding(doc.values[()], (), message)], None
+    policy = None
+    try:
+        policy = Policy.model_validate(doc.data, context={_CHECKED_BY_PARSER: True})
+    except ValidationError as error:
+        findings.extend(_validation_findings(error, doc))
+
+    def where(path: DataPath) -> str:
+        return f"line {doc.value_position(path)[0]}"
+
+    for path, message in _consistency_problems(doc.data, where):
+        findings.append(_Finding(doc.value_position(path), path, message))
+    return _in_file_order(findings), policy
+
+
+def _in_file_order(findings: list[_Finding]) -> list[_Finding]:
+    unique = list(dict.fromkeys(findings))  # an anchor used twice may report twice
+    return sorted(unique, key=lambda finding: finding.position)
+
+
+def load_policy_file(path: str | os.PathLike[str]) -> Policy:
+    filename = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        message = f"cannot read the file: {error.strerror or error}"
+        raise PolicyError([PolicyProblem(filename, 1, 1, DOCUMENT, message)]) from error
+    return parse_policy(_decode(raw, filename), filename)
+
+
+def _decode(raw: bytes, filename: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line_start = before.rfind(b"\n") + 1
+        line = before.count(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        byte = raw[error.start]
+        message = f"the file is not UTF-8 text (byte 0x{byte:02X} here); save it as UTF-8"
+        raise PolicyError([PolicyProblem(filename, line, column, DOCUMENT, message)]) from error
+
+
+def check_file(path: str | os.PathLike[str]) -> list[PolicyProblem]:
+    """Every problem in the policy file at path; an empty list means it is valid."""
+    try:
+        load_policy_file(path)
+    except PolicyError as error:
+        return error.problems
+    return []

@@ -1,0 +1,154 @@
+"""Django settings. Operators set everything through the environment: docs/configuration.md."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from gigbridge import config
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+DATA_DIR = config.data_dir()
+
+SECRET_KEY = config.secret_key(DATA_DIR)
+DEBUG = config.env_bool("GIGBRIDGE_DEBUG", False)
+ALLOWED_HOSTS = (
+    config.env("GIGBRIDGE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or ""
+).split(",")
+BASE_URL = (config.env("GIGBRIDGE_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+POLICY_FILE = Path(config.env("GIGBRIDGE_POLICY_FILE", str(DATA_DIR / "program.yaml")))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "gigbridge.audit",
+    "gigbridge.jobs",
+    "gigbridge.program",
+    "gigbridge.people",
+    "gigbridge.engagements",
+    "gigbridge.notifications",
+    "gigbridge.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gigbridge.urls"
+WSGI_APPLICATION = "gigbridge.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "gigbridge.web.context.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        config.env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'gigbridge.sqlite3'}"),
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and scheduler share one SQLite file: WAL lets readers run beside the writer,
+    # IMMEDIATE transactions take the write lock up front instead of failing half-way.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Login is pluggable: OIDC arrives as another backend; local accounts stay for break-glass admins.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = config.env("GIGBRIDGE_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Third-party front-end files come from node_modules (installed from the npm registry by
+# `npm ci`); WhiteNoise serves them through the finders, so no collectstatic step is needed.
+STATICFILES_DIRS = [
+    ("vendor/htmx", PROJECT_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/pico", PROJECT_DIR / "node_modules" / "@picocss" / "pico" / "css"),
+]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Mail: in the embedded default every mail lands as a file in the data folder.
+EMAIL_BACKEND = config.env(
+    "GIGBRIDGE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = config.env("GIGBRIDGE_SMTP_HOST", "localhost")
+EMAIL_PORT = config.env_int("GIGBRIDGE_SMTP_PORT", 25)
+EMAIL_HOST_USER = config.env("GIGBRIDGE_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = config.env("GIGBRIDGE_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = config.env_bool("GIGBRIDGE_SMTP_STARTTLS", False)
+DEFAULT_FROM_EMAIL = config.env("GIGBRIDGE_MAIL_FROM", "gigbridge@localhost")
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Durable work: how long a claimed outbox job may run before the sweeper assumes its worker died.
+GIGBRIDGE_JOB_LEASE_SECONDS = config.env_int("GIGBRIDGE_JOB_LEASE_SECONDS", 300)
+GIGBRIDGE_JOB_MAX_ATTEMPTS = config.env_int("GIGBRIDGE_JOB_MAX_ATTEMPTS", 8)
+GIGBRIDGE_SCHEDULER_INTERVAL = config.env_int("GIGBRIDGE_SCHEDULER_INTERVAL", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": config.env("GIGBRIDGE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

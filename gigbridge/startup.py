@@ -1,0 +1,61 @@
+"""Start-up checks shared by every long-running process: refuse to start, and say why."""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.migrations.executor import MigrationExecutor
+
+from gigbridge.program.policy import PolicyError
+
+
+class StartupError(Exception):
+    pass
+
+
+def check() -> list[str]:
+    """Problems that keep the service from starting, each with what to do about it."""
+    problems: list[str] = []
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        db = settings.DATABASES["default"]
+        return [
+            f"cannot reach the database ({db['ENGINE'].rsplit('.', 1)[-1]} "
+            f"{db.get('HOST') or db['NAME']}): {exc}. Check DATABASE_URL."
+        ]
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        problems.append(
+            "the database schema is not up to date: run `gigbridge migrate` (or `gigbridge init`)"
+        )
+        return problems
+    policy_file = settings.POLICY_FILE
+    if not policy_file.exists():
+        problems.append(
+            f"no program policy at {policy_file}: set GIGBRIDGE_POLICY_FILE, or run "
+            "`gigbridge init` to start from examples/program.yaml"
+        )
+        return problems
+    from gigbridge.program.actions import activate_policy_file
+
+    try:
+        version, created = activate_policy_file(policy_file)
+    except PolicyError as exc:
+        problems.append(f"the program policy {policy_file} is invalid:\n{exc}")
+    else:
+        if created:
+            print(f"policy v{version.number} activated from {policy_file}", file=sys.stderr)
+    return problems
+
+
+def check_or_exit(stream=None) -> None:
+    problems = check()
+    if problems:
+        stream = stream or sys.stderr
+        stream.write("gigbridge cannot start:\n")
+        for problem in problems:
+            stream.write(f"  - {problem}\n")
+        raise SystemExit(2)

@@ -1,0 +1,9 @@
+from gigbridge.engagements.permissions import can_read_audit
+from gigbridge.people.actions import roles_of
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"my_roles": sorted(roles_of(user)), "can_read_audit": can_read_audit(user)}

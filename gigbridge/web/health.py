@@ -1,0 +1,50 @@
+"""GET /healthz: database, worker heartbeat, queue depth, policy. 200 when healthy, else 503."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from gigbridge import clock
+from gigbridge.jobs.models import OutboxJob, WorkerHeartbeat
+from gigbridge.jobs.worker import HEARTBEAT_SECONDS
+from gigbridge.program.models import PolicyVersion
+
+STALE_AFTER = dt.timedelta(seconds=HEARTBEAT_SECONDS * 3)
+
+
+@require_GET
+def healthz(request):
+    body: dict = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        body["database"] = {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # report, never raise: this page is how operators see the outage
+        body["database"] = {"ok": False, "error": type(exc).__name__}
+        return JsonResponse({"status": "unhealthy", **body}, status=503)
+    now = clock.now()
+    beat = WorkerHeartbeat.objects.order_by("-last_seen").first()
+    live = WorkerHeartbeat.objects.filter(last_seen__gte=now - STALE_AFTER).count()
+    body["worker"] = {
+        "ok": live > 0,
+        "live_workers": live,
+        "last_heartbeat": beat.last_seen.isoformat() if beat else None,
+    }
+    pending = OutboxJob.objects.filter(state=OutboxJob.State.PENDING)
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    body["queue"] = {
+        "depth": pending.count(),
+        "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "dead": OutboxJob.objects.filter(state=OutboxJob.State.DEAD).count(),
+    }
+    version = PolicyVersion.objects.order_by("-number").first()
+    body["policy"] = {"ok": version is not None, "version": version.number if version else None}
+    body["integrations"] = {}  # Microsoft 365 and the marketplace report here once connected
+    healthy = body["worker"]["ok"] and body["policy"]["ok"]
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503
+    )

@@ -1,0 +1,41 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from gigbridge.audit import views as audit_views
+from gigbridge.engagements import views as engagement_views
+from gigbridge.people import views as people_views
+from gigbridge.program import views as program_views
+
+from . import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("requests/", engagement_views.request_list, name="request-list"),
+    path("requests/new/", engagement_views.request_new, name="request-new"),
+    path("requests/<int:pk>/", engagement_views.request_detail, name="request-detail"),
+    path("requests/<int:pk>/edit/", engagement_views.request_edit, name="request-edit"),
+    path("requests/<int:pk>/submit/", engagement_views.request_submit, name="request-submit"),
+    path("requests/<int:pk>/withdraw/", engagement_views.request_withdraw, name="request-withdraw"),
+    path("approvals/", engagement_views.approvals_inbox, name="approvals"),
+    path("approvals/<int:pk>/", engagement_views.decision, name="decision"),
+    path("a/<str:token>/", engagement_views.decision_link, name="decision-link"),
+    path("engagements/", engagement_views.engagement_list, name="engagement-list"),
+    path("engagements/<int:pk>/", engagement_views.engagement_detail, name="engagement-detail"),
+    path(
+        "engagements/<int:pk>/transition/",
+        engagement_views.engagement_transition,
+        name="engagement-transition",
+    ),
+    path("policy/", program_views.policy_view, name="policy"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("me/", people_views.profile, name="profile"),
+]
