@@ -31,6 +31,8 @@ run: venv assets
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Tests keep their own data folder (test database file, secret key) apart from `make run`'s.
+test: export GIGBRIDGE_DATA_DIR := $(CURDIR)/.data/test
 test: venv assets chromium
 	$(BIN)/ruff check gigbridge tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

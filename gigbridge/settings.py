@@ -116,6 +116,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Third-party front-end files come from node_modules (installed from the npm registry by
 # `npm ci`); WhiteNoise serves them through the finders, so no collectstatic step is needed.
 STATICFILES_DIRS = [

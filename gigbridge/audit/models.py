@@ -51,9 +51,9 @@ class AuditEvent(models.Model):
 class AuditHead(models.Model):
     """The chain's tip in one row: locking it serialises writers so the chain stays linear."""
 
-    def __str__(self) -> str:
-        return f"audit head #{self.seq}"
-
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"

@@ -112,6 +112,7 @@ def create_request(user, data: dict) -> WorkRequest:
     request = WorkRequest.objects.create(
         requester=user, created_at=now, updated_at=now, **{f: data[f] for f in EDITABLE_FIELDS}
     )
+    request.refresh_from_db()  # the stored form of values (decimal places) from here on
     record(
         user=user,
         action="request.created",
@@ -475,7 +476,7 @@ def _decide(
     user, step_id: int, decision: str, comment: str, link: DecisionLink | None
 ) -> ApprovalStep:
     step = (
-        ApprovalStep.objects.select_for_update()
+        ApprovalStep.objects.select_for_update(of=("self",))
         .select_related("request", "request__requester", "policy_version")
         .get(pk=step_id)
     )
@@ -646,7 +647,7 @@ def send_reminders_and_escalations() -> dict[str, int]:
 @transaction.atomic
 def _remind_or_escalate(step_id: int, now: dt.datetime) -> str | None:
     step = (
-        ApprovalStep.objects.select_for_update()
+        ApprovalStep.objects.select_for_update(of=("self",))
         .select_related("request__requester", "policy_version", "assignee")
         .filter(pk=step_id, state=ApprovalStep.State.PENDING)
         .first()
@@ -729,7 +730,7 @@ def transition_engagement(
     if user is not None and not people.has_role(user, Role.PROGRAM_ADMIN):
         raise NotAllowed("only a program admin can change an engagement's state by hand")
     engagement = (
-        Engagement.objects.select_for_update()
+        Engagement.objects.select_for_update(of=("self",))
         .select_related("request", "freelancer")
         .get(pk=engagement.pk)
     )

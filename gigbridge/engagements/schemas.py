@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, FilterSchema, Schema
+from ninja.filter_schema import FilterLookup
 from pydantic import field_validator
 
 from gigbridge.program.policy import DATA_CLASSIFICATIONS
@@ -111,8 +112,8 @@ class RequestOut(Schema):
 
 class RequestFilter(FilterSchema):
     state: str | None = None
-    cost_center: str | None = Field(None, q="cost_center__code")
-    q: str | None = Field(None, q=["title__icontains", "description__icontains"])
+    cost_center: Annotated[str | None, FilterLookup("cost_center__code")] = None
+    q: Annotated[str | None, FilterLookup(["title__icontains", "description__icontains"])] = None
 
 
 class DecisionIn(Schema):

@@ -27,8 +27,10 @@ class Command(BaseCommand):
             "worker": gigbridge + ["worker"],
             "scheduler": gigbridge + ["scheduler"],
         }
-        children = {name: subprocess.Popen(cmd) for name, cmd in parts.items()}
         url = f"http://{options['host']}:{options['port']}/"
+        # Links in mails must point where this instance listens unless the operator said otherwise.
+        env = {**os.environ, "GIGBRIDGE_BASE_URL": os.environ.get("GIGBRIDGE_BASE_URL", url)}
+        children = {name: subprocess.Popen(cmd, env=env) for name, cmd in parts.items()}
         self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
         creds = settings.DATA_DIR / "demo-credentials.txt"
         if creds.exists():

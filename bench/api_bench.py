@@ -1,0 +1,580 @@
+"""API benchmark: create a work request, list the approvals inbox, with N requests seeded.
+
+For each database (SQLite, PostgreSQL or both) it makes a fresh data folder and database, runs
+``gigbridge init --demo``, seeds ``--seed`` work requests straight into the tables, starts
+``gigbridge web`` (gunicorn) on a free loopback port and times, with ``--concurrency`` client
+threads:
+
+    create   POST /api/v1/requests                 as rita (a draft in CC-ENG)
+    list     GET  /api/v1/approvals?limit=50       as max (his inbox of pending steps)
+
+It prints a markdown table and writes ``bench/results/<db>.json``. See bench/README.md.
+
+    .venv/bin/python bench/api_bench.py --db both
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# How the seeded requests are spread over states (share of --seed). Decided and withdrawn ones
+# start in an earlier fiscal year; open ones start soon with small budgets, so the budget they
+# commit stays far below every cost center's annual budget and the benchmark's creates pass.
+SEED_MIX = {
+    "approved": 0.55,
+    "rejected": 0.10,
+    "withdrawn": 0.05,
+    "draft": 0.15,
+    "in_approval": 0.15,  # each with a pending manager step for max: his inbox
+}
+OPEN_BUDGET = "50.00"
+REQUESTERS = ["rita", "carol", "dan"]  # requesters whose manager is max
+COST_CENTERS = ["CC-MKT", "CC-ENG", "CC-DATA", "CC-LOC", "CC-OPS"]
+
+
+# --- seeding (runs in a child process with Django set up) -----------------------------------
+
+
+def seed(total: int, rng_seed: int) -> dict:
+    """Bulk-insert ``total`` work requests (and their steps and engagements); make API tokens;
+    count the SQL queries one call of each benchmarked endpoint makes. Returns facts as a dict."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from gigbridge import clock
+    from gigbridge.engagements.models import ApprovalStep, Engagement, WorkRequest
+    from gigbridge.people.actions import create_api_token
+    from gigbridge.program.models import CostCenter, PolicyVersion
+
+    rng = random.Random(rng_seed)
+    users = {u.username: u for u in get_user_model().objects.all()}
+    cost_centers = {cc.code: cc for cc in CostCenter.objects.all()}
+    version = PolicyVersion.objects.order_by("-number").first()
+    now, today = clock.now(), clock.today()
+    max_, paula = users["max"], users["paula"]
+
+    states = []
+    for state, share in SEED_MIX.items():
+        states += [state] * round(total * share)
+    states = (states + ["draft"] * total)[:total]
+    rng.shuffle(states)
+
+    requests = []
+    for i, state in enumerate(states):
+        is_open = state in ("draft", "in_approval")
+        if is_open:
+            start = today + dt.timedelta(days=rng.randint(14, 60))
+            budget = OPEN_BUDGET
+            created = now - dt.timedelta(hours=rng.randint(1, 24 * 20))
+        else:  # an earlier fiscal year: commits nothing this year
+            start = today - dt.timedelta(days=rng.randint(400, 760))
+            budget = f"{rng.randint(10, 400) * 100}.00"
+            created = dt.datetime.combine(start, dt.time(9), tzinfo=dt.UTC) - dt.timedelta(
+                days=rng.randint(10, 30)
+            )
+        submitted = None if state == "draft" else created + dt.timedelta(hours=1)
+        decided = created + dt.timedelta(days=2) if state in ("approved", "rejected") else None
+        requests.append(
+            WorkRequest(
+                requester=users[REQUESTERS[i % len(REQUESTERS)]],
+                title=f"Seeded request {i}: {rng.choice(['logo', 'API client', 'report'])}",
+                description="Seeded by bench/api_bench.py. " * 4,
+                deliverables=["First deliverable", "Second deliverable"],
+                skills=["python", "figma"],
+                task_category=rng.choice(["design", "software-development", "content"]),
+                worker_category="freelancer",
+                cost_center=cost_centers[COST_CENTERS[i % len(COST_CENTERS)]],
+                pricing="fixed",
+                budget=budget,
+                currency="EUR",
+                start_date=start,
+                end_date=start + dt.timedelta(days=rng.randint(10, 90)),
+                data_classification="internal",
+                sourcing="marketplace",
+                state=state,
+                policy_version=None if state == "draft" else version,
+                submitted_at=submitted,
+                decided_at=decided,
+                created_at=created,
+                updated_at=decided or submitted or created,
+            )
+        )
+
+    with transaction.atomic():
+        requests = WorkRequest.objects.bulk_create(requests, batch_size=500)
+        steps, engagements = [], []
+        for req in requests:
+            if req.state == "draft":
+                continue
+            step = ApprovalStep(
+                request=req,
+                round=1,
+                stage=1,
+                role="manager",
+                rule_id="manager",
+                policy_version=version,
+                assignee=max_,
+                activated_at=req.submitted_at,
+            )
+            if req.state == "in_approval":
+                step.state = ApprovalStep.State.PENDING
+            elif req.state == "withdrawn":
+                step.state = ApprovalStep.State.CANCELLED
+            else:
+                step.state = req.state  # approved | rejected
+                step.decided_by, step.decided_at = max_, req.decided_at
+                step.comment = "" if req.state == "approved" else "Not this quarter."
+            steps.append(step)
+            if req.state == "approved":
+                if float(req.budget) >= 5000:
+                    steps.append(
+                        ApprovalStep(
+                            request=req,
+                            round=1,
+                            stage=1,
+                            role="procurement",
+                            rule_id="procurement-over-5k",
+                            policy_version=version,
+                            state=ApprovalStep.State.APPROVED,
+                            activated_at=req.submitted_at,
+                            decided_by=paula,
+                            decided_at=req.decided_at,
+                        )
+                    )
+                engagements.append(
+                    Engagement(
+                        request=req,
+                        state=Engagement.State.CLOSED,
+                        contract_start=req.start_date,
+                        contract_end=req.end_date,
+                        created_at=req.decided_at,
+                        updated_at=req.decided_at,
+                    )
+                )
+        ApprovalStep.objects.bulk_create(steps, batch_size=500)
+        Engagement.objects.bulk_create(engagements, batch_size=500)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    tokens = {
+        name: create_api_token(users[name], "bench")[1] for name in ("rita", "max")
+    }
+    queries = {}
+    rita = Client(headers={"authorization": f"Bearer {tokens['rita']}"})
+    max_client = Client(headers={"authorization": f"Bearer {tokens['max']}"})
+    with CaptureQueriesContext(connection) as ctx:
+        response = rita.post(
+            "/api/v1/requests", create_body(0), content_type="application/json"
+        )
+    assert response.status_code == 201, response.content[:500]
+    queries["create"] = len(ctx.captured_queries)
+    with CaptureQueriesContext(connection) as ctx:
+        response = max_client.get("/api/v1/approvals?limit=50")
+    assert response.status_code == 200, response.content[:500]
+    queries["list"] = len(ctx.captured_queries)
+    inbox = response.json()["count"]
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            db_version = "PostgreSQL " + cursor.fetchone()[0]
+    else:
+        db_version = "SQLite " + connection.Database.sqlite_version
+    return {
+        "tokens": tokens,
+        "db_version": db_version,
+        "seeded": {
+            "work_requests": WorkRequest.objects.count(),
+            "approval_steps": ApprovalStep.objects.count(),
+            "engagements": Engagement.objects.count(),
+            "by_state": {s: states.count(s) for s in SEED_MIX},
+            "max_inbox": inbox,
+        },
+        "sql_queries_per_call": queries,
+    }
+
+
+def create_body(i: int) -> dict:
+    """A valid draft (the API's field names), like ``request_payload()`` in conftest.py."""
+    start = dt.date.today() + dt.timedelta(days=14)
+    return {
+        "title": f"Benchmark request {i}",
+        "description": "A service client for the billing API.",
+        "deliverables": ["Client library", "Docs"],
+        "skills": ["python", "httpx"],
+        "task_category": "software-development",
+        "worker_category": "freelancer",
+        "cost_center": "CC-ENG",
+        "pricing": "fixed",
+        "budget": "1000.00",
+        "currency": "EUR",
+        "start_date": start.isoformat(),
+        "end_date": (start + dt.timedelta(days=60)).isoformat(),
+        "data_classification": "internal",
+        "sourcing": "marketplace",
+    }
+
+
+# --- one database: prepare, serve, measure ---------------------------------------------------
+
+
+def run(cmd: list[str], env: dict, timeout: float) -> str:
+    done = subprocess.run(
+        cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_postgres(url: str, name: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextmanager
+def server(env: dict, port: int, workers: int, log_path: Path):
+    """``gigbridge web`` in its own process group; stopped on the way out, whatever happens."""
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gigbridge.cli", "web", "--port", str(port)]
+        + ["--workers", str(workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+
+
+def wait_until_answering(base: str, proc: subprocess.Popen, log_path: Path, limit=90.0) -> None:
+    """Any HTTP answer from /healthz will do (503 is expected: no worker runs)."""
+    import httpx
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gigbridge web exited {proc.returncode}:\n{tail(log_path)}")
+        try:
+            httpx.get(f"{base}/healthz", timeout=2.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.25)
+    raise RuntimeError(f"gigbridge web did not answer within {limit:.0f} s:\n{tail(log_path)}")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def measure(name, call, count: int, concurrency: int, warmup: int, max_seconds: float) -> dict:
+    """Run ``call(i)`` ``count`` times on ``concurrency`` threads; ``call`` returns True if the
+    answer was the expected one. Calls not started before ``max_seconds`` are skipped."""
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(call, range(-warmup, 0)))  # warm-up: connections, worker caches
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + max_seconds
+
+    def timed(i: int) -> None:
+        if time.monotonic() > deadline:
+            return
+        started = time.perf_counter()
+        try:
+            ok, detail = call(i), ""
+        except Exception as exc:  # a failed call is a data point, not the end of the run
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        elapsed = time.perf_counter() - started
+        with lock:
+            latencies.append(elapsed)
+            if not ok:
+                errors.append(detail or "unexpected answer")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(timed, range(count)))
+    wall = time.perf_counter() - started
+    latencies.sort()
+    ms = [v * 1000 for v in latencies]
+    return {
+        "scenario": name,
+        "requested": count,
+        "count": len(latencies),
+        "errors": len(errors),
+        "first_errors": sorted(set(errors))[:5],
+        "stopped_by_time_limit": len(latencies) < count,
+        "wall_seconds": round(wall, 3),
+        "rps": round(len(latencies) / wall, 2) if wall else None,
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(ms[-1], 1) if ms else None,
+    }
+
+
+def bench_database(db: str, args) -> dict:
+    import httpx
+
+    data_dir = Path(tempfile.mkdtemp(prefix=f"gigbridge-bench-{db}-"))
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GIGBRIDGE_") and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        GIGBRIDGE_DATA_DIR=str(data_dir),
+        GIGBRIDGE_POLICY_FILE=str(data_dir / "program.yaml"),
+        GIGBRIDGE_BASE_URL=f"http://127.0.0.1:{port}",
+        DJANGO_SETTINGS_MODULE="gigbridge.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    if db == "postgres":
+        recreate_postgres(args.postgres_url, args.postgres_db)
+        env["DATABASE_URL"] = f"{args.postgres_url}/{args.postgres_db}"
+    try:
+        t0 = time.perf_counter()
+        run([sys.executable, "-m", "gigbridge.cli", "init", "--demo"], env, timeout=300)
+        out = run(
+            [sys.executable, __file__, "--internal-seed", str(args.seed)], env, timeout=900
+        )
+        facts = json.loads(out.strip().splitlines()[-1])
+        prepare_seconds = time.perf_counter() - t0
+        print(
+            f"[{db}] {facts['db_version']}: seeded {facts['seeded']['work_requests']} requests "
+            f"(max's inbox {facts['seeded']['max_inbox']}) in {prepare_seconds:.1f} s; "
+            f"SQL queries per call {facts['sql_queries_per_call']}",
+            flush=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        log_path = data_dir / "web.log"
+        with server(env, port, args.workers, log_path) as proc:
+            wait_until_answering(base, proc, log_path)
+            local = threading.local()
+
+            def client(user: str) -> httpx.Client:
+                key = f"client_{user}"
+                if not hasattr(local, key):
+                    setattr(
+                        local,
+                        key,
+                        httpx.Client(
+                            base_url=base,
+                            timeout=args.timeout,
+                            headers={"authorization": f"Bearer {facts['tokens'][user]}"},
+                        ),
+                    )
+                return getattr(local, key)
+
+            def create(i: int) -> bool:
+                response = client("rita").post("/api/v1/requests", json=create_body(i))
+                if response.status_code != 201:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+                return True
+
+            def listing(i: int) -> bool:
+                response = client("max").get("/api/v1/approvals", params={"limit": 50})
+                if response.status_code != 200:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+                return len(response.json()["items"]) == min(50, facts["seeded"]["max_inbox"])
+
+            scenarios = {}
+            for name, call in (("create", create), ("list", listing)):
+                scenarios[name] = measure(
+                    name, call, args.requests, args.concurrency, args.warmup, args.max_seconds
+                )
+                s = scenarios[name]
+                print(
+                    f"[{db}] {name}: {s['count']} calls, {s['errors']} errors, "
+                    f"{s['rps']} req/s, p95 {s['p95_ms']} ms",
+                    flush=True,
+                )
+            if proc.poll() is not None:
+                raise RuntimeError(f"gigbridge web died during the run:\n{tail(log_path)}")
+    finally:
+        if db == "postgres" and not args.keep:
+            recreate_postgres(args.postgres_url, args.postgres_db, drop_only=True)
+        if args.keep:
+            print(f"[{db}] kept the data folder {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    facts.pop("tokens")
+    return {
+        "db": db,
+        **facts,
+        "machine": machine(),
+        "params": {
+            "seed": args.seed,
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "warmup": args.warmup,
+        },
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenarios": scenarios,
+    }
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# --- report ----------------------------------------------------------------------------------
+
+LABELS = {
+    "create": "create request (POST /api/v1/requests)",
+    "list": "list approvals (GET /api/v1/approvals?limit=50)",
+}
+
+
+def table(results: list[dict]) -> str:
+    rows = [
+        "| database | scenario | count | errors | req/s | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        for name, s in result["scenarios"].items():
+            count = f"{s['count']}" + (" (time limit)" if s["stopped_by_time_limit"] else "")
+            rows.append(
+                f"| {result['db_version']} | {LABELS[name]} | {count} | {s['errors']} | "
+                f"{s['rps']} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} |"
+            )
+    by_db = {r["db"]: r for r in results}
+    if {"sqlite", "postgres"} <= by_db.keys():
+        rows.append("")
+        rows.append("PostgreSQL / SQLite, same run:")
+        for name in LABELS:
+            lite, pg = by_db["sqlite"]["scenarios"][name], by_db["postgres"]["scenarios"][name]
+            rows.append(
+                f"- {name}: req/s x{pg['rps'] / lite['rps']:.2f}, "
+                f"p95 x{pg['p95_ms'] / lite['p95_ms']:.2f}"
+            )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--seed", type=int, default=10_000, help="work requests to seed")
+    parser.add_argument("--requests", type=int, default=500, help="timed calls per scenario")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed calls per scenario")
+    parser.add_argument(
+        "--max-seconds", type=float, default=300, help="stop starting calls in a scenario after"
+    )
+    parser.add_argument("--timeout", type=float, default=60, help="per-call HTTP timeout (s)")
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--postgres-db", default="gigbridge_bench")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder and database")
+    parser.add_argument("--internal-seed", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.internal_seed is not None:
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(seed(args.internal_seed, rng_seed=1)))
+        return 0
+    pg = urlsplit(args.postgres_url)
+    if args.db != "sqlite":
+        if pg.hostname not in LOOPBACK:
+            parser.error("--postgres-url must point at a loopback address")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.postgres_db):
+            parser.error("--postgres-db must be a plain lower-case identifier")
+    if min(args.seed, args.requests, args.concurrency, args.workers) < 1:
+        parser.error("--seed, --requests, --concurrency and --workers must be at least 1")
+
+    results = []
+    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        result = bench_database(db, args)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{db}.json").write_text(json.dumps(result, indent=2) + "\n")
+        results.append(result)
+    print()
+    print(
+        f"{args.seed} requests seeded, {args.requests} calls per scenario, "
+        f"{args.concurrency} client threads, {args.workers} gunicorn workers, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

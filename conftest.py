@@ -1,0 +1,124 @@
+"""Fixtures shared by every test: the example policy in force, demo people, API clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from gigbridge import clock
+
+ROOT = Path(__file__).resolve().parent
+EXAMPLE_POLICY = ROOT / "examples" / "program.yaml"
+PASSWORD = "correct horse battery staple 42"
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher costs ~0.3 s a password by design; tests need sign-in, not its cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    """Every test starts on real time and leaves it so, even when it froze the clock."""
+    clock.set_now(None)
+    yield
+    clock.set_now(None)
+
+
+@pytest.fixture
+def frozen_now():
+    """Freeze time at a fixed instant; call the returned function to move it."""
+    current = [dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)]
+    clock.set_now(current[0])
+
+    def move(**delta):
+        current[0] = current[0] + dt.timedelta(**delta)
+        clock.set_now(current[0])
+        return current[0]
+
+    move.now = lambda: current[0]
+    return move
+
+
+@pytest.fixture
+def policy(db):
+    from gigbridge.program.actions import activate_policy_file
+
+    version, _ = activate_policy_file(EXAMPLE_POLICY, actor="tests")
+    return version
+
+
+@pytest.fixture
+def people(policy):
+    """The demo people (rita requests, max manages, paula procurement, ...) by username."""
+    from django.contrib.auth import get_user_model
+
+    from gigbridge.people import demo
+
+    demo.load(PASSWORD)
+    return {u.username: u for u in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def api(people):
+    """api("rita") -> a test client that sends rita's bearer token on every call."""
+    from gigbridge.people.actions import create_api_token
+
+    def client_for(username: str) -> Client:
+        _, secret = create_api_token(people[username], "tests")
+        return Client(headers={"authorization": f"Bearer {secret}"})
+
+    return client_for
+
+
+@pytest.fixture
+def subprocess_env(transactional_db) -> dict:
+    """Environment that points a child process (CLI, worker) at this test's database."""
+    import os
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return env
+
+
+def request_payload(**overrides) -> dict:
+    """A valid work request body (API field names); override any field."""
+    start = clock.today() + dt.timedelta(days=14)
+    body = {
+        "title": "Brand refresh for the spring campaign",
+        "description": "A new visual identity for the campaign.",
+        "deliverables": ["Logo", "Brand guide"],
+        "skills": ["figma", "branding"],
+        "task_category": "design",
+        "worker_category": "freelancer",
+        "cost_center": "CC-MKT",
+        "pricing": "fixed",
+        "budget": "4000.00",
+        "currency": "EUR",
+        "start_date": start.isoformat(),
+        "end_date": (start + dt.timedelta(days=60)).isoformat(),
+        "data_classification": "internal",
+        "sourcing": "marketplace",
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,94 @@
+"""Browser tests: headless Chromium (Debian's, never a downloaded one) against a live server.
+
+One browser per session keeps the suite fast (a launch costs about 2 s); every test gets a
+fresh context, so no cookie or session leaks from one test into the next.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API keeps an asyncio loop marked as running in this thread for as long
+    # as it is started. Django then refuses every ORM call from the test thread (and from
+    # pytest-django's database teardown) with SynchronousOnlyOperation, although nothing runs
+    # concurrently: the loop only turns while a Playwright call blocks. So the guard is lifted
+    # exactly while the browser is up, and the other suites keep it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    # A server-rendered page answers in milliseconds; 10 s leaves room for a slow CI box while
+    # a broken expectation still fails quickly instead of after Playwright's default 30 s.
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def base_url(live_server, settings):
+    """Mails link to the live server, as they would to the real site."""
+    settings.BASE_URL = live_server.url
+    return live_server.url
+
+
+def sign_in(page: Page, username: str) -> None:
+    """Sign in on the login page; opens it first unless a redirect already showed it."""
+    if not re.search(r"/login/", page.url):
+        page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+@pytest.fixture
+def deliver_mail():
+    """Run the pending mail jobs as the worker would; returns the messages sent by this call."""
+    from django.core import mail
+
+    from gigbridge.jobs.actions import run
+    from gigbridge.jobs.models import OutboxJob
+    from gigbridge.notifications.actions import MAIL_JOB
+
+    def deliver():
+        before = len(mail.outbox)
+        pending = OutboxJob.objects.filter(kind=MAIL_JOB, state=OutboxJob.State.PENDING)
+        for job_id in pending.order_by("pk").values_list("pk", flat=True):
+            assert run(job_id).status == "done"
+        return mail.outbox[before:]
+
+    return deliver
