@@ -1,9 +1,7 @@
 """REST endpoints for work requests, approvals, engagements and cost centers."""
 
-from __future__ import annotations
-
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -122,7 +120,7 @@ def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
 def create_request(request, payload: RequestIn):
     data = payload.dict()
     data["cost_center"] = _cost_center(data["cost_center"])
-    return 201, request_out(actions.create_request(request.user, data))
+    return Status(201, request_out(actions.create_request(request.user, data)))
 
 
 @requests_router.get("/{request_id}", response=RequestOut)

@@ -140,7 +140,8 @@ def sweep(limit: int = 500) -> int:
             .values_list("pk", flat=True)[:limit]
         )
         if due:
-            OutboxJob.objects.filter(pk__in=due).update(enqueued_at=now)
+            # An expired claim means its worker died: declare it dead so any worker may claim.
+            OutboxJob.objects.filter(pk__in=due).update(enqueued_at=now, claimed_until=None)
             transaction.on_commit(lambda: _trigger(due))
     if due:
         log.info("sweeper handed %d outbox job(s) to the queue", len(due))

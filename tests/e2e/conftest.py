@@ -53,6 +53,13 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The tests sign in a dozen times and create the demo people for each test; the real
+    # hasher's deliberate slowness would be most of the suite's run time and proves nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def base_url(live_server, settings):
     """Mails link to the live server, as they would to the real site."""

@@ -39,7 +39,7 @@ def approve_from_inbox(page: Page, username: str, reference: str) -> None:
     sign_in(page, username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Approvals").click()
     row = page.get_by_role("row").filter(has_text=reference)
-    row.get_by_role("link", name="Decide").click()
+    row.get_by_role("button", name="Decide").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
     page.get_by_role("radio", name="Approve").check()
     page.get_by_role("button", name="Record decision").click()
@@ -51,7 +51,8 @@ def test_request_is_approved_by_the_whole_chain_and_becomes_an_engagement(page, 
     start = clock.today() + dt.timedelta(days=21)
 
     sign_in(page, "rita")
-    page.get_by_role("link", name="New request").click()
+    # Styled as a button (role="button"), so that is what assistive technology announces.
+    page.get_by_role("button", name="New request").click()
     fill_request_form(page, start=start, end=start + dt.timedelta(days=60))
     page.get_by_role("button", name="Save and submit for approval").click()
 
@@ -140,7 +141,10 @@ def submitted_request(people):
     from gigbridge.program.models import CostCenter
 
     data = request_payload(budget="8000.00", data_classification="confidential")
+    # request_payload speaks the API's JSON; the action wants Python values.
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
+    for field in ("start_date", "end_date"):
+        data[field] = dt.date.fromisoformat(data[field])
     work_request = actions.create_request(people["rita"], data)
     return actions.submit_request(people["rita"], work_request)
 
