@@ -185,16 +185,12 @@ def seed(total: int, rng_seed: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
-    tokens = {
-        name: create_api_token(users[name], "bench")[1] for name in ("rita", "max")
-    }
+    tokens = {name: create_api_token(users[name], "bench")[1] for name in ("rita", "max")}
     queries = {}
     rita = Client(headers={"authorization": f"Bearer {tokens['rita']}"})
     max_client = Client(headers={"authorization": f"Bearer {tokens['max']}"})
     with CaptureQueriesContext(connection) as ctx:
-        response = rita.post(
-            "/api/v1/requests", create_body(0), content_type="application/json"
-        )
+        response = rita.post("/api/v1/requests", create_body(0), content_type="application/json")
     assert response.status_code == 201, response.content[:500]
     queries["create"] = len(ctx.captured_queries)
     with CaptureQueriesContext(connection) as ctx:
@@ -399,9 +395,7 @@ def bench_database(db: str, args) -> dict:
     try:
         t0 = time.perf_counter()
         run([sys.executable, "-m", "gigbridge.cli", "init", "--demo"], env, timeout=300)
-        out = run(
-            [sys.executable, __file__, "--internal-seed", str(args.seed)], env, timeout=900
-        )
+        out = run([sys.executable, __file__, "--internal-seed", str(args.seed)], env, timeout=900)
         facts = json.loads(out.strip().splitlines()[-1])
         prepare_seconds = time.perf_counter() - t0
         print(
