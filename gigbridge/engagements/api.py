@@ -1,5 +1,6 @@
 """REST endpoints for work requests, approvals, engagements and cost centers."""
 
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
@@ -32,63 +33,20 @@ engagements_router = Router(tags=["engagements"])
 cost_centers_router = Router(tags=["program"])
 
 
-def _username(user) -> str | None:
-    return user.username if user else None
+STEP_RELATED = ["policy_version", "assignee", "escalated_to", "decided_by", "decided_on_behalf_of"]
 
 
-def step_out(step: ApprovalStep) -> StepOut:
-    return StepOut(
-        id=step.pk,
-        round=step.round,
-        stage=step.stage,
-        role=step.role,
-        rule_id=step.rule_id,
-        policy_version=step.policy_version.number,
-        state=step.state,
-        assignee=_username(step.assignee),
-        escalated_to=_username(step.escalated_to),
-        decided_by=_username(step.decided_by),
-        on_behalf_of=_username(step.decided_on_behalf_of),
-        decided_at=step.decided_at,
-        comment=step.comment,
+def with_details(requests: QuerySet) -> QuerySet:
+    """Everything RequestOut shows, fetched in a fixed number of queries per page."""
+    return requests.select_related(
+        "requester", "cost_center", "policy_version", "engagement"
+    ).prefetch_related(
+        Prefetch("steps", queryset=ApprovalStep.objects.select_related(*STEP_RELATED))
     )
 
 
-def request_out(req: WorkRequest) -> RequestOut:
-    steps = req.steps.select_related(
-        "policy_version", "assignee", "escalated_to", "decided_by", "decided_on_behalf_of"
-    )
-    engagement = Engagement.objects.filter(request=req).values_list("pk", flat=True).first()
-    return RequestOut(
-        id=req.pk,
-        reference=req.reference,
-        state=req.state,
-        requester=req.requester.username,
-        **{f: getattr(req, f) for f in actions.EDITABLE_FIELDS if f != "cost_center"},
-        cost_center=req.cost_center.code,
-        policy_version=req.policy_version.number if req.policy_version else None,
-        submitted_at=req.submitted_at,
-        decided_at=req.decided_at,
-        created_at=req.created_at,
-        engagement_id=engagement,
-        steps=[step_out(s) for s in steps],
-    )
-
-
-def engagement_out(engagement: Engagement) -> EngagementOut:
-    return EngagementOut(
-        id=engagement.pk,
-        reference=engagement.reference,
-        state=engagement.state,
-        request_id=engagement.request_id,
-        request_reference=engagement.request.reference,
-        title=engagement.request.title,
-        freelancer=engagement.freelancer.email if engagement.freelancer else None,
-        contract_start=engagement.contract_start,
-        contract_end=engagement.contract_end,
-        created_at=engagement.created_at,
-        allowed_transitions=sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state]),
-    )
+def detailed_request(request_id: int) -> WorkRequest:
+    return with_details(WorkRequest.objects.filter(pk=request_id)).get()
 
 
 def _cost_center(code: str) -> CostCenter:
@@ -113,19 +71,19 @@ def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
     qs = filters.filter(permissions.visible_requests(request.user))
     if mine:
         qs = qs.filter(requester=request.user)
-    return [request_out(r) for r in qs]
+    return with_details(qs)
 
 
 @requests_router.post("", response={201: RequestOut}, summary="Create a draft request")
 def create_request(request, payload: RequestIn):
     data = payload.dict()
     data["cost_center"] = _cost_center(data["cost_center"])
-    return Status(201, request_out(actions.create_request(request.user, data)))
+    return Status(201, detailed_request(actions.create_request(request.user, data).pk))
 
 
 @requests_router.get("/{request_id}", response=RequestOut)
 def get_request(request, request_id: int):
-    return request_out(_visible_request(request, request_id))
+    return detailed_request(_visible_request(request, request_id).pk)
 
 
 @requests_router.patch("/{request_id}", response=RequestOut, summary="Edit a draft")
@@ -134,7 +92,7 @@ def update_request(request, request_id: int, payload: RequestPatch):
     data = payload.dict(exclude_unset=True)
     if "cost_center" in data:
         data["cost_center"] = _cost_center(data["cost_center"])
-    return request_out(actions.update_request(request.user, req, data))
+    return detailed_request(actions.update_request(request.user, req, data).pk)
 
 
 @requests_router.post(
@@ -144,13 +102,13 @@ def update_request(request, request_id: int, payload: RequestPatch):
 )
 def submit_request(request, request_id: int):
     req = _visible_request(request, request_id)
-    return request_out(actions.submit_request(request.user, req))
+    return detailed_request(actions.submit_request(request.user, req).pk)
 
 
 @requests_router.post("/{request_id}/withdraw", response=RequestOut)
 def withdraw_request(request, request_id: int):
     req = _visible_request(request, request_id)
-    return request_out(actions.withdraw_request(request.user, req))
+    return detailed_request(actions.withdraw_request(request.user, req).pk)
 
 
 @requests_router.get("/{request_id}/timeline", response=list[EventOut])
@@ -164,8 +122,13 @@ def request_timeline(request, request_id: int):
 @approvals_router.get("", response=list[ApprovalOut], summary="My approvals inbox")
 @paginate(LimitOffsetPagination)
 def inbox(request):
-    steps = actions.inbox(request.user).select_related("policy_version")
-    return [ApprovalOut(step=step_out(s), request=request_out(s.request)) for s in steps]
+    return (
+        actions.inbox(request.user)
+        .select_related(*STEP_RELATED, "request__policy_version", "request__engagement")
+        .prefetch_related(
+            Prefetch("request__steps", queryset=ApprovalStep.objects.select_related(*STEP_RELATED))
+        )
+    )
 
 
 @approvals_router.post(
@@ -176,7 +139,7 @@ def inbox(request):
 def decide(request, step_id: int, payload: DecisionIn):
     step = get_object_or_404(ApprovalStep, pk=step_id)
     step = actions.decide(request.user, step, payload.decision, payload.comment)
-    return step_out(ApprovalStep.objects.select_related("policy_version").get(pk=step.pk))
+    return ApprovalStep.objects.select_related(*STEP_RELATED).get(pk=step.pk)
 
 
 # --- engagements ---------------------------------------------------------------------------
@@ -188,14 +151,12 @@ def list_engagements(request, state: str | None = None):
     qs = permissions.visible_engagements(request.user)
     if state:
         qs = qs.filter(state=state)
-    return [engagement_out(e) for e in qs]
+    return qs
 
 
 @engagements_router.get("/{engagement_id}", response=EngagementOut)
 def get_engagement(request, engagement_id: int):
-    return engagement_out(
-        get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
-    )
+    return get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
 
 
 @engagements_router.get("/{engagement_id}/timeline", response=list[EventOut])
@@ -213,15 +174,13 @@ def transition(request, engagement_id: int, payload: TransitionIn):
     engagement = get_object_or_404(Engagement, pk=engagement_id)
     if not permissions.can_manage_engagements(request.user):
         raise HttpError(403, "only a program admin can change an engagement's state by hand")
-    return engagement_out(
-        actions.transition_engagement(
-            request.user,
-            engagement,
-            payload.state,
-            payload.reason,
-            contract_start=payload.contract_start,
-            contract_end=payload.contract_end,
-        )
+    return actions.transition_engagement(
+        request.user,
+        engagement,
+        payload.state,
+        payload.reason,
+        contract_start=payload.contract_start,
+        contract_end=payload.contract_end,
     )
 
 

@@ -65,7 +65,13 @@ class RequestPatch(Schema):
     freelancer_country: str | None = None
 
 
+def _username(user) -> str | None:
+    return user.username if user is not None else None
+
+
 class StepOut(Schema):
+    """Resolved from an ApprovalStep; select the related users and policy version with it."""
+
     id: int
     round: int
     stage: int
@@ -80,8 +86,30 @@ class StepOut(Schema):
     decided_at: dt.datetime | None
     comment: str
 
+    @staticmethod
+    def resolve_policy_version(step) -> int:
+        return step.policy_version.number
+
+    @staticmethod
+    def resolve_assignee(step) -> str | None:
+        return _username(step.assignee)
+
+    @staticmethod
+    def resolve_escalated_to(step) -> str | None:
+        return _username(step.escalated_to)
+
+    @staticmethod
+    def resolve_decided_by(step) -> str | None:
+        return _username(step.decided_by)
+
+    @staticmethod
+    def resolve_on_behalf_of(step) -> str | None:
+        return _username(step.decided_on_behalf_of)
+
 
 class RequestOut(Schema):
+    """Resolved from a WorkRequest fetched with ``api.request_queryset`` (no query per row)."""
+
     id: int
     reference: str
     state: str
@@ -109,6 +137,27 @@ class RequestOut(Schema):
     engagement_id: int | None
     steps: list[StepOut]
 
+    @staticmethod
+    def resolve_requester(request) -> str:
+        return request.requester.username
+
+    @staticmethod
+    def resolve_cost_center(request) -> str:
+        return request.cost_center.code
+
+    @staticmethod
+    def resolve_policy_version(request) -> int | None:
+        return request.policy_version.number if request.policy_version else None
+
+    @staticmethod
+    def resolve_engagement_id(request) -> int | None:
+        engagement = getattr(request, "engagement", None)
+        return engagement.pk if engagement is not None else None
+
+    @staticmethod
+    def resolve_steps(request) -> list:
+        return list(request.steps.all())
+
 
 class RequestFilter(FilterSchema):
     state: str | None = None
@@ -122,8 +171,14 @@ class DecisionIn(Schema):
 
 
 class ApprovalOut(Schema):
+    """Resolved from an ApprovalStep: the step and its request."""
+
     step: StepOut
     request: RequestOut
+
+    @staticmethod
+    def resolve_step(step):
+        return step
 
 
 class EngagementOut(Schema):
@@ -138,6 +193,24 @@ class EngagementOut(Schema):
     contract_end: dt.date | None
     created_at: dt.datetime
     allowed_transitions: list[str]
+
+    @staticmethod
+    def resolve_request_reference(engagement) -> str:
+        return engagement.request.reference
+
+    @staticmethod
+    def resolve_title(engagement) -> str:
+        return engagement.request.title
+
+    @staticmethod
+    def resolve_freelancer(engagement) -> str | None:
+        return engagement.freelancer.email if engagement.freelancer else None
+
+    @staticmethod
+    def resolve_allowed_transitions(engagement) -> list[str]:
+        from .actions import ENGAGEMENT_TRANSITIONS
+
+        return sorted(ENGAGEMENT_TRANSITIONS[engagement.state])
 
 
 class TransitionIn(Schema):

@@ -161,3 +161,16 @@ def test_openapi_and_policy_and_audit(api):
     assert audit["ok"] is True
     centers = {c["code"]: c for c in api("rita").get("/api/v1/cost-centers").json()}
     assert centers["CC-MKT"]["available"] == "120000.00"
+
+
+def test_lists_cost_a_fixed_number_of_queries_whatever_the_page_size(
+    api, people, django_assert_max_num_queries
+):
+    rita, max_ = api("rita"), api("max")
+    for i in range(12):
+        request_id = post(rita, "/api/v1/requests", request_payload(title=f"Req {i}")).json()["id"]
+        post(rita, f"/api/v1/requests/{request_id}/submit")
+    with django_assert_max_num_queries(12):
+        assert len(rita.get("/api/v1/requests?limit=50").json()["items"]) == 12
+    with django_assert_max_num_queries(12):
+        assert len(max_.get("/api/v1/approvals?limit=50").json()["items"]) == 12

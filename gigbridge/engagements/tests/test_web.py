@@ -25,11 +25,20 @@ def login(client, people):
 def form_data(**overrides):
     start = clock.today() + dt.timedelta(days=14)
     data = {
-        "title": "Data cleanup", "description": "Tidy the CRM", "deliverables": "Report\nScript",
-        "skills": "python, sql", "task_category": "data-analysis", "worker_category": "freelancer",
-        "cost_center": "CC-DATA", "pricing": "hourly", "budget": "3000", "currency": "EUR",
-        "start_date": start.isoformat(), "end_date": (start + dt.timedelta(days=30)).isoformat(),
-        "data_classification": "internal", "sourcing": "marketplace",
+        "title": "Data cleanup",
+        "description": "Tidy the CRM",
+        "deliverables": "Report\nScript",
+        "skills": "python, sql",
+        "task_category": "data-analysis",
+        "worker_category": "freelancer",
+        "cost_center": "CC-DATA",
+        "pricing": "hourly",
+        "budget": "3000",
+        "currency": "EUR",
+        "start_date": start.isoformat(),
+        "end_date": (start + dt.timedelta(days=30)).isoformat(),
+        "data_classification": "internal",
+        "sourcing": "marketplace",
     }
     data.update(overrides)
     return data
@@ -113,8 +122,7 @@ def test_csrf_is_enforced_on_forms(people):
 
 def test_pages_render_for_their_audience(people, login):
     submitted(people["rita"])
-    for url in ["/requests/", "/requests/new/", "/approvals/", "/engagements/", "/policy/",
-                "/me/"]:
+    for url in ["/requests/", "/requests/new/", "/approvals/", "/engagements/", "/policy/", "/me/"]:
         assert login("rita").get(url).status_code == 200, url
     assert login("rita").get("/audit/").status_code == 403
     audit = login("audrey").get("/audit/?verify=1")
