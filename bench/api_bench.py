@@ -40,16 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
-# How the seeded requests are spread over states (share of --seed). Decided and withdrawn ones
-# start in an earlier fiscal year; open ones start soon with small budgets, so the budget they
-# commit stays far below every cost center's annual budget and the benchmark's creates pass.
-SEED_MIX = {
-    "approved": 0.55,
-    "rejected": 0.10,
-    "withdrawn": 0.05,
-    "draft": 0.15,
-    "in_approval": 0.15,  # each with a pending manager step for max: his inbox
-}
+# The seeded requests: ``--inbox`` of them wait for max (a pending manager step each: his inbox);
+# the rest are spread over the other states by these shares. Decided and withdrawn ones start in
+# an earlier fiscal year; open ones start soon with small budgets, so the budget they commit stays
+# far below every cost center's annual budget and the benchmark's creates pass the budget check.
+REST_MIX = {"approved": 0.60, "rejected": 0.10, "withdrawn": 0.05, "draft": 0.25}
 OPEN_BUDGET = "50.00"
 REQUESTERS = ["rita", "carol", "dan"]  # requesters whose manager is max
 COST_CENTERS = ["CC-MKT", "CC-ENG", "CC-DATA", "CC-LOC", "CC-OPS"]
@@ -58,7 +53,7 @@ COST_CENTERS = ["CC-MKT", "CC-ENG", "CC-DATA", "CC-LOC", "CC-OPS"]
 # --- seeding (runs in a child process with Django set up) -----------------------------------
 
 
-def seed(total: int, rng_seed: int) -> dict:
+def seed(total: int, inbox: int, rng_seed: int) -> dict:
     """Bulk-insert ``total`` work requests (and their steps and engagements); make API tokens;
     count the SQL queries one call of each benchmarked endpoint makes. Returns facts as a dict."""
     import django
@@ -81,9 +76,9 @@ def seed(total: int, rng_seed: int) -> dict:
     now, today = clock.now(), clock.today()
     max_, paula = users["max"], users["paula"]
 
-    states = []
-    for state, share in SEED_MIX.items():
-        states += [state] * round(total * share)
+    states = ["in_approval"] * inbox
+    for state, share in REST_MIX.items():
+        states += [state] * round((total - inbox) * share)
     states = (states + ["draft"] * total)[:total]
     rng.shuffle(states)
 
@@ -212,7 +207,7 @@ def seed(total: int, rng_seed: int) -> dict:
             "work_requests": WorkRequest.objects.count(),
             "approval_steps": ApprovalStep.objects.count(),
             "engagements": Engagement.objects.count(),
-            "by_state": {s: states.count(s) for s in SEED_MIX},
+            "by_state": {s: states.count(s) for s in ["in_approval", *REST_MIX]},
             "max_inbox": inbox,
         },
         "sql_queries_per_call": queries,
@@ -395,7 +390,8 @@ def bench_database(db: str, args) -> dict:
     try:
         t0 = time.perf_counter()
         run([sys.executable, "-m", "gigbridge.cli", "init", "--demo"], env, timeout=300)
-        out = run([sys.executable, __file__, "--internal-seed", str(args.seed)], env, timeout=900)
+        seed_cmd = [sys.executable, __file__, "--internal-seed", str(args.seed)]
+        out = run([*seed_cmd, "--inbox", str(args.inbox)], env, timeout=900)
         facts = json.loads(out.strip().splitlines()[-1])
         prepare_seconds = time.perf_counter() - t0
         print(
@@ -463,6 +459,7 @@ def bench_database(db: str, args) -> dict:
         "machine": machine(),
         "params": {
             "seed": args.seed,
+            "inbox": args.inbox,
             "requests": args.requests,
             "concurrency": args.concurrency,
             "workers": args.workers,
@@ -527,6 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seed", type=int, default=10_000, help="work requests to seed")
+    parser.add_argument(
+        "--inbox", type=int, default=500, help="seeded requests pending with max (his inbox)"
+    )
     parser.add_argument("--requests", type=int, default=500, help="timed calls per scenario")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -543,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.internal_seed is not None:
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(seed(args.internal_seed, rng_seed=1)))
+        print(json.dumps(seed(args.internal_seed, args.inbox, rng_seed=1)))
         return 0
     pg = urlsplit(args.postgres_url)
     if args.db != "sqlite":
@@ -553,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--postgres-db must be a plain lower-case identifier")
     if min(args.seed, args.requests, args.concurrency, args.workers) < 1:
         parser.error("--seed, --requests, --concurrency and --workers must be at least 1")
+    if not 0 <= args.inbox <= args.seed:
+        parser.error("--inbox must be between 0 and --seed")
 
     results = []
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
@@ -562,8 +564,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
     print()
     print(
-        f"{args.seed} requests seeded, {args.requests} calls per scenario, "
-        f"{args.concurrency} client threads, {args.workers} gunicorn workers, "
+        f"{args.seed} requests seeded ({args.inbox} in max's inbox), {args.requests} calls per "
+        f"scenario, {args.concurrency} client threads, {args.workers} gunicorn workers, "
         f"{os.cpu_count()} CPUs"
     )
     print(table(results))

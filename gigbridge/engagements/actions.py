@@ -20,6 +20,7 @@ from gigbridge.notifications.actions import mail
 from gigbridge.people import actions as people
 from gigbridge.people.models import Person, Role
 from gigbridge.program import actions as program
+from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import RequestFacts
 
 from . import compliance, links
@@ -224,6 +225,8 @@ def submit_request(user, request: WorkRequest) -> WorkRequest:
             f"{request.reference} is {request.state}; only drafts can be submitted"
         )
     version, policy = program.current()
+    # Lock the cost center so two submissions cannot both spend the last of its budget.
+    CostCenter.objects.select_for_update().filter(pk=request.cost_center_id).first()
     _validate(snapshot_fields(request), request_id=request.pk)
     chain = policy.approval_chain(_facts(request))
     now = clock.now()

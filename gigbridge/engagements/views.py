@@ -161,7 +161,10 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
         else:
             messages.success(request, f"Decision recorded for {step.request.reference}.")
             return redirect("web:approvals")
-    if not allowed and step.state == ApprovalStep.State.PENDING:
+    if not allowed and (
+        step.state == ApprovalStep.State.PENDING
+        or not permissions.can_view_request(request.user, step.request)
+    ):
         return render(
             request,
             "engagements/link_error.html",
