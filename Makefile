@@ -34,11 +34,11 @@ chromium:
 # Tests keep their own data folder (test database file, secret key) apart from `make run`'s.
 test: export GIGBRIDGE_DATA_DIR := $(CURDIR)/.data/test
 test: venv assets chromium
-	$(BIN)/ruff check gigbridge tests bench conftest.py
+	$(BIN)/ruff check gigbridge tests bench scripts conftest.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check gigbridge tests bench conftest.py
+	$(BIN)/ruff check gigbridge tests bench scripts conftest.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -370,6 +371,7 @@ def measure(name, call, count: int, concurrency: int, warmup: int, max_seconds: 
 def bench_database(db: str, args) -> dict:
     import httpx
 
+    code = code_fingerprint()  # before the server starts: the code it loads
     data_dir = Path(tempfile.mkdtemp(prefix=f"gigbridge-bench-{db}-"))
     port = free_port()
     env = {
@@ -455,6 +457,7 @@ def bench_database(db: str, args) -> dict:
     facts.pop("tokens")
     return {
         "db": db,
+        "code_sha256": code,
         **facts,
         "machine": machine(),
         "params": {
@@ -468,6 +471,14 @@ def bench_database(db: str, args) -> dict:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "scenarios": scenarios,
     }
+
+
+def code_fingerprint() -> str:
+    """A short hash of the product's Python files: which code a result was measured on."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "gigbridge").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def machine() -> dict:

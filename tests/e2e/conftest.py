@@ -24,7 +24,7 @@ def browser():
     # as it is started. Django then refuses every ORM call from the test thread (and from
     # pytest-django's database teardown) with SynchronousOnlyOperation, although nothing runs
     # concurrently: the loop only turns while a Playwright call blocks. So the guard is lifted
-    # exactly while the browser is up, and the other suites keep it.
+    # while the browser is up (here, not at import), and suites that run before keep it.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
@@ -45,8 +45,8 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
-    # A server-rendered page answers in milliseconds; 10 s leaves room for a slow CI box while
-    # a broken expectation still fails quickly instead of after Playwright's default 30 s.
+    # Pages are server-rendered and answer in well under a second; 10 s leaves room for a busy
+    # CI box, yet a click on something missing fails three times sooner than the default 30 s.
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

@@ -1,5 +1,8 @@
-"""What people do in the browser: ask for help, approve it, follow mailed links, all by keyboard
-and screen reader as much as by mouse."""
+"""What people do in the browser: ask for help, approve it, follow mailed links.
+
+Elements are found by role and label, the way assistive technology finds them, so a page that
+loses a label or a heading fails here too.
+"""
 
 from __future__ import annotations
 
@@ -123,13 +126,13 @@ def test_request_longer_than_the_policy_allows_shows_the_rule_at_the_field(page,
     fill_request_form(page, start=start, end=start + dt.timedelta(days=200))
     page.get_by_role("button", name="Save and submit for approval").click()
 
-    errors = page.locator("#id_end_date-errors")
+    # Next to the field: in the end date's own label, announced as an alert.
+    end_label = page.locator("label[for=id_end_date]")
+    errors = end_label.get_by_role("alert")
     expect(errors).to_contain_text("compliance.max_engagement_days")
     expect(errors).to_contain_text("at most 180")
-    # Next to the field: inside the same label as the end date input.
-    end_label = page.locator("label[for=id_end_date]")
     expect(end_label.locator("#id_end_date")).to_be_visible()
-    expect(end_label.locator("#id_end_date-errors")).to_be_visible()
+    expect(page.locator("main").get_by_role("alert")).to_have_count(1)  # only that field
     # What was typed survives, so fixing it is one change.
     expect(page.get_by_label("Title")).to_have_value("Brand refresh for the spring campaign")
     expect(page.get_by_role("heading", level=1)).to_have_text("New work request")
@@ -163,7 +166,7 @@ def test_mailed_decision_link_works_once_for_its_recipient_only(
     url, token = match.groups()
     assert url.startswith(base_url)
 
-    # Unsigned-in: the link leads through the login page and back to the decision.
+    # Not signed in yet: the link leads through the login page and back to the decision.
     page.goto(url)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     sign_in(page, "max")
@@ -250,3 +253,32 @@ def test_every_new_request_field_has_a_label(page, people):
     for name, field in RequestForm.base_fields.items():
         label = field.label or name.replace("_", " ").capitalize()
         expect(page.get_by_label(label)).to_have_attribute("name", name)
+
+
+# Django 5.2 widgets point aria-describedby at "<id>_helptext" and "<id>_error"; the template
+# must give its help text and error list exactly those ids, or the references dangle.
+DANGLING = """els => els.flatMap(e => (e.getAttribute('aria-describedby') || '').split(/\\s+/)
+  .filter(id => id && !document.getElementById(id)).map(id => `${e.name} -> #${id}`))"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="request_form.html renders help text without an id and errors as '<id>-errors', "
+    "so the widgets' aria-describedby ('<id>_helptext', '<id>_error') point at nothing",
+)
+def test_help_and_errors_are_the_fields_description(page, people):
+    start = clock.today() + dt.timedelta(days=14)
+    sign_in(page, "rita")
+    page.goto("/requests/new/")
+    fill_request_form(page, start=start, end=start + dt.timedelta(days=200))
+    page.get_by_role("button", name="Save and submit for approval").click()
+
+    expect(page.get_by_label("End date")).to_have_attribute("aria-invalid", "true")
+    dangling = page.locator("main form [aria-describedby]").evaluate_all(DANGLING)
+    assert dangling == []
+    expect(page.get_by_label("End date")).to_have_accessible_description(
+        re.compile("compliance.max_engagement_days")
+    )
+    expect(page.get_by_label("Deliverables")).to_have_accessible_description(
+        "One deliverable per line; each becomes a task."
+    )

@@ -1,0 +1,1 @@
+"""Entra ID (Microsoft identity platform v2.0) emulator: discovery, authorize, token, keys."""

@@ -1,0 +1,117 @@
+"""Running the sandbox: certificates, database, seed data, then gunicorn over HTTPS on loopback."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gigbridge import config
+
+from . import ca
+from .paths import sandbox_dir
+
+SETTINGS = "gigbridge.sandbox.settings"
+# The user picker signs anyone in without a password: it must never listen on a network.
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def default_host() -> str:
+    return config.env("GIGBRIDGE_SANDBOX_HOST", "127.0.0.1") or "127.0.0.1"
+
+
+def default_port() -> int:
+    return config.env_int("GIGBRIDGE_SANDBOX_PORT", 8443)
+
+
+def base_url(host: str, port: int) -> str:
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
+def prepare(host: str, port: int) -> ca.Paths:
+    """Certificates, migrated database and seed data; idempotent. Sets up Django for the sandbox."""
+    if host not in LOOPBACK:
+        raise config.ConfigError(
+            f"the sandbox serves on loopback only ({', '.join(sorted(LOOPBACK))}), not {host!r}"
+        )
+    # Assigned, not defaulted: the product's CLI may already have put its own module there.
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ["GIGBRIDGE_SANDBOX_URL"] = base_url(host, port)
+    paths = ca.ensure(sandbox_dir())
+
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    if settings.SETTINGS_MODULE != SETTINGS:
+        raise RuntimeError(f"Django is already set up with {settings.SETTINGS_MODULE}")
+    from .seed import seed
+
+    call_command("migrate", interactive=False, verbosity=0)
+    seed()
+    return paths
+
+
+def run(host: str = "127.0.0.1", port: int = 8443, workers: int = 2) -> None:
+    """Prepare, then replace this process with gunicorn serving the sandbox over HTTPS."""
+    paths = prepare(host, port)
+    from django.db import connections
+
+    connections.close_all()  # exec keeps open file descriptors; the database must not be one
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "gigbridge.sandbox.wsgi:application",
+            "--bind",
+            bind,
+            "--certfile",
+            str(paths.server_cert),
+            "--keyfile",
+            str(paths.server_key),
+            "--workers",
+            str(workers),
+            "--graceful-timeout",
+            "5",
+            "--access-logfile",
+            "-",
+            # No query strings in the log: authorize requests carry state, nonce and challenges.
+            "--access-logformat",
+            'sandbox %(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+        ],
+    )
+
+
+def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
+    """What a client needs to use the sandbox (``gigbridge sandbox info --json``).
+
+    Prepares the sandbox too, so it answers the same before the first ``run`` as after it.
+    """
+    paths = prepare(host, port)
+    from .models import AppRegistration, Tenant
+    from .seed import DOMAIN, OUTSIDE_TOOLS, SIGN_IN_APP, app_secret
+
+    url = base_url(host, port)
+    tenant = Tenant.objects.get(domain=DOMAIN)
+    tools = AppRegistration.objects.get(tenant=tenant, display_name=OUTSIDE_TOOLS)
+    sign_in = AppRegistration.objects.get(tenant=tenant, display_name=SIGN_IN_APP)
+    return {
+        "authority": f"{url}/{tenant.id}",
+        "graph_base_url": f"{url}/v1.0",
+        # Not served yet: the marketplace emulator is a later slice.
+        "marketplace_base_url": f"{url}/upwork",
+        "tenant_id": str(tenant.id),
+        "tenant_domain": tenant.domain,
+        "client_id": str(tools.client_id),
+        "client_secret": app_secret(OUTSIDE_TOOLS),
+        "ca_cert": str(paths.ca_cert),
+        "viewer_url": f"{url}/",
+        "sign_in": {
+            "client_id": str(sign_in.client_id),
+            "client_secret": app_secret(SIGN_IN_APP),
+            "redirect_uris": sign_in.redirect_uris,
+        },
+    }

@@ -1,0 +1,104 @@
+"""A real sandbox server for the test session: own data folder, a free loopback port, HTTPS.
+
+The sandbox runs with its own Django settings and database, so it is started as a child process
+(exactly as ``gigbridge sandbox run`` would) and these tests only talk to it over the network.
+They never touch the product database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gigbridge.sandbox.client import ssl_context_from
+
+START_DEADLINE = 30.0  # seconds; a cold start (CA, RSA key, migrations) takes about two
+
+
+class SandboxServer:
+    def __init__(self, data_dir: Path, port: int):
+        self.data_dir, self.port = data_dir, port
+        self.url = f"https://127.0.0.1:{port}"
+        self.log = data_dir / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        return {**os.environ, "GIGBRIDGE_DATA_DIR": str(self.data_dir)}
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "gigbridge.sandbox", *args, "--port", str(self.port)]
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command("run"), env=self.env(), stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_DEADLINE
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"sandbox exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"sandbox did not listen within {START_DEADLINE} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # gunicorn's master stops its workers on SIGTERM
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def info(self) -> dict:
+        out = subprocess.run(
+            self.command("info", "--json"), env=self.env(), capture_output=True, check=True
+        )
+        return json.loads(out.stdout)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    server = SandboxServer(tmp_path_factory.mktemp("sandbox-data"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def info(sandbox) -> dict:
+    return sandbox.info()
+
+
+@pytest.fixture
+def http(sandbox, info):
+    """An httpx client that trusts exactly the sandbox CA."""
+    with httpx.Client(
+        base_url=sandbox.url, verify=ssl_context_from(info["ca_cert"]), timeout=10
+    ) as client:
+        yield client

@@ -1,0 +1,99 @@
+"""The sandbox process: discovery, viewer, info, TLS verification and state across restarts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import jwt
+import pytest
+
+from gigbridge.sandbox.client import ssl_context_from
+
+from .helpers import pick_user, pkce_pair, redirect_params
+from .test_auth_code import REDIRECT, _authorize_url, _redeem
+
+
+def test_info_describes_the_sandbox(sandbox, info):
+    assert info["authority"] == f"{sandbox.url}/{info['tenant_id']}"
+    assert info["graph_base_url"] == f"{sandbox.url}/v1.0"
+    assert info["marketplace_base_url"] == f"{sandbox.url}/upwork"
+    assert info["tenant_domain"] == "contoso.example"
+    assert info["ca_cert"] == str(sandbox.data_dir / "sandbox" / "ca.pem")
+    secret_file = sandbox.data_dir / "sandbox" / "outside-tools.secret"
+    assert secret_file.read_text().strip() == info["client_secret"]
+
+
+def test_openid_configuration(http, info):
+    config = http.get(f"{info['authority']}/v2.0/.well-known/openid-configuration").json()
+
+    assert config["issuer"] == f"{info['authority']}/v2.0"
+    assert config["token_endpoint"] == f"{info['authority']}/oauth2/v2.0/token"
+    assert config["authorization_endpoint"] == f"{info['authority']}/oauth2/v2.0/authorize"
+    assert config["jwks_uri"] == f"{info['authority']}/discovery/v2.0/keys"
+    assert config["id_token_signing_alg_values_supported"] == ["RS256"]
+
+
+def test_the_tenant_can_be_named_by_domain(http, info):
+    config = http.get("/contoso.example/v2.0/.well-known/openid-configuration").json()
+
+    assert config["issuer"] == f"{info['authority']}/v2.0"
+
+
+def test_viewer_lists_tenant_apps_and_users_but_no_secret(http, info):
+    page = http.get("/")
+
+    assert page.status_code == 200
+    for text in (info["tenant_id"], info["client_id"], "Gigbridge outside tools", "Team.Create"):
+        assert text in page.text
+    assert "hank@contoso.example" in page.text
+    assert info["client_secret"] not in page.text
+    assert info["sign_in"]["client_secret"] not in page.text
+
+
+def test_tls_handshake_fails_without_the_sandbox_ca(sandbox):
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.get(f"{sandbox.url}/")
+
+
+def test_the_certificate_is_valid_for_localhost_too(sandbox, info):
+    response = httpx.get(
+        f"https://localhost:{sandbox.port}/", verify=ssl_context_from(info["ca_cert"])
+    )
+
+    assert response.status_code == 200
+
+
+def test_refuses_to_listen_beyond_loopback(sandbox):
+    result = subprocess.run(
+        [sys.executable, "-m", "gigbridge.sandbox", "run", "--host", "0.0.0.0", "--port", "1"],
+        env=sandbox.env(),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 2
+    assert "loopback only" in result.stderr
+
+
+def test_state_survives_a_restart(sandbox, info, http):
+    verifier, challenge = pkce_pair()
+    code = redirect_params(pick_user(http, _authorize_url(info, challenge), "ada@contoso.example"))
+    before = _redeem(
+        http,
+        info,
+        grant_type="authorization_code",
+        code=code["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    ).json()
+
+    sandbox.restart()
+
+    assert sandbox.info() == info  # same tenant, apps, secrets and CA
+    keys = http.get(f"{info['authority']}/discovery/v2.0/keys").json()
+    kid = jwt.get_unverified_header(before["id_token"])["kid"]
+    assert kid in [key["kid"] for key in keys["keys"]]  # same signing key
+    after = _redeem(http, info, grant_type="refresh_token", refresh_token=before["refresh_token"])
+    assert after.status_code == 200, after.text
