@@ -64,7 +64,11 @@ def ensure(folder: Path, now: dt.datetime | None = None) -> Paths:
             ca_cert, ca_key = _make_ca(now)
             _save(paths.ca_cert, paths.ca_key, ca_cert, ca_key)
         server_cert, _ = _load(paths.server_cert, paths.server_key)
-        if server_cert is None or _expiring(server_cert, now) or not _signed_by(server_cert, ca_cert):
+        if (
+            server_cert is None
+            or _expiring(server_cert, now)
+            or not _signed_by(server_cert, ca_cert)
+        ):
             server_cert, server_key = _make_server(ca_cert, ca_key, now)
             _save(paths.server_cert, paths.server_key, server_cert, server_key)
     return paths

@@ -8,6 +8,7 @@ import sys
 from gigbridge import config
 
 from . import ca
+from .defaults import DOMAIN, OUTSIDE_TOOLS, SIGN_IN_APP
 from .paths import sandbox_dir
 
 SETTINGS = "gigbridge.sandbox.settings"
@@ -74,6 +75,9 @@ def run(host: str = "127.0.0.1", port: int = 8443, workers: int = 2) -> None:
             str(paths.server_key),
             "--workers",
             str(workers),
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn): a second
+            # gunicorn on the machine (the product's web) would take it over. Nothing uses it.
+            "--no-control-socket",
             "--graceful-timeout",
             "5",
             "--access-logfile",
@@ -92,7 +96,7 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
     """
     paths = prepare(host, port)
     from .models import AppRegistration, Tenant
-    from .seed import DOMAIN, OUTSIDE_TOOLS, SIGN_IN_APP, app_secret
+    from .seed import app_secret
 
     url = base_url(host, port)
     tenant = Tenant.objects.get(domain=DOMAIN)

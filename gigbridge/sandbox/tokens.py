@@ -41,7 +41,9 @@ def sign(claims: dict, lifetime: int = LIFETIME) -> str:
     now = int(time.time())
     body = {"iat": now, "nbf": now, "exp": now + lifetime, "uti": secrets.token_urlsafe(16)}
     body.update(claims)
-    return jwt.encode(body, _private(key.kid, key.private_key_pem), "RS256", headers={"kid": key.kid})
+    return jwt.encode(
+        body, _private(key.kid, key.private_key_pem), "RS256", headers={"kid": key.kid}
+    )
 
 
 def verify(token: str, tenant: Tenant, audience: str) -> dict:

@@ -261,11 +261,6 @@ DANGLING = """els => els.flatMap(e => (e.getAttribute('aria-describedby') || '')
   .filter(id => id && !document.getElementById(id)).map(id => `${e.name} -> #${id}`))"""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request_form.html renders help text without an id and errors as '<id>-errors', "
-    "so the widgets' aria-describedby ('<id>_helptext', '<id>_error') point at nothing",
-)
 def test_help_and_errors_are_the_fields_description(page, people):
     start = clock.today() + dt.timedelta(days=14)
     sign_in(page, "rita")

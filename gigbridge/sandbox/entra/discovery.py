@@ -18,6 +18,10 @@ from .. import tokens
 from ..models import SandboxUser
 from .common import GRAPH, find_tenant, tenant_not_found
 
+CLAIMS = (
+    "sub iss aud exp iat nbf nonce name preferred_username tid ver oid email given_name family_name"
+).split()
+
 
 @require_GET
 def openid_configuration(request: HttpRequest, tenant: str) -> JsonResponse:
@@ -43,10 +47,7 @@ def openid_configuration(request: HttpRequest, tenant: str) -> JsonResponse:
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
             "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-            "claims_supported": [
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username",
-                "name", "tid", "ver", "oid", "email", "given_name", "family_name",
-            ],  # fmt: skip
+            "claims_supported": CLAIMS,
             "tenant_region_scope": "EU",
             "cloud_instance_name": "microsoftonline.com",
             "msgraph_host": settings.SANDBOX_URL.removeprefix("https://"),
@@ -64,7 +65,7 @@ def keys(request: HttpRequest, tenant: str) -> JsonResponse:
 
 @require_GET
 def userinfo(request: HttpRequest) -> JsonResponse:
-    """OIDC userinfo for a delegated Graph token (Bearer), like graph.microsoft.com/oidc/userinfo."""
+    """OIDC userinfo for a delegated Graph token, as graph.microsoft.com/oidc/userinfo answers."""
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else ""
     try:
@@ -73,7 +74,12 @@ def userinfo(request: HttpRequest) -> JsonResponse:
         claims = tokens.verify(token, user.tenant, GRAPH)
     except (jwt.InvalidTokenError, SandboxUser.DoesNotExist, ValidationError):
         return JsonResponse(
-            {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is invalid."}},
+            {
+                "error": {
+                    "code": "InvalidAuthenticationToken",
+                    "message": "Access token is invalid.",
+                }
+            },
             status=401,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )

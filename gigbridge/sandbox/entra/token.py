@@ -127,11 +127,11 @@ def _redeem(model, value: str, app: AppRegistration, name: str):
             900144,
             f"The request body must contain the following parameter: '{name}'.",
         )
-    grant = (
-        model.objects.select_related("user", "app").filter(token_hash=digest(value)).first()
-    )
+    grant = model.objects.select_related("user", "app").filter(token_hash=digest(value)).first()
     if grant is None or grant.app_id != app.pk:
-        raise EntraError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+        raise EntraError(
+            "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."
+        )
     if grant.used_at is not None:
         if model is AuthorizationCode:
             raise EntraError(

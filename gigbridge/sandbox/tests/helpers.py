@@ -35,6 +35,13 @@ def pick_user(http: httpx.Client, authorize_url: str, upn: str) -> httpx.Respons
     return http.post(str(page.url), data=fields, headers={"Origin": origin})
 
 
+def form_post_params(response: httpx.Response) -> dict:
+    """The fields of a ``response_mode=form_post`` answer, which a browser would post on."""
+    assert response.status_code == 200, response.text
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', response.text)
+    return {name: html.unescape(value) for name, value in hidden}
+
+
 def redirect_params(response: httpx.Response) -> dict:
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["location"])

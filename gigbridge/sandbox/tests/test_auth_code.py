@@ -9,6 +9,7 @@ from gigbridge.sandbox.client import msal_options
 from .helpers import (
     REDIRECT,
     authorize_url,
+    form_post_params,
     pick_user,
     pkce_pair,
     redeem,
@@ -16,6 +17,7 @@ from .helpers import (
     sign_in,
     verified,
 )
+
 
 def _code(http, info, upn="rita@contoso.example"):
     verifier, challenge = pkce_pair()
@@ -36,7 +38,9 @@ def test_picker_lists_the_tenant_users(http, info):
 def test_code_flow_with_pkce_returns_an_id_token_for_the_chosen_user(http, info):
     verifier, challenge = pkce_pair()
 
-    params = redirect_params(pick_user(http, authorize_url(info, challenge), "rita@contoso.example"))
+    params = redirect_params(
+        pick_user(http, authorize_url(info, challenge), "rita@contoso.example")
+    )
     assert params["state"] == "st-123"
     response = redeem(
         http,
@@ -90,15 +94,7 @@ def test_a_wrong_code_verifier_is_refused(http, info):
 
 
 def test_refresh_token_gives_new_tokens_and_is_single_use(http, info):
-    code, verifier = _code(http, info, upn="max@contoso.example")
-    first = redeem(
-        http,
-        info,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    first = sign_in(http, info, "max@contoso.example")
 
     refreshed = redeem(http, info, grant_type="refresh_token", refresh_token=first["refresh_token"])
     reused = redeem(http, info, grant_type="refresh_token", refresh_token=first["refresh_token"])
@@ -111,15 +107,7 @@ def test_refresh_token_gives_new_tokens_and_is_single_use(http, info):
 
 
 def test_userinfo_answers_for_a_delegated_token(http, info):
-    code, verifier = _code(http, info, upn="lena@contoso.example")
-    tokens = redeem(
-        http,
-        info,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    tokens = sign_in(http, info, "lena@contoso.example")
 
     me = http.get("/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
 
@@ -135,9 +123,12 @@ def test_msal_auth_code_flow(http, info):
         authority=info["authority"],
         **msal_options(info["ca_cert"]),
     )
-    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT)
+    flow = app.initiate_auth_code_flow(
+        ["User.Read"], redirect_uri=REDIRECT, response_mode="form_post"
+    )
 
-    params = redirect_params(pick_user(http, flow["auth_uri"], "paula@contoso.example"))
+    params = form_post_params(pick_user(http, flow["auth_uri"], "paula@contoso.example"))
+    assert set(params) >= {"code", "state", "client_info"}
     result = app.acquire_token_by_auth_code_flow(flow, params)
 
     assert "access_token" in result, result

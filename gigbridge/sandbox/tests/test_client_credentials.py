@@ -9,8 +9,10 @@ import msal
 import pytest
 import requests
 
-from gigbridge.sandbox.client import msal_options, ssl_context_from
-from gigbridge.sandbox.seed import OUTSIDE_TOOLS_PERMISSIONS
+from gigbridge.sandbox.client import msal_options
+from gigbridge.sandbox.defaults import OUTSIDE_TOOLS_PERMISSIONS
+
+from .helpers import verified
 
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
@@ -21,16 +23,6 @@ def _app(info, secret=None, **options):
         client_credential=secret or info["client_secret"],
         authority=info["authority"],
         **(options or msal_options(info["ca_cert"])),
-    )
-
-
-def _verify(info, token: str, audience: str) -> dict:
-    keys = jwt.PyJWKClient(
-        f"{info['authority']}/discovery/v2.0/keys", ssl_context=ssl_context_from(info["ca_cert"])
-    )
-    key = keys.get_signing_key_from_jwt(token)
-    return jwt.decode(
-        token, key.key, ["RS256"], audience=audience, issuer=f"{info['authority']}/v2.0"
     )
 
 
@@ -75,7 +67,7 @@ def test_app_token_verifies_against_the_jwks_and_carries_the_roles(info):
     token = _app(info).acquire_token_for_client(GRAPH_DEFAULT)["access_token"]
 
     header = jwt.get_unverified_header(token)
-    claims = _verify(info, token, "https://graph.microsoft.com")
+    claims = verified(info, token, "https://graph.microsoft.com")
 
     assert header["alg"] == "RS256" and header["kid"]
     assert claims["roles"] == OUTSIDE_TOOLS_PERMISSIONS
@@ -86,9 +78,8 @@ def test_app_token_verifies_against_the_jwks_and_carries_the_roles(info):
 
 
 def test_wrong_secret_is_invalid_client(info, http):
-    assert _app(info, secret="not-the-secret").acquire_token_for_client(GRAPH_DEFAULT)[
-        "error"
-    ] == ("invalid_client")
+    result = _app(info, secret="not-the-secret").acquire_token_for_client(GRAPH_DEFAULT)
+    assert result["error"] == "invalid_client"
 
     response = http.post(
         f"{info['authority']}/oauth2/v2.0/token",

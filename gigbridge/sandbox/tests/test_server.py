@@ -11,8 +11,7 @@ import pytest
 
 from gigbridge.sandbox.client import ssl_context_from
 
-from .helpers import pick_user, pkce_pair, redirect_params
-from .test_auth_code import REDIRECT, _authorize_url, _redeem
+from .helpers import redeem, sign_in
 
 
 def test_info_describes_the_sandbox(sandbox, info):
@@ -66,8 +65,9 @@ def test_the_certificate_is_valid_for_localhost_too(sandbox, info):
 
 
 def test_refuses_to_listen_beyond_loopback(sandbox):
+    everywhere = "0.0.0.0"  # noqa: S104 - the address the sandbox must refuse
     result = subprocess.run(
-        [sys.executable, "-m", "gigbridge.sandbox", "run", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "gigbridge.sandbox", "run", "--host", everywhere, "--port", "1"],
         env=sandbox.env(),
         capture_output=True,
         text=True,
@@ -78,16 +78,7 @@ def test_refuses_to_listen_beyond_loopback(sandbox):
 
 
 def test_state_survives_a_restart(sandbox, info, http):
-    verifier, challenge = pkce_pair()
-    code = redirect_params(pick_user(http, _authorize_url(info, challenge), "ada@contoso.example"))
-    before = _redeem(
-        http,
-        info,
-        grant_type="authorization_code",
-        code=code["code"],
-        redirect_uri=REDIRECT,
-        code_verifier=verifier,
-    ).json()
+    before = sign_in(http, info, "ada@contoso.example")
 
     sandbox.restart()
 
@@ -95,5 +86,5 @@ def test_state_survives_a_restart(sandbox, info, http):
     keys = http.get(f"{info['authority']}/discovery/v2.0/keys").json()
     kid = jwt.get_unverified_header(before["id_token"])["kid"]
     assert kid in [key["kid"] for key in keys["keys"]]  # same signing key
-    after = _redeem(http, info, grant_type="refresh_token", refresh_token=before["refresh_token"])
+    after = redeem(http, info, grant_type="refresh_token", refresh_token=before["refresh_token"])
     assert after.status_code == 200, after.text
