@@ -474,6 +474,12 @@ def decide(
     return _decide(user, step.pk, decision, comment, link)
 
 
+ENDING_DECISIONS = {
+    "reject": (WorkRequest.State.REJECTED, "request_rejected"),
+    "request_changes": (WorkRequest.State.DRAFT, "request_changes"),
+}
+
+
 @transaction.atomic
 def _decide(
     user, step_id: int, decision: str, comment: str, link: DecisionLink | None
@@ -523,39 +529,19 @@ def _decide(
         rule=f"approvals.rules.{step.rule_id}",
     )
 
-    version_no = step.policy_version.number
-    if decision == "reject":
+    if decision in ENDING_DECISIONS:
+        # Reject ends the request; asking for changes returns it to the requester as a draft.
+        new_state, template = ENDING_DECISIONS[decision]
         _cancel_open_steps(request)
         _set_request_state(
             request,
-            WorkRequest.State.REJECTED,
+            new_state,
             user=user,
             comment=comment,
-            policy_version=version_no,
+            policy_version=step.policy_version.number,
             rule=f"approvals.rules.{step.rule_id}",
         )
-        mail(
-            request.requester,
-            "request_rejected",
-            _request_context(request, comment),
-            key=str(step.pk),
-        )
-    elif decision == "request_changes":
-        _cancel_open_steps(request)
-        _set_request_state(
-            request,
-            WorkRequest.State.DRAFT,
-            user=user,
-            comment=comment,
-            policy_version=version_no,
-            rule=f"approvals.rules.{step.rule_id}",
-        )
-        mail(
-            request.requester,
-            "request_changes",
-            _request_context(request, comment),
-            key=str(step.pk),
-        )
+        mail(request.requester, template, _request_context(request, comment), key=str(step.pk))
     else:
         _advance(request, step)
     return step

@@ -7,6 +7,7 @@ from django import forms
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter
 
+from .actions import EDITABLE_FIELDS
 from .models import WorkRequest
 
 
@@ -61,24 +62,7 @@ class RequestForm(forms.Form):
 
     @staticmethod
     def initial_from(request: WorkRequest) -> dict:
-        initial = {
-            f: getattr(request, f)
-            for f in (
-                "title",
-                "description",
-                "task_category",
-                "worker_category",
-                "pricing",
-                "budget",
-                "currency",
-                "start_date",
-                "end_date",
-                "data_classification",
-                "sourcing",
-                "freelancer_email",
-                "freelancer_country",
-            )
-        }
+        initial = {f: getattr(request, f) for f in EDITABLE_FIELDS}
         initial["cost_center"] = request.cost_center.code
         initial["deliverables"] = "\n".join(request.deliverables)
         initial["skills"] = ", ".join(request.skills)
