@@ -15,6 +15,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        # The sandbox is its own Django project (own settings and database): dispatch before
+        # the product's settings module is chosen.
+        from gigbridge.sandbox.command import main as sandbox_main
+
+        sandbox_main(argv[1:])
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gigbridge.settings")
     from gigbridge.config import ConfigError
 

@@ -1,45 +1,5 @@
-"""``python -m gigbridge.sandbox run | info [--json]`` (``gigbridge sandbox …`` calls this)."""
+"""``python -m gigbridge.sandbox run | info [--json]``."""
 
-from __future__ import annotations
+from .command import main
 
-import argparse
-import json
-import sys
-
-from gigbridge.config import ConfigError
-
-
-def main(argv: list[str] | None = None) -> None:
-    from . import server
-
-    parser = argparse.ArgumentParser(
-        prog="gigbridge sandbox", description="The sandbox tenant on loopback HTTPS."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="serve the sandbox until interrupted")
-    run.add_argument("--workers", type=int, default=2)
-    info = commands.add_parser("info", help="print the authority, endpoints and credentials")
-    info.add_argument("--json", action="store_true", help="one JSON object, for scripts")
-    for sub in (run, info):
-        sub.add_argument("--host", default=None, help="loopback address (default 127.0.0.1)")
-        sub.add_argument("--port", type=int, default=None, help="port (default 8443)")
-    args = parser.parse_args(argv)
-    try:
-        host = args.host or server.default_host()
-        port = args.port or server.default_port()
-        if args.command == "run":
-            server.run(host, port, workers=args.workers)
-            return
-        details = server.info(host, port)
-    except ConfigError as exc:
-        print(f"gigbridge sandbox: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if args.json:
-        print(json.dumps(details, indent=2))
-    else:
-        for key, value in details.items():
-            print(f"{key}: {value}")
-
-
-if __name__ == "__main__":
-    main()
+main()

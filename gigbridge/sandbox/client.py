@@ -5,9 +5,10 @@
 
 Why not MSAL's ``verify=ca_path`` alone: MSAL hands it to a ``requests.Session``, and requests
 lets ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` in the environment replace a session's
-``verify`` (psf/requests#3829). Many containers and distributions set those, and then the
-sandbox CA is silently dropped and every call fails verification. A session that does not read
-the environment keeps the CA (and never sends loopback traffic through an ``HTTPS_PROXY``).
+``verify`` (psf/requests#4726; still open as #3829). Many containers and distributions set
+those; then the sandbox CA is silently dropped and every call fails verification. A session
+that does not read the environment keeps the CA (and never sends loopback traffic through an
+``HTTPS_PROXY``).
 """
 
 from __future__ import annotations

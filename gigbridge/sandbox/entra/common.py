@@ -9,7 +9,6 @@ import hmac
 import uuid
 from urllib.parse import unquote_plus, urlsplit
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from ..models import AppRegistration, Tenant, digest
@@ -34,14 +33,15 @@ class EntraError(Exception):
         body = {
             "error": self.error,
             "error_description": (
-                f"AADSTS{self.code}: {self.description} Trace ID: {trace} "
-                f"Correlation ID: {correlation} Timestamp: {stamp}"
+                f"AADSTS{self.code}: {self.description}\r\nTrace ID: {trace}\r\n"
+                f"Correlation ID: {correlation}\r\nTimestamp: {stamp}"
             ),
             "error_codes": [self.code],
             "timestamp": stamp,
             "trace_id": trace,
             "correlation_id": correlation,
-            "error_uri": f"{settings.SANDBOX_URL}/error?code={self.code}",
+            # Entra's own page explaining the code: the explanation is the same here.
+            "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
         }
         return JsonResponse(body, status=self.status, headers={"Cache-Control": "no-store"})
 

@@ -27,7 +27,7 @@ def _app(info, secret=None, **options):
 
 
 def test_msal_with_verify_path_gets_a_token(info, monkeypatch):
-    # requests would replace verify= with these (psf/requests#3829); see gigbridge.sandbox.client
+    # requests would replace verify= with these (psf/requests#4726); see gigbridge.sandbox.client
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     app = _app(info, verify=info["ca_cert"], instance_discovery=False)

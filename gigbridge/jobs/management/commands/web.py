@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 str(options["workers"]),
                 "--access-logfile",
                 "-",
+                "--no-control-socket",
                 "--graceful-timeout",
                 "10",
                 # The access log line: no query strings, so tokens in links never reach the logs.
