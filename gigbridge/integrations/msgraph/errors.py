@@ -1,0 +1,199 @@
+"""Typed Microsoft Graph failures: the class says whether trying again can help.
+
+Every error carries the HTTP status, Graph's error ``code`` and ``message``, the ``request-id``
+that Microsoft support asks for, and the method and path of the call (never its query string,
+headers, token or body). ``str()`` is safe to store and log: the outbox keeps it as
+``last_error``.
+
+    RetryableGraphError  429, 500, 502, 503, 504, timeouts, connection errors (+ retry_after)
+    PermanentGraphError  everything else, with subclasses for the statuses callers branch on:
+        BadRequest 400, Unauthorized 401, Forbidden 403, NotFound 404, Conflict 409,
+        PreconditionFailed 412 (stale ETag), FailedDependency 424 (inside $batch)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from gigbridge.jobs.errors import PermanentError, RetryableError
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_MAX_MESSAGE = 300
+# Anything that looks like a JWT or a bearer credential is cut out of messages, should a server
+# ever echo one back.
+_SECRETS = re.compile(
+    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer)\s+\S+|tempauth=[^&\s]+"
+)
+
+
+def strip_query(path_or_url: str) -> str:
+    """``/users?$filter=...`` -> ``/users``; an absolute URL keeps only its path."""
+    if "://" in path_or_url:
+        return urlsplit(path_or_url).path or "/"
+    return path_or_url.split("?", 1)[0].split("#", 1)[0]
+
+
+def _clean(text: Any) -> str:
+    text = "" if text is None else str(text)
+    text = _SECRETS.sub("[redacted]", text.replace("\r", " ").replace("\n", " "))
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
+class GraphError(Exception):
+    """A call to Graph (or Entra ID, or an upload URL) that did not succeed."""
+
+    def __init__(
+        self,
+        status: int | None,
+        code: str = "",
+        message: str = "",
+        request_id: str | None = None,
+        method: str = "",
+        path: str = "",
+        *,
+        date: str | None = None,
+    ):
+        self.status = status
+        self.code = _clean(code)
+        self.message = _clean(message)
+        self.request_id = request_id
+        self.method = method
+        self.path = strip_query(path)
+        self.date = date
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        status = self.status if self.status is not None else "no response"
+        text = f"Graph {self.method} {self.path} -> {status}".replace("  ", " ")
+        if self.code:
+            text += f" {self.code}"
+        if self.message:
+            text += f": {self.message}"
+        if self.request_id:
+            text += f" (request-id {self.request_id})"
+        return text
+
+    def __str__(self) -> str:
+        return self._describe()
+
+    def __reduce__(self):
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.status,
+                self.code,
+                self.message,
+                self.request_id,
+                self.method,
+                self.path,
+                self.__dict__,
+            ),
+        )
+
+
+def _rebuild(cls, status, code, message, request_id, method, path, state):
+    error = cls(status, code, message, request_id, method, path)
+    error.__dict__.update(state)
+    return error
+
+
+class RetryableGraphError(GraphError, RetryableError):
+    """Temporary: throttled, a server fault, a timeout or a lost connection.
+
+    ``retry_after`` (seconds) is Graph's ``Retry-After`` when it sent one.
+    """
+
+    def __init__(self, *args, retry_after: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class PermanentGraphError(GraphError, PermanentError):
+    """Trying again with the same request cannot help."""
+
+
+class BadRequest(PermanentGraphError):
+    """400: the request is malformed or names something invalid."""
+
+
+class Unauthorized(PermanentGraphError):
+    """401: the token was refused (wrong audience, tenant or an expired secret)."""
+
+
+class Forbidden(PermanentGraphError):
+    """403: the app lacks the permission (or admin consent) for this call."""
+
+
+class NotFound(PermanentGraphError):
+    """404: no such object (or not visible to this app)."""
+
+
+class Conflict(PermanentGraphError):
+    """409: the object already exists or is being changed by someone else."""
+
+
+class PreconditionFailed(PermanentGraphError):
+    """412: the ETag sent in If-Match is stale: read the item again, then decide."""
+
+
+class FailedDependency(PermanentGraphError):
+    """424 inside ``$batch``: a request this one depends on failed, so it was not run."""
+
+
+_BY_STATUS: dict[int, type[PermanentGraphError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+    424: FailedDependency,
+}
+
+
+def _lower_keys(mapping: Mapping | None) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in (mapping or {}).items()}
+
+
+def parse_error_body(body: Any) -> tuple[str, str, str | None, str | None]:
+    """``{"error": {"code", "message", "innerError": {"request-id", "date"}}}`` ->
+    (code, message, request_id, date); tolerant of anything else."""
+    if not isinstance(body, Mapping):
+        return "", "", None, None
+    error = body.get("error")
+    if isinstance(error, str):  # OAuth-style {"error": "invalid_client", ...}
+        return error, str(body.get("error_description") or ""), None, None
+    if not isinstance(error, Mapping):
+        return "", "", None, None
+    inner = _lower_keys(error).get("innererror")
+    inner = _lower_keys(inner) if isinstance(inner, Mapping) else {}
+    request_id = inner.get("request-id") or inner.get("requestid")
+    return (
+        str(error.get("code") or ""),
+        str(error.get("message") or ""),
+        str(request_id) if request_id else None,
+        str(inner["date"]) if inner.get("date") else None,
+    )
+
+
+def error_for_status(
+    status: int,
+    body: Any,
+    headers: Mapping | None,
+    method: str,
+    path: str,
+    *,
+    retry_after: float | None = None,
+) -> GraphError:
+    """The typed error for a non-2xx answer (``body`` is the decoded JSON, or None)."""
+    code, message, body_request_id, date = parse_error_body(body)
+    lowered = _lower_keys(headers)
+    request_id = lowered.get("request-id") or body_request_id
+    args = (status, code, message, request_id, method, path)
+    if status in RETRYABLE_STATUSES:
+        return RetryableGraphError(*args, date=date, retry_after=retry_after)
+    return _BY_STATUS.get(status, PermanentGraphError)(*args, date=date)
