@@ -1,14 +1,16 @@
 """API benchmark: create a work request, list the approvals inbox, with N requests seeded.
 
 For each database (SQLite, PostgreSQL or both) it makes a fresh data folder and database, runs
-``gigbridge init --demo``, seeds ``--seed`` work requests straight into the tables, starts
-``gigbridge web`` (gunicorn) on a free loopback port and times, with ``--concurrency`` client
-threads:
+``gigbridge init --demo``, seeds ``--seed`` work requests straight into the tables (``--inbox`` of
+them waiting for max's approval) and starts ``gigbridge web`` (gunicorn) on a free loopback port.
+Then it times, with ``--concurrency`` client threads:
 
     create   POST /api/v1/requests                 as rita (a draft in CC-ENG)
     list     GET  /api/v1/approvals?limit=50       as max (his inbox of pending steps)
 
-It prints a markdown table and writes ``bench/results/<db>.json``. See bench/README.md.
+The databases are measured in interleaved rounds, so background load on the machine hits them
+alike and their ratio means something. It prints a markdown table and writes
+``bench/results/<db>.json``. See bench/README.md.
 
     .venv/bin/python bench/api_bench.py --db both
 """
@@ -33,7 +35,8 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -322,15 +325,38 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
-def measure(name, call, count: int, concurrency: int, warmup: int, max_seconds: float) -> dict:
-    """Run ``call(i)`` ``count`` times on ``concurrency`` threads; ``call`` returns True if the
-    answer was the expected one. Calls not started before ``max_seconds`` are skipped."""
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(call, range(-warmup, 0)))  # warm-up: connections, worker caches
-    latencies: list[float] = []
-    errors: list[str] = []
+class Sample:
+    """The timed calls of one scenario on one database, gathered over several rounds."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.wall = 0.0
+        self.requested = 0
+
+    def summary(self) -> dict:
+        ms = sorted(v * 1000 for v in self.latencies)
+        return {
+            "requested": self.requested,
+            "count": len(ms),
+            "errors": len(self.errors),
+            "first_errors": sorted(set(self.errors))[:5],
+            "stopped_by_time_limit": len(ms) < self.requested,
+            "wall_seconds": round(self.wall, 3),
+            "rps": round(len(ms) / self.wall, 2) if self.wall else None,
+            "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(ms[-1], 1) if ms else None,
+        }
+
+
+def measure(call, indexes: range, concurrency: int, budget: float, sample: Sample) -> None:
+    """Run ``call(i)`` for each index on ``concurrency`` threads, adding to ``sample``. ``call``
+    raises or returns False for a wrong answer. Calls not started within ``budget`` s are
+    skipped (so a pathologically slow endpoint cannot stretch the run without bound)."""
     lock = threading.Lock()
-    deadline = time.monotonic() + max_seconds
+    deadline = time.monotonic() + budget
 
     def timed(i: int) -> None:
         if time.monotonic() > deadline:
@@ -342,135 +368,179 @@ def measure(name, call, count: int, concurrency: int, warmup: int, max_seconds: 
             ok, detail = False, f"{type(exc).__name__}: {exc}"
         elapsed = time.perf_counter() - started
         with lock:
-            latencies.append(elapsed)
+            sample.latencies.append(elapsed)
             if not ok:
-                errors.append(detail or "unexpected answer")
+                sample.errors.append(detail or "unexpected answer")
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(timed, range(count)))
-    wall = time.perf_counter() - started
-    latencies.sort()
-    ms = [v * 1000 for v in latencies]
-    return {
-        "scenario": name,
-        "requested": count,
-        "count": len(latencies),
-        "errors": len(errors),
-        "first_errors": sorted(set(errors))[:5],
-        "stopped_by_time_limit": len(latencies) < count,
-        "wall_seconds": round(wall, 3),
-        "rps": round(len(latencies) / wall, 2) if wall else None,
-        "p50_ms": round(percentile(ms, 50), 1),
-        "p95_ms": round(percentile(ms, 95), 1),
-        "p99_ms": round(percentile(ms, 99), 1),
-        "max_ms": round(ms[-1], 1) if ms else None,
-    }
-
-
-def bench_database(db: str, args) -> dict:
-    import httpx
-
-    code = code_fingerprint()  # before the server starts: the code it loads
-    data_dir = Path(tempfile.mkdtemp(prefix=f"gigbridge-bench-{db}-"))
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GIGBRIDGE_") and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(
-        GIGBRIDGE_DATA_DIR=str(data_dir),
-        GIGBRIDGE_POLICY_FILE=str(data_dir / "program.yaml"),
-        GIGBRIDGE_BASE_URL=f"http://127.0.0.1:{port}",
-        DJANGO_SETTINGS_MODULE="gigbridge.settings",
-        PYTHONUNBUFFERED="1",
-    )
-    if db == "postgres":
-        recreate_postgres(args.postgres_url, args.postgres_db)
-        env["DATABASE_URL"] = f"{args.postgres_url}/{args.postgres_db}"
+    pool = ThreadPoolExecutor(concurrency)
     try:
-        t0 = time.perf_counter()
-        run([sys.executable, "-m", "gigbridge.cli", "init", "--demo"], env, timeout=300)
-        seed_cmd = [sys.executable, __file__, "--internal-seed", str(args.seed)]
-        out = run([*seed_cmd, "--inbox", str(args.inbox)], env, timeout=900)
-        facts = json.loads(out.strip().splitlines()[-1])
-        prepare_seconds = time.perf_counter() - t0
+        list(pool.map(timed, indexes))
+    finally:  # on Ctrl-C, drop the queued calls and wait only for those in flight
+        pool.shutdown(wait=True, cancel_futures=True)
+    sample.wall += time.perf_counter() - started
+    sample.requested += len(indexes)
+
+
+class Target:
+    """One database under test: its data folder and database, seeded data, server and clients."""
+
+    def __init__(self, db: str, args) -> None:
+        self.db, self.args = db, args
+        self.code = code_fingerprint()  # before the server starts: the code it loads
+        self.data_dir = Path(tempfile.mkdtemp(prefix=f"gigbridge-bench-{db}-"))
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.data_dir / "web.log"
+        self.proc: subprocess.Popen | None = None
+        self.facts: dict = {}
+        self.local = threading.local()
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("GIGBRIDGE_")
+            and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+        }
+        self.env.update(
+            GIGBRIDGE_DATA_DIR=str(self.data_dir),
+            GIGBRIDGE_POLICY_FILE=str(self.data_dir / "program.yaml"),
+            GIGBRIDGE_BASE_URL=self.base,
+            DJANGO_SETTINGS_MODULE="gigbridge.settings",
+            PYTHONUNBUFFERED="1",
+        )
+        if db == "postgres":
+            self.env["DATABASE_URL"] = f"{args.postgres_url}/{args.postgres_db}"
+
+    def prepare(self) -> None:
+        """Fresh database, ``gigbridge init --demo``, the seed, API tokens."""
+        started = time.perf_counter()
+        if self.db == "postgres":
+            recreate_postgres(self.args.postgres_url, self.args.postgres_db)
+        run([sys.executable, "-m", "gigbridge.cli", "init", "--demo"], self.env, timeout=300)
+        seed_cmd = [sys.executable, __file__, "--internal-seed", str(self.args.seed)]
+        out = run([*seed_cmd, "--inbox", str(self.args.inbox)], self.env, timeout=900)
+        self.facts = json.loads(out.strip().splitlines()[-1])
+        self.facts["prepare_seconds"] = round(time.perf_counter() - started, 1)
         print(
-            f"[{db}] {facts['db_version']}: seeded {facts['seeded']['work_requests']} requests "
-            f"(max's inbox {facts['seeded']['max_inbox']}) in {prepare_seconds:.1f} s; "
-            f"SQL queries per call {facts['sql_queries_per_call']}",
+            f"[{self.db}] {self.facts['db_version']}: seeded "
+            f"{self.facts['seeded']['work_requests']} requests (max's inbox "
+            f"{self.facts['seeded']['max_inbox']}) in {self.facts['prepare_seconds']} s; "
+            f"SQL queries per call {self.facts['sql_queries_per_call']}",
             flush=True,
         )
-        base = f"http://127.0.0.1:{port}"
-        log_path = data_dir / "web.log"
-        with server(env, port, args.workers, log_path) as proc:
-            wait_until_answering(base, proc, log_path)
-            local = threading.local()
 
-            def client(user: str) -> httpx.Client:
-                key = f"client_{user}"
-                if not hasattr(local, key):
-                    setattr(
-                        local,
-                        key,
-                        httpx.Client(
-                            base_url=base,
-                            timeout=args.timeout,
-                            headers={"authorization": f"Bearer {facts['tokens'][user]}"},
-                        ),
-                    )
-                return getattr(local, key)
+    @contextmanager
+    def serving(self):
+        with server(self.env, self.port, self.args.workers, self.log_path) as proc:
+            self.proc = proc
+            wait_until_answering(self.base, proc, self.log_path)
+            yield self
 
-            def create(i: int) -> bool:
-                response = client("rita").post("/api/v1/requests", json=create_body(i))
-                if response.status_code != 201:
-                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
-                return True
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError(f"[{self.db}] gigbridge web died:\n{tail(self.log_path)}")
 
-            def listing(i: int) -> bool:
-                response = client("max").get("/api/v1/approvals", params={"limit": 50})
-                if response.status_code != 200:
-                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
-                return len(response.json()["items"]) == min(50, facts["seeded"]["max_inbox"])
+    def client(self, user: str):
+        import httpx
 
-            scenarios = {}
-            for name, call in (("create", create), ("list", listing)):
-                scenarios[name] = measure(
-                    name, call, args.requests, args.concurrency, args.warmup, args.max_seconds
-                )
-                s = scenarios[name]
-                print(
-                    f"[{db}] {name}: {s['count']} calls, {s['errors']} errors, "
-                    f"{s['rps']} req/s, p95 {s['p95_ms']} ms",
-                    flush=True,
-                )
-            if proc.poll() is not None:
-                raise RuntimeError(f"gigbridge web died during the run:\n{tail(log_path)}")
-    finally:
-        if db == "postgres" and not args.keep:
-            recreate_postgres(args.postgres_url, args.postgres_db, drop_only=True)
-        if args.keep:
-            print(f"[{db}] kept the data folder {data_dir}")
+        clients = self.local.__dict__.setdefault("clients", {})
+        if user not in clients:
+            clients[user] = httpx.Client(
+                base_url=self.base,
+                timeout=self.args.timeout,
+                headers={"authorization": f"Bearer {self.facts['tokens'][user]}"},
+            )
+        return clients[user]
+
+    def call(self, scenario: str, i: int) -> bool:
+        if scenario == "create":
+            response = self.client("rita").post("/api/v1/requests", json=create_body(i))
+            expected = 201
         else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    facts.pop("tokens")
-    return {
-        "db": db,
-        "code_sha256": code,
-        **facts,
-        "machine": machine(),
-        "params": {
-            "seed": args.seed,
-            "inbox": args.inbox,
-            "requests": args.requests,
-            "concurrency": args.concurrency,
-            "workers": args.workers,
-            "warmup": args.warmup,
-        },
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "scenarios": scenarios,
-    }
+            response = self.client("max").get("/api/v1/approvals", params={"limit": 50})
+            expected = 200
+        if response.status_code != expected:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        if scenario == "list":
+            return len(response.json()["items"]) == min(50, self.facts["seeded"]["max_inbox"])
+        return True
+
+    def cleanup(self) -> None:
+        if self.db == "postgres" and not self.args.keep:
+            try:
+                recreate_postgres(self.args.postgres_url, self.args.postgres_db, drop_only=True)
+            except Exception as exc:  # still remove the data folder; the error is reported
+                print(f"[{self.db}] could not drop the database: {exc}", file=sys.stderr)
+        if self.args.keep:
+            print(f"[{self.db}] kept the data folder {self.data_dir}")
+        else:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+SCENARIOS = ["create", "list"]
+
+
+def bench(dbs: list[str], args) -> list[dict]:
+    """Prepare every database, serve them all, then time the scenarios in interleaved rounds
+    (round by round, database by database) so background load hits every database alike."""
+    targets = [Target(db, args) for db in dbs]
+    samples = {(t.db, s): Sample() for t in targets for s in SCENARIOS}
+    with ExitStack() as stack:
+        for target in targets:
+            stack.callback(target.cleanup)
+        for target in targets:
+            target.prepare()
+        for target in targets:
+            stack.enter_context(target.serving())
+        for target in targets:  # warm-up: connections, worker start-up, caches; not counted
+            for scenario in SCENARIOS:
+                measure(
+                    partial(target.call, scenario),
+                    range(-args.warmup, 0),
+                    args.concurrency,
+                    args.max_seconds,
+                    Sample(),
+                )
+        rounds = max(1, min(args.rounds, args.requests))
+        bounds = [args.requests * r // rounds for r in range(rounds + 1)]
+        for r in range(rounds):
+            order = targets if r % 2 == 0 else targets[::-1]
+            for scenario in SCENARIOS:
+                for target in order:
+                    sample = samples[(target.db, scenario)]
+                    measure(
+                        partial(target.call, scenario),
+                        range(bounds[r], bounds[r + 1]),
+                        args.concurrency,
+                        max(0.0, args.max_seconds - sample.wall),
+                        sample,
+                    )
+                    target.check_alive()
+            print(f"round {r + 1}/{rounds} done", flush=True)
+    results = []
+    for target in targets:
+        facts = {k: v for k, v in target.facts.items() if k != "tokens"}
+        results.append(
+            {
+                "db": target.db,
+                "code_sha256": target.code,
+                **facts,
+                "machine": machine(),
+                "params": {
+                    "seed": args.seed,
+                    "inbox": args.inbox,
+                    "requests": args.requests,
+                    "rounds": rounds,
+                    "concurrency": args.concurrency,
+                    "workers": args.workers,
+                    "warmup": args.warmup,
+                    "interleaved_with": [t.db for t in targets if t is not target],
+                },
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "scenarios": {s: samples[(target.db, s)].summary() for s in SCENARIOS},
+            }
+        )
+    return results
 
 
 def code_fingerprint() -> str:
@@ -506,6 +576,18 @@ LABELS = {
 }
 
 
+def ratios(base: dict, other: dict) -> dict:
+    """``other`` / ``base`` for throughput and p95, per scenario."""
+    out = {}
+    for name in SCENARIOS:
+        a, b = base["scenarios"][name], other["scenarios"][name]
+        out[name] = {
+            key: round(b[key] / a[key], 3) if a[key] and b[key] else None
+            for key in ("rps", "p95_ms")
+        }
+    return out
+
+
 def table(results: list[dict]) -> str:
     rows = [
         "| database | scenario | count | errors | req/s | p50 ms | p95 ms | p99 ms |",
@@ -521,13 +603,9 @@ def table(results: list[dict]) -> str:
     by_db = {r["db"]: r for r in results}
     if {"sqlite", "postgres"} <= by_db.keys():
         rows.append("")
-        rows.append("PostgreSQL / SQLite, same run:")
-        for name in LABELS:
-            lite, pg = by_db["sqlite"]["scenarios"][name], by_db["postgres"]["scenarios"][name]
-            rows.append(
-                f"- {name}: req/s x{pg['rps'] / lite['rps']:.2f}, "
-                f"p95 x{pg['p95_ms'] / lite['p95_ms']:.2f}"
-            )
+        rows.append("PostgreSQL / SQLite, measured interleaved in the same run:")
+        for name, ratio in ratios(by_db["sqlite"], by_db["postgres"]).items():
+            rows.append(f"- {name}: req/s x{ratio['rps']:.2f}, p95 x{ratio['p95_ms']:.2f}")
     return "\n".join(rows)
 
 
@@ -539,11 +617,17 @@ def main(argv: list[str] | None = None) -> int:
         "--inbox", type=int, default=500, help="seeded requests pending with max (his inbox)"
     )
     parser.add_argument("--requests", type=int, default=500, help="timed calls per scenario")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleave the databases in this many rounds"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls per scenario")
     parser.add_argument(
-        "--max-seconds", type=float, default=300, help="stop starting calls in a scenario after"
+        "--max-seconds",
+        type=float,
+        default=300,
+        help="time budget per scenario and database (calls not started by then are skipped)",
     )
     parser.add_argument("--timeout", type=float, default=60, help="per-call HTTP timeout (s)")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
@@ -567,12 +651,16 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.inbox <= args.seed:
         parser.error("--inbox must be between 0 and --seed")
 
-    results = []
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        result = bench_database(db, args)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{db}.json").write_text(json.dumps(result, indent=2) + "\n")
-        results.append(result)
+    # SIGTERM unwinds like Ctrl-C, so the servers are stopped and the databases dropped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = bench(dbs, args)
+    by_db = {r["db"]: r for r in results}
+    if {"sqlite", "postgres"} <= by_db.keys():
+        by_db["postgres"]["ratio_to_sqlite"] = ratios(by_db["sqlite"], by_db["postgres"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        (RESULTS / f"{result['db']}.json").write_text(json.dumps(result, indent=2) + "\n")
     print()
     print(
         f"{args.seed} requests seeded ({args.inbox} in max's inbox), {args.requests} calls per "

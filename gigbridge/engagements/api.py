@@ -122,12 +122,13 @@ def request_timeline(request, request_id: int):
 @approvals_router.get("", response=list[ApprovalOut], summary="My approvals inbox")
 @paginate(LimitOffsetPagination)
 def inbox(request):
-    return (
-        actions.inbox(request.user)
-        .select_related(*STEP_RELATED, "request__policy_version", "request__engagement")
-        .prefetch_related(
-            Prefetch("request__steps", queryset=ApprovalStep.objects.select_related(*STEP_RELATED))
-        )
+    # Few joins: PostgreSQL spends longer planning a ten-table join than running it, so the
+    # (mostly empty) related rows come by prefetch instead.
+    return actions.inbox(request.user).prefetch_related(
+        *STEP_RELATED,
+        "request__policy_version",
+        "request__engagement",
+        Prefetch("request__steps", queryset=ApprovalStep.objects.select_related(*STEP_RELATED)),
     )
 
 

@@ -136,7 +136,7 @@ def request_withdraw(request, pk):
 @login_required
 def approvals_inbox(request):
     steps = actions.inbox(request.user).select_related("policy_version")
-    return render(request, "engagements/approvals.html", {"steps": steps})
+    return render(request, "engagements/approvals.html", {"page": _page(request, steps, 50)})
 
 
 def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):

@@ -228,6 +228,8 @@ class AccessPolicy(_Model):
     file_share_role: FileShareRole = "read"
     remove_guest_on_end: StrictBool = True
     remove_drift: StrictBool = False
+    # Each engagement gets its own private channel in the project's Team (with the hiring team).
+    private_channel: StrictBool = False
 
 
 # parse_policy runs the cross-field checks itself (it knows line numbers); this context flag
