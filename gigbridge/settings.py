@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "gigbridge.people",
     "gigbridge.engagements",
     "gigbridge.notifications",
+    "gigbridge.access",
     "gigbridge.web",
 ]
 
@@ -144,6 +145,22 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 GIGBRIDGE_JOB_LEASE_SECONDS = config.env_int("GIGBRIDGE_JOB_LEASE_SECONDS", 300)
 GIGBRIDGE_JOB_MAX_ATTEMPTS = config.env_int("GIGBRIDGE_JOB_MAX_ATTEMPTS", 8)
 GIGBRIDGE_SCHEDULER_INTERVAL = config.env_int("GIGBRIDGE_SCHEDULER_INTERVAL", 30)
+
+# Microsoft 365 (Graph, app-only). Unset tenant or client id = no tenant connected: access work
+# waits (nothing is lost, the reconciler is level-triggered) and mail goes through EMAIL_BACKEND.
+GRAPH = {
+    "tenant_id": config.env("GIGBRIDGE_GRAPH_TENANT_ID"),
+    "client_id": config.env("GIGBRIDGE_GRAPH_CLIENT_ID"),
+    "client_secret": config.env("GIGBRIDGE_GRAPH_CLIENT_SECRET"),
+    "authority_host": config.env("GIGBRIDGE_GRAPH_AUTHORITY_HOST", "login.microsoftonline.com"),
+    "base_url": config.env("GIGBRIDGE_GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0"),
+    "ca_bundle": config.env("GIGBRIDGE_GRAPH_CA_BUNDLE"),
+    "rate": float(config.env("GIGBRIDGE_GRAPH_RATE", "10")),
+    "burst": float(config.env("GIGBRIDGE_GRAPH_BURST", "20")),
+    "mail_sender": config.env("GIGBRIDGE_GRAPH_MAIL_SENDER"),
+    "invite_redirect_url": config.env("GIGBRIDGE_GRAPH_INVITE_REDIRECT_URL",
+                                      "https://teams.microsoft.com"),
+}
 
 LOGGING = {
     "version": 1,

@@ -756,6 +756,10 @@ def transition_engagement(
     after = snapshot(engagement, ["state", "contract_start", "contract_end"])
     if reason:
         after["reason"] = reason
+    # Access follows the contract: every transition is a reason to look at the tenant again.
+    from gigbridge.access.actions import request_reconcile
+
+    request_reconcile(engagement, f"engagement {to_state}")
     record(
         user=user,
         action=f"engagement.{to_state}",

@@ -47,6 +47,14 @@ class WorkRequest(models.Model):
     sourcing = models.CharField(max_length=20, choices=Sourcing.choices)
     freelancer_email = models.EmailField(blank=True)
     freelancer_country = models.CharField(max_length=2, blank=True)
+    workspace = models.ForeignKey(
+        "program.Workspace",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="work_requests",
+        help_text="Where the freelancer works in Microsoft 365",
+    )
     state = models.CharField(
         max_length=20, choices=State.choices, default=State.DRAFT, db_index=True
     )

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 PERIODIC = [
     "gigbridge.jobs.actions.sweep",
     "gigbridge.engagements.actions.send_reminders_and_escalations",
+    "gigbridge.access.actions.reconcile_due",
 ]
 
 

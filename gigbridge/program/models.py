@@ -34,3 +34,27 @@ class CostCenter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class Workspace(models.Model):
+    """A project's place in Microsoft 365: its Team, Planner plan and SharePoint folder.
+
+    Shared by every engagement of the project, so a team that hires three freelancers sees them
+    all in one channel. Ids are the tenant's; names are kept for people and for drift reports.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    team_id = models.CharField(max_length=64)
+    team_name = models.CharField(max_length=200, blank=True)
+    drive_id = models.CharField(max_length=200, blank=True)
+    folder_id = models.CharField(max_length=200, blank=True)
+    folder_path = models.CharField(max_length=500, blank=True)
+    plan_id = models.CharField(max_length=64, blank=True)
+    bucket_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -724,6 +724,38 @@ class GraphClient:
             type_name="conversationMember",
         )
 
+    def list_channel_members(self, team_id: str, channel_id: str) -> list[dict]:
+        return list(
+            self.iterate(
+                f"/teams/{segment(team_id)}/channels/{segment(channel_id)}/members",
+                type_name="conversationMember",
+            )
+        )
+
+    def remove_channel_member(self, team_id: str, channel_id: str, membership_id: str) -> None:
+        self.delete(
+            f"/teams/{segment(team_id)}/channels/{segment(channel_id)}/members/"
+            f"{segment(membership_id)}"
+        )
+
+    def find_channel(self, team_id: str, display_name: str) -> dict | None:
+        for channel in self.iterate(f"/teams/{segment(team_id)}/channels", type_name="channel"):
+            if channel.get("displayName") == display_name:
+                return channel
+        return None
+
+    def create_private_channel(
+        self, team_id: str, display_name: str, owner_id: str, description: str = ""
+    ) -> dict:
+        """POST /teams/{id}/channels with membershipType private (an owner is required)."""
+        body = {
+            "displayName": display_name,
+            "description": description,
+            "membershipType": "private",
+            "members": [self._member_body(owner_id, ["owner"])],
+        }
+        return self.post_json(f"/teams/{segment(team_id)}/channels", body, type_name="channel")
+
     # -- Outlook ----------------------------------------------------------------------------------
 
     def send_mail(

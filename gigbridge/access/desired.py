@@ -1,0 +1,119 @@
+"""What access an engagement should have right now: a pure function of its state and the policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from gigbridge.engagements.models import Engagement
+from gigbridge.program.policy import Policy
+
+from .models import Grant
+
+# Access starts when the contract starts and ends when it ends (plus the policy's grace days).
+HOLDING_STATES = {Engagement.State.CONTRACTED, Engagement.State.ACTIVE}
+# One-shot notices: sent once, never "revoked".
+ONE_SHOT = {Grant.Kind.WELCOME_MAIL, Grant.Kind.MANAGER_NOTE}
+
+
+@dataclass(frozen=True)
+class Want:
+    kind: str
+    target: str
+    reason: str
+    params: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.kind, self.target
+
+
+def access_ends(engagement: Engagement, policy: Policy) -> dt.date | None:
+    if engagement.contract_end is None:
+        return None
+    return engagement.contract_end + dt.timedelta(days=policy.access.grace_days)
+
+
+def window_open(engagement: Engagement, policy: Policy, today: dt.date) -> bool:
+    if engagement.freelancer is None:
+        return False
+    if engagement.state in HOLDING_STATES:
+        return True
+    ends = access_ends(engagement, policy)
+    return engagement.state == Engagement.State.OFFBOARDING and ends is not None and today <= ends
+
+
+def desired(engagement: Engagement, policy: Policy, today: dt.date) -> list[Want]:
+    """Every grant the engagement should hold today, in the order they must be applied."""
+    if not window_open(engagement, policy, today):
+        return []
+    ref = engagement.reference
+    email = engagement.freelancer.email
+    wants = [Want(Grant.Kind.GUEST, email, f"{ref} is {engagement.state}")]
+    workspace = engagement.request.workspace
+    if workspace is not None:
+        wants.append(
+            Want(
+                Grant.Kind.TEAM_MEMBER,
+                workspace.team_id,
+                f"{ref} works in the Team of {workspace.name}",
+            )
+        )
+        if policy.access.private_channel:
+            channel = f"{ref} {engagement.request.title}"[:50]
+            wants.append(
+                Want(
+                    Grant.Kind.PRIVATE_CHANNEL,
+                    channel,
+                    "policy access.private_channel",
+                    {"team_id": workspace.team_id},
+                )
+            )
+            wants.append(
+                Want(
+                    Grant.Kind.CHANNEL_MEMBER,
+                    channel,
+                    "policy access.private_channel",
+                    {"team_id": workspace.team_id},
+                )
+            )
+        if workspace.plan_id and workspace.bucket_id:
+            for index, title in enumerate(engagement.request.deliverables):
+                wants.append(
+                    Want(
+                        Grant.Kind.PLANNER_TASK,
+                        f"{workspace.plan_id}:{index}",
+                        f"deliverable of {engagement.request.reference}",
+                        {
+                            "plan_id": workspace.plan_id,
+                            "bucket_id": workspace.bucket_id,
+                            "title": f"{title} ({ref})",
+                        },
+                    )
+                )
+        if workspace.drive_id and workspace.folder_id:
+            ends = access_ends(engagement, policy)
+            wants.append(
+                Want(
+                    Grant.Kind.FOLDER_SHARE,
+                    f"{workspace.drive_id}:{workspace.folder_id}",
+                    f"project folder {workspace.folder_path or workspace.folder_id}",
+                    {
+                        "drive_id": workspace.drive_id,
+                        "item_id": workspace.folder_id,
+                        "role": policy.access.file_share_role,
+                        "expires": dt.datetime.combine(ends, dt.time(23, 59, 59), dt.UTC)
+                        if ends
+                        else None,
+                    },
+                )
+            )
+    wants.append(Want(Grant.Kind.WELCOME_MAIL, email, "welcome to the project"))
+    wants.append(
+        Want(
+            Grant.Kind.MANAGER_NOTE,
+            engagement.request.requester.email,
+            f"{email} has access for {ref}",
+        )
+    )
+    return wants

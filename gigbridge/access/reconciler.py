@@ -1,0 +1,392 @@
+"""The access reconciler: make the tenant match what each engagement should have.
+
+Level-triggered and idempotent. For every desired grant it first reads the tenant (check), then
+acts only if the access is missing (act); for every recorded grant no longer desired it removes
+the access. A crash at any point is repaired by the next pass: a guest invited just before a
+crash is found by its mail address next time, so there is never a second invitation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from gigbridge import clock
+from gigbridge.audit.actions import record
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.msgraph.client import GraphClient
+from gigbridge.integrations.msgraph.errors import NotFound, PreconditionFailed
+from gigbridge.program import actions as program
+
+from .desired import ONE_SHOT, Want, desired, window_open
+from .models import Grant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    invite_redirect_url: str
+    mail_sender: str  # the mailbox (id or UPN) Gigbridge sends Outlook mail from
+
+
+@dataclass
+class Outcome:
+    granted: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{len(self.granted)} granted, {len(self.revoked)} revoked"
+
+
+class Reconciler:
+    def __init__(self, client: GraphClient, settings: Settings):
+        self.client = client
+        self.settings = settings
+
+    # -- the pass ---------------------------------------------------------------------------
+
+    def run(self, engagement: Engagement) -> Outcome:
+        version, policy = program.current()
+        self.policy_version = version.number
+        self.engagement = engagement
+        self.outcome = Outcome()
+        self.channel_ids: dict[str, str] = {}
+        wants = desired(engagement, policy, clock.today())
+        recorded = {(g.kind, g.target): g for g in engagement.grants.all()}
+        guest_id = None
+        for want in wants:
+            grant = recorded.get(want.key)
+            if want.kind in ONE_SHOT and grant is not None:
+                continue
+            if want.kind == Grant.Kind.GUEST:
+                guest_id = self._ensure_guest(want, grant)
+            else:
+                getattr(self, f"_ensure_{want.kind}")(want, grant, guest_id)
+        wanted = {want.key for want in wants}
+        for key, grant in recorded.items():
+            if (
+                key not in wanted
+                and grant.state == Grant.State.APPLIED
+                and grant.kind not in ONE_SHOT
+                and grant.kind != Grant.Kind.GUEST
+            ):
+                getattr(self, f"_revoke_{grant.kind}")(grant)
+        for key, grant in recorded.items():
+            if (
+                key not in wanted
+                and grant.kind == Grant.Kind.GUEST
+                and grant.state == Grant.State.APPLIED
+            ):
+                self._revoke_guest(grant, policy)
+        self._finish_offboarding(policy)
+        return self.outcome
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _granted(self, want: Want, external_id: str, grant: Grant | None, **extra) -> None:
+        now = clock.now()
+        with transaction.atomic():
+            Grant.objects.update_or_create(
+                engagement=self.engagement,
+                kind=want.kind,
+                target=want.target,
+                defaults={
+                    "state": Grant.State.APPLIED,
+                    "external_id": external_id,
+                    "principal": self.engagement.freelancer.email,
+                    "reason": want.reason,
+                    "applied_at": now,
+                    "removed_at": None,
+                    "expires_at": want.params.get("expires"),
+                },
+            )
+            record(
+                user=None,
+                actor="access reconciler",
+                action=f"access.{want.kind}.granted",
+                obj=self.engagement,
+                after={
+                    "target": want.target,
+                    "external_id": external_id,
+                    "principal": self.engagement.freelancer.email,
+                    "reason": want.reason,
+                    **extra,
+                },
+                policy_version=self.policy_version,
+                rule=_rule(want.kind),
+            )
+        self.outcome.granted.append(f"{want.kind}:{want.target}")
+        log.info("granted %s on %s for %s", want.kind, want.target, self.engagement.reference)
+
+    def _revoked(self, grant: Grant, reason: str) -> None:
+        with transaction.atomic():
+            grant.state, grant.removed_at = Grant.State.REMOVED, clock.now()
+            grant.save(update_fields=["state", "removed_at"])
+            record(
+                user=None,
+                actor="access reconciler",
+                action=f"access.{grant.kind}.revoked",
+                obj=self.engagement,
+                after={
+                    "target": grant.target,
+                    "external_id": grant.external_id,
+                    "principal": grant.principal,
+                    "reason": reason,
+                },
+                policy_version=self.policy_version,
+                rule=_rule(grant.kind),
+            )
+        self.outcome.revoked.append(f"{grant.kind}:{grant.target}")
+        log.info("revoked %s on %s for %s", grant.kind, grant.target, self.engagement.reference)
+
+    def _end_reason(self) -> str:
+        return f"{self.engagement.reference} is {self.engagement.state}"
+
+    # -- guest account -----------------------------------------------------------------------
+
+    def _ensure_guest(self, want: Want, grant: Grant | None) -> str:
+        user = self.client.find_user_by_mail(want.target)
+        if user is None:
+            invitation = self.client.invite_guest(
+                want.target,
+                self.settings.invite_redirect_url,
+                display_name=self.engagement.freelancer.display_name,
+                message=f"Welcome to {self.engagement.request.title}.",
+            )
+            user_id = invitation["invitedUser"]["id"]
+            self._granted(want, user_id, grant, invited=True)
+            return user_id
+        if grant is None or grant.state != Grant.State.APPLIED or grant.external_id != user["id"]:
+            self._granted(want, user["id"], grant, invited=False)
+        return user["id"]
+
+    def _revoke_guest(self, grant: Grant, policy) -> None:
+        still_needed = Engagement.objects.filter(freelancer__email__iexact=grant.target).exclude(
+            pk=self.engagement.pk
+        )
+        if any(window_open(e, policy, clock.today()) for e in still_needed):
+            self._revoked(grant, f"{self._end_reason()}; the account stays for another engagement")
+            return
+        if policy.access.remove_guest_on_end:
+            try:
+                self.client.delete_user(grant.external_id)
+            except NotFound:
+                pass  # already gone: the goal holds
+            self._revoked(grant, f"{self._end_reason()}; policy access.remove_guest_on_end")
+        else:
+            self._revoked(grant, f"{self._end_reason()}; account kept (remove_guest_on_end off)")
+
+    # -- Team and channels -------------------------------------------------------------------
+
+    def _member_of(self, members: list[dict], user_id: str) -> dict | None:
+        return next((m for m in members if m.get("userId") == user_id), None)
+
+    def _ensure_team_member(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        member = self._member_of(self.client.list_team_members(want.target), guest_id)
+        if member is None:
+            member = self.client.add_team_member(want.target, guest_id, roles=["guest"])
+        if grant is None or grant.state != Grant.State.APPLIED or grant.external_id != member["id"]:
+            self._granted(want, member["id"], grant)
+
+    def _revoke_team_member(self, grant: Grant) -> None:
+        try:
+            self.client.remove_team_member(grant.target, grant.external_id)
+        except NotFound:
+            pass
+        self._revoked(grant, self._end_reason())
+
+    def _ensure_private_channel(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        team_id = want.params["team_id"]
+        channel = self.client.find_channel(team_id, want.target)
+        if channel is None:
+            owner = self.client.find_user_by_mail(self.engagement.request.requester.email)
+            if owner is None:
+                raise NotFound(
+                    404,
+                    "ownerNotFound",
+                    "the hiring manager has no account in the tenant to own the private channel",
+                    None,
+                    "GET",
+                    "/users",
+                )
+            channel = self.client.create_private_channel(
+                team_id, want.target, owner["id"], f"Work with {self.engagement.freelancer.email}"
+            )
+        if grant is None or grant.state != Grant.State.APPLIED:
+            self._granted(want, f"{team_id}:{channel['id']}", grant)
+        self.channel_ids[want.target] = channel["id"]
+
+    def _revoke_private_channel(self, grant: Grant) -> None:
+        # The channel and its history stay with the hiring team; only membership ends.
+        self._revoked(grant, f"{self._end_reason()}; channel kept for the team's history")
+
+    def _ensure_channel_member(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        team_id = want.params["team_id"]
+        channel_id = self.channel_ids[want.target]
+        members = self.client.list_channel_members(team_id, channel_id)
+        member = self._member_of(members, guest_id)
+        if member is None:
+            member = self.client.add_channel_member(team_id, channel_id, guest_id)
+        if grant is None or grant.state != Grant.State.APPLIED:
+            self._granted(want, f"{team_id}:{channel_id}:{member['id']}", grant)
+
+    def _revoke_channel_member(self, grant: Grant) -> None:
+        team_id, channel_id, membership_id = grant.external_id.split(":", 2)
+        try:
+            self.client.remove_channel_member(team_id, channel_id, membership_id)
+        except NotFound:
+            pass
+        self._revoked(grant, self._end_reason())
+
+    # -- Planner -----------------------------------------------------------------------------
+
+    def _ensure_planner_task(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        if grant is not None and grant.external_id:
+            try:
+                task, etag = self.client.get_task(grant.external_id)
+            except NotFound:
+                task = None
+            if task is not None:
+                if guest_id not in (task.get("assignments") or {}):
+                    self._assign(grant.external_id, etag, guest_id, assign=True)
+                if grant.state != Grant.State.APPLIED:
+                    self._granted(want, grant.external_id, grant)
+                return
+        task, _ = self.client.create_task(
+            want.params["plan_id"], want.params["bucket_id"], want.params["title"], [guest_id]
+        )
+        self._granted(want, task["id"], grant)
+
+    def _assign(self, task_id: str, etag: str, user_id: str, assign: bool) -> None:
+        change = (
+            {"@odata.type": "#microsoft.graph.plannerAssignment", "orderHint": " !"}
+            if assign
+            else None
+        )
+        try:
+            self.client.update_task(task_id, etag, {"assignments": {user_id: change}})
+        except PreconditionFailed:
+            # Someone edited the task meanwhile: read the new version and apply again.
+            task, etag = self.client.get_task(task_id)
+            if (user_id in (task.get("assignments") or {})) != assign:
+                self.client.update_task(task_id, etag, {"assignments": {user_id: change}})
+
+    def _revoke_planner_task(self, grant: Grant) -> None:
+        guest = self.engagement.grants.filter(kind=Grant.Kind.GUEST).first()
+        try:
+            task, etag = self.client.get_task(grant.external_id)
+            if guest and guest.external_id in (task.get("assignments") or {}):
+                # Unassign only: the task and its history stay in the plan.
+                self._assign(grant.external_id, etag, guest.external_id, assign=False)
+        except NotFound:
+            pass
+        self._revoked(grant, f"{self._end_reason()}; task kept, assignment removed")
+
+    # -- SharePoint folder -------------------------------------------------------------------
+
+    def _share_of(self, permissions: list[dict], email: str, guest_id: str) -> dict | None:
+        for permission in permissions:
+            invited = ((permission.get("invitation") or {}).get("email") or "").lower()
+            granted = ((permission.get("grantedToV2") or {}).get("user") or {}).get("id")
+            if invited == email.lower() or (guest_id and granted == guest_id):
+                return permission
+        return None
+
+    def _ensure_folder_share(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        drive_id, item_id = want.params["drive_id"], want.params["item_id"]
+        email = self.engagement.freelancer.email
+        permission = self._share_of(
+            self.client.list_permissions(drive_id, item_id), email, guest_id
+        )
+        if permission is None:
+            created = self.client.invite_to_drive_item(
+                drive_id,
+                item_id,
+                email,
+                want.params["role"],
+                want.params["expires"],
+                send_invitation=False,
+            )
+            permission = created[0]
+        if (
+            grant is None
+            or grant.state != Grant.State.APPLIED
+            or grant.external_id != permission["id"]
+        ):
+            self._granted(
+                want,
+                permission["id"],
+                grant,
+                role=want.params["role"],
+                expires=want.params["expires"],
+            )
+
+    def _revoke_folder_share(self, grant: Grant) -> None:
+        drive_id, item_id = grant.target.split(":", 1)
+        try:
+            self.client.delete_permission(drive_id, item_id, grant.external_id)
+        except NotFound:
+            pass  # expired or removed already
+        self._revoked(grant, self._end_reason())
+
+    # -- Outlook -----------------------------------------------------------------------------
+
+    def _ensure_welcome_mail(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        request = self.engagement.request
+        body = (
+            f'Hello,\n\nwelcome to "{request.title}" ({self.engagement.reference}). You now '
+            "have access to the project's Team, its tasks and its folder until your contract "
+            f"ends on {self.engagement.contract_end}.\n\n{request.requester.get_full_name()}"
+        )
+        self.client.send_mail(
+            self.settings.mail_sender, want.target, f"Welcome to {request.title}", body
+        )
+        self._granted(want, "sent", grant)
+
+    def _ensure_manager_note(self, want: Want, grant: Grant | None, guest_id: str) -> None:
+        request = self.engagement.request
+        body = (
+            f"{self.engagement.freelancer.email} now has access for "
+            f'{self.engagement.reference} "{request.title}": the Team, Planner tasks for '
+            f"the deliverables and the project folder, until {self.engagement.contract_end} "
+            "plus the program's grace days. Gigbridge removes it when the contract ends."
+        )
+        self.client.send_mail(
+            self.settings.mail_sender,
+            want.target,
+            f"{self.engagement.freelancer.email} is on board",
+            body,
+        )
+        self._granted(want, "sent", grant)
+
+    # -- end of the grace period -------------------------------------------------------------
+
+    def _finish_offboarding(self, policy) -> None:
+        engagement = self.engagement
+        if engagement.state != Engagement.State.OFFBOARDING or window_open(
+            engagement, policy, clock.today()
+        ):
+            return
+        if (
+            engagement.grants.filter(state=Grant.State.APPLIED)
+            .exclude(kind__in=list(ONE_SHOT))
+            .exists()
+        ):
+            return
+        from gigbridge.engagements.actions import transition_engagement
+
+        transition_engagement(
+            None, engagement, Engagement.State.CLOSED, "every grant removed after the grace period"
+        )
+
+
+def _rule(kind: str) -> str:
+    return {
+        Grant.Kind.FOLDER_SHARE: "access.file_share_role",
+        Grant.Kind.PRIVATE_CHANNEL: "access.private_channel",
+        Grant.Kind.CHANNEL_MEMBER: "access.private_channel",
+        Grant.Kind.GUEST: "access.remove_guest_on_end",
+    }.get(kind, "access")
