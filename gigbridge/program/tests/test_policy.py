@@ -273,7 +273,8 @@ def test_unknown_key_is_reported_at_the_key():
 def test_non_text_key_is_an_unknown_field():
     assert problems(edited("access: {}", "access: {1: 2}")) == [
         "p.yaml:29:10: access.1: unknown field 1"
-        " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift, private_channel)"
+        " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift,"
+        " private_channel)"
     ]
 
 
@@ -500,7 +501,8 @@ def test_every_problem_is_reported_in_file_order():
         "p.yaml:28:23: compliance.blocked_countries.0: must be a two-letter ISO 3166-1 country"
         " code in capitals, such as KP (got 'XYZ')",
         "p.yaml:29:10: access.colour: unknown field 'colour'"
-        " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift, private_channel)",
+        " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift,"
+        " private_channel)",
     ]
 
 
