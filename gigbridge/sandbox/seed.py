@@ -51,6 +51,9 @@ def seed() -> Tenant:
             },
         )
     tokens.ensure_signing_key()
+    from .graph import control  # the Graph emulator's dials (and GIGBRIDGE_SANDBOX_GRAPH_*)
+
+    control.seed()
     return tenant
 
 

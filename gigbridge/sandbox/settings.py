@@ -20,7 +20,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 # discovery documents use it, so they stay the same whichever name a client connected with.
 SANDBOX_URL = (config.env("GIGBRIDGE_SANDBOX_URL", "https://127.0.0.1:8443") or "").rstrip("/")
 
-INSTALLED_APPS = ["gigbridge.sandbox"]
+INSTALLED_APPS = [
+    "gigbridge.sandbox",
+    # Graph part 2: Planner, drives and files, subscriptions (own models and migrations).
+    "gigbridge.sandbox.m365files",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -4,5 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.viewer, name="viewer"),
+    path("", include("gigbridge.sandbox.graph.urls")),
+    path("", include("gigbridge.sandbox.m365files.urls")),  # Graph part 2: files, uploads
     path("", include("gigbridge.sandbox.entra.urls")),
 ]

@@ -1,0 +1,41 @@
+"""Connect the product to the sandbox tenant: the environment ``gigbridge up`` gives its parts.
+
+Runs in the product's process (not the sandbox's): it asks ``gigbridge sandbox info --json`` in a
+child process, because the sandbox is its own Django project with its own settings.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def sandbox_info(port: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "gigbridge.sandbox", "info", "--json", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(out.stdout)
+
+
+def product_env(info: dict) -> dict[str, str]:
+    """Graph (app-only) and OIDC sign-in settings pointing at the sandbox, CA trusted exactly."""
+    authority = info["authority"]
+    host, tenant_id = authority.removeprefix("https://").rsplit("/", 1)
+    return {
+        "GIGBRIDGE_GRAPH_TENANT_ID": tenant_id,
+        "GIGBRIDGE_GRAPH_CLIENT_ID": info["client_id"],
+        "GIGBRIDGE_GRAPH_CLIENT_SECRET": info["client_secret"],
+        "GIGBRIDGE_GRAPH_AUTHORITY_HOST": host,
+        "GIGBRIDGE_GRAPH_BASE_URL": info["graph_base_url"],
+        "GIGBRIDGE_GRAPH_CA_BUNDLE": info["ca_cert"],
+        "GIGBRIDGE_GRAPH_MAIL_SENDER": "ada@contoso.example",
+        "GIGBRIDGE_OIDC_AUTHORITY": authority,
+        "GIGBRIDGE_OIDC_CLIENT_ID": info["sign_in"]["client_id"],
+        "GIGBRIDGE_OIDC_CLIENT_SECRET": info["sign_in"]["client_secret"],
+        "GIGBRIDGE_OIDC_CA_BUNDLE": info["ca_cert"],
+    }
