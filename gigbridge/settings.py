@@ -88,7 +88,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Login is pluggable: OIDC arrives as another backend; local accounts stay for break-glass admins.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "gigbridge.web.oidc.OIDCBackend",
+]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -158,8 +161,20 @@ GRAPH = {
     "rate": float(config.env("GIGBRIDGE_GRAPH_RATE", "10")),
     "burst": float(config.env("GIGBRIDGE_GRAPH_BURST", "20")),
     "mail_sender": config.env("GIGBRIDGE_GRAPH_MAIL_SENDER"),
-    "invite_redirect_url": config.env("GIGBRIDGE_GRAPH_INVITE_REDIRECT_URL",
-                                      "https://teams.microsoft.com"),
+    "invite_redirect_url": config.env(
+        "GIGBRIDGE_GRAPH_INVITE_REDIRECT_URL", "https://teams.microsoft.com"
+    ),
+}
+
+# Web sign-in through OpenID Connect (gigbridge/web/oidc.py): Entra ID or the sandbox tenant.
+# Unset authority or client id = off (only local accounts). The authority names the tenant, e.g.
+# https://login.microsoftonline.com/<tenant-id>; discovery is {authority}/v2.0/.well-known/...
+OIDC = {
+    "authority": config.env("GIGBRIDGE_OIDC_AUTHORITY"),
+    "client_id": config.env("GIGBRIDGE_OIDC_CLIENT_ID"),
+    "client_secret": config.env("GIGBRIDGE_OIDC_CLIENT_SECRET"),
+    "ca_bundle": config.env("GIGBRIDGE_OIDC_CA_BUNDLE"),
+    "create_users": config.env_bool("GIGBRIDGE_OIDC_CREATE_USERS", False),
 }
 
 LOGGING = {
@@ -175,5 +190,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # Authlib logs PKCE code verifiers at DEBUG.
+        "authlib": {"level": "WARNING"},
     },
 }

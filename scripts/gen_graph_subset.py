@@ -72,6 +72,7 @@ ROOT_TYPES = [
     "uploadSession",
     "driveRecipient",
     "sharingInvitation",
+    "driveItemVersion",  # GET /drives/{d}/items/{id}/versions (the sandbox keeps versions)
     # Outlook mail
     "message",
     "itemBody",

@@ -10,16 +10,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def gigbridge(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "gigbridge.cli", *args], capture_output=True,
-                          text=True, env=env, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gigbridge.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_policy_check_reports_positions_and_exit_codes(tmp_path):
     ok = gigbridge("policy", "check", str(ROOT / "examples" / "program.yaml"))
     assert ok.returncode == 0 and ok.stdout.startswith("OK:")
     bad = tmp_path / "program.yaml"
-    bad.write_text((ROOT / "examples" / "program.yaml").read_text().replace(
-        "annual_budget: 120000", "annual_budget: -5"))
+    bad.write_text(
+        (ROOT / "examples" / "program.yaml")
+        .read_text()
+        .replace("annual_budget: 120000", "annual_budget: -5")
+    )
     result = gigbridge("policy", "check", str(bad))
     assert result.returncode == 1
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "-5" in text)
@@ -38,8 +47,11 @@ def test_the_service_refuses_to_start_on_an_invalid_policy(tmp_path, subprocess_
 
 @pytest.mark.django_db(transaction=True)
 def test_the_service_says_what_to_do_without_a_policy(tmp_path, subprocess_env):
-    result = gigbridge("scheduler", "--once",
-                       env={**subprocess_env, "GIGBRIDGE_POLICY_FILE": str(tmp_path / "none.yaml")})
+    result = gigbridge(
+        "scheduler",
+        "--once",
+        env={**subprocess_env, "GIGBRIDGE_POLICY_FILE": str(tmp_path / "none.yaml")},
+    )
     assert result.returncode == 2
     assert "GIGBRIDGE_POLICY_FILE" in result.stderr and "gigbridge init" in result.stderr
 

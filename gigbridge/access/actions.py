@@ -102,3 +102,22 @@ def reconcile_due() -> int:
             request_reconcile(engagement, "periodic check")
         count += 1
     return count
+
+
+DRIFT_JOB = "access.drift"
+DRIFT_EVERY_MINUTES = 15
+
+
+def schedule_drift_scan() -> bool:
+    """Scheduled: one drift scan per window, however many schedulers run (the key is unique)."""
+    from gigbridge.integrations.msgraph import connection
+
+    if not connection.configured():
+        return False
+    now = clock.now()
+    window = now.replace(
+        minute=now.minute - now.minute % DRIFT_EVERY_MINUTES, second=0, microsecond=0
+    )
+    with transaction.atomic():
+        jobs.enqueue(DRIFT_JOB, {}, key=f"{DRIFT_JOB}:{window.isoformat()}")
+    return True

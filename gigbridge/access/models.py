@@ -67,3 +67,19 @@ class ReconcileState(models.Model):
 
     def __str__(self) -> str:
         return f"reconcile state of engagement {self.engagement_id}"
+
+
+class Drift(models.Model):
+    """Access found in the tenant that no engagement explains (e.g. a guest added by hand)."""
+
+    key = models.CharField(max_length=400, unique=True, help_text="kind:target:principal")
+    kind = models.CharField(max_length=20)
+    target = models.CharField(max_length=300)
+    principal = models.CharField(max_length=300)
+    external_id = models.CharField(max_length=300, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"drift {self.key}"

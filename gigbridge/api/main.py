@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from gigbridge.access.api import router as access_router
 from gigbridge.audit.api import router as audit_router
 from gigbridge.engagements.api import (
     approvals_router,
@@ -33,3 +34,4 @@ api.add_router("/engagements", engagements_router)
 api.add_router("/", program_router)
 api.add_router("/cost-centers", cost_centers_router)
 api.add_router("/audit", audit_router)
+api.add_router("/", access_router)

@@ -47,6 +47,7 @@ EDITABLE_FIELDS = [
     "sourcing",
     "freelancer_email",
     "freelancer_country",
+    "workspace",
 ]
 
 ENGAGEMENT_TRANSITIONS: dict[str, set[str]] = {
@@ -92,6 +93,7 @@ def _normalise(data: dict) -> dict:
     data["freelancer_email"] = (data.get("freelancer_email") or "").strip().lower()
     data["freelancer_country"] = (data.get("freelancer_country") or "").strip().upper()
     data["budget"] = Decimal(data["budget"])
+    data["workspace"] = data.get("workspace")
     if data.get("sourcing") != WorkRequest.Sourcing.DIRECT:
         data["freelancer_email"], data["freelancer_country"] = "", ""
     return data
@@ -744,12 +746,11 @@ def transition_engagement(
         rule = _check_contract(engagement, policy, contract_start, contract_end)
         engagement.contract_start = contract_start or engagement.request.start_date
         engagement.contract_end = contract_end or engagement.request.end_date
-    if (
-        to_state in (Engagement.State.OFFBOARDING, Engagement.State.CANCELLED)
-        and engagement.contract_start
-        and not engagement.contract_end
+    if to_state in (Engagement.State.OFFBOARDING, Engagement.State.CANCELLED) and (
+        engagement.contract_start
     ):
-        engagement.contract_end = clock.today()
+        # The contract ended now (or on its planned day, if that has passed): access follows.
+        engagement.contract_end = min(engagement.contract_end or clock.today(), clock.today())
     before = snapshot(engagement, ["state", "contract_start", "contract_end"])
     engagement.state, engagement.updated_at = to_state, clock.now()
     engagement.save()

@@ -8,10 +8,10 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from gigbridge import clock
 from gigbridge.program import actions as program
-from gigbridge.program.models import CostCenter
+from gigbridge.program.models import CostCenter, Workspace
 
 from . import actions, compliance, permissions
-from .errors import RuleViolation
+from .errors import Problem, RuleViolation
 from .models import ApprovalStep, Engagement, WorkRequest
 from .schemas import (
     ApprovalOut,
@@ -39,7 +39,7 @@ STEP_RELATED = ["policy_version", "assignee", "escalated_to", "decided_by", "dec
 def with_details(requests: QuerySet) -> QuerySet:
     """Everything RequestOut shows, fetched in a fixed number of queries per page."""
     return requests.select_related(
-        "requester", "cost_center", "policy_version", "engagement"
+        "requester", "cost_center", "policy_version", "engagement", "workspace"
     ).prefetch_related(
         Prefetch("steps", queryset=ApprovalStep.objects.select_related(*STEP_RELATED))
     )
@@ -53,9 +53,18 @@ def _cost_center(code: str) -> CostCenter:
     cost_center = CostCenter.objects.filter(code=code).first()
     if cost_center is None:
         raise RuleViolation(
-            [actions.Problem("cost_center", f"unknown cost center {code!r}", "cost_centers")]
+            [Problem("cost_center", f"unknown cost center {code!r}", "cost_centers")]
         )
     return cost_center
+
+
+def _workspace(name: str | None):
+    if not name:
+        return None
+    workspace = Workspace.objects.filter(name=name).first()
+    if workspace is None:
+        raise RuleViolation([Problem("workspace", f"unknown workspace {name!r}")])
+    return workspace
 
 
 def _visible_request(request, request_id: int) -> WorkRequest:
@@ -78,6 +87,7 @@ def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
 def create_request(request, payload: RequestIn):
     data = payload.dict()
     data["cost_center"] = _cost_center(data["cost_center"])
+    data["workspace"] = _workspace(data.get("workspace"))
     return Status(201, detailed_request(actions.create_request(request.user, data).pk))
 
 
@@ -92,6 +102,8 @@ def update_request(request, request_id: int, payload: RequestPatch):
     data = payload.dict(exclude_unset=True)
     if "cost_center" in data:
         data["cost_center"] = _cost_center(data["cost_center"])
+    if "workspace" in data:
+        data["workspace"] = _workspace(data["workspace"])
     return detailed_request(actions.update_request(request.user, req, data).pk)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from gigbridge.program import actions as program
-from gigbridge.program.models import CostCenter
+from gigbridge.program.models import CostCenter, Workspace
 
 from .actions import EDITABLE_FIELDS
 from .models import WorkRequest
@@ -40,6 +40,12 @@ class RequestForm(forms.Form):
         help_text="Marketplace posts a job; direct engages a named person.",
     )
     freelancer_email = forms.EmailField(required=False, label="Freelancer's email (direct only)")
+    workspace = forms.ModelChoiceField(
+        queryset=Workspace.objects.all(),
+        to_field_name="name",
+        required=False,
+        help_text="The project's Team, Planner plan and folder the freelancer will work in.",
+    )
     freelancer_country = forms.CharField(
         required=False, max_length=2, label="Freelancer's country (ISO code, direct only)"
     )
@@ -64,6 +70,7 @@ class RequestForm(forms.Form):
     def initial_from(request: WorkRequest) -> dict:
         initial = {f: getattr(request, f) for f in EDITABLE_FIELDS}
         initial["cost_center"] = request.cost_center.code
+        initial["workspace"] = request.workspace.name if request.workspace else None
         initial["deliverables"] = "\n".join(request.deliverables)
         initial["skills"] = ", ".join(request.skills)
         return initial

@@ -35,6 +35,7 @@ class RequestIn(Schema):
     sourcing: Sourcing = "marketplace"
     freelancer_email: str = Field(default="", max_length=254)
     freelancer_country: str = Field(default="", max_length=2)
+    workspace: str | None = Field(default=None, description="workspace name (see /workspaces)")
 
     @field_validator("freelancer_email")
     @classmethod
@@ -63,6 +64,7 @@ class RequestPatch(Schema):
     sourcing: Sourcing | None = None
     freelancer_email: str | None = None
     freelancer_country: str | None = None
+    workspace: str | None = None
 
 
 def _username(user) -> str | None:
@@ -130,6 +132,7 @@ class RequestOut(Schema):
     sourcing: str
     freelancer_email: str
     freelancer_country: str
+    workspace: str | None
     policy_version: int | None
     submitted_at: dt.datetime | None
     decided_at: dt.datetime | None
@@ -144,6 +147,10 @@ class RequestOut(Schema):
     @staticmethod
     def resolve_cost_center(request) -> str:
         return request.cost_center.code
+
+    @staticmethod
+    def resolve_workspace(request) -> str | None:
+        return request.workspace.name if request.workspace else None
 
     @staticmethod
     def resolve_policy_version(request) -> int | None:

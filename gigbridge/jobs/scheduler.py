@@ -17,6 +17,7 @@ PERIODIC = [
     "gigbridge.jobs.actions.sweep",
     "gigbridge.engagements.actions.send_reminders_and_escalations",
     "gigbridge.access.actions.reconcile_due",
+    "gigbridge.access.actions.schedule_drift_scan",
 ]
 
 

@@ -27,15 +27,23 @@ def send_mail_job(payload: dict) -> None:
     context.update(extra_context(payload["template"], payload["context"], user))
     text = render_to_string(f"notifications/{payload['template']}.txt", context).strip()
     subject, _, body = text.partition("\n")
+    _send(user.email, subject.strip(), body.strip() + "\n")
+    # Log who and what kind, never the body (it carries a personal decision link).
+    log.info("mail %s sent to user %s", payload["template"], user.pk)
+
+
+def _send(to: str, subject: str, body: str) -> None:
+    """Outlook through Graph once a tenant is connected; the configured mail backend before."""
+    from gigbridge.integrations.msgraph import connection
+
+    if connection.configured() and settings.GRAPH["mail_sender"]:
+        # Typed Graph errors are the outbox's retryable/permanent errors already.
+        connection.client().send_mail(settings.GRAPH["mail_sender"], to, subject, body)
+        return
     message = EmailMessage(
-        subject=subject.strip(),
-        body=body.strip() + "\n",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
     )
     try:
         message.send()
     except OSError as exc:  # SMTP down, refused, timed out: the server may come back
         raise RetryableError(f"mail server: {exc}") from exc
-    # Log who and what kind, never the body (it carries a personal decision link).
-    log.info("mail %s sent to user %s", payload["template"], user.pk)

@@ -44,13 +44,17 @@ class Workspace(models.Model):
     """
 
     name = models.CharField(max_length=200, unique=True)
-    team_id = models.CharField(max_length=64)
+    team_id = models.CharField(max_length=64, blank=True)
     team_name = models.CharField(max_length=200, blank=True)
     drive_id = models.CharField(max_length=200, blank=True)
     folder_id = models.CharField(max_length=200, blank=True)
     folder_path = models.CharField(max_length=500, blank=True)
     plan_id = models.CharField(max_length=64, blank=True)
     bucket_id = models.CharField(max_length=64, blank=True)
+    # A new Team is made in the tenant by a worker job; until then the workspace is pending.
+    new_team = models.BooleanField(default=False)
+    ready = models.BooleanField(default=False)
+    last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -58,3 +62,18 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TenantTeam(models.Model):
+    """A Team that exists in the tenant, as last read by the catalog job (for workspace choice:
+    web requests never call the tenant themselves)."""
+
+    team_id = models.CharField(max_length=64, primary_key=True)
+    display_name = models.CharField(max_length=300)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name

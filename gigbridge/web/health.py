@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from django.db import connection
 from django.http import JsonResponse
@@ -14,6 +15,18 @@ from gigbridge.jobs.worker import HEARTBEAT_SECONDS
 from gigbridge.program.models import PolicyVersion
 
 STALE_AFTER = dt.timedelta(seconds=HEARTBEAT_SECONDS * 3)
+# The tenant check fetches a token (a network call): at most once a minute per process.
+TENANT_CHECK_EVERY = 60.0
+_tenant_cache: dict = {}
+
+
+def _tenant_health() -> dict:
+    from gigbridge.integrations.msgraph import connection
+
+    now = time.monotonic()
+    if not _tenant_cache or now - _tenant_cache["at"] > TENANT_CHECK_EVERY:
+        _tenant_cache.update(at=now, result=connection.health())
+    return _tenant_cache["result"]
 
 
 @require_GET
@@ -43,8 +56,10 @@ def healthz(request):
     }
     version = PolicyVersion.objects.order_by("-number").first()
     body["policy"] = {"ok": version is not None, "version": version.number if version else None}
-    body["integrations"] = {}  # Microsoft 365 and the marketplace report here once connected
-    healthy = body["worker"]["ok"] and body["policy"]["ok"]
+    body["integrations"] = {"microsoft365": _tenant_health()}
+    healthy = (
+        body["worker"]["ok"] and body["policy"]["ok"] and body["integrations"]["microsoft365"]["ok"]
+    )
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503
     )

@@ -1,24 +1,25 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from gigbridge.access import views as access_views
 from gigbridge.audit import views as audit_views
 from gigbridge.engagements import views as engagement_views
 from gigbridge.people import views as people_views
 from gigbridge.program import views as program_views
 
-from . import views
+from . import oidc, views
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
+        oidc.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("auth/oidc/login/", oidc.oidc_login, name="oidc-login"),
+    path("auth/oidc/callback", oidc.oidc_callback, name="oidc-callback"),
     path("requests/", engagement_views.request_list, name="request-list"),
     path("requests/new/", engagement_views.request_new, name="request-new"),
     path("requests/<int:pk>/", engagement_views.request_detail, name="request-detail"),
@@ -37,5 +38,7 @@ urlpatterns = [
     ),
     path("policy/", program_views.policy_view, name="policy"),
     path("audit/", audit_views.audit_log, name="audit"),
+    path("access/", access_views.access_review, name="access-review"),
+    path("workspaces/", access_views.workspace_list, name="workspaces"),
     path("me/", people_views.profile, name="profile"),
 ]

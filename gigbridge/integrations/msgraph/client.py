@@ -830,6 +830,75 @@ class GraphClient:
             f"{segment(permission_id)}"
         )
 
+    # -- workspaces: Teams, their document library and Planner plan ----------------------------
+
+    def list_teams(self) -> list[dict]:
+        return list(self.iterate("/teams", type_name="team"))
+
+    def create_team(self, display_name: str, description: str, owner_id: str) -> str:
+        """POST /teams from the standard template (202 + operation); -> the new team's id.
+
+        Team creation is asynchronous; callers poll ``get_team`` (404 while provisioning).
+        """
+        response = self.request(
+            "POST",
+            "/teams",
+            json={
+                "template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+                "displayName": display_name,
+                "description": description,
+                "members": [self._member_body(owner_id, ["owner"])],
+            },
+        )
+        location = response.headers.get("Content-Location") or response.headers["Location"]
+        return location.split("'")[1]
+
+    def get_team(self, team_id: str) -> dict:
+        return self.get_json(f"/teams/{segment(team_id)}", type_name="team")
+
+    def group_drive(self, group_id: str) -> dict:
+        return self.get_json(f"/groups/{segment(group_id)}/drive", type_name="drive")
+
+    def ensure_folder(self, drive_id: str, path: str) -> dict:
+        """The folder at ``path`` (like ``Projects/Spring``) in the drive, made if missing."""
+        parent = self.get_json(f"/drives/{segment(drive_id)}/root", type_name="driveItem")
+        for name in [part for part in path.strip("/").split("/") if part]:
+            children = self.iterate(
+                f"/drives/{segment(drive_id)}/items/{parent['id']}/children", type_name="driveItem"
+            )
+            found = next((c for c in children if c.get("name") == name and "folder" in c), None)
+            parent = found or self.post_json(
+                f"/drives/{segment(drive_id)}/items/{parent['id']}/children",
+                {"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"},
+                type_name="driveItem",
+            )
+        return parent
+
+    def ensure_plan(self, group_id: str, title: str) -> tuple[str, str]:
+        """The group's Planner plan called ``title`` and its first bucket, made if missing."""
+        plans = self.iterate(f"/groups/{segment(group_id)}/planner/plans", type_name="plannerPlan")
+        plan = next((p for p in plans if p.get("title") == title), None) or self.post_json(
+            "/planner/plans",
+            {
+                "container": {"url": f"https://graph.microsoft.com/v1.0/groups/{group_id}"},
+                "title": title,
+            },
+            type_name="plannerPlan",
+        )
+        buckets = list(
+            self.iterate(f"/planner/plans/{plan['id']}/buckets", type_name="plannerBucket")
+        )
+        bucket = (
+            buckets[0]
+            if buckets
+            else self.post_json(
+                "/planner/buckets",
+                {"name": "Deliverables", "planId": plan["id"], "orderHint": " !"},
+                type_name="plannerBucket",
+            )
+        )
+        return plan["id"], bucket["id"]
+
     # -- Planner ----------------------------------------------------------------------------------
 
     @staticmethod

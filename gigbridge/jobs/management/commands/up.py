@@ -18,6 +18,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("GIGBRIDGE_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--sandbox-port",
+            type=int,
+            default=int(os.environ.get("GIGBRIDGE_SANDBOX_PORT", "8443")),
+        )
+        parser.add_argument(
+            "--no-sandbox",
+            action="store_true",
+            help="do not start the sandbox tenant (default: start it unless a "
+            "real tenant is configured with GIGBRIDGE_GRAPH_TENANT_ID)",
+        )
 
     def handle(self, *args, **options):
         check_or_exit(self.stderr)
@@ -30,13 +41,28 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         # Links in mails must point where this instance listens unless the operator said otherwise.
         env = {**os.environ, "GIGBRIDGE_BASE_URL": os.environ.get("GIGBRIDGE_BASE_URL", url)}
+        sandbox = not options["no_sandbox"] and not os.environ.get("GIGBRIDGE_GRAPH_TENANT_ID")
+        if sandbox:
+            from gigbridge.sandbox.connect import product_env, sandbox_info
+
+            port = str(options["sandbox_port"])
+            parts["sandbox"] = [sys.executable, "-m", "gigbridge.sandbox", "run", "--port", port]
+            info = sandbox_info(options["sandbox_port"])
+            env.update(product_env(info))
         children = {name: subprocess.Popen(cmd, env=env) for name, cmd in parts.items()}
         self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
         creds = settings.DATA_DIR / "demo-credentials.txt"
         if creds.exists():
             self.stdout.write(f"Sign in with a demo account; names and password are in {creds}:")
             self.stdout.write("  " + creds.read_text().strip().replace("\n", "\n  "))
-        self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}. Press Ctrl+C to stop.\n")
+        if sandbox:
+            self.stdout.write(
+                f"Sandbox tenant (Entra ID, Graph) at {info['viewer_url']}; "
+                "Outlook mail lands there. 'Sign in with Microsoft' uses it too."
+            )
+        else:
+            self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
+        self.stdout.write("Press Ctrl+C to stop.\n")
         stopping = False
 
         def stop(*_):

@@ -1,0 +1,62 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+
+from gigbridge.engagements.permissions import can_read_audit
+
+from .review import drift_rows, granted_rows
+from .review import render as render_rows
+
+
+@login_required
+def access_review(request):
+    """Who can reach what, why and until when. The drift shown is from the last scheduled scan:
+    the page itself never calls the tenant."""
+    if not can_read_audit(request.user):
+        return HttpResponseForbidden("Only program admins and auditors can see the access review.")
+    rows, drift = granted_rows(), drift_rows()
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "json"):
+        content_type = "text/csv" if fmt == "csv" else "application/json"
+        response = HttpResponse(render_rows(rows + drift, fmt), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="access-review.{fmt}"'
+        return response
+    return render(request, "access/review.html", {"rows": rows, "drift": drift})
+
+
+@login_required
+def workspace_list(request):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from gigbridge.engagements.permissions import can_manage_engagements
+    from gigbridge.program.models import TenantTeam, Workspace
+
+    from . import workspaces
+
+    admin = can_manage_engagements(request.user)
+    if request.method == "POST":
+        if not admin:
+            return HttpResponseForbidden("Only a program admin can create workspaces.")
+        if "refresh" in request.POST:
+            workspaces.request_catalog_refresh()
+            messages.success(request, "The list of Teams will be read from the tenant shortly.")
+        else:
+            try:
+                workspace = workspaces.create_workspace(
+                    request.user,
+                    request.POST.get("name", ""),
+                    team_id=request.POST.get("team_id", ""),
+                    folder_path=request.POST.get("folder_path", ""),
+                )
+                messages.success(
+                    request, f"Workspace {workspace.name} is being prepared in Microsoft 365."
+                )
+            except ValueError as exc:
+                messages.error(request, f"Not created: {exc}")
+        return redirect("web:workspaces")
+    return render(
+        request,
+        "access/workspaces.html",
+        {"workspaces": Workspace.objects.all(), "teams": TenantTeam.objects.all(), "admin": admin},
+    )

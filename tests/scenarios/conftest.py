@@ -1,0 +1,68 @@
+"""Scenario fixtures: a real sandbox tenant over HTTPS and the product connected to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gigbridge.sandbox.tests.conftest import SandboxServer, free_port
+
+
+@pytest.fixture(scope="session")
+def tenant(tmp_path_factory):
+    server = SandboxServer(tmp_path_factory.mktemp("tenant"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tenant_info(tenant) -> dict:
+    return tenant.info()
+
+
+@pytest.fixture
+def graph(tenant_info, settings):
+    """The product connected to the sandbox tenant; yields its Graph client."""
+    from gigbridge.integrations.msgraph import connection
+
+    authority = tenant_info["authority"].removeprefix("https://")
+    host, tenant_id = authority.rsplit("/", 1)
+    settings.GRAPH = {
+        **settings.GRAPH,
+        "tenant_id": tenant_id,
+        "client_id": tenant_info["client_id"],
+        "client_secret": tenant_info["client_secret"],
+        "authority_host": host,
+        "base_url": tenant_info["graph_base_url"],
+        "ca_bundle": tenant_info["ca_cert"],
+        "rate": 1000.0,
+        "burst": 1000.0,
+        "mail_sender": "ada@contoso.example",
+    }
+    connection.reset()
+    yield connection.client()
+    connection.reset()
+
+
+def run_jobs(kind: str | None = None, rounds: int = 5) -> None:
+    """Run queued outbox jobs in this process, as a worker would (repeat for follow-ups)."""
+    from gigbridge.jobs.actions import run
+    from gigbridge.jobs.models import OutboxJob
+
+    for _ in range(rounds):
+        pending = OutboxJob.objects.filter(state=OutboxJob.State.PENDING)
+        if kind:
+            pending = pending.filter(kind=kind)
+        ids = list(pending.values_list("pk", flat=True))
+        if not ids:
+            return
+        for job_id in ids:
+            run(job_id)
+
+
+def today_plus(days: int) -> dt.date:
+    from gigbridge import clock
+
+    return clock.today() + dt.timedelta(days=days)

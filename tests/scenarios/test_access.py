@@ -1,0 +1,246 @@
+"""Access that starts with the contract and ends with it, against the sandbox tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import request_payload
+from gigbridge import clock
+from gigbridge.access.models import Grant
+from gigbridge.audit.actions import verify
+from gigbridge.engagements import actions
+from gigbridge.engagements.models import Engagement
+from gigbridge.program.models import CostCenter, Workspace
+
+from .conftest import run_jobs
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+FREELANCER = "freya@freelancers.example"
+
+
+def create_team(graph, name: str, owner_upn: str) -> str:
+    owner = graph.get_user(owner_upn)
+    response = graph.request(
+        "POST",
+        "/teams",
+        json={
+            "template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+            "displayName": name,
+            "description": f"{name} project",
+            "members": [
+                {
+                    "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                    "roles": ["owner"],
+                    "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{owner['id']}')",
+                }
+            ],
+        },
+    )
+    assert response.status_code == 202
+    team_id = response.headers["Content-Location"].split("'")[1]
+    graph.get_json(f"/teams/{team_id}")  # provisioned
+    return team_id
+
+
+def contracted_engagement(people, workspace) -> Engagement:
+    data = request_payload(sourcing="direct", freelancer_email=FREELANCER, freelancer_country="PT")
+    data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
+    data["start_date"] = dt.date.fromisoformat(data["start_date"])
+    data["end_date"] = dt.date.fromisoformat(data["end_date"])
+    request = actions.create_request(people["rita"], data)
+    request.workspace = workspace
+    request.save(update_fields=["workspace"])
+    actions.submit_request(people["rita"], request)
+    actions.decide(people["max"], request.steps.get(), "approve")
+    engagement = Engagement.objects.get(request=request)
+    return actions.transition_engagement(people["ada"], engagement, "contracted")
+
+
+def team_member(graph, team_id: str, user_id: str) -> dict | None:
+    return next((m for m in graph.list_team_members(team_id) if m.get("userId") == user_id), None)
+
+
+def test_contract_start_grants_and_contract_end_removes_every_grant(graph, people, http_mail):
+    team_id = create_team(graph, "Spring campaign", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Spring campaign", team_id=team_id)
+    engagement = contracted_engagement(people, workspace)
+
+    run_jobs()
+
+    guest = graph.find_user_by_mail(FREELANCER)
+    assert guest is not None
+    assert graph.get_user(guest["id"], select=["userType"])["userType"] == "Guest"
+    membership = team_member(graph, team_id, guest["id"])
+    assert membership is not None and membership["roles"] == ["guest"]
+    kinds = set(engagement.grants.filter(state="applied").values_list("kind", flat=True))
+    assert kinds == {"guest", "team_member", "welcome_mail", "manager_note"}
+    sent = http_mail()
+    assert {m["to"] for m in sent} >= {FREELANCER, "rita@contoso.example"}
+
+    # A second pass changes nothing: the tenant already matches.
+    from gigbridge.access.actions import reconcile
+
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+
+    # The contract ends; after the grace period every grant goes.
+    engagement = actions.transition_engagement(people["ada"], engagement, "active")
+    engagement = actions.transition_engagement(people["ada"], engagement, "offboarding")
+    run_jobs()
+    assert team_member(graph, team_id, guest["id"]) is not None  # still in grace
+    clock.set_now(clock.now() + dt.timedelta(days=4))
+    assert reconcile(engagement.pk) == "0 granted, 2 revoked"
+    assert team_member(graph, team_id, guest["id"]) is None
+    assert graph.find_user_by_mail(FREELANCER) is None  # remove_guest_on_end
+    engagement.refresh_from_db()
+    assert engagement.state == "closed"
+    revoked = set(Grant.objects.filter(state="removed").values_list("kind", flat=True))
+    assert revoked == {"guest", "team_member"}
+    assert verify().ok
+
+
+@pytest.fixture
+def http_mail(tenant, tenant_info):
+    """Mail the sandbox tenant has sent, as a list of {to, subject}."""
+    import base64
+
+    import httpx
+
+    from gigbridge.sandbox.client import ssl_context_from
+
+    def fetch():
+        auth = base64.b64encode(
+            f"{tenant_info['client_id']}:{tenant_info['client_secret']}".encode()
+        ).decode()
+        with httpx.Client(verify=ssl_context_from(tenant_info["ca_cert"])) as client:
+            body = client.get(
+                f"{tenant.url}/_sandbox/mail", headers={"authorization": f"Basic {auth}"}
+            ).json()
+        return [
+            {"to": r["emailAddress"]["address"], "subject": m["message"]["subject"]}
+            for m in body["value"]
+            for r in m["message"]["toRecipients"]
+        ]
+
+    return fetch
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_after_any_tenant_call_converges_with_one_invitation(graph, people, monkeypatch):
+    """Kill the pass right after each tenant write in turn; every rerun repairs, none duplicates."""
+    from gigbridge.access import reconciler as module
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.models import ReconcileState
+
+    team_id = create_team(graph, "Crash test", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Crash test", team_id=team_id)
+    engagement = contracted_engagement(people, workspace)
+    invitations = []
+    real_invite = graph.invite_guest
+    monkeypatch.setattr(
+        graph, "invite_guest", lambda *a, **k: invitations.append(a[0]) or real_invite(*a, **k)
+    )
+    real_granted = module.Reconciler._granted
+    crashes = {"left": 4}  # crash after the 1st..4th tenant write (guest, member, 2 mails)
+
+    def crashing_granted(self, *args, **kwargs):
+        if crashes["left"] > 0:
+            crashes["left"] -= 1
+            raise Crash("worker killed between the tenant call and the database write")
+        return real_granted(self, *args, **kwargs)
+
+    monkeypatch.setattr(module.Reconciler, "_granted", crashing_granted)
+    outcomes = []
+    for _ in range(8):
+        try:
+            outcomes.append(reconcile(engagement.pk))
+        except Crash:
+            ReconcileState.objects.filter(engagement=engagement).update(running_until=None)
+            continue
+        if outcomes[-1] == "0 granted, 0 revoked":
+            break
+    assert invitations == [FREELANCER]
+    guest = graph.find_user_by_mail(FREELANCER)
+    members = [m for m in graph.list_team_members(team_id) if m.get("userId") == guest["id"]]
+    assert len(members) == 1
+    assert set(engagement.grants.values_list("kind", flat=True)) == {
+        "guest",
+        "team_member",
+        "welcome_mail",
+        "manager_note",
+    }
+
+
+def test_drift_is_found_and_removed_when_the_policy_says_so(graph, people, policy):
+    from conftest import EXAMPLE_POLICY
+    from gigbridge.access.review import review
+    from gigbridge.program.actions import activate_policy
+
+    team_id = create_team(graph, "Drift", "max@contoso.example")
+    Workspace.objects.create(name="Drift", team_id=team_id)
+    invited = graph.invite_guest("mallory@outside.example", "https://teams.microsoft.com")
+    guest_id = invited["invitedUser"]["id"]
+    graph.add_team_member(team_id, guest_id, roles=["guest"])
+
+    rows = [r for r in review(graph) if r.drift]
+    assert {(r.kind, r.guest) for r in rows} >= {
+        ("guest", "mallory@outside.example"),
+        ("team_member", "mallory@outside.example"),
+    }
+    assert team_member(graph, team_id, guest_id) is not None  # reported, not removed
+
+    text = EXAMPLE_POLICY.read_text().replace("remove_drift: false", "remove_drift: true")
+    activate_policy(text, "program.yaml", actor="tests")
+    review(graph)
+    assert team_member(graph, team_id, guest_id) is None
+    assert graph.find_user_by_mail("mallory@outside.example") is None
+
+
+def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.workspaces import create_workspace
+
+    workspace = create_workspace(people["ada"], "Website relaunch")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    assert workspace.ready and workspace.team_id and workspace.plan_id and workspace.folder_id
+    assert graph.get_team(workspace.team_id)["displayName"] == "Website relaunch"
+
+    engagement = contracted_engagement(people, workspace)
+    run_jobs()
+    grants = {g.kind: g for g in engagement.grants.filter(state="applied")}
+    assert set(grants) == {
+        "guest",
+        "team_member",
+        "planner_task",
+        "folder_share",
+        "welcome_mail",
+        "manager_note",
+    }
+    assert engagement.grants.filter(kind="planner_task").count() == 2  # one per deliverable
+    guest_id = grants["guest"].external_id
+    task = graph.get_task(grants["planner_task"].external_id).body
+    assert guest_id in task["assignments"]
+    shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    share = next(p for p in shares if p["id"] == grants["folder_share"].external_id)
+    assert share["roles"] == ["write"]
+    assert share["expirationDateTime"].startswith(
+        (engagement.contract_end + dt.timedelta(days=3)).isoformat()
+    )
+
+    actions.transition_engagement(people["ada"], engagement, "cancelled", "budget cut")
+    assert reconcile(engagement.pk).endswith("revoked")
+    task_after = graph.get_task(grants["planner_task"].external_id).body
+    assert guest_id not in (task_after.get("assignments") or {})  # unassigned, task kept
+    shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    assert grants["folder_share"].external_id not in {p["id"] for p in shares}
+    assert graph.find_user_by_mail(FREELANCER) is None
+    assert (
+        not engagement.grants.filter(state="applied")
+        .exclude(kind__in=["welcome_mail", "manager_note"])
+        .exists()
+    )

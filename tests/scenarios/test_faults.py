@@ -1,0 +1,75 @@
+"""Onboarding under a 429/503 storm converges, with nothing lost and nothing done twice."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gigbridge.access.actions import reconcile
+from gigbridge.access.models import ReconcileState
+from gigbridge.integrations.msgraph.errors import RetryableGraphError
+from gigbridge.program.models import Workspace
+from gigbridge.sandbox.graph.testing import sent_mail, set_clock, set_dials
+from gigbridge.sandbox.tests.conftest import ssl_context_from
+
+from .test_access import FREELANCER, contracted_engagement, create_team
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def control(tenant, tenant_info):
+    with httpx.Client(verify=ssl_context_from(tenant_info["ca_cert"]), timeout=10) as http:
+        yield http
+        set_clock(http, tenant_info, offset_seconds=0)
+        set_dials(
+            http,
+            tenant_info,
+            throttle=None,
+            faults={"error_rate": 0.0, "latency_ms": 0, "seed": None},
+        )
+
+
+def test_a_storm_of_429s_and_503s_converges_without_duplicates(
+    graph, people, control, tenant_info, monkeypatch
+):
+    def welcome_mails() -> int:  # the sandbox tenant outlives a test: count what this one adds
+        mail = sent_mail(control, tenant_info, to=FREELANCER)
+        return len([m for m in mail if "Welcome" in m["message"]["subject"]])
+
+    welcomed_before = welcome_mails()
+    team_id = create_team(graph, "Storm", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Storm", team_id=team_id)
+    engagement = contracted_engagement(people, workspace)
+    invitations = []
+    real_invite = graph.invite_guest
+    monkeypatch.setattr(
+        graph, "invite_guest", lambda *a, **k: invitations.append(a[0]) or real_invite(*a, **k)
+    )
+    # Retry-After is honoured on the sandbox's clock: the test moves it on instead of waiting.
+    graph.sleep = lambda seconds: set_clock(control, tenant_info, advance_seconds=seconds)
+    set_dials(
+        control,
+        tenant_info,
+        throttle={"rate": 5, "burst": 3},
+        faults={"error_rate": 0.35, "seed": 7, "retry_after": 1},
+    )
+
+    failures = 0
+    for _ in range(60):
+        try:
+            if reconcile(engagement.pk) == "0 granted, 0 revoked":
+                break
+        except RetryableGraphError:
+            failures += 1  # the outbox would retry this job later; here: at once
+            ReconcileState.objects.filter(engagement=engagement).update(running_until=None)
+    else:
+        pytest.fail("did not converge in 60 passes")
+    assert failures > 0, "the storm should have made some passes fail"
+
+    set_dials(control, tenant_info, throttle=None, faults={"error_rate": 0.0})
+    assert len(invitations) == len(set(invitations)) <= 1
+    guest = graph.find_user_by_mail(FREELANCER)
+    members = [m for m in graph.list_team_members(team_id) if m.get("userId") == guest["id"]]
+    assert len(members) == 1
+    assert welcome_mails() == welcomed_before + 1
