@@ -1,0 +1,1 @@
+"""Upwork: OAuth2 and GraphQL, the single choke point for the marketplace."""
