@@ -23,6 +23,9 @@ class Grant(models.Model):
     class State(models.TextChoices):
         APPLIED = "applied"
         REMOVED = "removed"
+        # A one-shot mail whose sending began; still here at the next pass = the outcome of that
+        # pass is unknown (it crashed mid-call), and the mail is not sent again.
+        SENDING = "sending"
 
     engagement = models.ForeignKey(
         "engagements.Engagement", on_delete=models.PROTECT, related_name="grants"

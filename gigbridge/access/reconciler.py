@@ -17,7 +17,7 @@ from gigbridge import clock
 from gigbridge.audit.actions import record
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.msgraph.client import GraphClient
-from gigbridge.integrations.msgraph.errors import NotFound, PreconditionFailed
+from gigbridge.integrations.msgraph.errors import GraphError, NotFound, PreconditionFailed
 from gigbridge.program import actions as program
 
 from .desired import ONE_SHOT, Want, desired, window_open
@@ -59,7 +59,7 @@ class Reconciler:
         guest_id = None
         for want in wants:
             grant = recorded.get(want.key)
-            if want.kind in ONE_SHOT and grant is not None:
+            if want.kind in ONE_SHOT and grant is not None and grant.state != Grant.State.SENDING:
                 continue
             if want.kind == Grant.Kind.GUEST:
                 guest_id = self._ensure_guest(want, grant)
@@ -341,10 +341,7 @@ class Reconciler:
             "have access to the project's Team, its tasks and its folder until your contract "
             f"ends on {self.engagement.contract_end}.\n\n{request.requester.get_full_name()}"
         )
-        self.client.send_mail(
-            self.settings.mail_sender, want.target, f"Welcome to {request.title}", body
-        )
-        self._granted(want, "sent", grant)
+        self._send_once(want, grant, f"Welcome to {request.title}", body)
 
     def _ensure_manager_note(self, want: Want, grant: Grant | None, guest_id: str) -> None:
         request = self.engagement.request
@@ -354,12 +351,38 @@ class Reconciler:
             f"the deliverables and the project folder, until {self.engagement.contract_end} "
             "plus the program's grace days. Gigbridge removes it when the contract ends."
         )
-        self.client.send_mail(
-            self.settings.mail_sender,
-            want.target,
-            f"{self.engagement.freelancer.email} is on board",
-            body,
+        self._send_once(want, grant, f"{self.engagement.freelancer.email} is on board", body)
+
+    def _send_once(self, want: Want, grant: Grant | None, subject: str, body: str) -> None:
+        """Send a one-shot mail at most once, across crashes.
+
+        Unlike every other grant, a sent mail cannot be checked in the tenant (reading Sent
+        Items would need Mail.Read on every mailbox). So the intent is committed before the
+        call. A pass that finds an intent left by a pass that died mid-call does not send again:
+        it records the mail as sent, unconfirmed, in the audit trail. When Graph answered with
+        an error, nothing was sent, and the intent is dropped so a later pass tries again.
+        """
+        if grant is not None and grant.state == Grant.State.SENDING:
+            self._granted(want, "unconfirmed", grant, note="an earlier pass died while sending")
+            return
+        Grant.objects.update_or_create(
+            engagement=self.engagement,
+            kind=want.kind,
+            target=want.target,
+            defaults={
+                "state": Grant.State.SENDING,
+                "reason": want.reason,
+                "applied_at": clock.now(),
+            },
         )
+        try:
+            self.client.send_mail(self.settings.mail_sender, want.target, subject, body)
+        except GraphError as error:
+            if error.status is not None:  # Graph answered: the mail did not go out
+                Grant.objects.filter(
+                    engagement=self.engagement, kind=want.kind, target=want.target
+                ).delete()
+            raise
         self._granted(want, "sent", grant)
 
     # -- end of the grace period -------------------------------------------------------------

@@ -44,8 +44,8 @@ def create_team(graph, name: str, owner_upn: str) -> str:
     return team_id
 
 
-def contracted_engagement(people, workspace) -> Engagement:
-    data = request_payload(sourcing="direct", freelancer_email=FREELANCER, freelancer_country="PT")
+def contracted_engagement(people, workspace, freelancer: str = FREELANCER) -> Engagement:
+    data = request_payload(sourcing="direct", freelancer_email=freelancer, freelancer_country="PT")
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
     data["start_date"] = dt.date.fromisoformat(data["start_date"])
     data["end_date"] = dt.date.fromisoformat(data["end_date"])

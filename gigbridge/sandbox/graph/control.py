@@ -6,6 +6,7 @@
   ``GIGBRIDGE_SANDBOX_GRAPH_*`` variables present at start override what they name.
 - ``GET /_sandbox/mail``: the mail the tenant sent, newest first (same Basic auth);
   ``?to=`` / ``?from=`` filter by address.
+- ``GET /_sandbox/invitations``: every invitation issued, newest first; ``?email=`` filters.
 - ``GET /_sandbox/redeem/<token>``: the invitation redemption link (``inviteRedeemUrl``): the
   guest accepts, then goes to the invitation's redirect URL.
 """
@@ -148,6 +149,29 @@ def mail(request: HttpRequest) -> HttpResponse:
         for m in sent
         if (not wanted_to or wanted_to in [a.lower() for a in m.to])
         and (not wanted_from or wanted_from == m.sender_address.lower())
+    ]
+    return JsonResponse({"value": found})
+
+
+@require_GET
+def invitations(request: HttpRequest) -> HttpResponse:
+    """Every invitation the tenant issued, newest first; ``?email=`` narrows to one address.
+    Graph has no way to list them: this is how a test proves an invitation was sent once."""
+    refused = _tools_only(request)
+    if refused:
+        return refused
+    issued = GraphInvitation.objects.all()
+    if request.GET.get("email"):
+        issued = issued.filter(email__iexact=request.GET["email"])
+    found = [
+        {
+            "id": str(i.id),
+            "invitedUserEmailAddress": i.email,
+            "invitedUser": {"id": str(i.user_id)},
+            "createdDateTime": i.created.isoformat().replace("+00:00", "Z"),
+            "redeemed": i.redeemed_at is not None,
+        }
+        for i in issued
     ]
     return JsonResponse({"value": found})
 

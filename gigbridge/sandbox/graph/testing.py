@@ -53,6 +53,13 @@ def set_dials(http: httpx.Client, info: dict, **changes) -> dict:
     return response.json()
 
 
+def invitations(http: httpx.Client, info: dict, email: str) -> list[dict]:
+    url = info["graph_base_url"].removesuffix("/v1.0") + "/_sandbox/invitations"
+    response = http.get(url, params={"email": email}, auth=tools_auth(info))
+    assert response.status_code == 200, response.text
+    return response.json()["value"]
+
+
 def set_clock(http: httpx.Client, info: dict, **change: float) -> None:
     """Move the sandbox clock (``advance_seconds`` or ``offset_seconds``) instead of sleeping:
     throttle buckets refill, shares and subscriptions expire."""
