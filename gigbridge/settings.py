@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "gigbridge.engagements",
     "gigbridge.notifications",
     "gigbridge.access",
+    "gigbridge.integrations.upwork",
     "gigbridge.web",
 ]
 
@@ -164,6 +165,30 @@ GRAPH = {
     "invite_redirect_url": config.env(
         "GIGBRIDGE_GRAPH_INVITE_REDIRECT_URL", "https://teams.microsoft.com"
     ),
+}
+
+# Upwork (OAuth2 + GraphQL; docs/upwork.md). Unset client id = no marketplace connected. The
+# tokens live encrypted in the database (key from GIGBRIDGE_TOKEN_KEY, else SECRET_KEY).
+UPWORK = {
+    "client_id": config.env("GIGBRIDGE_UPWORK_CLIENT_ID"),
+    "client_secret": config.env("GIGBRIDGE_UPWORK_CLIENT_SECRET"),
+    "grant": config.env("GIGBRIDGE_UPWORK_GRANT", "authorization_code"),
+    "authorize_url": config.env(
+        "GIGBRIDGE_UPWORK_AUTHORIZE_URL",
+        "https://www.upwork.com/ab/account-security/oauth2/authorize",
+    ),
+    "token_url": config.env(
+        "GIGBRIDGE_UPWORK_TOKEN_URL", "https://www.upwork.com/api/v3/oauth2/token"
+    ),
+    "graphql_url": config.env("GIGBRIDGE_UPWORK_GRAPHQL_URL", "https://api.upwork.com/graphql"),
+    "redirect_uri": config.env("GIGBRIDGE_UPWORK_REDIRECT_URI"),
+    "organization_id": config.env("GIGBRIDGE_UPWORK_ORGANIZATION_ID"),
+    "ca_bundle": config.env("GIGBRIDGE_UPWORK_CA_BUNDLE"),
+    "rate": float(config.env("GIGBRIDGE_UPWORK_RATE", "9")),
+    "burst": float(config.env("GIGBRIDGE_UPWORK_BURST", "9")),
+    "refresh_margin": config.env_int("GIGBRIDGE_UPWORK_REFRESH_MARGIN", 300),
+    "timeout": config.env_int("GIGBRIDGE_UPWORK_TIMEOUT", 30),
+    "token_key": config.env("GIGBRIDGE_TOKEN_KEY"),
 }
 
 # Web sign-in through OpenID Connect (gigbridge/web/oidc.py): Entra ID or the sandbox tenant.

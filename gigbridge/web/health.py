@@ -1,4 +1,5 @@
-"""GET /healthz: database, worker heartbeat, queue depth, policy. 200 when healthy, else 503."""
+"""GET /healthz: database, worker heartbeat, queue depth, policy, integrations (Microsoft 365,
+Upwork). 200 when healthy, else 503."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ def _tenant_health() -> dict:
     return _tenant_cache["result"]
 
 
+def _upwork_health() -> dict:
+    """Reads Upwork's connection rows only (no call to Upwork); never raises."""
+    try:
+        from gigbridge.integrations.upwork import connection
+
+        return connection.health()
+    except Exception as exc:  # report, never raise
+        return {"ok": False, "state": "error", "detail": type(exc).__name__}
+
+
 @require_GET
 def healthz(request):
     body: dict = {}
@@ -56,9 +67,11 @@ def healthz(request):
     }
     version = PolicyVersion.objects.order_by("-number").first()
     body["policy"] = {"ok": version is not None, "version": version.number if version else None}
-    body["integrations"] = {"microsoft365": _tenant_health()}
+    body["integrations"] = {"microsoft365": _tenant_health(), "upwork": _upwork_health()}
     healthy = (
-        body["worker"]["ok"] and body["policy"]["ok"] and body["integrations"]["microsoft365"]["ok"]
+        body["worker"]["ok"]
+        and body["policy"]["ok"]
+        and all(integration["ok"] for integration in body["integrations"].values())
     )
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503

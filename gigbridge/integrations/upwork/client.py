@@ -1,0 +1,359 @@
+"""The one way Gigbridge talks to Upwork's GraphQL API: ``UpworkClient.execute``.
+
+    client = UpworkClient("https://api.upwork.com/graphql", tokens, verify=True,
+                          limiter=DatabaseTokenBucket("upwork", rate=9, burst=9),
+                          organization_id="1234567890")
+    data = client.execute(DOCUMENT, {"id": contract_id}, "ContractDetails")
+
+What every call gets, in one place (``execute``):
+
+- a rate-limiter token per attempt. Upwork allows about 10 requests a second per IP, so the
+  default bucket (shared by all processes through the database) lets 9 a second through;
+- ``Authorization: Bearer`` from the token provider (``auth.ConnectionTokens``), and
+  ``X-Upwork-API-TenantId`` when the client is bound to an organization (Upwork needs it for
+  users who belong to several organizations);
+- retries only where re-sending is safe: a *query* answered 408/429/5xx, or that timed out or
+  lost its connection, is sent again after ``Retry-After`` (seconds or an HTTP date) or an
+  exponential backoff with jitter, never sleeping more than ``max_wait`` in all. A *mutation*
+  is never re-sent after it may have reached Upwork: its failure is raised as
+  ``RetryableUpworkError`` so the outbox job can check what happened, then act;
+- 401: the token is refreshed once (another worker may already have done it) and the request,
+  query or mutation, sent again: a 401 means Upwork did not run it. A second 401, or a refresh
+  that fails for good, marks the connection ``needs_reconnect`` and raises ``AuthExpired``;
+- one log line per attempt at INFO: operation name, status, latency, request id, attempt and
+  organization; never the token, the variables or any body;
+- typed errors (``errors.py``) for everything else: ``GraphQLErrors`` (with ``MissingScope``)
+  for an ``errors`` array, ``MalformedResponse`` for an answer that is not GraphQL.
+
+``sleep``, ``now`` (wall clock, for Retry-After dates) and ``rng`` (jitter) are injectable so
+the tests run without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from os import PathLike
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from gigbridge.integrations.msgraph.client import parse_retry_after
+
+from .errors import (
+    AuthExpired,
+    GraphQLErrorItem,
+    MalformedResponse,
+    PermanentUpworkError,
+    RetryableUpworkError,
+    UpworkError,
+    clean,
+    graphql_error,
+    http_error,
+    names_missing_scope,
+)
+
+log = logging.getLogger("gigbridge.integrations.upwork")
+# httpx logs each request at INFO; this module logs its own sanitised line instead.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+GRAPHQL_URL = "https://api.upwork.com/graphql"
+TENANT_HEADER = "X-Upwork-API-TenantId"
+USER_AGENT = "Gigbridge (upwork)"
+REQUEST_ID_HEADERS = ("x-upwork-request-id", "x-request-id", "request-id")
+_OPERATION = re.compile(r"\b(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+class TokenProvider(Protocol):
+    def token(self) -> str: ...
+
+    def refresh_after_rejection(self, rejected: str) -> str: ...
+
+    def mark_needs_reconnect(self, reason: str) -> None: ...
+
+
+class StaticTokens:
+    """A fixed access token (tests, scripts): nothing to refresh, a 401 is final."""
+
+    def __init__(self, access_token: str):
+        self._token = access_token
+        self.reconnect_reason: str | None = None
+
+    def token(self) -> str:
+        return self._token
+
+    def refresh_after_rejection(self, rejected: str) -> str:
+        raise AuthExpired("the access token was refused and cannot be refreshed")
+
+    def mark_needs_reconnect(self, reason: str) -> None:
+        self.reconnect_reason = reason
+
+
+def operation_of(document: str, operation_name: str | None = None) -> tuple[str, str]:
+    """(name, kind) of the operation to run in ``document``; kind is query or mutation.
+
+    Upwork's documented operations are all named, and Gigbridge sends them by name, so an
+    anonymous or unknown operation is a programming error (ValueError), not a network one.
+    """
+    found = {name: kind for kind, name in _OPERATION.findall(_COMMENT.sub("", document))}
+    if not found:
+        raise ValueError("the GraphQL document has no named query or mutation")
+    if operation_name is None:
+        if len(found) > 1:
+            raise ValueError(f"the document has {len(found)} operations: name the one to run")
+        operation_name = next(iter(found))
+    if operation_name not in found:
+        raise ValueError(f"the document has no operation named {operation_name!r}")
+    kind = found[operation_name]
+    if kind == "subscription":
+        raise ValueError("Upwork subscriptions are not supported over HTTP")
+    return operation_name, kind
+
+
+def _json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json() if response.content else None
+    except ValueError:
+        return None
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        if response.headers.get(name):
+            return clean(response.headers[name])[:100]
+    return None
+
+
+def _message_of(body: Any, response: httpx.Response) -> str:
+    """A short reason from an error body: GraphQL errors, OAuth-style, or the reason phrase."""
+    if isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return str(GraphQLErrorItem.from_json(errors[0]))
+        for key in ("error_description", "message", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return response.reason_phrase or ""
+
+
+class UpworkClient:
+    """An Upwork GraphQL client over one ``httpx.Client``; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        tokens: TokenProvider,
+        *,
+        verify: bool | str | PathLike,
+        limiter: Any = None,
+        organization_id: str | None = None,
+        timeout: float = 30,
+        max_retries: int = 4,
+        max_wait: float = 60,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30,
+        transport: httpx.BaseTransport | None = None,
+        on_error: Callable[[UpworkError], None] | None = None,
+        http: httpx.Client | None = None,
+    ):
+        if verify is False or verify is None:
+            raise ValueError("TLS verification cannot be turned off: pass a CA bundle path")
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ValueError(f"the GraphQL URL must be an https URL, not {url!r}")
+        self.url = url
+        self.tokens = tokens
+        self.limiter = limiter
+        self.organization_id = organization_id or None
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.on_error = on_error
+        self._now = now
+        self._rng = rng
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._verify = verify
+        if http is None:
+            tls: bool | ssl.SSLContext = True
+            if transport is None and verify is not True:
+                tls = ssl.create_default_context(cafile=str(verify))
+            http = httpx.Client(
+                timeout=httpx.Timeout(timeout),
+                verify=tls,
+                transport=transport,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            )
+        self._http = http
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> UpworkClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter for the n-th retry (1-based): half fixed, half random."""
+        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    # -- one attempt ------------------------------------------------------------------------------
+
+    def _send(self, payload: dict, operation: str, attempt: int, token: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if self.organization_id:
+            headers[TENANT_HEADER] = self.organization_id
+        if self.limiter is not None:
+            self.limiter.acquire(1)
+        started = time.perf_counter()
+        try:
+            response = self._http.post(self.url, json=payload, headers=headers)
+        except httpx.TimeoutException as exc:
+            self._log(operation, "timeout", started, None, attempt)
+            raise RetryableUpworkError(type(exc).__name__, operation=operation) from None
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            self._log(operation, "error", started, None, attempt)
+            raise PermanentUpworkError(type(exc).__name__, operation=operation) from None
+        except httpx.TransportError as exc:
+            self._log(operation, "error", started, None, attempt)
+            raise RetryableUpworkError(type(exc).__name__, operation=operation) from None
+        self._log(operation, response.status_code, started, _request_id(response), attempt)
+        return response
+
+    def _log(self, operation, status, started, request_id, attempt) -> None:
+        log.info(
+            "upwork %s %s %.0fms request-id=%s attempt=%d tenant=%s",
+            operation,
+            status,
+            (time.perf_counter() - started) * 1000,
+            request_id or "-",
+            attempt,
+            self.organization_id or "-",
+        )
+
+    def _error_for(self, response: httpx.Response, operation: str) -> UpworkError:
+        body = _json_of(response)
+        request_id = _request_id(response)
+        errors = body.get("errors") if isinstance(body, Mapping) else None
+        if isinstance(errors, list) and errors:
+            items = [GraphQLErrorItem.from_json(e) for e in errors]
+            if any(names_missing_scope(i) for i in items):  # Upwork may say so with a 403
+                return graphql_error(errors, data=None, operation=operation, request_id=request_id)
+        return http_error(
+            response.status_code,
+            _message_of(body, response),
+            operation=operation,
+            request_id=request_id,
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), self._now),
+        )
+
+    def _data(self, response: httpx.Response, operation: str) -> dict:
+        request_id = _request_id(response)
+        body = _json_of(response)
+        if not isinstance(body, Mapping):
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            log.warning("upwork %s answered %s that is not a JSON object", operation, kind)
+            raise MalformedResponse(
+                f"not a JSON object ({kind})",
+                operation=operation,
+                status=response.status_code,
+                request_id=request_id,
+            )
+        errors = body.get("errors")
+        data = body.get("data")
+        if errors:
+            raise graphql_error(errors, data=data, operation=operation, request_id=request_id)
+        if not isinstance(data, Mapping):
+            log.warning("upwork %s answered without data", operation)
+            raise MalformedResponse(
+                "the answer has no data",
+                operation=operation,
+                status=response.status_code,
+                request_id=request_id,
+            )
+        return dict(data)
+
+    # -- the choke point --------------------------------------------------------------------------
+
+    def execute(
+        self,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> dict:
+        """Run one GraphQL operation; -> its ``data`` object, else raise a typed error."""
+        try:
+            return self._execute(document, variables, operation_name)
+        except UpworkError as exc:
+            if self.on_error is not None:
+                try:
+                    self.on_error(exc)
+                except Exception:  # recording the error must never hide it
+                    log.exception("upwork: recording an error failed")
+            raise
+
+    def _execute(self, document, variables, operation_name) -> dict:
+        operation, kind = operation_of(document, operation_name)
+        payload = {
+            "query": document,
+            "operationName": operation,
+            "variables": dict(variables or {}),
+        }
+        idempotent = kind == "query"
+        waited = 0.0
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            token = self.tokens.token()
+            try:
+                response = self._send(payload, operation, attempt, token)
+            except RetryableUpworkError as exc:
+                error: UpworkError = exc
+            else:
+                if response.status_code == 401:
+                    if not refreshed:
+                        refreshed = True
+                        self.tokens.refresh_after_rejection(token)
+                        attempt -= 1  # the same attempt again, with the new token
+                        continue
+                    reason = "Upwork refused a freshly refreshed access token (401)"
+                    self.tokens.mark_needs_reconnect(reason)
+                    raise AuthExpired(
+                        reason, operation=operation, status=401, request_id=_request_id(response)
+                    )
+                if 200 <= response.status_code < 300:
+                    return self._data(response, operation)
+                error = self._error_for(response, operation)
+            if not isinstance(error, RetryableUpworkError):
+                raise error
+            if not idempotent:
+                raise error  # a mutation: never re-sent blindly; the caller checks, then acts
+            if attempt > self.max_retries:
+                raise error
+            delay = error.retry_after if error.retry_after is not None else self.backoff(attempt)
+            if waited + delay > self.max_wait:
+                raise error
+            self.sleep(delay)
+            waited += delay
+
+    def for_organization(self, organization_id: str | None) -> UpworkClient:
+        """The same connection (tokens, limiter, HTTP pool) acting for another organization."""
+        other = object.__new__(UpworkClient)
+        other.__dict__.update(self.__dict__)
+        other.organization_id = organization_id or None
+        return other

@@ -1,0 +1,1233 @@
+"""The GraphQL documents Gigbridge sends to Upwork, and typed wrappers around them.
+
+Every document is named after a documented operation (``reference/operations-subset.graphql``),
+passes only documented arguments and selects only documented fields; the test
+``tests/test_operations_conform.py`` runs each through ``conformance.problems``. Results are
+pydantic models that tolerate nulls and unknown fields (Upwork returns ``null`` for what the
+key may not see); an answer that does not fit raises ``MalformedResponse``.
+
+Upwork documents the operations but not the fields of their input objects. Gigbridge sends the
+names below (where Upwork's output types name the same thing, the input uses that name; filters
+follow Upwork's ``_eq`` / ``_any`` / ``_bt`` suffix convention, ranges are
+``{rangeStart, rangeEnd}``). Money is ``{rawValue: "1500.00", currency: "USD"}`` (a decimal
+string); dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC (``2026-12-01T09:00:00Z``).
+
+=============================  ===================================  ==========================
+operation (variable)           input type                           fields Gigbridge sends
+=============================  ===================================  ==========================
+CreateJobPosting               JobPostingCreateRequest              title, description,
+($jobPostingRequest)                                                skills [String],
+                                                                    contractType (HOURLY |
+                                                                    FIXED_PRICE), budget Money
+                                                                    (fixed), hourlyBudgetMin
+                                                                    Money, hourlyBudgetMax
+                                                                    Money (hourly), startDate,
+                                                                    endDate, visibility
+                                                                    (PUBLIC | PRIVATE |
+                                                                    INVITE_ONLY), categoryId?
+UpdateJobPosting               JobPostingUpdateRequest              same fields as create, each
+($jobPostingRequest, $id)                                           optional (only changes)
+ClientProposals ($pagination)  Pagination                           first Int, after String
+ShortlistClientProposal        ClientProposalShortlistRequest       proposalId
+DeclineClientProposal          ClientProposalDeclineRequest         proposalId, reasonId?,
+                                                                    message?
+CreateClientJobInvitation      ClientJobInvitationCreateRequest...  jobPostingId, profileKey
+                                                                    (the freelancer's
+                                                                    ciphertext), message
+CreateOffer ($offerInput)      CreationOfferInput                   title, description,
+                                                                    jobPostingId?,
+                                                                    clientProposalId?,
+                                                                    vendorUserId, contractType
+                                                                    (HOURLY | FIXED_PRICE),
+                                                                    hourlyRateTerms {rate Money,
+                                                                    weeklyHoursLimit Int,
+                                                                    manualTimeAllowed Boolean},
+                                                                    milestoneTerms {milestones
+                                                                    [{description, amount Money,
+                                                                    dueDateTime}]},
+                                                                    contractStartDateTime,
+                                                                    contractEndDateTime?,
+                                                                    messageToContractor?
+WithdrawOffer ($input)         WithdrawOfferInput                   offerId, message?
+EndContractByClient ($input)   EndContractInput                     reason (closing reason
+                                                                    apiRef), message?
+CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
+                                                                    amount Money, dueDateTime?,
+                                                                    instructions?
+ActivateMilestone ($input)     ActivateMilestoneInput               milestoneId, message?
+ApproveMilestone ($input)      ApproveMilestoneInput                milestoneId, amount Money?
+                                                                    (all when omitted),
+                                                                    message?
+ContractTimeReport ($filter)   TimeReportFilter                     contractId_eq,
+                                                                    timeReportDate_bt
+                                                                    {rangeStart, rangeEnd}
+   ($pagination)               Pagination                           first, after
+TransactionHistory             TransactionHistoryFilter             aceIds_any [String]?,
+($transactionHistoryFilter)                                         transactionDateTime_bt
+                                                                    {rangeStart, rangeEnd}
+RoomStories ($filter)          RoomStoryFilter                      roomId_eq,
+                                                                    createdDateTime_bt
+                                                                    {rangeStart}, pagination
+                                                                    {first, after}
+CreateRoomStoryV2 ($input)     RoomStoryCreateInputV2               roomId, message
+=============================  ===================================  ==========================
+
+All wrappers take the ``UpworkClient`` first. Mutations are never re-sent by the client; the
+callers (outbox jobs) read before they act again (``get_offer``, ``contract_details``, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .client import UpworkClient
+from .errors import MalformedResponse
+
+log = logging.getLogger("gigbridge.integrations.upwork")
+
+T = TypeVar("T")
+ContractType = Literal["HOURLY", "FIXED_PRICE"]
+PAGE_SIZE = 50
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> Any:
+    """null -> [], one object -> [object]: Upwork returns either for some terms."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return value
+
+
+Items = Annotated[list[T], BeforeValidator(_as_list)]
+
+
+class UpworkModel(BaseModel):
+    """camelCase in, snake_case out; every field optional; unknown fields ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        coerce_numbers_to_str=True,
+    )
+
+
+class Money(UpworkModel):
+    raw_value: str | None = None
+    currency: str | None = None
+    display_value: str | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        try:
+            return Decimal(self.raw_value) if self.raw_value not in (None, "") else None
+        except InvalidOperation:
+            return None
+
+
+class Person(UpworkModel):
+    """An Upwork user (``GenericUser``): the freelancer of a proposal, a story's author."""
+
+    id: str | None = None
+    nid: str | None = None
+    rid: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    photo_url: str | None = None
+    public_url: str | None = None
+    ciphertext: str | None = None  # the profile key (used to invite to a job)
+
+
+class Organization(UpworkModel):
+    id: str | None = None
+    rid: str | None = None
+    legacy_id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    legacy_type: str | None = None
+    active: bool | None = None
+    hidden: bool | None = None
+    photo_url: str | None = None
+    creation_date: str | None = None
+
+
+class Page(UpworkModel, Generic[T]):
+    """One page of a connection: ``items``, ``total_count`` and the cursor for the next."""
+
+    items: list[T] = []
+    total_count: int | None = None
+    end_cursor: str | None = None
+    has_next_page: bool = False
+
+
+class JobPostingResult(UpworkModel):
+    id: str | None = None
+    version: str | None = None
+    skills_saved: bool | None = None
+
+
+class ProposalJob(UpworkModel):
+    id: str | None = None
+
+
+class ProposalStatus(UpworkModel):
+    status: str | None = None
+
+
+class Proposal(UpworkModel):
+    id: str | None = None
+    user: Person | None = None
+    organization: Organization | None = None
+    job: ProposalJob | None = None
+    cover_letter: str | None = None
+    status: ProposalStatus | None = None
+    annotations: Any = None
+
+    @property
+    def freelancer(self) -> Person | None:
+        return self.user
+
+    @property
+    def state(self) -> str | None:
+        return self.status.status if self.status else None
+
+
+class ProposalAction(UpworkModel):
+    """What shortlist/decline answer: the proposal and the request's status."""
+
+    proposal: Proposal | None = None
+    status: str | None = None
+
+
+class Milestone(UpworkModel):
+    id: str | None = None
+    description: str | None = None
+    state: str | None = None
+    due_date_time: str | None = None
+    current_escrow_amount: Money | None = None
+    sequence_id: str | None = None
+    submission_count: int | None = None
+    instructions: str | None = None
+    pay_comments: str | None = None
+    created_date_time: str | None = None
+    modified_date_time: str | None = None
+
+
+class HourlyRateTerms(UpworkModel):
+    rate: Money | None = None
+    weekly_hours_limit: int | None = None
+    manual_time_allowed: bool | None = None
+
+
+class MilestoneTerms(UpworkModel):
+    milestones: Items[Milestone] = []
+
+
+class OfferTerms(UpworkModel):
+    expected_start_date: str | None = None
+    expected_end_date: str | None = None
+    hourly_terms: HourlyRateTerms | None = None
+
+
+class OfferFreelancer(UpworkModel):
+    user: Person | None = None
+    full_name: str | None = None
+    email: str | None = None
+
+
+class Offer(UpworkModel):
+    """An offer as ``CreateOffer`` or ``Offer`` return it (each fills what it documents)."""
+
+    id: str | None = None
+    title: str | None = None
+    description: str | None = None
+    state: str | None = None
+    type: str | None = None
+    kind: str | None = None
+    delivery_model: str | None = None
+    contract_id: str | None = None
+    vendor_user_id: str | None = None
+    client_org_id: str | None = None
+    expiration_date_time: str | None = None
+    contract_start_date_time: str | None = None
+    contract_end_date_time: str | None = None
+    created_date_time: str | None = None
+    message_to_contractor: str | None = None
+    hourly_rate_terms: HourlyRateTerms | None = None
+    milestone_terms: MilestoneTerms | None = None
+    offer_terms: OfferTerms | None = None
+    milestones: Items[Milestone] = []
+    freelancer: OfferFreelancer | None = None
+    organization_ids: Items[str] = []
+
+    @property
+    def all_milestones(self) -> list[Milestone]:
+        return list(self.milestones) or list(
+            self.milestone_terms.milestones if self.milestone_terms else []
+        )
+
+
+class ClosingReason(UpworkModel):
+    id: str | None = None
+    api_ref: str | None = None
+    reason: str | None = None
+
+
+class ContractFreelancer(UpworkModel):
+    id: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    photo_url: str | None = None
+
+
+class HourlyLimit(UpworkModel):
+    id: str | None = None
+    weekly_limit: float | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+
+
+class Term(UpworkModel):
+    id: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    job_type: str | None = None
+    manual_time_allowed: bool | None = None
+
+
+class ContractTerms(UpworkModel):
+    fixed_price_terms: Items[Term] = []
+    hourly_terms: Items[Term] = []
+
+
+class ContractOffer(UpworkModel):
+    id: str | None = None
+    title: str | None = None
+    state: str | None = None
+    milestones: Items[Milestone] = []
+
+
+class Contract(UpworkModel):
+    id: str | None = None
+    title: str | None = None
+    status: str | None = None
+    closing_reason: ClosingReason | None = None
+    delivery_model: str | None = None
+    kind: str | None = None
+    create_date: str | None = None
+    modify_date: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    offer_id: str | None = None
+    offer: ContractOffer | None = None
+    freelancer: ContractFreelancer | None = None
+    hourly_limits: Items[HourlyLimit] = []
+    terms: ContractTerms | None = None
+
+    @property
+    def milestones(self) -> list[Milestone]:
+        return list(self.offer.milestones) if self.offer else []
+
+    @property
+    def hourly(self) -> bool:
+        return bool(self.terms and self.terms.hourly_terms)
+
+
+class Success(UpworkModel):
+    success: bool | None = None
+
+
+class TimeReportContract(UpworkModel):
+    id: str | None = None
+    title: str | None = None
+    status: str | None = None
+
+
+class TimeReportEntry(UpworkModel):
+    date_worked_on: str | None = None
+    week_worked_on: str | None = None
+    freelancer: Person | None = None
+    contract: TimeReportContract | None = None
+    task: str | None = None
+    task_description: str | None = None
+    memo: str | None = None
+    total_hours_worked: float | None = None
+    total_charges: float | None = None
+    total_online_hours_worked: float | None = None
+    total_offline_hours_worked: float | None = None
+
+
+class TransactionRow(UpworkModel):
+    record_id: str | None = None
+    row_number: int | None = None
+    type: str | None = None
+    accounting_subtype: str | None = None
+    description: str | None = None
+    description_ui: str | None = None
+    transaction_creation_date: str | None = None
+    fully_paid_date: str | None = None
+    payment_status: str | None = None
+    related_assignment: str | None = None
+    related_invoice_id: str | None = None
+    related_transaction_id: str | None = None
+    purchase_order_number: str | None = None
+    assignment_developer_name: str | None = None
+    assignment_company_name: str | None = None
+    running_chargeable_balance: Money | None = None
+
+
+class StoryAttachment(UpworkModel):
+    object_reference_id: str | None = None
+    object_type: str | None = None
+    created_date_time: str | None = None
+
+
+class RoomRef(UpworkModel):
+    id: str | None = None
+    room_name: str | None = None
+    contract_id: str | None = None
+
+
+class RoomStory(UpworkModel):
+    id: str | None = None
+    created_date_time: str | None = None
+    updated_date_time: str | None = None
+    message: str | None = None
+    user: Person | None = None
+    organization: Organization | None = None
+    room: RoomRef | None = None
+    attachments: Items[StoryAttachment] = []
+
+
+class LatestStory(UpworkModel):
+    id: str | None = None
+    created_date_time: str | None = None
+    message: str | None = None
+
+
+class Room(UpworkModel):
+    id: str | None = None
+    room_name: str | None = None
+    topic: str | None = None
+    room_type: str | None = None
+    contract_id: str | None = None
+    created_at_date_time: str | None = None
+    num_users: int | None = None
+    read_only: bool | None = None
+    hidden: bool | None = None
+    latest_story: LatestStory | None = None
+
+
+class CompanySelectorItem(UpworkModel):
+    title: str | None = None
+    photo_url: str | None = None
+    organization_id: str | None = None
+    organization_rid: str | None = None
+    organization_type: str | None = None
+    organization_legacy_type: str | None = None
+    type_title: str | None = None
+
+
+class OrganizationFlag(UpworkModel):
+    client: bool | None = None
+    vendor: bool | None = None
+    agency: bool | None = None
+    individual: bool | None = None
+
+
+class CurrentOrganization(Organization):
+    flag: OrganizationFlag | None = None
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _parse(model: Any, value: Any, operation: str) -> Any:
+    """Validate ``value`` as ``model``; a shape that does not fit is a MalformedResponse."""
+    try:
+        return model.model_validate(value) if value is not None else None
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:3])
+        log.warning("upwork %s answered an unexpected shape at %s", operation, fields)
+        raise MalformedResponse(f"unexpected shape at {fields}", operation=operation) from None
+
+
+def _root(data: Mapping, field: str, operation: str, *, required: bool = False) -> Any:
+    value = data.get(field)
+    if value is None and required:
+        log.warning("upwork %s answered without %s", operation, field)
+        raise MalformedResponse(f"the answer has no {field}", operation=operation)
+    return value
+
+
+def _page(model: Any, value: Any, operation: str) -> Page:
+    value = value or {}
+    if not isinstance(value, Mapping):
+        raise MalformedResponse("a connection is not an object", operation=operation)
+    edges = value.get("edges") or []
+    nodes = [e.get("node") for e in edges if isinstance(e, Mapping) and e.get("node") is not None]
+    info = value.get("pageInfo") or {}
+    items = [_parse(model, node, operation) for node in nodes]
+    return Page[model](
+        items=items,
+        total_count=value.get("totalCount"),
+        end_cursor=info.get("endCursor") if isinstance(info, Mapping) else None,
+        has_next_page=bool(isinstance(info, Mapping) and info.get("hasNextPage")),
+    )
+
+
+def money(amount: Decimal | str | int, currency: str) -> dict:
+    """Money for an input: ``{"rawValue": "1500.00", "currency": "USD"}`` (never a float)."""
+    if isinstance(amount, float):
+        raise TypeError("pass money as Decimal or str, not float")
+    value = Decimal(str(amount))
+    return {"rawValue": f"{value:.2f}", "currency": currency.upper()}
+
+
+def iso_date(value: dt.date | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def iso_datetime(value: dt.datetime | dt.date | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("date-times sent to Upwork must be timezone-aware")
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{value.isoformat()}T00:00:00Z"
+
+
+def _pagination(first: int, after: str | None) -> dict:
+    page: dict[str, Any] = {"first": int(first)}
+    if after:
+        page["after"] = after
+    return page
+
+
+def _drop_none(mapping: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+PERSON_FIELDS = "id nid rid name firstName lastName photoUrl publicUrl email ciphertext"
+ORGANIZATION_FIELDS = "id rid legacyId name type legacyType active hidden photoUrl creationDate"
+MONEY = "rawValue currency displayValue"
+MILESTONE_FIELDS = (
+    "id dueDateTime state description submissionCount sequenceId payComments "
+    "createdDateTime modifiedDateTime instructions"
+)
+
+CREATE_JOB_POSTING = """
+mutation CreateJobPosting($jobPostingRequest: JobPostingCreateRequest!) {
+  createJobPosting(jobPostingRequest: $jobPostingRequest) {
+    id version skillsSaved
+  }
+}
+"""
+
+UPDATE_JOB_POSTING = """
+mutation UpdateJobPosting($id: String!, $jobPostingRequest: JobPostingUpdateRequest!) {
+  updateJobPosting(id: $id, jobPostingRequest: $jobPostingRequest) {
+    id version skillsSaved
+  }
+}
+"""
+
+CLIENT_PROPOSALS = f"""
+query ClientProposals($jobPostingId: String!, $pagination: Pagination) {{
+  clientProposals(jobPostingId: $jobPostingId, pagination: $pagination) {{
+    totalCount
+    edges {{
+      cursor
+      node {{
+        id
+        user {{ {PERSON_FIELDS} }}
+        organization {{ {ORGANIZATION_FIELDS} }}
+        job {{ id }}
+        coverLetter
+        status {{ status }}
+        annotations
+      }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+_PROPOSAL_ACTION_FIELDS = """
+    proposal {
+      id
+      user { id name email ciphertext }
+      status { status }
+    }
+    status
+"""
+
+SHORTLIST_PROPOSAL = f"""
+mutation ShortlistClientProposal(
+  $clientProposalShortlistRequest: ClientProposalShortlistRequest
+) {{
+  shortlistClientProposal(clientProposalShortlistRequest: $clientProposalShortlistRequest) {{
+{_PROPOSAL_ACTION_FIELDS}
+  }}
+}}
+"""
+
+DECLINE_PROPOSAL = f"""
+mutation DeclineClientProposal($clientProposalDeclineRequest: ClientProposalDeclineRequest) {{
+  declineClientProposal(clientProposalDeclineRequest: $clientProposalDeclineRequest) {{
+{_PROPOSAL_ACTION_FIELDS}
+  }}
+}}
+"""
+
+INVITE_FREELANCER = """
+mutation CreateClientJobInvitation(
+  $clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput!
+) {
+  createClientJobInvitation(clientJobInvitationCreateRequest: $clientJobInvitationCreateRequest)
+}
+"""
+
+CREATE_OFFER = f"""
+mutation CreateOffer($offerInput: CreationOfferInput!) {{
+  createOffer(offerInput: $offerInput) {{
+    offer {{
+      id kind state title description deliveryModel contractId vendorUserId clientOrgId
+      expirationDateTime contractStartDateTime contractEndDateTime createdDateTime
+      hourlyRateTerms {{ rate {{ {MONEY} }} weeklyHoursLimit manualTimeAllowed }}
+      milestoneTerms {{ milestones {{ {MILESTONE_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
+WITHDRAW_OFFER = """
+mutation WithdrawOffer($input: WithdrawOfferInput!) {
+  withdrawOffer(input: $input)
+}
+"""
+
+GET_OFFER = f"""
+query Offer($id: String!) {{
+  offer(id: $id) {{
+    id title description type state messageToContractor deliveryModel organizationIds
+    offerTerms {{
+      expectedStartDate expectedEndDate
+      hourlyTerms {{ weeklyHoursLimit manualTimeAllowed }}
+    }}
+    milestones {{ {MILESTONE_FIELDS} }}
+    freelancer {{
+      user {{ id nid rid email name photoUrl ciphertext }}
+      fullName email
+    }}
+  }}
+}}
+"""
+
+CONTRACT_DETAILS = f"""
+query ContractDetails($id: String!, $date: String) {{
+  contractDetails(id: $id, date: $date) {{
+    id title status
+    closingReason {{ id apiRef reason }}
+    deliveryModel kind createDate modifyDate startDate endDate offerId
+    offer {{
+      id title state
+      milestones {{ {MILESTONE_FIELDS} currentEscrowAmount {{ {MONEY} }} }}
+    }}
+    freelancer {{ id name firstName lastName email photoUrl }}
+    hourlyLimits {{ id weeklyLimit startDate endDate }}
+    terms {{
+      fixedPriceTerms {{ id startDate endDate jobType }}
+      hourlyTerms {{ id startDate endDate jobType manualTimeAllowed }}
+    }}
+  }}
+}}
+"""
+
+END_CONTRACT = """
+mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {
+  endContractByClient(contractId: $contractId, input: $input) {
+    success
+  }
+}
+"""
+
+_MILESTONE_RESULT = f"""
+    {MILESTONE_FIELDS}
+    currentEscrowAmount {{ {MONEY} }}
+"""
+
+CREATE_MILESTONE = f"""
+mutation CreateMilestoneV2($input: CreateMilestoneInput!) {{
+  createMilestoneV2(input: $input) {{
+{_MILESTONE_RESULT}
+  }}
+}}
+"""
+
+ACTIVATE_MILESTONE = f"""
+mutation ActivateMilestone($input: ActivateMilestoneInput) {{
+  activateMilestone(input: $input) {{
+{_MILESTONE_RESULT}
+  }}
+}}
+"""
+
+APPROVE_MILESTONE = f"""
+mutation ApproveMilestone($input: ApproveMilestoneInput!) {{
+  approveMilestone(input: $input) {{
+{_MILESTONE_RESULT}
+  }}
+}}
+"""
+
+CONTRACT_TIME_REPORT = """
+query ContractTimeReport($filter: TimeReportFilter, $pagination: Pagination) {
+  contractTimeReport(filter: $filter, pagination: $pagination) {
+    totalCount
+    edges {
+      cursor
+      node {
+        dateWorkedOn weekWorkedOn
+        freelancer { id name email ciphertext }
+        contract { id title status }
+        task taskDescription memo
+        totalHoursWorked totalCharges totalOnlineHoursWorked totalOfflineHoursWorked
+      }
+    }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+TRANSACTION_HISTORY = f"""
+query TransactionHistory($transactionHistoryFilter: TransactionHistoryFilter) {{
+  transactionHistory(transactionHistoryFilter: $transactionHistoryFilter) {{
+    transactionDetail {{
+      transactionHistoryRow {{
+        rowNumber recordId type accountingSubtype description descriptionUI
+        transactionCreationDate fullyPaidDate paymentStatus relatedAssignment
+        relatedInvoiceId relatedTransactionId purchaseOrderNumber
+        assignmentDeveloperName assignmentCompanyName
+        runningChargeableBalance {{ {MONEY} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+CONTRACT_ROOM = """
+query ContractRoom($contractId: String!) {
+  contractRoom(contractId: $contractId) {
+    id roomName topic roomType contractId createdAtDateTime numUsers readOnly hidden
+    latestStory { id createdDateTime message }
+  }
+}
+"""
+
+ROOM_STORIES = f"""
+query RoomStories($filter: RoomStoryFilter) {{
+  roomStories(filter: $filter) {{
+    totalCount
+    edges {{
+      cursor
+      node {{
+        id createdDateTime updatedDateTime message
+        room {{ id roomName contractId }}
+        user {{ {PERSON_FIELDS} }}
+        organization {{ id name }}
+        attachments {{ objectReferenceId objectType createdDateTime }}
+      }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+SEND_ROOM_MESSAGE = """
+mutation CreateRoomStoryV2($input: RoomStoryCreateInputV2!) {
+  createRoomStoryV2(input: $input) {
+    id createdDateTime updatedDateTime message
+    room { id roomName contractId }
+  }
+}
+"""
+
+COMPANY_SELECTOR = """
+query CompanySelector {
+  companySelector {
+    items {
+      title photoUrl organizationId organizationRid organizationType organizationLegacyType
+      typeTitle
+    }
+  }
+}
+"""
+
+ORGANIZATION = """
+query Organization {
+  organization {
+    id rid legacyId name type legacyType active hidden photoUrl creationDate
+    flag { client vendor agency individual }
+  }
+}
+"""
+
+DOCUMENTS: dict[str, str] = {
+    "CreateJobPosting": CREATE_JOB_POSTING,
+    "UpdateJobPosting": UPDATE_JOB_POSTING,
+    "ClientProposals": CLIENT_PROPOSALS,
+    "ShortlistClientProposal": SHORTLIST_PROPOSAL,
+    "DeclineClientProposal": DECLINE_PROPOSAL,
+    "CreateClientJobInvitation": INVITE_FREELANCER,
+    "CreateOffer": CREATE_OFFER,
+    "WithdrawOffer": WITHDRAW_OFFER,
+    "Offer": GET_OFFER,
+    "ContractDetails": CONTRACT_DETAILS,
+    "EndContractByClient": END_CONTRACT,
+    "CreateMilestoneV2": CREATE_MILESTONE,
+    "ActivateMilestone": ACTIVATE_MILESTONE,
+    "ApproveMilestone": APPROVE_MILESTONE,
+    "ContractTimeReport": CONTRACT_TIME_REPORT,
+    "TransactionHistory": TRANSACTION_HISTORY,
+    "ContractRoom": CONTRACT_ROOM,
+    "RoomStories": ROOM_STORIES,
+    "CreateRoomStoryV2": SEND_ROOM_MESSAGE,
+    "CompanySelector": COMPANY_SELECTOR,
+    "Organization": ORGANIZATION,
+}
+
+
+# -- wrappers: job postings ---------------------------------------------------------------------
+
+
+def job_posting_request(
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    skills: list[str] | None = None,
+    contract_type: ContractType | None = None,
+    budget: Mapping | None = None,
+    hourly_budget_min: Mapping | None = None,
+    hourly_budget_max: Mapping | None = None,
+    start_date: dt.date | str | None = None,
+    end_date: dt.date | str | None = None,
+    visibility: str | None = None,
+    category_id: str | None = None,
+) -> dict:
+    """The ``JobPostingCreateRequest``/``UpdateRequest`` object (None fields left out).
+
+    ``budget`` and the hourly bounds are ``money(...)`` dicts.
+    """
+    if contract_type is not None and contract_type not in ("HOURLY", "FIXED_PRICE"):
+        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    return _drop_none(
+        {
+            "title": title,
+            "description": description,
+            "skills": list(skills) if skills is not None else None,
+            "contractType": contract_type,
+            "budget": budget,
+            "hourlyBudgetMin": hourly_budget_min,
+            "hourlyBudgetMax": hourly_budget_max,
+            "startDate": iso_date(start_date),
+            "endDate": iso_date(end_date),
+            "visibility": visibility,
+            "categoryId": category_id,
+        }
+    )
+
+
+def create_job_posting(
+    client: UpworkClient,
+    *,
+    title: str,
+    description: str,
+    contract_type: ContractType,
+    skills: list[str] = (),
+    budget: Mapping | None = None,
+    hourly_budget_min: Mapping | None = None,
+    hourly_budget_max: Mapping | None = None,
+    start_date: dt.date | str | None = None,
+    end_date: dt.date | str | None = None,
+    visibility: str | None = None,
+    category_id: str | None = None,
+) -> JobPostingResult:
+    """Post a job (fixed price: ``budget``; hourly: the hourly bounds)."""
+    request = job_posting_request(
+        title=title,
+        description=description,
+        skills=list(skills),
+        contract_type=contract_type,
+        budget=budget,
+        hourly_budget_min=hourly_budget_min,
+        hourly_budget_max=hourly_budget_max,
+        start_date=start_date,
+        end_date=end_date,
+        visibility=visibility,
+        category_id=category_id,
+    )
+    data = client.execute(CREATE_JOB_POSTING, {"jobPostingRequest": request}, "CreateJobPosting")
+    value = _root(data, "createJobPosting", "CreateJobPosting", required=True)
+    return _parse(JobPostingResult, value, "CreateJobPosting")
+
+
+def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> JobPostingResult:
+    """Change a posted job; ``changes`` are ``job_posting_request``'s keyword arguments."""
+    request = job_posting_request(**changes)
+    if not request:
+        raise ValueError("nothing to change")
+    data = client.execute(
+        UPDATE_JOB_POSTING, {"id": job_posting_id, "jobPostingRequest": request}, "UpdateJobPosting"
+    )
+    value = _root(data, "updateJobPosting", "UpdateJobPosting", required=True)
+    return _parse(JobPostingResult, value, "UpdateJobPosting")
+
+
+# -- proposals and invitations ------------------------------------------------------------------
+
+
+def list_client_proposals(
+    client: UpworkClient, job_posting_id: str, *, first: int = PAGE_SIZE, after: str | None = None
+) -> Page[Proposal]:
+    """One page of a job's proposals, each with the freelancer's profile (``user``)."""
+    data = client.execute(
+        CLIENT_PROPOSALS,
+        {"jobPostingId": job_posting_id, "pagination": _pagination(first, after)},
+        "ClientProposals",
+    )
+    return _page(Proposal, data.get("clientProposals"), "ClientProposals")
+
+
+def shortlist_proposal(client: UpworkClient, proposal_id: str) -> ProposalAction:
+    data = client.execute(
+        SHORTLIST_PROPOSAL,
+        {"clientProposalShortlistRequest": {"proposalId": proposal_id}},
+        "ShortlistClientProposal",
+    )
+    value = _root(data, "shortlistClientProposal", "ShortlistClientProposal")
+    return _parse(ProposalAction, value, "ShortlistClientProposal") or ProposalAction()
+
+
+def decline_proposal(
+    client: UpworkClient,
+    proposal_id: str,
+    *,
+    reason_id: str | None = None,
+    message: str | None = None,
+) -> ProposalAction:
+    request = _drop_none({"proposalId": proposal_id, "reasonId": reason_id, "message": message})
+    data = client.execute(
+        DECLINE_PROPOSAL, {"clientProposalDeclineRequest": request}, "DeclineClientProposal"
+    )
+    value = _root(data, "declineClientProposal", "DeclineClientProposal")
+    return _parse(ProposalAction, value, "DeclineClientProposal") or ProposalAction()
+
+
+def invite_freelancer(
+    client: UpworkClient, job_posting_id: str, profile_key: str, message: str
+) -> Any:
+    """Invite a freelancer (by profile key, the ``ciphertext``) to a job: direct sourcing.
+
+    -> Upwork's answer as is (the operation returns a scalar, undocumented beyond that).
+    """
+    request = {"jobPostingId": job_posting_id, "profileKey": profile_key, "message": message}
+    data = client.execute(
+        INVITE_FREELANCER,
+        {"clientJobInvitationCreateRequest": request},
+        "CreateClientJobInvitation",
+    )
+    return data.get("createClientJobInvitation")
+
+
+# -- offers -------------------------------------------------------------------------------------
+
+
+def create_offer(
+    client: UpworkClient,
+    *,
+    title: str,
+    description: str,
+    vendor_user_id: str,
+    contract_type: ContractType,
+    contract_start: dt.datetime | dt.date | str,
+    contract_end: dt.datetime | dt.date | str | None = None,
+    hourly_rate: Mapping | None = None,
+    weekly_hours_limit: int | None = None,
+    manual_time_allowed: bool | None = None,
+    milestones: list[Mapping] = (),
+    job_posting_id: str | None = None,
+    client_proposal_id: str | None = None,
+    message: str | None = None,
+) -> Offer:
+    """Send an offer. Hourly: ``hourly_rate`` (``money``) and ``weekly_hours_limit``; fixed
+    price: ``milestones`` as ``{"description", "amount": money(...), "due": date}``.
+
+    Never re-sent by the client: on a retryable error, look for the offer before sending again.
+    """
+    offer: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "vendorUserId": vendor_user_id,
+        "contractType": contract_type,
+        "contractStartDateTime": iso_datetime(contract_start),
+        "contractEndDateTime": iso_datetime(contract_end),
+        "jobPostingId": job_posting_id,
+        "clientProposalId": client_proposal_id,
+        "messageToContractor": message,
+    }
+    if contract_type == "HOURLY":
+        if hourly_rate is None:
+            raise ValueError("an hourly offer needs hourly_rate")
+        offer["hourlyRateTerms"] = _drop_none(
+            {
+                "rate": dict(hourly_rate),
+                "weeklyHoursLimit": weekly_hours_limit,
+                "manualTimeAllowed": manual_time_allowed,
+            }
+        )
+    elif contract_type == "FIXED_PRICE":
+        if not milestones:
+            raise ValueError("a fixed-price offer needs at least one milestone")
+        offer["milestoneTerms"] = {
+            "milestones": [
+                _drop_none(
+                    {
+                        "description": m["description"],
+                        "amount": dict(m["amount"]),
+                        "dueDateTime": iso_datetime(m.get("due")),
+                    }
+                )
+                for m in milestones
+            ]
+        }
+    else:
+        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    data = client.execute(CREATE_OFFER, {"offerInput": _drop_none(offer)}, "CreateOffer")
+    value = _root(data, "createOffer", "CreateOffer", required=True)
+    result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
+    if result is None:
+        raise MalformedResponse("the answer has no offer", operation="CreateOffer")
+    return result
+
+
+def withdraw_offer(client: UpworkClient, offer_id: str, *, message: str | None = None) -> Any:
+    data = client.execute(
+        WITHDRAW_OFFER,
+        {"input": _drop_none({"offerId": offer_id, "message": message})},
+        "WithdrawOffer",
+    )
+    return data.get("withdrawOffer")
+
+
+def get_offer(client: UpworkClient, offer_id: str) -> Offer | None:
+    """The offer, or None when Upwork answers ``offer: null`` (unknown or not visible)."""
+    data = client.execute(GET_OFFER, {"id": offer_id}, "Offer")
+    return _parse(Offer, data.get("offer"), "Offer")
+
+
+# -- contracts and milestones -------------------------------------------------------------------
+
+
+def contract_details(
+    client: UpworkClient, contract_id: str, *, on: dt.date | str | None = None
+) -> Contract | None:
+    """The contract (terms as of ``on``, default today), or None when not visible."""
+    variables: dict[str, Any] = {"id": contract_id}
+    if on is not None:
+        variables["date"] = iso_date(on)
+    data = client.execute(CONTRACT_DETAILS, variables, "ContractDetails")
+    return _parse(Contract, data.get("contractDetails"), "ContractDetails")
+
+
+def end_contract(
+    client: UpworkClient, contract_id: str, *, reason: str, message: str | None = None
+) -> bool:
+    """End a contract as the client (``reason``: a closing reason's apiRef)."""
+    data = client.execute(
+        END_CONTRACT,
+        {"contractId": contract_id, "input": _drop_none({"reason": reason, "message": message})},
+        "EndContractByClient",
+    )
+    result = _parse(Success, data.get("endContractByClient"), "EndContractByClient")
+    return bool(result and result.success)
+
+
+def _milestone(client: UpworkClient, document: str, operation: str, field: str, inp: dict):
+    data = client.execute(document, {"input": _drop_none(inp)}, operation)
+    return _parse(Milestone, data.get(field), operation)
+
+
+def create_milestone(
+    client: UpworkClient,
+    contract_id: str,
+    *,
+    description: str,
+    amount: Mapping,
+    due: dt.datetime | dt.date | str | None = None,
+    instructions: str | None = None,
+) -> Milestone | None:
+    return _milestone(
+        client,
+        CREATE_MILESTONE,
+        "CreateMilestoneV2",
+        "createMilestoneV2",
+        {
+            "contractId": contract_id,
+            "description": description,
+            "amount": dict(amount),
+            "dueDateTime": iso_datetime(due),
+            "instructions": instructions,
+        },
+    )
+
+
+def activate_milestone(
+    client: UpworkClient, milestone_id: str, *, message: str | None = None
+) -> Milestone | None:
+    """Fund a milestone (escrow)."""
+    return _milestone(
+        client,
+        ACTIVATE_MILESTONE,
+        "ActivateMilestone",
+        "activateMilestone",
+        {"milestoneId": milestone_id, "message": message},
+    )
+
+
+def approve_milestone(
+    client: UpworkClient,
+    milestone_id: str,
+    *,
+    amount: Mapping | None = None,
+    message: str | None = None,
+) -> Milestone | None:
+    """Approve submitted work and release payment (the whole escrow when ``amount`` is None)."""
+    return _milestone(
+        client,
+        APPROVE_MILESTONE,
+        "ApproveMilestone",
+        "approveMilestone",
+        {
+            "milestoneId": milestone_id,
+            "amount": dict(amount) if amount is not None else None,
+            "message": message,
+        },
+    )
+
+
+# -- hours, money, messages ---------------------------------------------------------------------
+
+
+def contract_time_report(
+    client: UpworkClient,
+    contract_id: str,
+    date_from: dt.date | str,
+    date_to: dt.date | str,
+    *,
+    first: int = PAGE_SIZE,
+    after: str | None = None,
+) -> Page[TimeReportEntry]:
+    """Hours logged on a contract between two dates (inclusive), one page."""
+    variables = {
+        "filter": {
+            "contractId_eq": contract_id,
+            "timeReportDate_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)},
+        },
+        "pagination": _pagination(first, after),
+    }
+    data = client.execute(CONTRACT_TIME_REPORT, variables, "ContractTimeReport")
+    return _page(TimeReportEntry, data.get("contractTimeReport"), "ContractTimeReport")
+
+
+def transaction_history(
+    client: UpworkClient,
+    date_from: dt.date | str,
+    date_to: dt.date | str,
+    *,
+    accounting_entity_ids: list[str] | None = None,
+) -> list[TransactionRow]:
+    """Payments and charges between two dates (for spend analytics and reconciliation)."""
+    flt: dict[str, Any] = {
+        "transactionDateTime_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)}
+    }
+    if accounting_entity_ids:
+        flt["aceIds_any"] = list(accounting_entity_ids)
+    data = client.execute(
+        TRANSACTION_HISTORY, {"transactionHistoryFilter": flt}, "TransactionHistory"
+    )
+    history = data.get("transactionHistory") or {}
+    detail = history.get("transactionDetail") if isinstance(history, Mapping) else None
+    rows = (
+        (detail or {}).get("transactionHistoryRow") if isinstance(detail or {}, Mapping) else None
+    )
+    return [_parse(TransactionRow, row, "TransactionHistory") for row in _as_list(rows) if row]
+
+
+def contract_room(client: UpworkClient, contract_id: str) -> Room | None:
+    data = client.execute(CONTRACT_ROOM, {"contractId": contract_id}, "ContractRoom")
+    return _parse(Room, data.get("contractRoom"), "ContractRoom")
+
+
+def room_stories(
+    client: UpworkClient,
+    room_id: str,
+    since: dt.datetime | str | None = None,
+    *,
+    first: int = PAGE_SIZE,
+    after: str | None = None,
+) -> Page[RoomStory]:
+    """Messages in a room, created at or after ``since`` (the poller's cursor), one page."""
+    flt: dict[str, Any] = {"roomId_eq": room_id, "pagination": _pagination(first, after)}
+    if since is not None:
+        flt["createdDateTime_bt"] = {"rangeStart": iso_datetime(since)}
+    data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
+    return _page(RoomStory, data.get("roomStories"), "RoomStories")
+
+
+def send_room_message(client: UpworkClient, room_id: str, message: str) -> RoomStory | None:
+    """Post a message into a room (mirrored from Teams). Never re-sent by the client."""
+    data = client.execute(
+        SEND_ROOM_MESSAGE, {"input": {"roomId": room_id, "message": message}}, "CreateRoomStoryV2"
+    )
+    return _parse(RoomStory, data.get("createRoomStoryV2"), "CreateRoomStoryV2")
+
+
+# -- connection check ---------------------------------------------------------------------------
+
+
+def company_selector(client: UpworkClient) -> list[CompanySelectorItem]:
+    """The organizations the connected user can act for (their ids go in the tenant header)."""
+    data = client.execute(COMPANY_SELECTOR, {}, "CompanySelector")
+    selector = data.get("companySelector") or {}
+    items = selector.get("items") if isinstance(selector, Mapping) else None
+    return [_parse(CompanySelectorItem, i, "CompanySelector") for i in _as_list(items) if i]
+
+
+def organization(client: UpworkClient) -> CurrentOrganization | None:
+    """The organization the client acts for (the tenant header's, else the user's default)."""
+    data = client.execute(ORGANIZATION, {}, "Organization")
+    return _parse(CurrentOrganization, data.get("organization"), "Organization")
