@@ -54,6 +54,9 @@ def seed() -> Tenant:
     from .graph import control  # the Graph emulator's dials (and GIGBRIDGE_SANDBOX_GRAPH_*)
 
     control.seed()
+    from .upwork.seed import seed as seed_upwork  # organizations, apps, freelancers
+
+    seed_upwork()
     return tenant
 
 

@@ -105,8 +105,7 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
     return {
         "authority": f"{url}/{tenant.id}",
         "graph_base_url": f"{url}/v1.0",
-        # Not served yet: the marketplace emulator is a later slice.
-        "marketplace_base_url": f"{url}/upwork",
+        "marketplace_base_url": f"{url}/upwork",  # details under "upwork"
         "tenant_id": str(tenant.id),
         "tenant_domain": tenant.domain,
         "client_id": str(tools.client_id),
@@ -118,4 +117,35 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
             "client_secret": app_secret(SIGN_IN_APP),
             "redirect_uris": sign_in.redirect_uris,
         },
+        "upwork": upwork_info(url),
+    }
+
+
+def upwork_info(url: str) -> dict:
+    """The Upwork marketplace emulator: endpoints, Gigbridge's app, organizations, the user."""
+    from .upwork import defaults as upwork
+    from .upwork.models import App
+    from .upwork.seed import app_secret as upwork_secret
+
+    main = App.objects.get(name=upwork.MAIN_APP)
+    read_only = App.objects.get(name=upwork.READ_ONLY_APP)
+    base = f"{url}/upwork"
+    return {
+        "authorize_url": f"{base}/ab/account-security/oauth2/authorize",
+        "token_url": f"{base}/api/v3/oauth2/token",
+        "graphql_url": f"{base}/graphql",
+        "viewer_url": f"{base}/",
+        "tools_url": f"{base}/_sandbox",
+        "client_id": main.client_id,
+        "client_secret": upwork_secret(upwork.MAIN_APP),
+        "redirect_uris": main.redirect_uris,
+        "read_only_client": {
+            "client_id": read_only.client_id,
+            "client_secret": upwork_secret(upwork.READ_ONLY_APP),
+        },
+        "organizations": [{"id": org_id, "name": name} for org_id, name in upwork.ORGANIZATIONS],
+        "tenant_ids": [org_id for org_id, _ in upwork.ORGANIZATIONS],
+        "default_tenant_id": upwork.ENGINEERING,
+        "user": upwork.PICK_USER,
+        "blocked_country_freelancer": upwork.BLOCKED_COUNTRY_FREELANCER,
     }

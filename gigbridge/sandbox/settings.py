@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "gigbridge.sandbox",
     # Graph part 2: Planner, drives and files, subscriptions (own models and migrations).
     "gigbridge.sandbox.m365files",
+    # Upwork marketplace: OAuth2, GraphQL, simulated freelancers (own models and migrations).
+    "gigbridge.sandbox.upwork",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,604 @@
+"""The GraphQL operations the sandbox serves, by root field, with the inputs they accept.
+
+Every object is looked up within the request's organization (the ``X-Upwork-API-TenantId``
+header, else the user's default organization); others are "not found". Upwork does not document
+its input types, so the sandbox accepts these fields (``!`` required) and answers any other with
+a GraphQL error naming the type and the field:
+
+- ``createJobPosting(jobPostingRequest)``: title!, description!, contractType! (HOURLY|FIXED),
+  budget (fixed price), hourlyBudgetMin, hourlyBudgetMax, skills [String], experienceLevel,
+  visibility, duration, category, subcategory. ``updateJobPosting(id, jobPostingRequest)``: the
+  same, all optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+- ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
+  (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
+  sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
+  follow creation order, so a poller keeps the last one.
+- ``shortlistClientProposal(clientProposalShortlistRequest)`` and
+  ``declineClientProposal(clientProposalDeclineRequest)``: proposalId!, jobPostingId, reason,
+  message. ``createClientJobInvitation(clientJobInvitationCreateRequest)``: jobPostingId!,
+  freelancerId or profileKey, message; answers the invitation's id.
+- ``createOffer(offerInput)``: title!, contractType! (HOURLY|FIXED), clientProposalId or
+  freelancerId or profileKey, jobPostingId, description, messageToFreelancer, hourlyRate and
+  weeklyHoursLimit (hourly), fixedPrice or milestones [{description!, amount!, dueDate}]
+  (fixed), startDate. ``withdrawOffer(input)``: offerId!, reason, message; answers true.
+- ``endContractByClient(contractId, input)``: reason, message, feedback (object).
+- ``createMilestoneV2(input)``: contractId!, description!, amount!, dueDate, instructions.
+  ``activateMilestone(input)`` (funds it): milestoneId!, message. ``approveMilestone(input)``
+  (pays it): milestoneId!, amount, paymentComments, note.
+- ``contractTimeReport(filter, pagination)``: filter organizationId_eq, contractId_eq,
+  contractIds_any, timeReportDate_bt {rangeStart, rangeEnd} (YYYYMMDD or YYYY-MM-DD,
+  inclusive), modifiedDateTime_gt.
+- ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
+  transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
+  contractId_eq. Newest last; at most 1000 rows.
+- ``roomStories(filter)``: roomId_eq or contractId_eq, createdDateTime_gt (since, exclusive),
+  storyCreatedDateTime_bt, pagination {first, after}. ``createRoomStoryV2(input)``: roomId!,
+  message!.
+- ``contractRoom(contractId)``, ``offer(id)``, ``contractDetails(id, date)``,
+  ``companySelector``, ``organization``: no inputs beyond their documented arguments.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Q
+
+from ..m365files import clock
+from . import defaults, shapes, simulate
+from .executor import Context, Resolver, UpworkError
+from .inputs import check, date_range, pagination, parse_date, parse_datetime
+from .models import (
+    ClientUser,
+    Contract,
+    Freelancer,
+    Invitation,
+    JobPosting,
+    Milestone,
+    Offer,
+    Payment,
+    Proposal,
+    Room,
+    Story,
+    TimeEntry,
+)
+
+MAX_TRANSACTIONS = 1000
+
+
+def _not_found(kind: str, value) -> UpworkError:
+    return UpworkError(f"{kind} {value!r} not found in this organization.", "NOT_FOUND")
+
+
+def _encode(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"c:{pk}".encode()).decode()
+
+
+def _decode(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("c:"))
+    except (ValueError, UnicodeDecodeError):
+        raise UpworkError(f"Invalid cursor {cursor!r}.") from None
+
+
+def connection(rows, first: int, after: str | None, shape, descending: bool = False) -> dict:
+    """A page of ``rows`` in key order after the cursor: totalCount, edges, pageInfo."""
+    total = rows.count()
+    rows = rows.order_by("-pk" if descending else "pk")
+    position = _decode(after)
+    if position is not None:
+        rows = rows.filter(pk__lt=position) if descending else rows.filter(pk__gt=position)
+    page = list(rows[: first + 1])
+    more, page = len(page) > first, page[:first]
+    return {
+        "totalCount": total,
+        "edges": [{"cursor": _encode(row.pk), "node": shape(row)} for row in page],
+        "pageInfo": {"endCursor": _encode(page[-1].pk) if page else after, "hasNextPage": more},
+    }
+
+
+# -- organizations -------------------------------------------------------------------------------
+
+
+def company_selector(ctx: Context) -> dict:
+    items = [
+        {"title": org.name, "organizationId": org.id, "organizationRid": org.rid,
+         "organizationType": "Client", "organizationLegacyType": "Company", "typeTitle": "Client",
+         "photoUrl": None, "legacyEnterpriseOrganization": False}
+        for org in ctx.user.organizations.order_by("id")
+    ]  # fmt: skip
+    return {"items": items}
+
+
+def organization(ctx: Context) -> dict:
+    return shapes.organization(ctx.organization)
+
+
+# -- job postings --------------------------------------------------------------------------------
+
+JOB_FIELDS = {
+    "title": "str!", "description": "str!", "contractType": "str!", "budget": "num",
+    "hourlyBudgetMin": "num", "hourlyBudgetMax": "num", "skills": "list",
+    "experienceLevel": "str", "visibility": "str", "duration": "str", "category": "str",
+    "subcategory": "str",
+}  # fmt: skip
+
+
+def _contract_type(value: str | None, where: str) -> str | None:
+    if value is None:
+        return None
+    normal = value.upper().replace("FIXED_PRICE", "FIXED")
+    if normal not in {"HOURLY", "FIXED"}:
+        raise UpworkError(f'Field "{where}" must be HOURLY or FIXED, not {value!r}.')
+    return normal
+
+
+def _saved(job: JobPosting) -> dict:
+    flags = [
+        "qualificationsSaved",
+        "skillsSaved",
+        "questionsSaved",
+        "segmentationDataSaved",
+        "attachmentsSaved",
+        "ptcInfoSaved",
+        "sandsJobPostSaved",
+        "customFieldsSaved",
+    ]
+    return {"id": job.uid, "version": job.version, **dict.fromkeys(flags, True)}  # fmt: skip
+
+
+def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N803
+    data = check(jobPostingRequest, "JobPostingCreateRequest", JOB_FIELDS)
+    kind = _contract_type(data["contractType"], "JobPostingCreateRequest.contractType")
+    job = JobPosting.objects.create(
+        organization=ctx.organization, created_by=ctx.user, title=data["title"],
+        description=data["description"], contract_type=kind, budget=data["budget"],
+        hourly_min=data["hourlyBudgetMin"], hourly_max=data["hourlyBudgetMax"],
+        skills=data["skills"] or [], experience_level=data["experienceLevel"] or "",
+        visibility=data["visibility"] or "PUBLIC",
+    )  # fmt: skip
+    simulate.on_job_created(job)
+    return _saved(job)
+
+
+def update_job_posting(ctx: Context, id=None, jobPostingRequest=None) -> dict:  # noqa: A002,N803
+    job = JobPosting.by_uid(id, organization=ctx.organization)
+    if job is None:
+        raise _not_found("Job posting", id)
+    fields = {name: kind.rstrip("!") for name, kind in JOB_FIELDS.items()} | {"status": "str"}
+    data = check(jobPostingRequest, "JobPostingUpdateRequest", fields)
+    simple = {"title": "title", "description": "description", "budget": "budget",
+              "hourlyBudgetMin": "hourly_min", "hourlyBudgetMax": "hourly_max",
+              "skills": "skills", "experienceLevel": "experience_level",
+              "visibility": "visibility"}  # fmt: skip
+    for name, attribute in simple.items():
+        if data[name] is not None:
+            setattr(job, attribute, data[name])
+    if data["contractType"] is not None:
+        job.contract_type = _contract_type(data["contractType"], "contractType")
+    if data["status"] is not None:
+        if data["status"].upper() not in {"OPEN", "CLOSED"}:
+            raise UpworkError('Field "JobPostingUpdateRequest.status" must be OPEN or CLOSED.')
+        job.status = data["status"].upper()
+    job.version += 1
+    job.modified = clock.now()
+    job.save()
+    return _saved(job)
+
+
+# -- proposals -----------------------------------------------------------------------------------
+
+
+def client_proposals(
+    ctx: Context,
+    jobPostingId=None,
+    filter=None,
+    sortAttribute=None,
+    pagination=None,  # noqa: A002,N803
+) -> dict:
+    job = JobPosting.by_uid(jobPostingId, organization=ctx.organization)
+    if job is None:
+        raise _not_found("Job posting", jobPostingId)
+    wanted = check(
+        filter, "ClientProposalFilter",
+        {"status_eq": "str", "createdDateTime_gt": "datetime", "modifiedDateTime_gt": "datetime"},
+    )  # fmt: skip
+    order = check(
+        sortAttribute, "ClientProposalSortAttribute", {"field": "str", "sortOrder": "str"}
+    )
+    rows = Proposal.objects.filter(job=job).select_related("freelancer", "job")
+    if wanted["status_eq"]:
+        rows = rows.filter(status=wanted["status_eq"].upper())
+    if wanted["createdDateTime_gt"]:
+        rows = rows.filter(created__gt=wanted["createdDateTime_gt"])
+    if wanted["modifiedDateTime_gt"]:
+        rows = rows.filter(modified__gt=wanted["modifiedDateTime_gt"])
+    first, after = _pagination(pagination)
+    descending = (order["sortOrder"] or "ASC").upper() == "DESC"
+    return connection(rows, first, after, shapes.proposal, descending)
+
+
+def _pagination(value):
+    return pagination(value)
+
+
+PROPOSAL_REQUEST = {"proposalId": "str!", "jobPostingId": "str", "reason": "str", "message": "str"}
+
+
+def _proposal(ctx: Context, proposal_id) -> Proposal:
+    found = Proposal.by_uid(proposal_id, job__organization=ctx.organization)
+    if found is None:
+        raise _not_found("Proposal", proposal_id)
+    return found
+
+
+def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None) -> dict:  # noqa: N803
+    data = check(clientProposalShortlistRequest, "ClientProposalShortlistRequest", PROPOSAL_REQUEST)
+    proposal = _proposal(ctx, data["proposalId"])
+    if proposal.status == "PENDING":
+        proposal.status = "SHORTLISTED"
+        proposal.touch(None, "status")
+    return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
+
+
+def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> dict:  # noqa: N803
+    data = check(clientProposalDeclineRequest, "ClientProposalDeclineRequest", PROPOSAL_REQUEST)
+    proposal = _proposal(ctx, data["proposalId"])
+    if proposal.status in {"HIRED", "OFFERED"}:
+        raise UpworkError(f"Proposal {proposal.uid} is {proposal.status} and cannot be declined.")
+    proposal.status, proposal.decline_reason = "DECLINED", data["reason"] or ""
+    proposal.touch(None, "status", "decline_reason")
+    return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
+
+
+def _freelancer(freelancer_id, profile_key, where: str) -> Freelancer:
+    found = None
+    if freelancer_id:
+        found = Freelancer.objects.filter(id=freelancer_id).first()
+    elif profile_key:
+        found = Freelancer.objects.filter(profile_key=profile_key).first()
+    else:
+        raise UpworkError(f'"{where}" needs freelancerId or profileKey.')
+    if found is None:
+        raise UpworkError(f"Freelancer {freelancer_id or profile_key!r} not found.", "NOT_FOUND")
+    return found
+
+
+def create_client_job_invitation(ctx: Context, clientJobInvitationCreateRequest=None) -> str:  # noqa: N803
+    where = "ClientJobInvitationCreateRequestInput"
+    data = check(
+        clientJobInvitationCreateRequest, where,
+        {"jobPostingId": "str!", "freelancerId": "str", "profileKey": "str", "message": "str"},
+    )  # fmt: skip
+    job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
+    if job is None:
+        raise _not_found("Job posting", data["jobPostingId"])
+    person = _freelancer(data["freelancerId"], data["profileKey"], where)
+    invitation = Invitation.objects.create(
+        job=job, freelancer=person, message=data["message"] or ""
+    )
+    simulate.on_invitation(invitation)
+    return invitation.uid
+
+
+# -- offers and contracts ------------------------------------------------------------------------
+
+OFFER_FIELDS = {
+    "title": "str!", "contractType": "str!", "clientProposalId": "str", "freelancerId": "str",
+    "profileKey": "str", "jobPostingId": "str", "description": "str",
+    "messageToFreelancer": "str", "hourlyRate": "num", "weeklyHoursLimit": "int",
+    "fixedPrice": "num", "milestones": "list", "startDate": "date",
+}  # fmt: skip
+MILESTONE_PLAN = {"description": "str!", "amount": "num!", "dueDate": "date"}
+
+
+def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
+    data = check(offerInput, "CreationOfferInput", OFFER_FIELDS)
+    kind = _contract_type(data["contractType"], "CreationOfferInput.contractType")
+    proposal = job = None
+    if data["clientProposalId"]:
+        proposal = _proposal(ctx, data["clientProposalId"])
+        person, job = proposal.freelancer, proposal.job
+    else:
+        person = _freelancer(data["freelancerId"], data["profileKey"], "CreationOfferInput")
+    if data["jobPostingId"]:
+        job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
+        if job is None:
+            raise _not_found("Job posting", data["jobPostingId"])
+    plan = []
+    if kind == "HOURLY":
+        if data["hourlyRate"] is None or data["hourlyRate"] <= 0:
+            raise UpworkError('An hourly offer needs "CreationOfferInput.hourlyRate" above 0.')
+    else:
+        for index, item in enumerate(data["milestones"] or []):
+            milestone = check(item, f"CreationOfferInput.milestones[{index}]", MILESTONE_PLAN)
+            plan.append({"description": milestone["description"],
+                         "amount": str(milestone["amount"]),
+                         "dueDate": milestone["dueDate"].isoformat()
+                         if milestone["dueDate"] else None})  # fmt: skip
+        if not plan and data["fixedPrice"]:
+            plan = [{"description": data["title"], "amount": str(data["fixedPrice"]),
+                     "dueDate": None}]  # fmt: skip
+        if not plan:
+            raise UpworkError("A fixed-price offer needs fixedPrice or milestones.")
+    total = sum((Decimal(p["amount"]) for p in plan), Decimal(0)) if plan else None
+    offer = Offer.objects.create(
+        organization=ctx.organization, created_by=ctx.user, job=job, proposal=proposal,
+        freelancer=person, title=data["title"], description=data["description"] or "",
+        message=data["messageToFreelancer"] or "", kind=kind,
+        hourly_rate=data["hourlyRate"] if kind == "HOURLY" else None,
+        weekly_limit=data["weeklyHoursLimit"] if kind == "HOURLY" else None,
+        fixed_amount=total, milestones=plan, start_date=data["startDate"],
+    )  # fmt: skip
+    if proposal is not None:
+        proposal.status = "OFFERED"
+        proposal.touch(None, "status")
+    simulate.on_offer(offer)
+    return {"offer": shapes.created_offer(offer)}
+
+
+def withdraw_offer(ctx: Context, input=None) -> bool:  # noqa: A002
+    data = check(
+        input, "WithdrawOfferInput", {"offerId": "str!", "reason": "str", "message": "str"}
+    )
+    offer = Offer.by_uid(data["offerId"], organization=ctx.organization)
+    if offer is None:
+        raise _not_found("Offer", data["offerId"])
+    if offer.state != "OPEN":
+        raise UpworkError(f"Offer {offer.uid} is {offer.state} and cannot be withdrawn.")
+    offer.state, offer.reason = "WITHDRAWN", data["reason"] or ""
+    offer.touch(None, "state", "reason")
+    return True
+
+
+def offer(ctx: Context, id=None) -> dict:  # noqa: A002
+    found = Offer.by_uid(id, organization=ctx.organization)
+    if found is None:
+        raise _not_found("Offer", id)
+    return shapes.offer(found)
+
+
+def _contract(ctx: Context, contract_id) -> Contract:
+    found = Contract.by_uid(contract_id, organization=ctx.organization)
+    if found is None:
+        raise _not_found("Contract", contract_id)
+    return found
+
+
+def contract_details(ctx: Context, id=None, date=None) -> dict:  # noqa: A002
+    return shapes.contract(_contract(ctx, id))
+
+
+def end_contract_by_client(ctx: Context, contractId=None, input=None) -> dict:  # noqa: A002,N803
+    data = check(input, "EndContractInput", {"reason": "str", "message": "str", "feedback": "obj"})
+    contract = _contract(ctx, contractId)
+    if contract.status == "ENDED":
+        raise UpworkError(f"Contract {contract.uid} has already ended.")
+    simulate.end_contract(contract, "CLIENT", clock.now(), data["reason"] or "")
+    return {"success": True}
+
+
+# -- milestones ----------------------------------------------------------------------------------
+
+
+def _milestone(ctx: Context, milestone_id) -> Milestone:
+    found = Milestone.by_uid(milestone_id, contract__organization=ctx.organization)
+    if found is None:
+        raise _not_found("Milestone", milestone_id)
+    return found
+
+
+def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
+    data = check(
+        input, "CreateMilestoneInput",
+        {"contractId": "str!", "description": "str!", "amount": "num!", "dueDate": "date",
+         "instructions": "str"},
+    )  # fmt: skip
+    contract = _contract(ctx, data["contractId"])
+    if contract.kind != "FIXED" or contract.status != "ACTIVE":
+        raise UpworkError(f"Contract {contract.uid} is not an active fixed-price contract.")
+    if data["amount"] <= 0:
+        raise UpworkError('Field "CreateMilestoneInput.amount" must be above 0.')
+    milestone = Milestone.objects.create(
+        contract=contract, sequence=contract.milestones.count() + 1,
+        description=data["description"], amount=data["amount"], due=data["dueDate"],
+        instructions=data["instructions"] or "",
+    )  # fmt: skip
+    return shapes.milestone(milestone)
+
+
+def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
+    data = check(input, "ActivateMilestoneInput", {"milestoneId": "str!", "message": "str"})
+    milestone = _milestone(ctx, data["milestoneId"])
+    if milestone.state != "NOT_FUNDED":
+        raise UpworkError(f"Milestone {milestone.uid} is {milestone.state}, not NOT_FUNDED.")
+    now = clock.now()
+    milestone.state = "ACTIVE"
+    milestone.touch(now, "state")
+    simulate.on_milestone_funded(milestone, now)
+    return shapes.milestone(milestone)
+
+
+def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
+    data = check(
+        input, "ApproveMilestoneInput",
+        {"milestoneId": "str!", "amount": "num", "paymentComments": "str", "note": "str"},
+    )  # fmt: skip
+    milestone = _milestone(ctx, data["milestoneId"])
+    if milestone.state not in {"ACTIVE", "SUBMITTED"}:
+        raise UpworkError(f"Milestone {milestone.uid} is {milestone.state} and cannot be paid.")
+    now = clock.now()
+    amount = data["amount"] if data["amount"] is not None else milestone.amount
+    milestone.state, milestone.pay_comments = "PAID", data["paymentComments"] or ""
+    milestone.touch(now, "state", "pay_comments")
+    contract = milestone.contract
+    Payment.objects.create(
+        organization_id=contract.organization_id, contract=contract, kind="Fixed Price",
+        description=f"Milestone {milestone.sequence}: {milestone.description} - {contract.title}",
+        amount=amount, created=now, modified=now,
+    )  # fmt: skip
+    return shapes.milestone(milestone)
+
+
+# -- hours and payments --------------------------------------------------------------------------
+
+
+def contract_time_report(ctx: Context, filter=None, pagination=None) -> dict:  # noqa: A002
+    data = check(
+        filter, "TimeReportFilter",
+        {"organizationId_eq": "str", "contractId_eq": "str", "contractIds_any": "list",
+         "timeReportDate_bt": "obj", "modifiedDateTime_gt": "datetime"},
+    )  # fmt: skip
+    if data["organizationId_eq"] and data["organizationId_eq"] != ctx.organization.id:
+        raise UpworkError(
+            f"User has no access to organization {data['organizationId_eq']!r} in this request.",
+            "FORBIDDEN",
+        )
+    rows = TimeEntry.objects.filter(contract__organization=ctx.organization).select_related(
+        "contract__freelancer", "contract__organization", "contract__offer"
+    )
+    ids = ([data["contractId_eq"]] if data["contractId_eq"] else []) + (
+        data["contractIds_any"] or []
+    )
+    if ids:
+        pks = [int(i) - Contract.ID_BASE for i in ids if str(i).isdigit()]
+        rows = rows.filter(contract__pk__in=pks)
+    if data["timeReportDate_bt"] is not None:
+        start, end = date_range(data["timeReportDate_bt"], "TimeReportFilter.timeReportDate_bt")
+        if start:
+            rows = rows.filter(date__gte=start)
+        if end:
+            rows = rows.filter(date__lte=end)
+    if data["modifiedDateTime_gt"]:
+        rows = rows.filter(modified__gt=data["modifiedDateTime_gt"])
+    first, after = _pagination(pagination)
+    return connection(rows, first, after, shapes.time_entry)
+
+
+def _bound(value, end: bool) -> dt.datetime | None:
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) in (8, 10) and not isinstance(value, int):
+        date = parse_date(text)
+        moment = dt.datetime.combine(date, dt.time(), dt.UTC)
+        return moment + dt.timedelta(days=1) if end else moment
+    return parse_datetime(value)
+
+
+def transaction_history(ctx: Context, transactionHistoryFilter=None) -> dict:  # noqa: N803
+    data = check(
+        transactionHistoryFilter, "TransactionHistoryFilter",
+        {"aceIds_any": "list", "transactionDateTime_bt": "obj", "contractId_eq": "str"},
+    )  # fmt: skip
+    org_ids = data["aceIds_any"] or [ctx.organization.id]
+    if any(str(i) != ctx.organization.id for i in org_ids):
+        raise UpworkError("aceIds_any may only name the organization of this request.", "FORBIDDEN")
+    rows = Payment.objects.filter(organization=ctx.organization).select_related(
+        "contract__freelancer", "organization"
+    )
+    if data["transactionDateTime_bt"] is not None:
+        bounds = check(
+            data["transactionDateTime_bt"], "TransactionHistoryFilter.transactionDateTime_bt",
+            {"rangeStart": "str", "rangeEnd": "str"},
+        )  # fmt: skip
+        try:
+            start, end = _bound(bounds["rangeStart"], False), _bound(bounds["rangeEnd"], True)
+        except ValueError as exc:
+            raise UpworkError(f"Invalid transactionDateTime_bt: {exc}.") from None
+        if start:
+            rows = rows.filter(created__gte=start)
+        if end:
+            rows = rows.filter(Q(created__lt=end) if len(str(bounds["rangeEnd"])) in (8, 10)
+                               else Q(created__lte=end))  # fmt: skip
+    if data["contractId_eq"]:
+        rows = rows.filter(contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
+    balance = Decimal(0)
+    out = []
+    for number, row in enumerate(rows.order_by("created", "pk")[:MAX_TRANSACTIONS], start=1):
+        balance += row.amount
+        out.append(shapes.payment(row, number, balance))
+    return {"transactionDetail": {"transactionHistoryRow": out}}
+
+
+# -- rooms ---------------------------------------------------------------------------------------
+
+
+def contract_room(ctx: Context, contractId=None) -> dict:  # noqa: N803
+    contract = _contract(ctx, contractId)
+    room = Room.objects.filter(contract=contract).first()
+    if room is None:
+        raise _not_found("Room of contract", contractId)
+    return shapes.room(room)
+
+
+def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
+    data = check(
+        filter, "RoomStoryFilter",
+        {"roomId_eq": "str", "contractId_eq": "str", "createdDateTime_gt": "datetime",
+         "storyCreatedDateTime_bt": "obj", "pagination": "obj"},
+    )  # fmt: skip
+    rows = Story.objects.filter(room__organization=ctx.organization).select_related(
+        "room", "freelancer", "client_user"
+    )
+    if data["roomId_eq"]:
+        rows = rows.filter(room__pk=int(data["roomId_eq"]) - Room.ID_BASE)
+    if data["contractId_eq"]:
+        rows = rows.filter(room__contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
+    if data["createdDateTime_gt"]:
+        rows = rows.filter(created__gt=data["createdDateTime_gt"])
+    if data["storyCreatedDateTime_bt"] is not None:
+        bounds = check(
+            data["storyCreatedDateTime_bt"], "RoomStoryFilter.storyCreatedDateTime_bt",
+            {"rangeStart": "datetime", "rangeEnd": "datetime"},
+        )  # fmt: skip
+        if bounds["rangeStart"]:
+            rows = rows.filter(created__gte=bounds["rangeStart"])
+        if bounds["rangeEnd"]:
+            rows = rows.filter(created__lte=bounds["rangeEnd"])
+    first, after = _pagination(data["pagination"])
+    return connection(rows, first, after, shapes.story)
+
+
+def create_room_story(ctx: Context, input=None) -> dict:  # noqa: A002
+    data = check(input, "RoomStoryCreateInputV2", {"roomId": "str!", "message": "str!"})
+    room = Room.by_uid(data["roomId"], organization=ctx.organization)
+    if room is None:
+        raise _not_found("Room", data["roomId"])
+    now = clock.now()
+    story = Story.objects.create(
+        room=room, client_user=ClientUser.objects.get(pk=ctx.user.pk), message=data["message"],
+        created=now, modified=now,
+    )  # fmt: skip
+    room.touch(now)
+    simulate.on_client_story(story)
+    return shapes.story(story)
+
+
+RESOLVERS = {
+    "companySelector": Resolver(company_selector, defaults.SCOPE_COMMON),
+    "organization": Resolver(organization, defaults.SCOPE_COMMON),
+    "createJobPosting": Resolver(create_job_posting, defaults.SCOPE_JOBS),
+    "updateJobPosting": Resolver(update_job_posting, defaults.SCOPE_JOBS),
+    "createClientJobInvitation": Resolver(create_client_job_invitation, defaults.SCOPE_JOBS),
+    "clientProposals": Resolver(client_proposals, defaults.SCOPE_PROPOSALS),
+    "shortlistClientProposal": Resolver(shortlist_client_proposal, defaults.SCOPE_PROPOSALS),
+    "declineClientProposal": Resolver(decline_client_proposal, defaults.SCOPE_PROPOSALS),
+    "createOffer": Resolver(create_offer, defaults.SCOPE_OFFERS),
+    "withdrawOffer": Resolver(withdraw_offer, defaults.SCOPE_OFFERS),
+    "offer": Resolver(offer, defaults.SCOPE_OFFERS),
+    "contractDetails": Resolver(contract_details, defaults.SCOPE_CONTRACTS),
+    "endContractByClient": Resolver(end_contract_by_client, defaults.SCOPE_CONTRACTS),
+    "createMilestoneV2": Resolver(create_milestone, defaults.SCOPE_CONTRACTS),
+    "activateMilestone": Resolver(activate_milestone, defaults.SCOPE_CONTRACTS),
+    "approveMilestone": Resolver(approve_milestone, defaults.SCOPE_CONTRACTS),
+    "contractTimeReport": Resolver(contract_time_report, defaults.SCOPE_TIME),
+    "transactionHistory": Resolver(transaction_history, defaults.SCOPE_PAYMENTS),
+    "contractRoom": Resolver(contract_room, defaults.SCOPE_MESSAGES),
+    "roomStories": Resolver(room_stories, defaults.SCOPE_MESSAGES),
+    "createRoomStoryV2": Resolver(create_room_story, defaults.SCOPE_MESSAGES),
+}

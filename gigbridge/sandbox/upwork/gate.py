@@ -1,0 +1,65 @@
+"""Rate limit and injected faults for ``/upwork/graphql``, set by the dials (``control``).
+
+The limit is a token bucket per client id (the app of the bearer token): ``burst`` tokens,
+refilled at ``rate`` a second (default 10 and 10, like Upwork's ~10 requests/second), on the
+sandbox clock, so a test advances ``/_sandbox/clock`` instead of sleeping. Beyond it: 429 with
+``Retry-After`` (whole seconds). Then, with ``error_rate`` > 0, a request may get 503 (with a
+seed, the sequence replays); ``latency_ms`` delays every request (real time).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import transaction
+from django.http import JsonResponse
+
+from ..graph import dials as graph_dials
+from ..m365files import clock
+from .models import Dials, ThrottleBucket
+
+
+def dials() -> Dials:
+    return Dials.objects.filter(pk=1).first() or Dials(pk=1)
+
+
+def check(client_id: str) -> JsonResponse | None:
+    """None to go on, or the 429/503 answer."""
+    row = dials()
+    if row.latency_ms:
+        time.sleep(row.latency_ms / 1000)
+    if row.rate is None and row.error_rate <= 0:
+        return None
+    with transaction.atomic():
+        row = dials()
+        if row.rate is not None:
+            wait = _take(client_id, row.rate, row.burst)
+            if wait is not None:
+                return _error(429, "Too many requests, slow down.", wait)
+        if row.error_rate > 0:
+            counter = row.fault_counter
+            Dials.objects.filter(pk=1).update(fault_counter=counter + 1)
+            if graph_dials.draw_fails(row.fault_seed, counter, row.error_rate):
+                return _error(503, "Service temporarily unavailable.", row.retry_after)
+    return None
+
+
+def _take(client_id: str, rate: float, burst: int) -> int | None:
+    now = clock.now().timestamp()
+    bucket = ThrottleBucket.objects.filter(client_id=client_id).first()
+    if bucket is None:
+        bucket = ThrottleBucket(client_id=client_id, tokens=float(burst), updated_at=now)
+    tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
+    bucket.updated_at = now
+    if tokens < 1:
+        bucket.tokens = tokens
+        bucket.save()
+        return graph_dials.retry_after(tokens, rate)
+    bucket.tokens = tokens - 1
+    bucket.save()
+    return None
+
+
+def _error(status: int, message: str, retry_after: int) -> JsonResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": str(status)}}]}
+    return JsonResponse(body, status=status, headers={"Retry-After": str(retry_after)})
