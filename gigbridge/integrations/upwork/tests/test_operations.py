@@ -1,0 +1,413 @@
+"""The typed wrappers: the variables they send (input field names in operations' table), and
+results that tolerate nulls and odd shapes. No database; a MockTransport plays Upwork."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.client import StaticTokens, UpworkClient
+from gigbridge.integrations.upwork.errors import MalformedResponse
+
+
+class FakeUpwork:
+    """Answers ``data`` by operation name; keeps the variables of each call."""
+
+    def __init__(self, **data):
+        self.data = data
+        self.calls: list[tuple[str, dict]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.calls.append((body["operationName"], body["variables"]))
+        return httpx.Response(200, json={"data": self.data.get(body["operationName"], {})})
+
+    def client(self) -> UpworkClient:
+        return UpworkClient(
+            "https://api.upwork.test/graphql",
+            StaticTokens("t"),
+            verify=True,
+            transport=httpx.MockTransport(self),
+            sleep=lambda s: None,
+        )
+
+    @property
+    def variables(self) -> dict:
+        return self.calls[-1][1]
+
+
+def test_create_job_posting_fixed_price():
+    fake = FakeUpwork(CreateJobPosting={"createJobPosting": {"id": 1234, "version": 1}})
+    result = ops.create_job_posting(
+        fake.client(),
+        title="Brand refresh",
+        description="A new visual identity",
+        contract_type="FIXED_PRICE",
+        skills=["figma", "branding"],
+        budget=ops.money("4000", "usd"),
+        start_date=dt.date(2026, 12, 15),
+        end_date=dt.date(2027, 2, 15),
+        visibility="INVITE_ONLY",
+    )
+    assert result.id == "1234"
+    assert fake.variables == {
+        "jobPostingRequest": {
+            "title": "Brand refresh",
+            "description": "A new visual identity",
+            "skills": ["figma", "branding"],
+            "contractType": "FIXED_PRICE",
+            "budget": {"rawValue": "4000.00", "currency": "USD"},
+            "startDate": "2026-12-15",
+            "endDate": "2027-02-15",
+            "visibility": "INVITE_ONLY",
+        }
+    }
+
+
+def test_update_job_posting_sends_only_changes():
+    fake = FakeUpwork(UpdateJobPosting={"updateJobPosting": {"id": "1234"}})
+    ops.update_job_posting(fake.client(), "1234", title="New title")
+    assert fake.variables == {"id": "1234", "jobPostingRequest": {"title": "New title"}}
+    with pytest.raises(ValueError):
+        ops.update_job_posting(fake.client(), "1234")
+
+
+def test_money_refuses_floats():
+    with pytest.raises(TypeError):
+        ops.money(12.5, "USD")
+    assert ops.money(Decimal("12.5"), "eur") == {"rawValue": "12.50", "currency": "EUR"}
+
+
+def test_client_proposals_page_with_profiles_and_nulls():
+    fake = FakeUpwork(
+        ClientProposals={
+            "clientProposals": {
+                "totalCount": 2,
+                "edges": [
+                    {
+                        "cursor": "c1",
+                        "node": {
+                            "id": "p1",
+                            "user": {
+                                "id": "u1",
+                                "name": "Lena Park",
+                                "email": None,
+                                "publicUrl": "https://www.upwork.com/freelancers/~01abc",
+                                "ciphertext": "~01abc",
+                            },
+                            "organization": None,
+                            "status": {"status": "ACTIVE"},
+                            "annotations": None,
+                        },
+                    },
+                    {"cursor": "c2", "node": {"id": "p2", "user": None, "status": None}},
+                    {"cursor": "c3", "node": None},
+                ],
+                "pageInfo": {"endCursor": "c2", "hasNextPage": True},
+            }
+        }
+    )
+    page = ops.list_client_proposals(fake.client(), "job-1", first=2, after="c0")
+    assert fake.variables == {"jobPostingId": "job-1", "pagination": {"first": 2, "after": "c0"}}
+    assert [p.id for p in page.items] == ["p1", "p2"]
+    assert page.items[0].freelancer.name == "Lena Park"
+    assert page.items[0].freelancer.ciphertext == "~01abc"
+    assert page.items[0].state == "ACTIVE" and page.items[1].state is None
+    assert page.total_count == 2 and page.end_cursor == "c2" and page.has_next_page
+
+
+def test_null_connection_is_an_empty_page():
+    page = ops.list_client_proposals(
+        FakeUpwork(ClientProposals={"clientProposals": None}).client(), "j"
+    )
+    assert page.items == [] and not page.has_next_page
+
+
+def test_proposal_actions_and_invitation_inputs():
+    fake = FakeUpwork(
+        ShortlistClientProposal={"shortlistClientProposal": None},
+        DeclineClientProposal={
+            "declineClientProposal": {"proposal": {"id": "p1"}, "status": "DECLINED"}
+        },
+        CreateClientJobInvitation={"createClientJobInvitation": True},
+    )
+    client = fake.client()
+    assert ops.shortlist_proposal(client, "p1").proposal is None
+    assert fake.variables == {"clientProposalShortlistRequest": {"proposalId": "p1"}}
+    assert ops.decline_proposal(client, "p1", message="Thanks").status == "DECLINED"
+    assert fake.variables == {
+        "clientProposalDeclineRequest": {"proposalId": "p1", "message": "Thanks"}
+    }
+    assert ops.invite_freelancer(client, "job-1", "~01abc", "Would you join?") is True
+    assert fake.variables == {
+        "clientJobInvitationCreateRequest": {
+            "jobPostingId": "job-1",
+            "profileKey": "~01abc",
+            "message": "Would you join?",
+        }
+    }
+
+
+def test_create_hourly_offer():
+    fake = FakeUpwork(
+        CreateOffer={
+            "createOffer": {
+                "offer": {
+                    "id": "o1",
+                    "state": "PENDING",
+                    "hourlyRateTerms": {
+                        "rate": {"rawValue": "85.00", "currency": "USD", "displayValue": "$85"},
+                        "weeklyHoursLimit": 20,
+                    },
+                    "milestoneTerms": None,
+                }
+            }
+        }
+    )
+    offer = ops.create_offer(
+        fake.client(),
+        title="Brand refresh",
+        description="Hourly",
+        vendor_user_id="u1",
+        contract_type="HOURLY",
+        contract_start=dt.datetime(2026, 12, 15, 8, 0, tzinfo=dt.UTC),
+        hourly_rate=ops.money("85", "USD"),
+        weekly_hours_limit=20,
+        client_proposal_id="p1",
+    )
+    assert offer.id == "o1" and offer.hourly_rate_terms.rate.amount == Decimal("85.00")
+    assert offer.all_milestones == []
+    assert fake.variables == {
+        "offerInput": {
+            "title": "Brand refresh",
+            "description": "Hourly",
+            "vendorUserId": "u1",
+            "contractType": "HOURLY",
+            "contractStartDateTime": "2026-12-15T08:00:00Z",
+            "clientProposalId": "p1",
+            "hourlyRateTerms": {
+                "rate": {"rawValue": "85.00", "currency": "USD"},
+                "weeklyHoursLimit": 20,
+            },
+        }
+    }
+
+
+def test_create_fixed_price_offer_with_milestones():
+    fake = FakeUpwork(CreateOffer={"createOffer": {"offer": {"id": "o2"}}})
+    ops.create_offer(
+        fake.client(),
+        title="Logo",
+        description="Fixed",
+        vendor_user_id="u1",
+        contract_type="FIXED_PRICE",
+        contract_start=dt.date(2026, 12, 15),
+        milestones=[
+            {"description": "Draft", "amount": ops.money("1000", "USD"), "due": dt.date(2027, 1, 5)}
+        ],
+    )
+    assert fake.variables["offerInput"]["milestoneTerms"] == {
+        "milestones": [
+            {
+                "description": "Draft",
+                "amount": {"rawValue": "1000.00", "currency": "USD"},
+                "dueDateTime": "2027-01-05T00:00:00Z",
+            }
+        ]
+    }
+    with pytest.raises(ValueError):
+        ops.create_offer(
+            fake.client(),
+            title="x",
+            description="x",
+            vendor_user_id="u",
+            contract_type="FIXED_PRICE",
+            contract_start="2026-12-15",
+        )
+
+
+def test_create_offer_without_an_offer_is_malformed():
+    fake = FakeUpwork(CreateOffer={"createOffer": {"offer": None}})
+    with pytest.raises(MalformedResponse):
+        ops.create_offer(
+            fake.client(),
+            title="x",
+            description="x",
+            vendor_user_id="u",
+            contract_type="HOURLY",
+            contract_start="2026-12-15",
+            hourly_rate=ops.money("1", "USD"),
+        )
+
+
+def test_get_offer_null_and_withdraw():
+    fake = FakeUpwork(Offer={"offer": None}, WithdrawOffer={"withdrawOffer": "OK"})
+    assert ops.get_offer(fake.client(), "o1") is None
+    assert ops.withdraw_offer(fake.client(), "o1", message="Filled") == "OK"
+    assert fake.variables == {"input": {"offerId": "o1", "message": "Filled"}}
+
+
+def test_contract_details_tolerates_nulls_and_single_objects():
+    fake = FakeUpwork(
+        ContractDetails={
+            "contractDetails": {
+                "id": "c1",
+                "status": "ACTIVE",
+                "offer": {
+                    "id": "o1",
+                    "milestones": [
+                        {"id": "m1", "state": "ACTIVE", "currentEscrowAmount": None},
+                        {"id": "m2", "currentEscrowAmount": {"rawValue": 500, "currency": "USD"}},
+                    ],
+                },
+                "freelancer": None,
+                "hourlyLimits": None,
+                "terms": {"hourlyTerms": {"id": "t1", "startDate": "2026-12-15"}},
+                "closingReason": None,
+            }
+        }
+    )
+    contract = ops.contract_details(fake.client(), "c1", on=dt.date(2026, 12, 20))
+    assert fake.variables == {"id": "c1", "date": "2026-12-20"}
+    assert [m.id for m in contract.milestones] == ["m1", "m2"]
+    assert contract.milestones[1].current_escrow_amount.amount == Decimal(500)
+    assert contract.hourly and contract.hourly_limits == [] and contract.freelancer is None
+
+
+def test_unexpected_shape_is_malformed_not_a_crash():
+    fake = FakeUpwork(ContractDetails={"contractDetails": {"id": "c1", "offer": "oops"}})
+    with pytest.raises(MalformedResponse) as caught:
+        ops.contract_details(fake.client(), "c1")
+    assert "offer" in str(caught.value)
+
+
+def test_end_contract_and_milestones():
+    fake = FakeUpwork(
+        EndContractByClient={"endContractByClient": {"success": True}},
+        CreateMilestoneV2={"createMilestoneV2": {"id": "m3", "state": "NOT_FUNDED"}},
+        ActivateMilestone={"activateMilestone": {"id": "m3", "state": "ACTIVE"}},
+        ApproveMilestone={"approveMilestone": None},
+    )
+    client = fake.client()
+    assert ops.end_contract(client, "c1", reason="JOB_COMPLETED", message="Thanks") is True
+    assert fake.variables == {
+        "contractId": "c1",
+        "input": {"reason": "JOB_COMPLETED", "message": "Thanks"},
+    }
+    milestone = ops.create_milestone(
+        client, "c1", description="Phase 2", amount=ops.money("750", "USD"), due="2027-01-31"
+    )
+    assert milestone.id == "m3"
+    assert fake.variables == {
+        "input": {
+            "contractId": "c1",
+            "description": "Phase 2",
+            "amount": {"rawValue": "750.00", "currency": "USD"},
+            "dueDateTime": "2027-01-31",
+        }
+    }
+    assert ops.activate_milestone(client, "m3").state == "ACTIVE"
+    assert fake.variables == {"input": {"milestoneId": "m3"}}
+    assert ops.approve_milestone(client, "m3", message="Great") is None
+    assert fake.variables == {"input": {"milestoneId": "m3", "message": "Great"}}
+
+
+def test_time_report_and_transactions():
+    fake = FakeUpwork(
+        ContractTimeReport={
+            "contractTimeReport": {
+                "edges": [{"node": {"dateWorkedOn": "2026-12-16", "totalHoursWorked": "7.5"}}],
+                "pageInfo": None,
+            }
+        },
+        TransactionHistory={
+            "transactionHistory": {
+                "transactionDetail": {
+                    "transactionHistoryRow": [
+                        {"recordId": 99, "type": "Payment", "runningChargeableBalance": None},
+                        None,
+                    ]
+                }
+            }
+        },
+    )
+    client = fake.client()
+    page = ops.contract_time_report(client, "c1", dt.date(2026, 12, 14), dt.date(2026, 12, 20))
+    assert page.items[0].total_hours_worked == 7.5 and not page.has_next_page
+    assert fake.variables == {
+        "filter": {
+            "contractId_eq": "c1",
+            "timeReportDate_bt": {"rangeStart": "2026-12-14", "rangeEnd": "2026-12-20"},
+        },
+        "pagination": {"first": 50},
+    }
+    rows = ops.transaction_history(client, "2026-12-01", "2026-12-31", accounting_entity_ids=["7"])
+    assert [r.record_id for r in rows] == ["99"]
+    assert fake.variables == {
+        "transactionHistoryFilter": {
+            "transactionDateTime_bt": {"rangeStart": "2026-12-01", "rangeEnd": "2026-12-31"},
+            "aceIds_any": ["7"],
+        }
+    }
+    empty = FakeUpwork(TransactionHistory={"transactionHistory": None}).client()
+    assert ops.transaction_history(empty, "2026-12-01", "2026-12-31") == []
+
+
+def test_rooms_and_messages():
+    fake = FakeUpwork(
+        ContractRoom={
+            "contractRoom": {"id": "r1", "roomName": "Brand refresh", "latestStory": None}
+        },
+        RoomStories={
+            "roomStories": {
+                "edges": [
+                    {
+                        "node": {
+                            "id": "s1",
+                            "message": "Hi team",
+                            "user": {"id": "u1", "name": "Lena"},
+                            "attachments": None,
+                        }
+                    }
+                ],
+                "pageInfo": {"endCursor": "x", "hasNextPage": False},
+            }
+        },
+        CreateRoomStoryV2={"createRoomStoryV2": {"id": "s2", "message": "Hello"}},
+    )
+    client = fake.client()
+    assert ops.contract_room(client, "c1").id == "r1"
+    since = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    page = ops.room_stories(client, "r1", since)
+    assert page.items[0].user.name == "Lena" and page.items[0].attachments == []
+    assert fake.variables == {
+        "filter": {
+            "roomId_eq": "r1",
+            "pagination": {"first": 50},
+            "createdDateTime_bt": {"rangeStart": "2026-12-01T10:00:00Z"},
+        }
+    }
+    assert ops.send_room_message(client, "r1", "Hello").id == "s2"
+    assert fake.variables == {"input": {"roomId": "r1", "message": "Hello"}}
+    with pytest.raises(ValueError):
+        ops.room_stories(client, "r1", dt.datetime(2026, 12, 1))  # naive
+
+
+def test_connection_check_queries():
+    fake = FakeUpwork(
+        CompanySelector={
+            "companySelector": {
+                "items": [{"title": "Contoso", "organizationId": 424242, "typeTitle": "Client"}]
+            }
+        },
+        Organization={"organization": {"id": "424242", "name": "Contoso", "flag": None}},
+    )
+    client = fake.client()
+    assert [i.organization_id for i in ops.company_selector(client)] == ["424242"]
+    assert ops.organization(client).name == "Contoso"
+    assert ops.company_selector(FakeUpwork(CompanySelector={}).client()) == []
