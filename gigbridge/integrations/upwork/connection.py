@@ -41,6 +41,33 @@ def configured() -> bool:
     return bool(cfg.get("client_id") and cfg.get("client_secret"))
 
 
+def config_problems() -> list[str]:
+    """What keeps a configured Upwork key from working, each with what to do (for start-up)."""
+    if not configured():
+        return []
+    from pathlib import Path
+
+    cfg, problems = config(), []
+    for key, name in (
+        ("authorize_url", "AUTHORIZE_URL"),
+        ("token_url", "TOKEN_URL"),
+        ("graphql_url", "GRAPHQL_URL"),
+    ):
+        if not str(cfg.get(key) or "").startswith("https://"):
+            problems.append(f"GIGBRIDGE_UPWORK_{name}={cfg.get(key)!r} must be an https URL")
+    if cfg.get("grant") not in tuple(UpworkConnection.Grant.values):
+        problems.append(
+            f"GIGBRIDGE_UPWORK_GRANT={cfg.get('grant')!r}: use authorization_code or "
+            "client_credentials"
+        )
+    bundle = cfg.get("ca_bundle")
+    if bundle and not Path(bundle).is_file():
+        problems.append(f"GIGBRIDGE_UPWORK_CA_BUNDLE={bundle!r} is not a readable file")
+    if not float(cfg.get("rate") or 0) > 0 or not float(cfg.get("burst") or 0) >= 1:
+        problems.append("GIGBRIDGE_UPWORK_RATE must be > 0 and GIGBRIDGE_UPWORK_BURST >= 1")
+    return problems
+
+
 def _http() -> httpx.Client:
     if "http" not in _shared:
         import ssl

@@ -121,3 +121,16 @@ def test_healthz_reports_upwork(db, client, settings):
     upwork = body["integrations"]["upwork"]
     assert upwork["ok"] is False and upwork["detail"].startswith("reconnect Upwork")
     assert body["status"] == "degraded"
+
+
+def test_config_problems(settings, tmp_path):
+    assert connection.config_problems() == []
+    settings.UPWORK = {
+        **CFG,
+        "graphql_url": "http://api.upwork.test/graphql",
+        "grant": "password",
+        "ca_bundle": str(tmp_path / "missing.pem"),
+    }
+    found = "\n".join(connection.config_problems())
+    assert "GIGBRIDGE_UPWORK_GRAPHQL_URL" in found and "GIGBRIDGE_UPWORK_GRANT" in found
+    assert "GIGBRIDGE_UPWORK_CA_BUNDLE" in found
