@@ -165,6 +165,9 @@ GRAPH = {
     "invite_redirect_url": config.env(
         "GIGBRIDGE_GRAPH_INVITE_REDIRECT_URL", "https://teams.microsoft.com"
     ),
+    # Where Graph delivers change notifications; default: GIGBRIDGE_BASE_URL + /hooks/graph.
+    # Graph only calls https URLs (the sandbox also accepts http on loopback).
+    "notification_url": config.env("GIGBRIDGE_GRAPH_NOTIFICATION_URL"),
 }
 
 # Upwork (OAuth2 + GraphQL; docs/upwork.md). Unset client id = no marketplace connected. The

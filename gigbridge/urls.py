@@ -1,11 +1,13 @@
 from django.urls import include, path
 
+from gigbridge.access.hooks import graph_hook
 from gigbridge.api.main import api
 from gigbridge.web.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("hooks/graph", graph_hook, name="hooks-graph"),
     path("integrations/upwork/", include("gigbridge.integrations.upwork.urls")),
     path("", include("gigbridge.web.urls")),
 ]

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from gigbridge import clock
+from gigbridge.audit.actions import record
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs import actions as jobs
-from gigbridge.jobs.errors import RetryableError
+from gigbridge.jobs.errors import PermanentError, RetryableError
 
 from .models import Grant, ReconcileState
 
@@ -45,6 +46,14 @@ def _take_lease(engagement_id: int) -> bool:
     return taken == 1
 
 
+def _outcome_changed(engagement_id: int, outcome: str) -> bool:
+    last = ReconcileState.objects.filter(engagement_id=engagement_id).values_list(
+        "last_outcome", flat=True
+    )
+    # Request ids differ between two failures for the same reason: compare up to them.
+    return (last.first() or "").split("(request-id")[0] != outcome[:300].split("(request-id")[0]
+
+
 def reconcile(engagement_id: int) -> str:
     """One reconcile pass, never two at once for the same engagement."""
     from gigbridge.integrations.msgraph import connection
@@ -69,7 +78,25 @@ def reconcile(engagement_id: int) -> str:
                 mail_sender=settings.GRAPH["mail_sender"] or "",
             ),
         )
-        outcome = str(reconciler.run(engagement))
+        try:
+            outcome = str(reconciler.run(engagement))
+        except PermanentError as error:
+            # e.g. the tenant refuses to invite the freelancer's domain: retrying cannot help,
+            # so say so where people look (the engagement's timeline and access section).
+            outcome = f"failed: {error}"
+            if _outcome_changed(engagement_id, outcome):  # the periodic pass repeats it
+                with transaction.atomic():
+                    record(
+                        user=None,
+                        actor="access reconciler",
+                        action="access.failed",
+                        obj=engagement,
+                        after={"error": str(error)[:500]},
+                    )
+            raise
+        except RetryableError as error:
+            outcome = f"waiting to retry: {error}"
+            raise
         return outcome
     finally:
         ReconcileState.objects.filter(engagement_id=engagement_id).update(

@@ -86,3 +86,18 @@ class Drift(models.Model):
 
     def __str__(self) -> str:
         return f"drift {self.key}"
+
+
+class GraphSubscription(models.Model):
+    """A change-notification subscription Gigbridge holds in the tenant (see ``watch``)."""
+
+    resource = models.CharField(max_length=300, unique=True)
+    subscription_id = models.CharField(max_length=100, unique=True)
+    # The secret Graph sends back with every notification: how a forged one is told apart.
+    client_state = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"subscription on {self.resource}"

@@ -17,13 +17,23 @@ from gigbridge import clock
 from gigbridge.audit.actions import record
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.msgraph.client import GraphClient
-from gigbridge.integrations.msgraph.errors import GraphError, NotFound, PreconditionFailed
+from gigbridge.integrations.msgraph.errors import (
+    GraphError,
+    NotFound,
+    PermanentGraphError,
+    PreconditionFailed,
+)
+from gigbridge.jobs.errors import PermanentError
 from gigbridge.program import actions as program
 
 from .desired import ONE_SHOT, Want, desired, window_open
 from .models import Grant
 
 log = logging.getLogger(__name__)
+
+
+class AccessProblem(PermanentError):
+    """A pass that applied what it could but not everything: the message names what not."""
 
 
 @dataclass
@@ -57,14 +67,21 @@ class Reconciler:
         wants = desired(engagement, policy, clock.today())
         recorded = {(g.kind, g.target): g for g in engagement.grants.all()}
         guest_id = None
+        problems = []
         for want in wants:
             grant = recorded.get(want.key)
             if want.kind in ONE_SHOT and grant is not None and grant.state != Grant.State.SENDING:
                 continue
             if want.kind == Grant.Kind.GUEST:
-                guest_id = self._ensure_guest(want, grant)
-            else:
+                guest_id = self._ensure_guest(want, grant)  # nothing else works without it
+                continue
+            try:
                 getattr(self, f"_ensure_{want.kind}")(want, grant, guest_id)
+            except PermanentGraphError as error:
+                # One broken target (a folder deleted, a Team archived) must not hold back the
+                # rest of the access; the pass ends as failed, naming it, and is retried later.
+                problems.append(f"{want.kind} on {want.target}: {error}")
+                log.warning("cannot grant %s for %s: %s", want.kind, engagement.reference, error)
         wanted = {want.key for want in wants}
         for key, grant in recorded.items():
             if (
@@ -82,6 +99,8 @@ class Reconciler:
             ):
                 self._revoke_guest(grant, policy)
         self._finish_offboarding(policy)
+        if problems:
+            raise AccessProblem(f"{self.outcome}; could not grant " + "; ".join(problems))
         return self.outcome
 
     # -- recording ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from gigbridge.jobs.errors import RetryableError
 from gigbridge.jobs.registry import handler
 
 from .actions import DRIFT_JOB, RECONCILE_JOB, reconcile
+from .watch import EVENT_JOB, WATCH_JOB, ensure_subscriptions, handle
 from .workspaces import CATALOG_JOB, WORKSPACE_JOB, provision, sync_catalog
 
 
@@ -42,3 +43,20 @@ def catalog_job(payload: dict) -> None:
 
     if connection.configured():
         sync_catalog(connection.client())
+
+
+@handler(WATCH_JOB)
+def watch_job(payload: dict) -> None:
+    from gigbridge.integrations.msgraph import connection
+
+    if connection.configured():
+        ensure_subscriptions(connection.client())
+
+
+@handler(EVENT_JOB)
+def graph_event_job(payload: dict) -> None:
+    from gigbridge.integrations.msgraph import connection
+
+    if not connection.configured():
+        raise RetryableError("no tenant connected", retry_after=300)
+    handle(connection.client(), payload["inbox_id"])

@@ -53,6 +53,22 @@ def enqueue(kind: str, payload: dict, key: str) -> OutboxJob:
     return job
 
 
+def receive(source: str, external_id: str, payload: dict, kind: str) -> bool:
+    """Store an inbound event once and queue its handler ``kind`` (payload: the inbox row id).
+    False when the event was seen before (a duplicate delivery): nothing is queued again."""
+    from .models import InboxEvent
+
+    with transaction.atomic():
+        event, created = InboxEvent.objects.get_or_create(
+            source=source,
+            external_id=external_id[:200],
+            defaults={"payload": payload, "received_at": clock.now()},
+        )
+        if created:
+            enqueue(kind, {"inbox_id": event.pk}, key=f"inbox:{event.pk}")
+    return created
+
+
 def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.GIGBRIDGE_JOB_LEASE_SECONDS)
 

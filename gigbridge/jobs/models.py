@@ -46,3 +46,24 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} on {self.host}:{self.pid}"
+
+
+class InboxEvent(models.Model):
+    """An event from outside (a Graph change notification, a bot activity, a polled change),
+    stored before it is acted on. Keyed by its outside id, so a duplicate delivery is dropped;
+    handled by an outbox job, so the effect happens even if the worker dies (at-least-once in,
+    and handlers are level-triggered, so exactly-once in effect)."""
+
+    source = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="one_inbox_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} event {self.external_id}"

@@ -18,6 +18,7 @@ PERIODIC = [
     "gigbridge.engagements.actions.send_reminders_and_escalations",
     "gigbridge.access.actions.reconcile_due",
     "gigbridge.access.actions.schedule_drift_scan",
+    "gigbridge.access.watch.schedule_watch",
 ]
 
 

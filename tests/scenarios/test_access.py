@@ -8,7 +8,7 @@ import pytest
 
 from conftest import request_payload
 from gigbridge import clock
-from gigbridge.access.models import Grant
+from gigbridge.access.models import Grant, ReconcileState
 from gigbridge.audit.actions import verify
 from gigbridge.engagements import actions
 from gigbridge.engagements.models import Engagement
@@ -244,3 +244,48 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         .exclude(kind__in=["welcome_mail", "manager_note"])
         .exists()
     )
+
+
+def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people, client):
+    from gigbridge.jobs.models import OutboxJob
+    from gigbridge.people.models import Agreement, Person
+
+    team_id = create_team(graph, "Blocked", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Blocked", team_id=team_id)
+    person = Person.objects.create(
+        email="bob@blocked.example", kind=Person.Kind.FREELANCER, display_name="Bob", country="PT"
+    )
+    for name in ("NDA", "MSA"):
+        Agreement.objects.create(person=person, name=name, signed_on="2026-01-05")
+    engagement = contracted_engagement(people, workspace, "bob@blocked.example")
+
+    run_jobs()
+
+    job = OutboxJob.objects.get(kind="access.reconcile")
+    assert job.state == "dead" and job.attempts == 1  # retrying cannot help
+    assert "blocked" in job.last_error
+    assert not engagement.grants.exists()
+    assert graph.find_user_by_mail("bob@blocked.example") is None
+    client.force_login(people["ada"])
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "access.failed" in page and "is not allowed by" in page
+
+
+def test_a_folder_that_no_longer_exists_holds_back_only_the_share(graph, people):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.reconciler import AccessProblem
+    from gigbridge.access.workspaces import create_workspace
+
+    workspace = create_workspace(people["ada"], "Gone folder")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    Workspace.objects.filter(pk=workspace.pk).update(folder_id="01DELETEDFOLDER")
+    engagement = contracted_engagement(people, workspace)
+
+    with pytest.raises(AccessProblem, match="folder_share"):
+        reconcile(engagement.pk)
+    applied = set(engagement.grants.filter(state="applied").values_list("kind", flat=True))
+    assert {"guest", "team_member", "planner_task"} <= applied
+    assert "folder_share" not in applied
+    state = ReconcileState.objects.get(engagement=engagement)
+    assert state.last_outcome.startswith("failed: ") and "01DELETEDFOLDER" in state.last_outcome

@@ -784,6 +784,45 @@ class GraphClient:
             idempotent=False,
         )
 
+    # -- change notifications ---------------------------------------------------------------------
+
+    def create_subscription(
+        self,
+        resource: str,
+        change_types: Iterable[str],
+        notification_url: str,
+        expiration: dt.datetime,
+        client_state: str,
+        *,
+        lifecycle_url: str | None = None,
+    ) -> dict:
+        """POST /subscriptions. Graph first validates ``notification_url`` (the receiver must echo
+        ``validationToken``), so the web process must be reachable before this is called.
+        Not re-sent on failure: a retry could leave two subscriptions (list, then decide)."""
+        body = {
+            "changeType": ",".join(change_types),
+            "notificationUrl": notification_url,
+            "resource": resource,
+            "expirationDateTime": _iso(expiration),
+            "clientState": client_state,
+        }
+        if lifecycle_url:
+            body["lifecycleNotificationUrl"] = lifecycle_url
+        return self.post_json("/subscriptions", body, type_name="subscription", idempotent=False)
+
+    def list_subscriptions(self) -> list[dict]:
+        return list(self.iterate("/subscriptions", type_name="subscription"))
+
+    def renew_subscription(self, subscription_id: str, expiration: dt.datetime) -> dict:
+        return self.patch_json(
+            f"/subscriptions/{segment(subscription_id)}",
+            {"expirationDateTime": _iso(expiration)},
+            type_name="subscription",
+        )
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        self.delete(f"/subscriptions/{segment(subscription_id)}")
+
     # -- SharePoint / OneDrive sharing ------------------------------------------------------------
 
     def invite_to_drive_item(
