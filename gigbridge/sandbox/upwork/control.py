@@ -46,6 +46,7 @@ from .models import (
     Organization,
     Room,
     ThrottleBucket,
+    to_ms,
 )
 
 MAX_BULK = 5000
@@ -242,7 +243,7 @@ def bulk_contracts(request: HttpRequest) -> HttpResponse:
 
 
 def _bulk(org: Organization, count: int, kind: str) -> list[str]:
-    now = clock.now()
+    now = to_ms(clock.now())  # bulk_create skips Stamped.save
     people = list(Freelancer.objects.all())
     owner = ClientUser.objects.filter(membership__organization=org).first()
     hourly = kind == "HOURLY"

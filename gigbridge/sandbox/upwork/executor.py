@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from graphql import GraphQLError, parse, print_ast, value_from_ast_untyped
+from graphql import GraphQLError, Undefined, parse, print_ast, value_from_ast_untyped
 from graphql.language import FieldNode, OperationDefinitionNode
 
 from gigbridge.integrations.upwork import conformance
@@ -102,9 +102,11 @@ def execute(body: Any, context: Context, resolvers: dict[str, Resolver]) -> dict
             errors.append(_scope_error(root, key, resolver.scope))
             data[key] = None
             continue
-        arguments = {
-            a.name.value: value_from_ast_untyped(a.value, values) for a in root.arguments or ()
-        }
+        arguments = {}
+        for argument in root.arguments or ():
+            value = value_from_ast_untyped(argument.value, values)
+            if value is not Undefined:  # a variable that was not sent: as if not given
+                arguments[argument.name.value] = value
         try:
             with transaction.atomic():
                 value = resolver.function(context, **arguments)

@@ -39,12 +39,21 @@ class PublicId(models.Model):
         return cls.objects.filter(pk=pk, **filters).first()
 
 
+def to_ms(moment):
+    """``moment`` cut to whole milliseconds: what the API shows, so ``…_gt`` filters are exact."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000) if moment else moment
+
+
 class Stamped(models.Model):
     created = models.DateTimeField(default=clock.now)
     modified = models.DateTimeField(default=clock.now)
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        self.created, self.modified = to_ms(self.created), to_ms(self.modified)
+        super().save(*args, **kwargs)
 
     def touch(self, when=None, *fields: str) -> None:
         self.modified = when or clock.now()

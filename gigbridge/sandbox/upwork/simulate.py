@@ -41,6 +41,7 @@ from .models import (
     Scheduled,
     Story,
     TimeEntry,
+    to_ms,
 )
 
 SEED = "gigbridge-upwork"
@@ -122,7 +123,7 @@ def answer_offer(offer: Offer, accept: bool, when: dt.datetime) -> Contract | No
     offer.touch(when, "state", "answered_at")
     if offer.proposal_id:
         Proposal.objects.filter(pk=offer.proposal_id).update(
-            status="HIRED" if accept else "DECLINED", modified=when
+            status="HIRED" if accept else "DECLINED", modified=to_ms(when)
         )
     if not accept:
         return None

@@ -1,0 +1,339 @@
+"""Upwork emulator end to end: a hiring flow against the simulated freelancers.
+
+Time passes by moving the sandbox clock (``/_sandbox/clock``), never by sleeping: what the
+freelancers have due is done on the next request.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .upwork_support import (
+    CONTRACT,
+    CONTRACT_ROOM,
+    CREATE_JOB,
+    CREATE_OFFER,
+    OFFER,
+    PROPOSALS,
+    RESET,
+    STORIES,
+    TIME_REPORT,
+    TRANSACTIONS,
+    Upwork,
+    advance,
+    app_token,
+    hourly_job,
+    set_dials,
+    tool,
+)
+
+HOUR = 3600
+DAY = 24 * HOUR
+GRACE = "1300000000000000007"  # declines every offer
+ANA = "1300000000000000001"
+
+
+@pytest.fixture(autouse=True)
+def unthrottled(http, info):
+    """These tests make many calls a second; the rate limit has its own test."""
+    set_dials(http, info, throttle=None)
+    yield
+    set_dials(http, info, **RESET)
+
+
+@pytest.fixture
+def api(http, info):
+    return Upwork(http, info, app_token(http, info))
+
+
+def proposals_of(api, job_id, **variables):
+    return api.data(PROPOSALS, {"jobPostingId": job_id, **variables})["clientProposals"]
+
+
+def create_job(api, **changes) -> str:
+    return api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(**changes)})["createJobPosting"][
+        "id"
+    ]
+
+
+def contract_of_offer(api, offer_id, since=None) -> str:
+    """How a poller finds the contract of an accepted offer: the room's stories name both."""
+    stories = api.data(STORIES, {"filter": {"createdDateTime_gt": since} if since else {}})
+    for edge in stories["roomStories"]["edges"]:
+        room = edge["node"]["room"]
+        if offer_id in room["offerIds"]:
+            return room["contractId"]
+    raise AssertionError(f"no room names offer {offer_id}")
+
+
+def test_proposals_arrive_over_the_following_hours_and_paginate(api, http, info):
+    job_id = create_job(api)
+    assert proposals_of(api, job_id)["totalCount"] == 0
+
+    advance(http, info, 9 * HOUR)
+    everything = proposals_of(api, job_id)
+    assert 3 <= everything["totalCount"] <= 5
+    page = proposals_of(api, job_id, pagination={"first": 2})
+    assert len(page["edges"]) == 2 and page["pageInfo"]["hasNextPage"]
+    rest = proposals_of(
+        api, job_id, pagination={"first": 50, "after": page["pageInfo"]["endCursor"]}
+    )
+    ids = [e["node"]["id"] for e in page["edges"] + rest["edges"]]
+    assert ids == [e["node"]["id"] for e in everything["edges"]]
+    # A poller's watermark: only what came after the first proposal.
+    first_at = everything["edges"][0]["node"]["auditDetails"]["createdDateTime"]
+    later = proposals_of(api, job_id, filter={"createdDateTime_gt": first_at})
+    assert later["totalCount"] == everything["totalCount"] - 1
+
+
+def test_shortlist_decline_and_invite(api, http, info):
+    job_id = create_job(api, title="Design review")
+    advance(http, info, 9 * HOUR)
+    first, second = [e["node"]["id"] for e in proposals_of(api, job_id)["edges"][:2]]
+    shortlist = """mutation ShortlistClientProposal($r: ClientProposalShortlistRequest) {
+      shortlistClientProposal(clientProposalShortlistRequest: $r) { status proposal { id
+      status { status } } } }"""
+    decline = """mutation DeclineClientProposal($r: ClientProposalDeclineRequest) {
+      declineClientProposal(clientProposalDeclineRequest: $r) {
+        proposal { status { status } } } }"""
+    invite = """mutation CreateClientJobInvitation($r: ClientJobInvitationCreateRequestInput!) {
+      createClientJobInvitation(clientJobInvitationCreateRequest: $r) }"""
+
+    shortlisted = api.data(shortlist, {"r": {"proposalId": first}})["shortlistClientProposal"]
+    declined = api.data(decline, {"r": {"proposalId": second, "reason": "budget"}})
+    invited = api.data(invite, {"r": {"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
+                                      "message": "Would you apply?"}})  # fmt: skip
+
+    assert shortlisted["proposal"]["status"]["status"] == "SHORTLISTED"
+    assert declined["declineClientProposal"]["proposal"]["status"]["status"] == "DECLINED"
+    assert invited["createClientJobInvitation"]
+    advance(http, info, 2 * HOUR)  # the invited freelancer answers within the hour
+    names = [e["node"]["user"]["ciphertext"] for e in proposals_of(api, job_id)["edges"]]
+    assert "~01a1b2c3d4e5f60005" in names
+
+
+def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
+    job_id = create_job(api, title="API hardening")
+    advance(http, info, 9 * HOUR)
+    proposal = next(
+        e["node"] for e in proposals_of(api, job_id)["edges"] if e["node"]["user"]["id"] != GRACE
+    )
+    offer = api.data(
+        CREATE_OFFER,
+        {
+            "offerInput": {
+                "clientProposalId": proposal["id"],
+                "title": "API hardening",
+                "contractType": "HOURLY",
+                "hourlyRate": 80,
+                "weeklyHoursLimit": 20,
+                "messageToFreelancer": "Welcome!",
+            }
+        },
+    )
+    offer = offer["createOffer"]["offer"]
+    assert offer["state"] == "OPEN" and offer["hourlyRateTerms"]["weeklyHoursLimit"] == 20
+    since = offer["createdDateTime"]
+
+    advance(http, info, 7 * HOUR)
+    assert api.data(OFFER, {"id": offer["id"]})["offer"]["state"] == "ACCEPTED"
+    contract_id = contract_of_offer(api, offer["id"], since)
+    details = api.data(CONTRACT, {"id": contract_id})["contractDetails"]
+    assert details["status"] == "ACTIVE" and details["kind"] == "HOURLY"
+    room = api.data(CONTRACT_ROOM, {"contractId": contract_id})["contractRoom"]
+    assert room["latestStory"]["message"].startswith("Thanks for the offer")
+
+    advance(http, info, 7 * DAY)
+    report = api.data(TIME_REPORT, {"filter": {"contractId_eq": contract_id}})
+    rows = [e["node"] for e in report["contractTimeReport"]["edges"]]
+    assert len(rows) >= 4
+    assert sum(r["totalHoursWorked"] for r in rows) <= 20 * 2  # at most two weeks at the limit
+    for row in rows:
+        assert row["totalCharges"] == pytest.approx(row["totalHoursWorked"] * 80)
+    window = api.data(TIME_REPORT, {"filter": {"contractId_eq": contract_id, "timeReportDate_bt": {
+        "rangeStart": rows[0]["dateWorkedOn"].replace("-", ""),
+        "rangeEnd": rows[0]["dateWorkedOn"]}}})  # fmt: skip
+    assert window["contractTimeReport"]["totalCount"] == 1
+    payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})
+    billed = [
+        r
+        for r in payments["transactionHistory"]["transactionDetail"]["transactionHistoryRow"]
+        if r["relatedAssignment"] == contract_id
+    ]
+    assert len(billed) == len(rows) and {r["type"] for r in billed} == {"Hourly"}
+
+
+def test_declining_persona_declines(api, http, info):
+    created = api.data(
+        CREATE_OFFER,
+        {
+            "offerInput": {
+                "freelancerId": GRACE,
+                "title": "Docs",
+                "contractType": "HOURLY",
+                "hourlyRate": 50,
+            }
+        },
+    )
+    offer_id = created["createOffer"]["offer"]["id"]
+    advance(http, info, 3 * HOUR)
+    assert api.data(OFFER, {"id": offer_id})["offer"]["state"] == "DECLINED"
+
+
+def test_fixed_price_milestones_submit_approve_pay(api, http, info):
+    created = api.data(
+        CREATE_OFFER,
+        {
+            "offerInput": {
+                "freelancerId": ANA,
+                "title": "Landing page",
+                "contractType": "FIXED",
+                "milestones": [
+                    {"description": "Wireframes", "amount": 300},
+                    {"description": "Build", "amount": 700, "dueDate": "2031-01-31"},
+                ],
+            }
+        },
+    )
+    offer = created["createOffer"]["offer"]
+    assert [m["description"] for m in offer["milestoneTerms"]["milestones"]] == [
+        "Wireframes",
+        "Build",
+    ]
+    accepted = tool(http, info, "act", {"action": "accept_offer", "offerId": offer["id"]})
+    contract_id = accepted["contractId"]
+    milestones = api.data(CONTRACT, {"id": contract_id})["contractDetails"]["offer"]["milestones"]
+    assert [m["state"] for m in milestones] == ["ACTIVE", "NOT_FUNDED"]
+
+    advance(http, info, 3 * DAY)  # Ana submits two days after funding
+    milestones = api.data(CONTRACT, {"id": contract_id})["contractDetails"]["offer"]["milestones"]
+    assert milestones[0]["state"] == "SUBMITTED"
+
+    approve = """mutation ApproveMilestone($input: ApproveMilestoneInput!) {
+      approveMilestone(input: $input) { id state } }"""
+    activate = """mutation ActivateMilestone($input: ActivateMilestoneInput) {
+      activateMilestone(input: $input) { id state } }"""
+    create = """mutation CreateMilestoneV2($input: CreateMilestoneInput!) {
+      createMilestoneV2(input: $input) { id state sequenceId description } }"""
+    paid = api.data(approve, {"input": {"milestoneId": milestones[0]["id"]}})
+    funded = api.data(activate, {"input": {"milestoneId": milestones[1]["id"]}})
+    extra = api.data(create, {"input": {"contractId": contract_id, "description": "Polish",
+                                        "amount": 150}})  # fmt: skip
+
+    assert paid["approveMilestone"]["state"] == "PAID"
+    assert funded["activateMilestone"]["state"] == "ACTIVE"
+    assert extra["createMilestoneV2"]["sequenceId"] == 3
+    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})["transactionHistory"][
+        "transactionDetail"
+    ]["transactionHistoryRow"]
+    fixed = [r for r in rows if r["relatedAssignment"] == contract_id]
+    assert [r["type"] for r in fixed] == ["Fixed Price"]
+
+
+def test_messages_get_replies_and_poll_by_time(api, http, info):
+    offer = api.data(
+        CREATE_OFFER,
+        {
+            "offerInput": {
+                "freelancerId": ANA,
+                "title": "Chat",
+                "contractType": "HOURLY",
+                "hourlyRate": 85,
+            }
+        },
+    )
+    contract_id = tool(
+        http,
+        info,
+        "act",
+        {"action": "accept_offer", "offerId": offer["createOffer"]["offer"]["id"]},
+    )["contractId"]
+    room_id = api.data(CONTRACT_ROOM, {"contractId": contract_id})["contractRoom"]["id"]
+    post = """mutation CreateRoomStoryV2($input: RoomStoryCreateInputV2!) {
+      createRoomStoryV2(input: $input) { id message createdDateTime } }"""
+
+    sent = api.data(post, {"input": {"roomId": room_id, "message": "Kick-off tomorrow?"}})
+    since = sent["createRoomStoryV2"]["createdDateTime"]
+    advance(http, info, 2 * HOUR)
+    stories = api.data(STORIES, {"filter": {"roomId_eq": room_id, "createdDateTime_gt": since}})
+
+    replies = [e["node"] for e in stories["roomStories"]["edges"]]
+    assert len(replies) == 1 and replies[0]["user"]["id"] == ANA
+    tool(http, info, "act", {"action": "message", "contractId": contract_id, "message": "Done."})
+    assert api.data(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]["totalCount"] == 4
+
+
+def test_end_contract_both_sides_and_withdraw(api, http, info):
+    def hire():
+        offer = api.data(
+            CREATE_OFFER,
+            {
+                "offerInput": {
+                    "freelancerId": ANA,
+                    "title": "Short job",
+                    "contractType": "HOURLY",
+                    "hourlyRate": 85,
+                }
+            },
+        )
+        offer_id = offer["createOffer"]["offer"]["id"]
+        return tool(http, info, "act", {"action": "accept_offer", "offerId": offer_id})[
+            "contractId"
+        ]
+
+    end = """mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {
+      endContractByClient(contractId: $contractId, input: $input) { success } }"""
+    by_client, by_freelancer = hire(), hire()
+    assert (
+        api.data(end, {"contractId": by_client, "input": {"reason": "done"}})[
+            "endContractByClient"
+        ]["success"]
+        is True
+    )
+    tool(http, info, "act", {"action": "end_contract", "contractId": by_freelancer})
+    for contract_id, side in ((by_client, "CLIENT"), (by_freelancer, "FREELANCER")):
+        details = api.data(CONTRACT, {"id": contract_id})["contractDetails"]
+        assert details["status"] == "ENDED" and details["closingReason"]["apiRef"] == side
+
+    offer = api.data(
+        CREATE_OFFER,
+        {
+            "offerInput": {
+                "freelancerId": ANA,
+                "title": "Never mind",
+                "contractType": "HOURLY",
+                "hourlyRate": 85,
+            }
+        },
+    )
+    offer_id = offer["createOffer"]["offer"]["id"]
+    withdraw = (
+        "mutation WithdrawOffer($input: WithdrawOfferInput!) { withdrawOffer(input: $input) }"
+    )
+    assert api.data(withdraw, {"input": {"offerId": offer_id}})["withdrawOffer"] is True
+    assert api.data(OFFER, {"id": offer_id})["offer"]["state"] == "WITHDRAWN"
+
+
+def test_objects_of_another_organization_are_not_found(api, http, info):
+    job_id = create_job(api, title="Engineering only")
+    design = info["upwork"]["tenant_ids"][1]
+    body = api.post(PROPOSALS, {"jobPostingId": job_id}, tenant=design).json()
+    assert body["data"]["clientProposals"] is None
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_bulk_contracts_and_tick(http, info):
+    made = tool(http, info, "bulk-contracts", {"count": 50})
+    assert len(made["contractIds"]) == 50
+    assert "performed" in tool(http, info, "tick", {})
+
+
+def test_state_survives_a_restart(api, http, info, sandbox):
+    job_id = create_job(api, title="Survivor")
+    advance(http, info, 9 * HOUR)
+    before = proposals_of(api, job_id)
+
+    sandbox.restart()
+
+    after = Upwork(http, info, app_token(http, info))
+    assert proposals_of(after, job_id) == before

@@ -1,0 +1,169 @@
+"""Steps the Upwork sandbox tests share: tokens, GraphQL calls, tools, the clock."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+REDIRECT = "http://127.0.0.1:8000/integrations/upwork/callback"
+
+
+def upwork(info: dict) -> dict:
+    return info["upwork"]
+
+
+def tools(info: dict) -> tuple[str, str]:
+    return info["client_id"], info["client_secret"]
+
+
+def authorize_url(info: dict, **extra) -> str:
+    params = {"response_type": "code", "client_id": upwork(info)["client_id"],
+              "redirect_uri": REDIRECT, "state": "st-1", **extra}  # fmt: skip
+    return f"{upwork(info)['authorize_url']}?{urlencode(params)}"
+
+
+def pick(http: httpx.Client, url: str, email: str) -> httpx.Response:
+    """Open the picker and click ``email``; returns the redirect."""
+    page = http.get(url)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    user = re.search(rf'value="(\d+)" data-email="{re.escape(email)}"', page.text).group(1)
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text)
+    fields = {name: html.unescape(value) for name, value in hidden}
+    fields.update(csrfmiddlewaretoken=token, user=user)
+    origin = f"{page.url.scheme}://{page.url.netloc.decode()}"
+    return http.post(str(page.url), data=fields, headers={"Origin": origin})
+
+
+def query_of(response: httpx.Response) -> dict:
+    assert response.status_code == 302, response.text
+    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+
+
+def token(http: httpx.Client, info: dict, client: dict | None = None, **data) -> httpx.Response:
+    client = client or upwork(info)
+    body = {"client_id": client["client_id"], "client_secret": client["client_secret"], **data}
+    return http.post(upwork(info)["token_url"], data=body)
+
+
+def app_token(http: httpx.Client, info: dict, client: dict | None = None) -> str:
+    response = token(http, info, client, grant_type="client_credentials")
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+class Upwork:
+    """GraphQL calls with a bearer token (and optionally a tenant)."""
+
+    def __init__(
+        self, http: httpx.Client, info: dict, access_token: str, tenant: str | None = None
+    ):
+        self.http, self.info, self.token, self.tenant = http, info, access_token, tenant
+
+    def post(self, query: str, variables: dict | None = None, tenant: str | None = None, **kw):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if tenant or self.tenant:
+            headers["X-Upwork-API-TenantId"] = tenant or self.tenant
+        body = {"query": query, "variables": variables or {}, **kw}
+        return self.http.post(upwork(self.info)["graphql_url"], json=body, headers=headers)
+
+    def data(self, query: str, variables: dict | None = None, **kw) -> dict:
+        response = self.post(query, variables, **kw)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+def tool(http: httpx.Client, info: dict, path: str, body: dict | None = None) -> dict:
+    url = f"{upwork(info)['tools_url']}/{path}"
+    response = (
+        http.post(url, json=body or {}, auth=tools(info))
+        if body is not None
+        else http.get(url, auth=tools(info))
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def advance(http: httpx.Client, info: dict, seconds: float) -> dict:
+    response = http.post(
+        f"{info['viewer_url']}_sandbox/clock", json={"advance_seconds": seconds}, auth=tools(info)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def set_dials(http: httpx.Client, info: dict, **changes) -> dict:
+    return tool(http, info, "control", changes)
+
+
+RESET = {
+    "throttle": {"rate": 10.0, "burst": 10},
+    "faults": {"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1},
+}
+
+CREATE_JOB = """
+mutation CreateJobPosting($jobPostingRequest: JobPostingCreateRequest!) {
+  createJobPosting(jobPostingRequest: $jobPostingRequest) { id version }
+}"""
+
+PROPOSALS = """
+query ClientProposals($jobPostingId: String!, $filter: ClientProposalFilter,
+                      $pagination: Pagination) {
+  clientProposals(jobPostingId: $jobPostingId, filter: $filter, pagination: $pagination) {
+    totalCount
+    edges { cursor node { id user { id name ciphertext }
+            coverLetter status { status } auditDetails { createdDateTime modifiedDateTime } } }
+    pageInfo { endCursor hasNextPage }
+  }
+}"""
+
+CREATE_OFFER = """
+mutation CreateOffer($offerInput: CreationOfferInput!) {
+  createOffer(offerInput: $offerInput) { offer { id state deliveryModel vendorUserId title
+    hourlyRateTerms { rate { rawValue } weeklyHoursLimit } milestoneTerms { milestones {
+    description state } } createdDateTime } }
+}"""
+
+OFFER = """
+query Offer($id: String!) { offer(id: $id) { id state title type
+  freelancer { user { id name } } milestones { id state } } }"""
+
+CONTRACT = """
+query ContractDetails($id: String!) { contractDetails(id: $id) { id title status kind
+  deliveryModel startDate endDate createDate modifyDate closingReason { reason apiRef }
+  freelancer { id name } offer { id milestones { id state description sequenceId
+  currentEscrowAmount { rawValue } } } } }"""
+
+CONTRACT_ROOM = """
+query ContractRoom($contractId: String!) { contractRoom(contractId: $contractId) {
+  id roomName contractId latestStory { id message } } }"""
+
+STORIES = """
+query RoomStories($filter: RoomStoryFilter) { roomStories(filter: $filter) { totalCount
+  edges { cursor node { id message createdDateTime user { id name }
+          room { id contractId offerIds } } }
+  pageInfo { endCursor hasNextPage } } }"""
+
+TIME_REPORT = """
+query ContractTimeReport($filter: TimeReportFilter, $pagination: Pagination) {
+  contractTimeReport(filter: $filter, pagination: $pagination) { totalCount
+    edges { cursor node { dateWorkedOn totalHoursWorked totalCharges contract { id }
+            freelancer { id } } }
+    pageInfo { endCursor hasNextPage } } }"""
+
+TRANSACTIONS = """
+query TransactionHistory($transactionHistoryFilter: TransactionHistoryFilter) {
+  transactionHistory(transactionHistoryFilter: $transactionHistoryFilter) {
+    transactionDetail { transactionHistoryRow { recordId type description
+      transactionCreationDate relatedAssignment runningChargeableBalance { rawValue } } } } }"""
+
+
+def hourly_job(**changes) -> dict:
+    return {"title": "Django upgrade", "description": "Move us to Django 5.2.",
+            "contractType": "HOURLY", "hourlyBudgetMin": 40, "hourlyBudgetMax": 120,
+            "skills": ["Python", "Django"], **changes}  # fmt: skip
