@@ -32,6 +32,9 @@ def check() -> list[str]:
             "the database schema is not up to date: run `gigbridge migrate` (or `gigbridge init`)"
         )
         return problems
+    from gigbridge.integrations.upwork.connection import config_problems as upwork_problems
+
+    problems.extend(upwork_problems())
     policy_file = settings.POLICY_FILE
     if not policy_file.exists():
         problems.append(
