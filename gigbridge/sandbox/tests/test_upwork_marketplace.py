@@ -337,3 +337,12 @@ def test_state_survives_a_restart(api, http, info, sandbox):
 
     after = Upwork(http, info, app_token(http, info))
     assert proposals_of(after, job_id) == before
+
+
+def test_viewer_shows_the_marketplace_without_secrets(api, http, info):
+    create_job(api, title="Visible in the viewer")
+    page = http.get("/upwork/")
+    assert page.status_code == 200
+    assert "Visible in the viewer" in page.text and "Dmitri Ivanov" in page.text
+    assert info["upwork"]["client_secret"] not in page.text
+    assert "/upwork/" in http.get("/").text  # linked from the tenant viewer
