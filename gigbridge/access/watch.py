@@ -27,7 +27,7 @@ from django.db.models import Q
 from gigbridge import clock
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.msgraph.client import GraphClient
-from gigbridge.integrations.msgraph.errors import NotFound
+from gigbridge.integrations.msgraph.errors import NotFound, PermanentGraphError
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.models import InboxEvent, OutboxJob
 from gigbridge.program.models import Workspace
@@ -60,7 +60,7 @@ def wanted_resources() -> dict[str, tuple[str, ...]]:
 def ensure_subscriptions(client: GraphClient) -> dict[str, int]:
     """Create what is missing, renew what expires soon, delete what no workspace needs."""
     now = clock.now()
-    counts = {"created": 0, "renewed": 0, "deleted": 0}
+    counts = {"created": 0, "renewed": 0, "deleted": 0, "failed": 0}
     wanted = wanted_resources()
     held = {row.resource: row for row in GraphSubscription.objects.all()}
     # Check before act: a subscription made by a pass that died before saving it is in the
@@ -88,7 +88,14 @@ def ensure_subscriptions(client: GraphClient) -> dict[str, int]:
                 continue
             except NotFound:  # expired or removed by the tenant: make it again
                 row.delete()
-        _create(client, resource, change_types, now)
+        try:
+            _create(client, resource, change_types, now)
+        except PermanentGraphError as error:
+            # Typically Graph could not reach /hooks/graph (validation failed): the scheduled
+            # passes still keep access right, and the next watch job (15 minutes) tries again.
+            log.warning("cannot subscribe to %s: %s", resource, error)
+            counts["failed"] += 1
+            continue
         counts["created"] += 1
     return counts
 

@@ -39,12 +39,12 @@ def test_a_guest_added_by_hand_is_found_as_soon_as_the_tenant_says_so(hooked, pe
     team_id = create_team(graph, "Watched", "max@contoso.example")
     Workspace.objects.create(name="Watched", team_id=team_id)
 
-    assert ensure_subscriptions(graph) == {"created": 2, "renewed": 0, "deleted": 0}
+    assert ensure_subscriptions(graph) == {"created": 2, "renewed": 0, "deleted": 0, "failed": 0}
     assert set(GraphSubscription.objects.values_list("resource", flat=True)) == {
         "/users",
         f"/teams/{team_id}/members",
     }
-    assert ensure_subscriptions(graph) == {"created": 0, "renewed": 0, "deleted": 0}
+    assert ensure_subscriptions(graph) == {"created": 0, "renewed": 0, "deleted": 0, "failed": 0}
 
     invited = graph.invite_guest("eve@outside.example", "https://teams.microsoft.com")
     graph.add_team_member(team_id, invited["invitedUser"]["id"], roles=["guest"])
@@ -58,6 +58,12 @@ def test_a_guest_added_by_hand_is_found_as_soon_as_the_tenant_says_so(hooked, pe
     assert InboxEvent.objects.filter(handled_at__isnull=True).count() == 0
 
 
+def test_an_unreachable_webhook_fails_softly_and_is_tried_again(graph, settings, db):
+    settings.GRAPH = {**settings.GRAPH, "notification_url": "http://127.0.0.1:9/hooks/graph"}
+    assert ensure_subscriptions(graph) == {"created": 0, "renewed": 0, "deleted": 0, "failed": 1}
+    assert not GraphSubscription.objects.exists()
+
+
 def test_a_lost_subscription_is_made_again_and_an_unrecorded_one_removed(hooked, people):
     graph = hooked
     ensure_subscriptions(graph)
@@ -69,7 +75,7 @@ def test_a_lost_subscription_is_made_again_and_an_unrecorded_one_removed(hooked,
     )
     GraphSubscription.objects.filter(pk=row.pk).update(expires_at=clock.now())  # due to renew
 
-    assert ensure_subscriptions(graph) == {"created": 1, "renewed": 0, "deleted": 1}
+    assert ensure_subscriptions(graph) == {"created": 1, "renewed": 0, "deleted": 1, "failed": 0}
     held = {s["id"] for s in graph.list_subscriptions()}
     assert held == set(GraphSubscription.objects.values_list("subscription_id", flat=True))
 
