@@ -615,6 +615,9 @@ def _approve_request(request: WorkRequest, policy_version: int, rule: str) -> En
         {**_request_context(request), "engagement_id": engagement.pk},
         key=str(engagement.pk),
     )
+    from .marketplace import queue_posting
+
+    queue_posting(engagement)  # a marketplace request is posted once Upwork is configured
     return engagement
 
 

@@ -176,3 +176,175 @@ class Engagement(models.Model):
     @property
     def reference(self) -> str:
         return f"EN-{self.pk:06d}" if self.pk else "EN-new"
+
+
+# --- the marketplace side (Upwork) ---------------------------------------------------------
+
+
+class Sourcing(models.Model):
+    """An engagement's marketplace side: its job posting, chosen offer and contract on Upwork."""
+
+    class Posting(models.TextChoices):
+        NONE = "none"
+        QUEUED = "queued"
+        POSTED = "posted"
+        FAILED = "failed"
+
+    engagement = models.OneToOneField(Engagement, on_delete=models.CASCADE, related_name="sourcing")
+    organization_id = models.CharField(max_length=64, blank=True, help_text="Upwork organization")
+    job_posting_id = models.CharField(max_length=64, blank=True, db_index=True)
+    posting_state = models.CharField(max_length=10, choices=Posting.choices, default=Posting.NONE)
+    contract_id = models.CharField(max_length=64, blank=True, db_index=True)
+    contract_status = models.CharField(max_length=20, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sourcing of engagement {self.engagement_id}"
+
+
+class Proposal(models.Model):
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="proposals")
+    upwork_id = models.CharField(max_length=64, unique=True)
+    freelancer_upwork_id = models.CharField(max_length=64, blank=True)
+    freelancer_name = models.CharField(max_length=200, blank=True)
+    freelancer_email = models.EmailField(blank=True)
+    profile_key = models.CharField(max_length=100, blank=True)
+    profile_url = models.URLField(max_length=300, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    rate = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    cover_letter = models.TextField(blank=True)
+    state = models.CharField(max_length=20, blank=True, help_text="Upwork's status")
+    shortlisted = models.BooleanField(default=False)
+    picked = models.BooleanField(default=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"proposal {self.upwork_id} by {self.freelancer_name}"
+
+
+class MarketplaceOffer(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued"  # decided in Gigbridge, the outbox job sends it
+        OPEN = "open"  # sent; waiting for the freelancer
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+        WITHDRAWN = "withdrawn"
+        FAILED = "failed"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="offers")
+    proposal = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
+    )
+    upwork_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    contract_type = models.CharField(max_length=12)  # HOURLY | FIXED_PRICE
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Most it can cost")
+    currency = models.CharField(max_length=3)
+    terms = models.JSONField(default=dict)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"offer {self.upwork_id or self.pk} ({self.state})"
+
+
+class Milestone(models.Model):
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="milestones")
+    upwork_id = models.CharField(max_length=64, unique=True)
+    sequence = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=500, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    state = models.CharField(max_length=20)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sequence", "id"]
+
+    def __str__(self) -> str:
+        return f"milestone {self.upwork_id} ({self.state})"
+
+
+class TimeEntry(models.Model):
+    """Hours on one contract on one day, as Upwork's time report has them (it may revise them)."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="time_entries"
+    )
+    contract_id = models.CharField(max_length=64)
+    date = models.DateField()
+    hours = models.DecimalField(max_digits=8, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    memo = models.CharField(max_length=500, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract_id", "date"], name="one_time_entry_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours} h on {self.date} ({self.contract_id})"
+
+
+class Payment(models.Model):
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="payments")
+    transaction_id = models.CharField(max_length=64, unique=True)
+    contract_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    paid_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["paid_at", "id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.transaction_id}: {self.amount} {self.currency}"
+
+
+class SyncCursor(models.Model):
+    """Where the poller of one Upwork organization got to, per stream (a cursor or a
+    watermark). Advanced only after what it covers is stored."""
+
+    organization_id = models.CharField(max_length=64)
+    stream = models.CharField(max_length=120)
+    value = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization_id", "stream"], name="one_sync_cursor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id or '(default)'} {self.stream} = {self.value}"
+
+
+class SpendAlert(models.Model):
+    """An alert sent once: ``scope`` engagement:<id> or cost_center:<code>:<fiscal year>."""
+
+    scope = models.CharField(max_length=100)
+    threshold = models.PositiveIntegerField()  # percent of the budget
+    spent = models.DecimalField(max_digits=14, decimal_places=2)
+    budget = models.DecimalField(max_digits=14, decimal_places=2)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "threshold"], name="one_spend_alert")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.threshold}%"

@@ -19,6 +19,7 @@ PERIODIC = [
     "gigbridge.access.actions.reconcile_due",
     "gigbridge.access.actions.schedule_drift_scan",
     "gigbridge.access.watch.schedule_watch",
+    "gigbridge.engagements.sync.schedule_sync",
 ]
 
 

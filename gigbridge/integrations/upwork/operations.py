@@ -402,6 +402,7 @@ class RoomRef(UpworkModel):
     id: str | None = None
     room_name: str | None = None
     contract_id: str | None = None
+    offer_ids: Items[str] = []
 
 
 class RoomStory(UpworkModel):
@@ -756,7 +757,7 @@ query RoomStories($filter: RoomStoryFilter) {{
       cursor
       node {{
         id createdDateTime updatedDateTime message
-        room {{ id roomName contractId }}
+        room {{ id roomName contractId offerIds }}
         user {{ {PERSON_FIELDS} }}
         organization {{ id name }}
         attachments {{ objectReferenceId objectType createdDateTime }}
@@ -1034,6 +1035,64 @@ def create_offer(
     return result
 
 
+def offer_input(
+    *,
+    title: str,
+    contract_type: ContractType,
+    description: str | None = None,
+    client_proposal_id: str | None = None,
+    profile_key: str | None = None,
+    job_posting_id: str | None = None,
+    hourly_rate: Decimal | str | None = None,
+    weekly_hours_limit: int | None = None,
+    fixed_price: Decimal | str | None = None,
+    milestones: list[Mapping] = (),
+    start_date: dt.date | str | None = None,
+    message: str | None = None,
+) -> dict:
+    """``CreationOfferInput`` with the field names the sandbox marketplace accepts (amounts as
+    decimal strings; fixed price: ``milestones`` of ``{"description", "amount", "due"}``).
+    ``create_offer`` above sends an older guess of these names; use this with ``send_offer``."""
+    if contract_type not in ("HOURLY", "FIXED_PRICE"):
+        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    return _drop_none(
+        {
+            "title": title,
+            "contractType": contract_type,
+            "description": description,
+            "clientProposalId": client_proposal_id,
+            "profileKey": profile_key if not client_proposal_id else None,
+            "jobPostingId": job_posting_id,
+            "messageToFreelancer": message,
+            "hourlyRate": f"{Decimal(str(hourly_rate)):.2f}" if hourly_rate is not None else None,
+            "weeklyHoursLimit": weekly_hours_limit,
+            "fixedPrice": f"{Decimal(str(fixed_price)):.2f}" if fixed_price is not None else None,
+            "milestones": [
+                _drop_none(
+                    {
+                        "description": m["description"],
+                        "amount": f"{Decimal(str(m['amount'])):.2f}",
+                        "dueDate": iso_date(m.get("due")),
+                    }
+                )
+                for m in milestones
+            ]
+            or None,
+            "startDate": iso_date(start_date),
+        }
+    )
+
+
+def send_offer(client: UpworkClient, offer_input: dict) -> Offer:
+    """Send an offer built by ``offer_input``. Never re-sent by the client."""
+    data = client.execute(CREATE_OFFER, {"offerInput": offer_input}, "CreateOffer")
+    value = _root(data, "createOffer", "CreateOffer", required=True)
+    result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
+    if result is None:
+        raise MalformedResponse("the answer has no offer", operation="CreateOffer")
+    return result
+
+
 def withdraw_offer(client: UpworkClient, offer_id: str, *, message: str | None = None) -> Any:
     data = client.execute(
         WITHDRAW_OFFER,
@@ -1204,6 +1263,22 @@ def room_stories(
     flt: dict[str, Any] = {"roomId_eq": room_id, "pagination": _pagination(first, after)}
     if since is not None:
         flt["createdDateTime_bt"] = {"rangeStart": iso_datetime(since)}
+    data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
+    return _page(RoomStory, data.get("roomStories"), "RoomStories")
+
+
+def stories_since(
+    client: UpworkClient,
+    since: dt.datetime | str | None,
+    *,
+    first: int = PAGE_SIZE,
+    after: str | None = None,
+) -> Page[RoomStory]:
+    """Messages in every room of the organization created after ``since`` (exclusive), one page.
+    A room's ``offer_ids`` and ``contract_id`` tie an accepted offer to its contract."""
+    flt: dict[str, Any] = {"pagination": _pagination(first, after)}
+    if since is not None:
+        flt["createdDateTime_gt"] = iso_datetime(since)
     data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
     return _page(RoomStory, data.get("roomStories"), "RoomStories")
 

@@ -1,0 +1,558 @@
+"""Polling Upwork (it has no webhooks): one pass per organization, scheduled.
+
+A pass reads, for each engagement on the marketplace, its new proposals (from the stored page
+cursor), its open offer, its contract (status and milestones) and its hours (a window from the
+stored date watermark, overlapping a week back, since Upwork revises hours); then the
+organization's transactions (from the stored date, overlapping two days). Every row is upserted
+on its Upwork id, so an overlap or a repeated pass changes nothing; a cursor or watermark moves
+in the same transaction as the rows it covers, so a crash or a 429 mid-pass loses nothing.
+
+Changes become domain events: a proposal received (audited, hiring manager mailed), an offer
+accepted (engagement contracted, which starts Microsoft 365 access), a milestone submitted
+(hiring manager mailed; Outlook once a tenant is connected), hours and payments (spend, with
+alerts at 80% and 100%), a contract ended (engagement offboarding, which removes access).
+
+429 and 5xx raise the connector's retryable errors: the outbox runs the pass again later.
+A malformed answer is logged with its operation and skipped; the rest of the pass goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from gigbridge import clock
+from gigbridge.audit.actions import record
+from gigbridge.jobs import actions as jobs
+from gigbridge.notifications.actions import mail
+
+from . import marketplace
+from .errors import InvalidTransition, RuleViolation
+from .models import (
+    Engagement,
+    MarketplaceOffer,
+    Milestone,
+    Payment,
+    Proposal,
+    Sourcing,
+    SyncCursor,
+    TimeEntry,
+)
+
+log = logging.getLogger(__name__)
+SYNC_JOB = "engagements.upwork_sync"
+SYNC_EVERY_MINUTES = 5
+HOURS_OVERLAP = dt.timedelta(days=7)
+PAYMENTS_OVERLAP = dt.timedelta(days=2)
+LIVE = [
+    Engagement.State.SOURCING,
+    Engagement.State.OFFERED,
+    Engagement.State.CONTRACTED,
+    Engagement.State.ACTIVE,
+]
+# Engagements still owed payments after their contract ended.
+PAYING = [*LIVE, Engagement.State.OFFBOARDING]
+
+
+def schedule_sync() -> int:
+    """Scheduled: one pass per organization and window, however many schedulers run."""
+    from gigbridge.integrations.upwork import connection
+
+    if not connection.configured():
+        return 0
+    now = clock.now()
+    window = now.replace(
+        minute=now.minute - now.minute % SYNC_EVERY_MINUTES, second=0, microsecond=0
+    )
+    orgs = set(
+        Sourcing.objects.filter(engagement__state__in=PAYING).values_list(
+            "organization_id", flat=True
+        )
+    )
+    with transaction.atomic():
+        for org in sorted(orgs):
+            jobs.enqueue(
+                SYNC_JOB, {"organization_id": org}, key=f"{SYNC_JOB}:{org}:{window.isoformat()}"
+            )
+    return len(orgs)
+
+
+def _cursor(org: str, stream: str) -> str:
+    row = SyncCursor.objects.filter(organization_id=org, stream=stream).first()
+    return row.value if row else ""
+
+
+def _advance(org: str, stream: str, value: str) -> None:
+    """Inside the transaction that stored what ``value`` covers."""
+    SyncCursor.objects.update_or_create(
+        organization_id=org, stream=stream, defaults={"value": value, "updated_at": clock.now()}
+    )
+
+
+def _malformed(error, what: str) -> None:
+    log.warning(
+        "upwork sync: %s skipped, malformed answer from %s: %s",
+        what,
+        getattr(error, "operation", "?"),
+        error,
+    )
+
+
+def sync_organization(org: str) -> dict[str, int]:
+    from gigbridge.integrations.upwork import connection
+    from gigbridge.integrations.upwork.errors import MalformedResponse
+
+    client = connection.client(org or None)
+    counts = {
+        "proposals": 0,
+        "contracted": 0,
+        "milestones": 0,
+        "hours": 0,
+        "payments": 0,
+        "ended": 0,
+    }
+    sourcings = Sourcing.objects.filter(
+        organization_id=org, engagement__state__in=LIVE
+    ).select_related("engagement__request")
+    for sourcing in sourcings:
+        engagement = sourcing.engagement
+        steps = [
+            ("proposals", sync_proposals),
+            ("offers", sync_offer),
+            ("contract", sync_contract),
+            ("hours", sync_hours),
+        ]
+        for name, step in steps:
+            try:
+                for key, value in step(client, sourcing).items():
+                    counts[key] = counts.get(key, 0) + value
+            except MalformedResponse as error:
+                _malformed(error, f"{name} of {engagement.reference}")
+            sourcing.refresh_from_db()
+    try:
+        counts["payments"] += sync_payments(client, org)
+    except MalformedResponse as error:
+        _malformed(error, "transactions")
+    return counts
+
+
+# --- proposals -----------------------------------------------------------------------------
+
+
+def sync_proposals(client, sourcing: Sourcing) -> dict[str, int]:
+    from gigbridge.integrations.upwork import operations as ops
+
+    engagement = sourcing.engagement
+    if not sourcing.job_posting_id or engagement.state != Engagement.State.SOURCING:
+        return {}
+    stream = f"proposals:{sourcing.job_posting_id}"
+    new = 0
+    while True:
+        after = _cursor(sourcing.organization_id, stream) or None
+        page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
+        with transaction.atomic():
+            for item in page.items:
+                new += _upsert_proposal(engagement, item)
+            if page.end_cursor and page.items:
+                _advance(sourcing.organization_id, stream, page.end_cursor)
+        if not page.has_next_page or not page.items:
+            return {"proposals": new}
+
+
+def _upsert_proposal(engagement: Engagement, item) -> int:
+    if not item.id:
+        return 0
+    user = item.user
+    values = {
+        "freelancer_upwork_id": (user.id if user else "") or "",
+        "freelancer_name": (user.name if user else "") or "",
+        "freelancer_email": ((user.email if user else "") or "").lower(),
+        "profile_key": (user.ciphertext if user else "") or "",
+        "profile_url": (user.public_url if user else "") or "",
+        "cover_letter": item.cover_letter or "",
+        "state": item.state or "",
+    }
+    proposal, created = Proposal.objects.get_or_create(
+        upwork_id=item.id,
+        defaults={"engagement": engagement, "received_at": clock.now(), **values},
+    )
+    if not created:
+        Proposal.objects.filter(pk=proposal.pk).update(**values)
+        return 0
+    record(
+        user=None,
+        actor="upwork",
+        action="marketplace.proposal_received",
+        obj=engagement,
+        after={"proposal": item.id, "freelancer": values["freelancer_name"]},
+    )
+    mail(
+        engagement.request.requester,
+        "proposal_received",
+        {
+            "reference": engagement.reference,
+            "title": engagement.request.title,
+            "engagement_id": engagement.pk,
+            "freelancer": values["freelancer_name"],
+        },
+        key=item.id,
+    )
+    return 1
+
+
+# --- offers --------------------------------------------------------------------------------
+
+
+def sync_offer(client, sourcing: Sourcing) -> dict[str, int]:
+    from gigbridge.integrations.upwork import operations as ops
+
+    engagement = sourcing.engagement
+    offer = engagement.offers.filter(state=MarketplaceOffer.State.OPEN).last()
+    if offer is None or not offer.upwork_id:
+        return {}
+    found = ops.get_offer(client, offer.upwork_id)
+    state = ((found.state if found else "") or "").upper()
+    if state in ("DECLINED", "WITHDRAWN", "EXPIRED"):
+        _offer_closed(offer, state.lower())
+        return {}
+    if state != "ACCEPTED":
+        return {}
+    contract_id = _contract_of(client, offer)
+    if not contract_id:
+        return {}  # the room names it soon; the next pass looks again
+    return {"contracted": _contracted(offer, contract_id)}
+
+
+def _contract_of(client, offer: MarketplaceOffer) -> str:
+    """The contract of an accepted offer: its room's stories name both."""
+    from gigbridge.integrations.upwork import operations as ops
+
+    since = (offer.sent_at or offer.created_at) - dt.timedelta(minutes=1)
+    after = None
+    for _ in range(20):
+        page = ops.stories_since(client, since, after=after)
+        for story in page.items:
+            if story.room and offer.upwork_id in story.room.offer_ids and story.room.contract_id:
+                return story.room.contract_id
+        if not page.has_next_page or not page.items:
+            return ""
+        after = page.end_cursor
+    return ""
+
+
+@transaction.atomic
+def _offer_closed(offer: MarketplaceOffer, state: str) -> None:
+    from .actions import transition_engagement
+
+    MarketplaceOffer.objects.filter(pk=offer.pk).update(state=state, answered_at=clock.now())
+    Proposal.objects.filter(pk=offer.proposal_id).update(picked=False, state=state.upper())
+    engagement = Engagement.objects.get(pk=offer.engagement_id)
+    record(
+        user=None,
+        actor="upwork",
+        action=f"marketplace.offer_{state}",
+        obj=engagement,
+        after={"offer": offer.upwork_id},
+    )
+    if engagement.state == Engagement.State.OFFERED:
+        transition_engagement(None, engagement, Engagement.State.SOURCING, reason=f"offer {state}")
+
+
+def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
+    from .actions import transition_engagement
+
+    with transaction.atomic():
+        MarketplaceOffer.objects.filter(pk=offer.pk).update(
+            state=MarketplaceOffer.State.ACCEPTED, answered_at=clock.now()
+        )
+        Proposal.objects.filter(pk=offer.proposal_id).update(state="HIRED")
+        Sourcing.objects.filter(engagement_id=offer.engagement_id).update(
+            contract_id=contract_id, contract_status="ACTIVE", updated_at=clock.now()
+        )
+        engagement = Engagement.objects.get(pk=offer.engagement_id)
+        record(
+            user=None,
+            actor="upwork",
+            action="marketplace.offer_accepted",
+            obj=engagement,
+            after={"offer": offer.upwork_id, "contract": contract_id},
+        )
+    try:
+        transition_engagement(
+            None,
+            engagement,
+            Engagement.State.CONTRACTED,
+            reason=f"offer accepted on Upwork (contract {contract_id})",
+        )
+    except (RuleViolation, InvalidTransition) as error:
+        with transaction.atomic():
+            Sourcing.objects.filter(engagement_id=engagement.pk).update(last_error=str(error)[:500])
+            record(
+                user=None,
+                actor="upwork",
+                action="marketplace.contract_blocked",
+                obj=engagement,
+                after={"error": str(error)[:500]},
+            )
+        return 0
+    return 1
+
+
+# --- contract, milestones, hours -----------------------------------------------------------
+
+
+def sync_contract(client, sourcing: Sourcing) -> dict[str, int]:
+    from gigbridge.integrations.upwork import operations as ops
+
+    if not sourcing.contract_id:
+        return {}
+    contract = ops.contract_details(client, sourcing.contract_id)
+    if contract is None:
+        return {}
+    counts = {"milestones": 0, "ended": 0}
+    with transaction.atomic():
+        engagement = Engagement.objects.select_related("request__requester").get(
+            pk=sourcing.engagement_id
+        )
+        for item in contract.milestones:
+            counts["milestones"] += _upsert_milestone(engagement, item)
+        Sourcing.objects.filter(pk=sourcing.pk).update(contract_status=contract.status or "")
+    status = (contract.status or "").upper()
+    counts["ended"] = _follow_contract(sourcing.engagement_id, status, contract)
+    return counts
+
+
+def _money(value) -> Decimal | None:
+    amount = value.amount if value is not None else None
+    return amount if amount else None
+
+
+def _upsert_milestone(engagement: Engagement, item) -> int:
+    if not item.id:
+        return 0
+    state = (item.state or "").upper()
+    row, created = Milestone.objects.get_or_create(
+        upwork_id=item.id,
+        defaults={
+            "engagement": engagement,
+            "state": state,
+            "sequence": int(item.sequence_id or 0) if str(item.sequence_id or "0").isdigit() else 0,
+            "description": (item.description or "")[:500],
+            "amount": _money(item.current_escrow_amount),
+        },
+    )
+    changes = {}
+    if not created and row.state != state:
+        changes["state"] = state
+    amount = _money(item.current_escrow_amount)
+    if amount and row.amount != amount:
+        changes["amount"] = amount
+    event = 0
+    if state == "SUBMITTED" and row.submitted_at is None:
+        changes["submitted_at"] = clock.now()
+        record(
+            user=None,
+            actor="upwork",
+            action="marketplace.milestone_submitted",
+            obj=engagement,
+            after={"milestone": item.id, "description": item.description},
+        )
+        mail(
+            engagement.request.requester,
+            "milestone_submitted",
+            {
+                "reference": engagement.reference,
+                "title": engagement.request.title,
+                "engagement_id": engagement.pk,
+                "milestone": item.description or item.id,
+            },
+            key=item.id,
+        )
+        event = 1
+    if state in ("PAID", "APPROVED", "RELEASED") and row.approved_at is None:
+        changes["approved_at"] = clock.now()
+    if changes:
+        Milestone.objects.filter(pk=row.pk).update(**changes)
+    return event
+
+
+def _follow_contract(engagement_id: int, status: str, contract) -> int:
+    """Contract ACTIVE: engagement active once its start day came; ENDED: offboarding."""
+    from .actions import transition_engagement
+
+    engagement = Engagement.objects.get(pk=engagement_id)
+    state = engagement.state
+    if status == "ACTIVE" and state == Engagement.State.CONTRACTED:
+        if engagement.contract_start and engagement.contract_start <= clock.today():
+            transition_engagement(
+                None, engagement, Engagement.State.ACTIVE, reason="contract started"
+            )
+        return 0
+    if status != "ENDED" or state not in (Engagement.State.CONTRACTED, Engagement.State.ACTIVE):
+        return 0
+    reason = "contract ended on Upwork"
+    if contract.closing_reason and (
+        contract.closing_reason.reason or contract.closing_reason.api_ref
+    ):
+        reason += f" ({contract.closing_reason.reason or contract.closing_reason.api_ref})"
+    with transaction.atomic():
+        if state == Engagement.State.CONTRACTED:
+            engagement = transition_engagement(
+                None, engagement, Engagement.State.ACTIVE, reason="contract started"
+            )
+        transition_engagement(None, engagement, Engagement.State.OFFBOARDING, reason=reason)
+    return 1
+
+
+def sync_hours(client, sourcing: Sourcing) -> dict[str, int]:
+    from gigbridge.integrations.upwork import operations as ops
+
+    if not sourcing.contract_id:
+        return {}
+    engagement = sourcing.engagement
+    stream = f"hours:{sourcing.contract_id}"
+    mark = _cursor(sourcing.organization_id, stream)
+    start = engagement.contract_start or engagement.request.start_date
+    if mark:
+        start = max(start, dt.date.fromisoformat(mark) - HOURS_OVERLAP)
+    today = clock.today()
+    new, latest, after = 0, mark, None
+    while True:
+        page = ops.contract_time_report(client, sourcing.contract_id, start, today, after=after)
+        with transaction.atomic():
+            for item in page.items:
+                new += _upsert_hours(engagement, sourcing.contract_id, item)
+                latest = max(latest or "", (item.date_worked_on or "")[:10])
+            if not page.has_next_page or not page.items:
+                if latest:
+                    _advance(sourcing.organization_id, stream, latest)
+                return {"hours": new}
+        after = page.end_cursor
+
+
+def _upsert_hours(engagement: Engagement, contract_id: str, item) -> int:
+    try:
+        day = dt.date.fromisoformat((item.date_worked_on or "")[:10])
+        hours = Decimal(str(item.total_hours_worked or 0)).quantize(Decimal("0.01"))
+        amount = Decimal(str(item.total_charges or 0)).quantize(Decimal("0.01"))
+    except (ValueError, InvalidOperation):
+        log.warning("upwork sync: ContractTimeReport row without a usable date or hours skipped")
+        return 0
+    row, created = TimeEntry.objects.get_or_create(
+        contract_id=contract_id,
+        date=day,
+        defaults={
+            "engagement": engagement,
+            "hours": hours,
+            "amount": amount,
+            "memo": (item.memo or "")[:500],
+            "synced_at": clock.now(),
+        },
+    )
+    if created:
+        record(
+            user=None,
+            actor="upwork",
+            action="marketplace.hours_logged",
+            obj=engagement,
+            after={"date": day.isoformat(), "hours": str(hours), "amount": str(amount)},
+        )
+        return 1
+    if (row.hours, row.amount) != (hours, amount):
+        TimeEntry.objects.filter(pk=row.pk).update(
+            hours=hours, amount=amount, synced_at=clock.now()
+        )
+    return 0
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+def transaction_amounts(rows) -> list[Decimal | None]:
+    """Each row's amount: the change of the running balance from the row before it in the
+    answer (the first row's balance counts from zero, as the window's balance starts there)."""
+    amounts, previous = [], Decimal("0")
+    for row in rows:
+        balance = row.running_chargeable_balance.amount if row.running_chargeable_balance else None
+        if balance is None:
+            amounts.append(None)
+            continue
+        amounts.append(balance - previous)
+        previous = balance
+    return amounts
+
+
+def sync_payments(client, org: str) -> int:
+    from gigbridge.integrations.upwork import operations as ops
+
+    contracts = dict(
+        Sourcing.objects.filter(organization_id=org, engagement__state__in=PAYING)
+        .exclude(contract_id="")
+        .values_list("contract_id", "engagement_id")
+    )
+    if not contracts:
+        return 0
+    stream = "payments"
+    mark = _cursor(org, stream)
+    today = clock.today()
+    start = (
+        (dt.date.fromisoformat(mark) - PAYMENTS_OVERLAP) if mark else today - dt.timedelta(days=366)
+    )
+    rows = ops.transaction_history(client, start, today)
+    amounts = transaction_amounts(rows)
+    new, latest = 0, mark
+    with transaction.atomic():
+        touched = set()
+        for row, amount in zip(rows, amounts, strict=True):
+            day = (row.transaction_creation_date or "")[:10]
+            latest = max(latest or "", day)
+            engagement_id = contracts.get(row.related_assignment or "")
+            if engagement_id is None or not row.record_id or amount is None:
+                continue
+            paid_at = _when(row.transaction_creation_date)
+            _, created = Payment.objects.get_or_create(
+                transaction_id=row.record_id,
+                defaults={
+                    "engagement_id": engagement_id,
+                    "contract_id": row.related_assignment,
+                    "kind": (row.type or "")[:40],
+                    "description": (row.description or "")[:500],
+                    "amount": amount,
+                    "currency": _currency(row),
+                    "paid_at": paid_at,
+                },
+            )
+            if created:
+                new += 1
+                touched.add(engagement_id)
+                engagement = Engagement.objects.get(pk=engagement_id)
+                record(
+                    user=None,
+                    actor="upwork",
+                    action="marketplace.payment",
+                    obj=engagement,
+                    after={"transaction": row.record_id, "amount": str(amount), "type": row.type},
+                )
+        for engagement in Engagement.objects.filter(pk__in=touched).select_related(
+            "request__cost_center", "request__requester"
+        ):
+            marketplace.check_spend_alerts(engagement)
+        if latest:
+            _advance(org, stream, latest)
+    return new
+
+
+def _when(value: str | None) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return clock.now()
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _currency(row) -> str:
+    balance = row.running_chargeable_balance
+    return ((balance.currency if balance else None) or "USD")[:3]

@@ -1,0 +1,305 @@
+"""Marketplace sourcing and sync logic: budget guard, compliance on the chosen freelancer,
+idempotent upserts, alerts once, state transitions. Upwork is replaced by typed answers."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from conftest import request_payload
+from gigbridge import clock
+from gigbridge.audit.models import AuditEvent
+from gigbridge.engagements import actions, marketplace, sync
+from gigbridge.engagements.errors import NotAllowed, RuleViolation
+from gigbridge.engagements.models import (
+    ApprovalStep,
+    Engagement,
+    MarketplaceOffer,
+    Milestone,
+    Proposal,
+    SpendAlert,
+    TimeEntry,
+)
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.jobs.models import OutboxJob
+from gigbridge.people.models import Agreement, Person
+from gigbridge.program.models import CostCenter
+
+pytestmark = pytest.mark.django_db
+
+
+def approved_engagement(people, **overrides) -> Engagement:
+    data = request_payload(**overrides)
+    data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
+    data["start_date"] = dt.date.fromisoformat(data["start_date"])
+    data["end_date"] = dt.date.fromisoformat(data["end_date"])
+    request = actions.submit_request(people["rita"], actions.create_request(people["rita"], data))
+    for step in request.steps.filter(state=ApprovalStep.State.PENDING):
+        approver = step.assignee or people["paula"]
+        actions.decide(approver, step, "approve")
+    engagement = Engagement.objects.get(request=request)
+    marketplace.sourcing_of(engagement)
+    return engagement
+
+
+def proposal(engagement, upwork_id="p1", email="ana@freelance.example", country="PT"):
+    return Proposal.objects.create(
+        engagement=engagement,
+        upwork_id=upwork_id,
+        freelancer_name="Ana",
+        freelancer_email=email,
+        profile_key="~01ana",
+        country=country,
+        received_at=clock.now(),
+    )
+
+
+def signed(email, country="PT"):
+    person, _ = Person.objects.get_or_create(
+        email=email, defaults={"kind": "freelancer", "display_name": email, "country": country}
+    )
+    for name in ("NDA", "MSA"):
+        Agreement.objects.create(person=person, name=name, signed_on=clock.today())
+    return person
+
+
+def test_offer_above_the_approved_budget_is_refused_with_the_reason(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    with pytest.raises(RuleViolation, match="more than the approved budget of 4000.00"):
+        marketplace.pick(people["rita"], p, amount=Decimal("4000.01"))
+    assert AuditEvent.objects.filter(action="marketplace.offer_refused").count() == 1
+    assert not MarketplaceOffer.objects.exists()
+    engagement.refresh_from_db()
+    assert engagement.state == Engagement.State.SOURCING
+
+
+def test_hourly_offer_counts_rate_times_weekly_limit_times_weeks(people):
+    engagement = approved_engagement(people, pricing="hourly")  # 61 days: 9 weeks
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    with pytest.raises(RuleViolation, match="can cost 4860.00"):
+        marketplace.pick(people["rita"], p, hourly_rate=Decimal("60"), weekly_hours=9)
+    offer = marketplace.pick(people["rita"], p, hourly_rate=Decimal("60"), weekly_hours=7)
+    assert offer.amount == Decimal("3780.00") and offer.terms["weekly_hours"] == 7
+
+
+def test_compliance_runs_again_on_the_chosen_freelancer(people):
+    engagement = approved_engagement(people)
+    unsigned = proposal(engagement, "p1", "new@freelance.example")
+    blocked = proposal(engagement, "p2", "ivan@freelance.example", country="RU")
+    with pytest.raises(RuleViolation, match="has not signed NDA, MSA"):
+        marketplace.pick(people["rita"], unsigned)
+    signed(blocked.freelancer_email, country="RU")
+    with pytest.raises(RuleViolation, match="RU cannot be engaged"):
+        marketplace.pick(people["rita"], blocked)
+
+
+def test_only_the_hiring_manager_or_a_program_admin_picks(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    with pytest.raises(NotAllowed):
+        marketplace.shortlist(people["max"], p)
+    marketplace.shortlist(people["rita"], p)
+    marketplace.shortlist(people["rita"], p)  # twice: one job
+    assert OutboxJob.objects.filter(kind=marketplace.SHORTLIST_JOB).count() == 1
+
+
+def test_pick_queues_the_offer_and_moves_the_engagement_to_offered(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    offer = marketplace.pick(people["rita"], p)
+    engagement.refresh_from_db()
+    assert engagement.state == Engagement.State.OFFERED
+    assert engagement.freelancer.email == p.freelancer_email
+    assert offer.state == MarketplaceOffer.State.QUEUED and offer.amount == Decimal("4000.00")
+    assert OutboxJob.objects.filter(kind=marketplace.OFFER_JOB).count() == 1
+
+
+def test_offer_input_uses_the_names_the_sandbox_accepts():
+    made = ops.offer_input(
+        title="T",
+        contract_type="FIXED_PRICE",
+        client_proposal_id="p1",
+        profile_key="~k",
+        milestones=[{"description": "All", "amount": Decimal("10"), "due": dt.date(2027, 1, 2)}],
+        start_date=dt.date(2027, 1, 1),
+    )
+    assert made == {
+        "title": "T",
+        "contractType": "FIXED_PRICE",
+        "clientProposalId": "p1",
+        "milestones": [{"description": "All", "amount": "10.00", "dueDate": "2027-01-02"}],
+        "startDate": "2027-01-01",
+    }
+
+
+def _proposal_item(upwork_id, name="Ana"):
+    return ops.Proposal.model_validate(
+        {
+            "id": upwork_id,
+            "user": {
+                "id": "u-" + upwork_id,
+                "name": name,
+                "email": f"{upwork_id}@f.example",
+                "ciphertext": "~" + upwork_id,
+            },
+            "coverLetter": "Hi",
+            "status": {"status": "PENDING"},
+        }
+    )
+
+
+def test_proposals_upsert_idempotently_and_the_cursor_moves(people, monkeypatch):
+    engagement = approved_engagement(people)
+    engagement.sourcing.job_posting_id = "job1"
+    engagement.sourcing.save()
+    pages = {None: (["a", "b"], "c2", True), "c2": (["c"], "c3", False), "c3": ([], "c3", False)}
+    seen = []
+
+    def fake(client, job_id, first=50, after=None):
+        ids, end, more = pages[after]
+        seen.append(after)
+        items = [_proposal_item(i) for i in ids]
+        return ops.Page[ops.Proposal](items=items, end_cursor=end, has_next_page=more)
+
+    monkeypatch.setattr(ops, "list_client_proposals", fake)
+    assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 3}
+    assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 0}
+    assert seen == [None, "c2", "c3"]  # the second pass starts at the stored cursor
+    assert Proposal.objects.count() == 3
+    assert AuditEvent.objects.filter(action="marketplace.proposal_received").count() == 3
+    # Overlap (a lost cursor): the same rows again change nothing.
+    from gigbridge.engagements.models import SyncCursor
+
+    SyncCursor.objects.all().delete()
+    assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 0}
+    assert (
+        OutboxJob.objects.filter(kind="mail.send", payload__template="proposal_received").count()
+        == 3
+    )
+
+
+def _contracted(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    offer = marketplace.pick(people["rita"], p)
+    MarketplaceOffer.objects.filter(pk=offer.pk).update(
+        state="open", upwork_id="o1", sent_at=clock.now()
+    )
+    offer.refresh_from_db()
+    sync._contracted(offer, "k1")
+    engagement.refresh_from_db()
+    return engagement
+
+
+def test_accepted_offer_contracts_the_engagement_and_queues_access(people):
+    engagement = _contracted(people)
+    assert engagement.state == Engagement.State.CONTRACTED
+    assert engagement.sourcing.contract_id == "k1"
+    assert OutboxJob.objects.filter(kind="access.reconcile").exists()
+
+
+def test_hours_upsert_on_contract_and_day_and_revisions_replace(people, monkeypatch):
+    engagement = _contracted(people)
+    rows = [
+        ops.TimeReportEntry.model_validate(
+            {"dateWorkedOn": d, "totalHoursWorked": h, "totalCharges": c}
+        )
+        for d, h, c in (("2026-12-01", 4, 200), ("2026-12-02", 5, 250))
+    ]
+    monkeypatch.setattr(
+        ops, "contract_time_report", lambda *a, **k: ops.Page[ops.TimeReportEntry](items=rows)
+    )
+    assert sync.sync_hours(None, engagement.sourcing) == {"hours": 2}
+    rows[1] = ops.TimeReportEntry.model_validate(
+        {"dateWorkedOn": "2026-12-02", "totalHoursWorked": 6, "totalCharges": 300}
+    )
+    assert sync.sync_hours(None, engagement.sourcing) == {"hours": 0}
+    assert sorted(TimeEntry.objects.values_list("hours", flat=True)) == [4, 6]
+
+
+def test_milestone_submitted_notifies_the_hiring_manager_once(people):
+    engagement = _contracted(people)
+    item = ops.Milestone.model_validate(
+        {
+            "id": "m1",
+            "state": "SUBMITTED",
+            "description": "Logo",
+            "currentEscrowAmount": {"rawValue": "1000.00", "currency": "USD"},
+        }
+    )
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert sync._upsert_milestone(engagement, item) == 1
+        assert sync._upsert_milestone(engagement, item) == 0
+    m = Milestone.objects.get()
+    assert m.submitted_at is not None and m.amount == Decimal("1000.00")
+    assert OutboxJob.objects.filter(payload__template="milestone_submitted").count() == 1
+
+
+def _row(record_id, balance, contract="k1", day="2026-12-03"):
+    return ops.TransactionRow.model_validate(
+        {
+            "recordId": record_id,
+            "type": "Hourly",
+            "relatedAssignment": contract,
+            "transactionCreationDate": f"{day}T18:00:00.000Z",
+            "runningChargeableBalance": {"rawValue": balance, "currency": "USD"},
+        }
+    )
+
+
+def test_payments_upsert_once_and_alert_at_80_and_100_percent_once(people, monkeypatch):
+    engagement = _contracted(people)  # budget 4000
+    rows = [_row("t1", "3000.00"), _row("t2", "3300.00"), _row("t9", "3400.00", contract="other")]
+    monkeypatch.setattr(ops, "transaction_history", lambda *a, **k: list(rows))
+    assert sync.sync_payments(None, "") == 2
+    assert marketplace.spent(engagement) == Decimal("3300.00")
+    assert list(SpendAlert.objects.values_list("scope", "threshold")) == [
+        (f"engagement:{engagement.pk}", 80)
+    ]
+    assert sync.sync_payments(None, "") == 0  # overlap: nothing twice
+    rows.append(_row("t3", "4100.00", day="2026-12-04"))
+    assert sync.sync_payments(None, "") == 1
+    assert marketplace.spent(engagement) == Decimal("4000.00")
+    assert SpendAlert.objects.filter(threshold=100).count() == 1
+    assert AuditEvent.objects.filter(action="spend.alert").count() == 2
+
+
+def test_cost_center_alert_counts_every_engagement_of_the_fiscal_year(people, monkeypatch):
+    engagement = _contracted(people)
+    cc = engagement.request.cost_center
+    cc.annual_budget = Decimal("5000")
+    cc.save()
+    monkeypatch.setattr(ops, "transaction_history", lambda *a, **k: [_row("t1", "4000.00")])
+    sync.sync_payments(None, "")
+    scopes = set(SpendAlert.objects.values_list("scope", "threshold"))
+    assert (f"engagement:{engagement.pk}", 100) in scopes
+    assert any(s.startswith("cost_center:CC-MKT") and t == 80 for s, t in scopes)
+
+
+def test_contract_ended_on_the_marketplace_offboards(people):
+    engagement = _contracted(people)
+    contract = ops.Contract.model_validate({"id": "k1", "status": "ENDED"})
+    assert sync._follow_contract(engagement.pk, "ENDED", contract) == 1
+    engagement.refresh_from_db()
+    assert engagement.state == Engagement.State.OFFBOARDING
+    assert sync._follow_contract(engagement.pk, "ENDED", contract) == 0
+
+
+def test_declined_offer_returns_to_sourcing(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    offer = marketplace.pick(people["rita"], p)
+    MarketplaceOffer.objects.filter(pk=offer.pk).update(state="open", upwork_id="o1")
+    offer.refresh_from_db()
+    sync._offer_closed(offer, "declined")
+    engagement.refresh_from_db()
+    assert engagement.state == Engagement.State.SOURCING
+    assert not Proposal.objects.get().picked
