@@ -1,5 +1,7 @@
 """REST endpoints for work requests, approvals, engagements and cost centers."""
 
+from decimal import Decimal
+
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
@@ -10,15 +12,18 @@ from gigbridge import clock
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
-from . import actions, compliance, permissions
+from . import actions, compliance, marketplace, permissions
 from .errors import Problem, RuleViolation
-from .models import ApprovalStep, Engagement, WorkRequest
+from .models import ApprovalStep, Engagement, Proposal, WorkRequest
 from .schemas import (
     ApprovalOut,
     CostCenterOut,
     DecisionIn,
     EngagementOut,
     EventOut,
+    InviteIn,
+    MarketplaceOut,
+    PickIn,
     RequestFilter,
     RequestIn,
     RequestOut,
@@ -197,6 +202,88 @@ def transition(request, engagement_id: int, payload: TransitionIn):
     )
 
 
+def marketplace_view(engagement: Engagement) -> dict:
+    """The engagement's marketplace side and spend (the web page shows the same)."""
+    sourcing = getattr(engagement, "sourcing", None)
+    entries = list(engagement.time_entries.all())
+    return {
+        "engagement_id": engagement.pk,
+        "organization_id": sourcing.organization_id if sourcing else "",
+        "job_posting_id": sourcing.job_posting_id if sourcing else "",
+        "posting_state": sourcing.posting_state if sourcing else "none",
+        "contract_id": sourcing.contract_id if sourcing else "",
+        "contract_status": sourcing.contract_status if sourcing else "",
+        "last_error": sourcing.last_error if sourcing else "",
+        "budget": engagement.request.budget,
+        "currency": engagement.request.currency,
+        "spent": marketplace.spent(engagement),
+        "hours": sum((e.hours for e in entries), Decimal("0")),
+        "proposals": list(engagement.proposals.all()),
+        "offers": list(engagement.offers.all()),
+        "milestones": list(engagement.milestones.all()),
+        "time_entries": entries,
+        "payments": list(engagement.payments.all()),
+    }
+
+
+@engagements_router.get("/{engagement_id}/marketplace", response=MarketplaceOut)
+def get_marketplace(request, engagement_id: int):
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    return marketplace_view(engagement)
+
+
+def _visible_proposal(request, engagement_id: int, proposal_id: int) -> Proposal:
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    return get_object_or_404(Proposal, pk=proposal_id, engagement=engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/proposals/{proposal_id}/shortlist",
+    response=MarketplaceOut,
+    summary="Shortlist a proposal (hiring manager or program admin)",
+)
+def shortlist_proposal(request, engagement_id: int, proposal_id: int):
+    proposal = _visible_proposal(request, engagement_id, proposal_id)
+    marketplace.shortlist(request.user, proposal)
+    return marketplace_view(proposal.engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/proposals/{proposal_id}/pick",
+    response=MarketplaceOut,
+    summary="Pick a proposal and send the offer with the approved terms",
+)
+def pick_proposal(request, engagement_id: int, proposal_id: int, payload: PickIn):
+    proposal = _visible_proposal(request, engagement_id, proposal_id)
+    marketplace.pick(
+        request.user,
+        proposal,
+        amount=payload.amount,
+        hourly_rate=payload.hourly_rate,
+        weekly_hours=payload.weekly_hours,
+        message=payload.message,
+    )
+    return marketplace_view(proposal.engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/invite", response=MarketplaceOut, summary="Direct sourcing: invite"
+)
+def invite(request, engagement_id: int, payload: InviteIn):
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    marketplace.invite(request.user, engagement, payload.profile_key, payload.message)
+    return marketplace_view(engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/post-job", response=MarketplaceOut, summary="Post the job on the marketplace"
+)
+def post_job(request, engagement_id: int):
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    marketplace.post_job(request.user, engagement)
+    return marketplace_view(engagement)
+
+
 # --- cost centers --------------------------------------------------------------------------
 
 
@@ -221,6 +308,7 @@ def cost_center_rows(today=None) -> list[CostCenterOut]:
                 annual_budget=cc.annual_budget,
                 committed=used,
                 available=cc.annual_budget - used,
+                actual=marketplace.cost_center_actual(cc, policy, today),
                 currency=policy.program.currency,
             )
         )

@@ -42,6 +42,7 @@ SHORTLIST_JOB = "engagements.shortlist"
 OFFER_JOB = "engagements.send_offer"
 INVITE_JOB = "engagements.invite"
 THRESHOLDS = (80, 100)
+CENTS = Decimal("0.01")
 
 
 def organization_id() -> str:
@@ -562,17 +563,19 @@ def run_invite(payload: dict) -> None:
 
 
 def spent(engagement: Engagement) -> Decimal:
-    return engagement.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    total = engagement.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return total.quantize(CENTS)
 
 
 def cost_center_actual(cost_center, policy, day: dt.date) -> Decimal:
     """Paid in the fiscal year containing ``day`` on engagements of the cost center."""
     start, end = compliance.fiscal_year_bounds(policy, day)
-    return Payment.objects.filter(
+    total = Payment.objects.filter(
         engagement__request__cost_center=cost_center,
         engagement__request__start_date__gte=start,
         engagement__request__start_date__lte=end,
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return total.quantize(CENTS)
 
 
 def check_spend_alerts(engagement: Engagement) -> list[str]:

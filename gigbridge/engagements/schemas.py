@@ -246,4 +246,88 @@ class CostCenterOut(Schema):
     annual_budget: Decimal
     committed: Decimal
     available: Decimal
+    actual: Decimal = Decimal("0")
     currency: str
+
+
+class ProposalOut(Schema):
+    id: int
+    upwork_id: str
+    freelancer_name: str
+    freelancer_email: str
+    profile_key: str
+    profile_url: str
+    country: str
+    rate: Decimal | None
+    cover_letter: str
+    state: str
+    shortlisted: bool
+    picked: bool
+    received_at: dt.datetime
+
+
+class OfferOut(Schema):
+    id: int
+    upwork_id: str | None
+    state: str
+    contract_type: str
+    amount: Decimal
+    currency: str
+    terms: dict
+    error: str
+    sent_at: dt.datetime | None
+
+
+class MilestoneOut(Schema):
+    upwork_id: str
+    sequence: int
+    description: str
+    amount: Decimal | None
+    state: str
+    submitted_at: dt.datetime | None
+    approved_at: dt.datetime | None
+
+
+class TimeEntryOut(Schema):
+    date: dt.date
+    hours: Decimal
+    amount: Decimal
+
+
+class PaymentOut(Schema):
+    transaction_id: str
+    kind: str
+    amount: Decimal
+    currency: str
+    paid_at: dt.datetime
+
+
+class MarketplaceOut(Schema):
+    engagement_id: int
+    organization_id: str
+    job_posting_id: str
+    posting_state: str
+    contract_id: str
+    contract_status: str
+    last_error: str
+    budget: Decimal
+    currency: str
+    spent: Decimal
+    hours: Decimal
+    proposals: list[ProposalOut]
+    offers: list[OfferOut]
+    milestones: list[MilestoneOut]
+    time_entries: list[TimeEntryOut]
+    payments: list[PaymentOut]
+
+
+class PickIn(Schema):
+    amount: Decimal | None = None
+    hourly_rate: Decimal | None = None
+    weekly_hours: int | None = None
+    message: str = ""
+
+
+class InviteIn(Schema):
+    profile_key: str
+    message: str = ""

@@ -228,11 +228,55 @@ def engagement_detail(request, pk):
         form.fields["state"].choices = [
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
+    from .api import marketplace_view
+    from .marketplace import may_source
+
     return render(
         request,
         "engagements/engagement_detail.html",
-        {"e": engagement, "timeline": actions.timeline(engagement), "form": form},
+        {
+            "e": engagement,
+            "timeline": actions.timeline(engagement),
+            "form": form,
+            "m": marketplace_view(engagement),
+            "may_source": may_source(request.user, engagement)
+            and engagement.state == Engagement.State.SOURCING,
+        },
     )
+
+
+@login_required
+@require_POST
+def proposal_action(request, pk, proposal_pk, what):
+    """Shortlist or pick a proposal from the engagement page."""
+    from django.http import Http404
+
+    from . import marketplace
+    from .models import Proposal
+
+    if what not in ("shortlist", "pick"):
+        raise Http404("no such proposal action")
+    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=pk)
+    proposal = get_object_or_404(Proposal, pk=proposal_pk, engagement=engagement)
+    try:
+        if what == "shortlist":
+            marketplace.shortlist(request.user, proposal)
+            messages.success(request, f"{proposal.freelancer_name} is shortlisted.")
+        else:
+            rate, hours = request.POST.get("hourly_rate"), request.POST.get("weekly_hours")
+            marketplace.pick(
+                request.user,
+                proposal,
+                amount=request.POST.get("amount") or None,
+                hourly_rate=rate or None,
+                weekly_hours=int(hours) if hours and hours.isdigit() else None,
+            )
+            messages.success(request, f"The offer to {proposal.freelancer_name} is on its way.")
+    except NotAllowed as exc:
+        return HttpResponseForbidden(str(exc))
+    except (RuleViolation, InvalidTransition) as exc:
+        messages.error(request, str(exc))
+    return redirect("web:engagement-detail", pk=pk)
 
 
 @login_required

@@ -32,6 +32,11 @@ urlpatterns = [
     path("engagements/", engagement_views.engagement_list, name="engagement-list"),
     path("engagements/<int:pk>/", engagement_views.engagement_detail, name="engagement-detail"),
     path(
+        "engagements/<int:pk>/proposals/<int:proposal_pk>/<str:what>/",
+        engagement_views.proposal_action,
+        name="proposal-action",
+    ),
+    path(
         "engagements/<int:pk>/transition/",
         engagement_views.engagement_transition,
         name="engagement-transition",

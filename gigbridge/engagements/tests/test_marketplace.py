@@ -16,6 +16,7 @@ from gigbridge.engagements.models import (
     Engagement,
     MarketplaceOffer,
     Milestone,
+    Payment,
     Proposal,
     SpendAlert,
     TimeEntry,
@@ -303,3 +304,34 @@ def test_declined_offer_returns_to_sourcing(people):
     engagement.refresh_from_db()
     assert engagement.state == Engagement.State.SOURCING
     assert not Proposal.objects.get().picked
+
+
+def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(people, api):
+    from django.test import Client
+
+    from conftest import PASSWORD
+
+    engagement = _contracted(people)
+    Payment.objects.create(
+        engagement=engagement,
+        transaction_id="t1",
+        contract_id="k1",
+        amount=Decimal("500.00"),
+        currency="USD",
+        paid_at=clock.now(),
+    )
+    body = api("rita").get(f"/api/v1/engagements/{engagement.pk}/marketplace").json()
+    assert body["contract_id"] == "k1" and body["spent"] == "500.00"
+    assert [p["upwork_id"] for p in body["proposals"]] == ["p1"]
+    assert api("max").get(f"/api/v1/engagements/{engagement.pk}/marketplace").status_code in (
+        200,
+        404,
+    )
+    cc = next(c for c in api("rita").get("/api/v1/cost-centers").json() if c["code"] == "CC-MKT")
+    assert cc["actual"] == "500.00"
+    web = Client()
+    web.login(username="rita", password=PASSWORD)
+    page = web.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "Marketplace and spend" in page and "500.00 of 4000.00" in page
+    refused = web.post(f"/engagements/{engagement.pk}/proposals/999/pick/")
+    assert refused.status_code == 404
