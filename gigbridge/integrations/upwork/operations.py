@@ -84,7 +84,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .client import UpworkClient
@@ -379,7 +379,7 @@ class TransactionRow(UpworkModel):
     type: str | None = None
     accounting_subtype: str | None = None
     description: str | None = None
-    description_ui: str | None = None
+    description_ui: str | None = Field(None, alias="descriptionUI")  # not to_camel's "Ui"
     transaction_creation_date: str | None = None
     fully_paid_date: str | None = None
     payment_status: str | None = None
