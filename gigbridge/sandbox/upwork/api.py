@@ -3,37 +3,54 @@
 Every object is looked up within the request's organization (the ``X-Upwork-API-TenantId``
 header, else the user's default organization); others are "not found". Upwork does not document
 its input types, so the sandbox accepts these fields (``!`` required) and answers any other with
-a GraphQL error naming the type and the field:
+a GraphQL error naming the type and the field. Where Gigbridge's connector
+(``gigbridge.integrations.upwork.operations``) and the sandbox's first guess chose different
+names, both are accepted, written ``connectorName | sandboxName``; giving both is an error.
 
-- ``createJobPosting(jobPostingRequest)``: title!, description!, contractType! (HOURLY|FIXED),
-  budget (fixed price), hourlyBudgetMin, hourlyBudgetMax, skills [String], experienceLevel,
-  visibility, duration, category, subcategory. ``updateJobPosting(id, jobPostingRequest)``: the
-  same, all optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+Money (an amount) is ``{rawValue: "1500.00", currency: "USD"}`` or a plain number or decimal
+string (``inputs.money``). contractType is ``HOURLY`` or ``FIXED_PRICE`` (``FIXED`` also
+accepted; shown back as ``FIXED``). Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-times
+ISO 8601 (naive means UTC) or epoch milliseconds.
+
+- ``createJobPosting(jobPostingRequest)``: title!, description!, contractType!, budget Money
+  (fixed price), hourlyBudgetMin Money, hourlyBudgetMax Money, skills [String],
+  experienceLevel, visibility, duration, categoryId | category, subcategory, startDate, endDate
+  (both accepted, not modelled). ``updateJobPosting(id, jobPostingRequest)``: the same, all
+  optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
 - ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
   sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
   follow creation order, so a poller keeps the last one.
 - ``shortlistClientProposal(clientProposalShortlistRequest)`` and
-  ``declineClientProposal(clientProposalDeclineRequest)``: proposalId!, jobPostingId, reason,
-  message. ``createClientJobInvitation(clientJobInvitationCreateRequest)``: jobPostingId!,
-  freelancerId or profileKey, message; answers the invitation's id.
-- ``createOffer(offerInput)``: title!, contractType! (HOURLY|FIXED), clientProposalId or
-  freelancerId or profileKey, jobPostingId, description, messageToFreelancer, hourlyRate and
-  weeklyHoursLimit (hourly), fixedPrice or milestones [{description!, amount!, dueDate}]
-  (fixed), startDate. ``withdrawOffer(input)``: offerId!, reason, message; answers true.
+  ``declineClientProposal(clientProposalDeclineRequest)``: proposalId!, jobPostingId,
+  reasonId | reason, message. ``createClientJobInvitation(clientJobInvitationCreateRequest)``:
+  jobPostingId!, freelancerId or profileKey, message; answers the invitation's id.
+- ``createOffer(offerInput)`` (``CreationOfferInput``): title!, contractType!, description,
+  jobPostingId, and the freelancer: clientProposalId (a vendorUserId given with it must be the
+  proposal's freelancer) or vendorUserId | freelancerId or profileKey. Hourly:
+  hourlyRateTerms {rate Money!, weeklyHoursLimit, manualTimeAllowed (accepted, not modelled)}
+  | hourlyRate Money and weeklyHoursLimit. Fixed price: milestoneTerms {milestones!
+  [{description!, amount Money!, dueDateTime | dueDate}]} | milestones [the same] |
+  fixedPrice Money (one milestone). Terms of the other contract type are an error.
+  contractStartDateTime | startDate, contractEndDateTime (checked, not modelled),
+  messageToContractor | messageToFreelancer. A due or start date-time is kept as its UTC date.
+  ``withdrawOffer(input)``: offerId!, reason, message; answers true.
 - ``endContractByClient(contractId, input)``: reason, message, feedback (object).
-- ``createMilestoneV2(input)``: contractId!, description!, amount!, dueDate, instructions.
-  ``activateMilestone(input)`` (funds it): milestoneId!, message. ``approveMilestone(input)``
-  (pays it): milestoneId!, amount, paymentComments, note.
+- ``createMilestoneV2(input)``: contractId!, description!, amount Money!, dueDateTime |
+  dueDate, instructions. ``activateMilestone(input)`` (funds it): milestoneId!, message.
+  ``approveMilestone(input)`` (pays it): milestoneId!, amount Money (all when omitted),
+  message | paymentComments, note.
 - ``contractTimeReport(filter, pagination)``: filter organizationId_eq, contractId_eq,
   contractIds_any, timeReportDate_bt {rangeStart, rangeEnd} (YYYYMMDD or YYYY-MM-DD,
   inclusive), modifiedDateTime_gt.
 - ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
   transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
   contractId_eq. Newest last; at most 1000 rows.
-- ``roomStories(filter)``: roomId_eq or contractId_eq, createdDateTime_gt (since, exclusive),
-  storyCreatedDateTime_bt, pagination {first, after}. ``createRoomStoryV2(input)``: roomId!,
-  message!.
+- ``roomStories(filter)``: roomId_eq or contractId_eq (neither: every room of the
+  organization), createdDateTime_gt (since, exclusive), createdDateTime_bt |
+  storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive, either optional), pagination
+  {first, after}. A story's ``room`` names its ``contractId`` and ``offerIds``: how a poller
+  finds the contract an accepted offer became. ``createRoomStoryV2(input)``: roomId!, message!.
 - ``contractRoom(contractId)``, ``offer(id)``, ``contractDetails(id, date)``,
   ``companySelector``, ``organization``: no inputs beyond their documented arguments.
 """
@@ -49,7 +66,7 @@ from django.db.models import Q
 from ..m365files import clock
 from . import defaults, shapes, simulate
 from .executor import Context, Resolver, UpworkError
-from .inputs import check, date_range, pagination, parse_date, parse_datetime
+from .inputs import check, date_range, either, pagination, parse_date, parse_datetime
 from .models import (
     ClientUser,
     Contract,
@@ -121,11 +138,22 @@ def organization(ctx: Context) -> dict:
 # -- job postings --------------------------------------------------------------------------------
 
 JOB_FIELDS = {
-    "title": "str!", "description": "str!", "contractType": "str!", "budget": "num",
-    "hourlyBudgetMin": "num", "hourlyBudgetMax": "num", "skills": "list",
+    "title": "str!", "description": "str!", "contractType": "str!", "budget": "money",
+    "hourlyBudgetMin": "money", "hourlyBudgetMax": "money", "skills": "list",
     "experienceLevel": "str", "visibility": "str", "duration": "str", "category": "str",
-    "subcategory": "str",
+    "categoryId": "str", "subcategory": "str", "startDate": "date", "endDate": "date",
 }  # fmt: skip
+
+
+def _job_request(value, type_name: str, fields: dict) -> dict:
+    data = check(value, type_name, fields)
+    either(data, type_name, "category", "categoryId")
+    if data["startDate"] and data["endDate"] and data["endDate"] < data["startDate"]:
+        raise UpworkError(f'Field "{type_name}.endDate" is before its startDate.')
+    for name in ("budget", "hourlyBudgetMin", "hourlyBudgetMax"):
+        if data[name] is not None and data[name] < 0:
+            raise UpworkError(f'Field "{type_name}.{name}" must not be negative.')
+    return data
 
 
 def _contract_type(value: str | None, where: str) -> str | None:
@@ -133,7 +161,9 @@ def _contract_type(value: str | None, where: str) -> str | None:
         return None
     normal = value.upper().replace("FIXED_PRICE", "FIXED")
     if normal not in {"HOURLY", "FIXED"}:
-        raise UpworkError(f'Field "{where}" must be HOURLY or FIXED, not {value!r}.')
+        raise UpworkError(
+            f'Field "{where}" must be HOURLY or FIXED_PRICE (or FIXED), not {value!r}.'
+        )
     return normal
 
 
@@ -152,7 +182,7 @@ def _saved(job: JobPosting) -> dict:
 
 
 def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N803
-    data = check(jobPostingRequest, "JobPostingCreateRequest", JOB_FIELDS)
+    data = _job_request(jobPostingRequest, "JobPostingCreateRequest", JOB_FIELDS)
     kind = _contract_type(data["contractType"], "JobPostingCreateRequest.contractType")
     job = JobPosting.objects.create(
         organization=ctx.organization, created_by=ctx.user, title=data["title"],
@@ -170,7 +200,7 @@ def update_job_posting(ctx: Context, id=None, jobPostingRequest=None) -> dict:  
     if job is None:
         raise _not_found("Job posting", id)
     fields = {name: kind.rstrip("!") for name, kind in JOB_FIELDS.items()} | {"status": "str"}
-    data = check(jobPostingRequest, "JobPostingUpdateRequest", fields)
+    data = _job_request(jobPostingRequest, "JobPostingUpdateRequest", fields)
     simple = {"title": "title", "description": "description", "budget": "budget",
               "hourlyBudgetMin": "hourly_min", "hourlyBudgetMax": "hourly_max",
               "skills": "skills", "experienceLevel": "experience_level",
@@ -226,7 +256,8 @@ def _pagination(value):
     return pagination(value)
 
 
-PROPOSAL_REQUEST = {"proposalId": "str!", "jobPostingId": "str", "reason": "str", "message": "str"}
+PROPOSAL_REQUEST = {"proposalId": "str!", "jobPostingId": "str", "reason": "str",
+                    "reasonId": "str", "message": "str"}  # fmt: skip
 
 
 def _proposal(ctx: Context, proposal_id) -> Proposal:
@@ -250,7 +281,8 @@ def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> 
     proposal = _proposal(ctx, data["proposalId"])
     if proposal.status in {"HIRED", "OFFERED"}:
         raise UpworkError(f"Proposal {proposal.uid} is {proposal.status} and cannot be declined.")
-    proposal.status, proposal.decline_reason = "DECLINED", data["reason"] or ""
+    reason = either(data, "ClientProposalDeclineRequest", "reason", "reasonId")
+    proposal.status, proposal.decline_reason = "DECLINED", reason or data["message"] or ""
     proposal.touch(None, "status", "decline_reason")
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
@@ -289,50 +321,108 @@ def create_client_job_invitation(ctx: Context, clientJobInvitationCreateRequest=
 
 OFFER_FIELDS = {
     "title": "str!", "contractType": "str!", "clientProposalId": "str", "freelancerId": "str",
-    "profileKey": "str", "jobPostingId": "str", "description": "str",
-    "messageToFreelancer": "str", "hourlyRate": "num", "weeklyHoursLimit": "int",
-    "fixedPrice": "num", "milestones": "list", "startDate": "date",
+    "vendorUserId": "str", "profileKey": "str", "jobPostingId": "str", "description": "str",
+    "messageToFreelancer": "str", "messageToContractor": "str", "hourlyRate": "money",
+    "weeklyHoursLimit": "int", "hourlyRateTerms": "obj", "fixedPrice": "money",
+    "milestones": "list", "milestoneTerms": "obj", "startDate": "date",
+    "contractStartDateTime": "datetime", "contractEndDateTime": "datetime",
 }  # fmt: skip
-MILESTONE_PLAN = {"description": "str!", "amount": "num!", "dueDate": "date"}
+HOURLY_TERMS = {"rate": "money!", "weeklyHoursLimit": "int", "manualTimeAllowed": "bool"}
+MILESTONE_TERMS = {"milestones": "list!"}
+MILESTONE_PLAN = {"description": "str!", "amount": "money!", "dueDate": "date",
+                  "dueDateTime": "datetime"}  # fmt: skip
+
+
+def _due(data: dict, where: str) -> dt.date | None:
+    """``dueDate`` (a date) or ``dueDateTime`` (kept as its UTC date)."""
+    due = either(data, where, "dueDate", "dueDateTime")
+    return due.astimezone(dt.UTC).date() if isinstance(due, dt.datetime) else due
+
+
+def _offer_person(ctx: Context, data: dict, where: str):
+    """(freelancer, proposal, job) from clientProposalId or freelancerId/vendorUserId/profileKey."""
+    person_id = either(data, where, "freelancerId", "vendorUserId")
+    if data["clientProposalId"]:
+        proposal = _proposal(ctx, data["clientProposalId"])
+        person = proposal.freelancer
+        if person_id and person_id != person.id:
+            raise UpworkError(
+                f"Proposal {proposal.uid} is by freelancer {person.id}, not {person_id}."
+            )
+        return person, proposal, proposal.job
+    return _freelancer(person_id, data["profileKey"], where), None, None
+
+
+def _offer_plan(data: dict, title: str, where: str) -> list[dict]:
+    terms = data["milestoneTerms"]
+    if terms is not None:
+        terms = check(terms, f"{where}.milestoneTerms", MILESTONE_TERMS)["milestones"]
+        if not isinstance(terms, list):
+            raise UpworkError(f'Field "{where}.milestoneTerms.milestones" must be a list.')
+    items = either({"milestones": data["milestones"], "milestoneTerms": terms}, where,
+                   "milestones", "milestoneTerms")  # fmt: skip
+    plan = []
+    for index, item in enumerate(items or []):
+        at = f"{where}.milestones[{index}]"
+        milestone = check(item, at, MILESTONE_PLAN)
+        if milestone["amount"] <= 0:
+            raise UpworkError(f'Field "{at}.amount" must be above 0.')
+        due = _due(milestone, at)
+        plan.append({"description": milestone["description"], "amount": str(milestone["amount"]),
+                     "dueDate": due.isoformat() if due else None})  # fmt: skip
+    if not plan and data["fixedPrice"]:
+        plan = [{"description": title, "amount": str(data["fixedPrice"]), "dueDate": None}]
+    if not plan:
+        raise UpworkError("A fixed-price offer needs fixedPrice or milestones (milestoneTerms).")
+    return plan
 
 
 def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
-    data = check(offerInput, "CreationOfferInput", OFFER_FIELDS)
-    kind = _contract_type(data["contractType"], "CreationOfferInput.contractType")
-    proposal = job = None
-    if data["clientProposalId"]:
-        proposal = _proposal(ctx, data["clientProposalId"])
-        person, job = proposal.freelancer, proposal.job
-    else:
-        person = _freelancer(data["freelancerId"], data["profileKey"], "CreationOfferInput")
+    where = "CreationOfferInput"
+    data = check(offerInput, where, OFFER_FIELDS)
+    kind = _contract_type(data["contractType"], f"{where}.contractType")
+    person, proposal, job = _offer_person(ctx, data, where)
     if data["jobPostingId"]:
         job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
         if job is None:
             raise _not_found("Job posting", data["jobPostingId"])
-    plan = []
+    message = either(data, where, "messageToFreelancer", "messageToContractor")
+    start = either(data, where, "startDate", "contractStartDateTime")
+    if isinstance(start, dt.datetime):
+        start = start.astimezone(dt.UTC).date()
+    end = data["contractEndDateTime"]
+    if start and end and end.astimezone(dt.UTC).date() < start:
+        raise UpworkError(f'Field "{where}.contractEndDateTime" is before the contract start.')
+    plan, rate, limit = [], None, None
     if kind == "HOURLY":
-        if data["hourlyRate"] is None or data["hourlyRate"] <= 0:
-            raise UpworkError('An hourly offer needs "CreationOfferInput.hourlyRate" above 0.')
+        if data["milestoneTerms"] is not None or data["milestones"] or data["fixedPrice"]:
+            raise UpworkError(f"An hourly offer takes hourlyRateTerms, not milestones ({where}).")
+        terms = {"rate": None, "weeklyHoursLimit": None}
+        if data["hourlyRateTerms"] is not None:
+            terms = check(data["hourlyRateTerms"], f"{where}.hourlyRateTerms", HOURLY_TERMS)
+        rate = either({"hourlyRate": data["hourlyRate"], "hourlyRateTerms.rate": terms["rate"]},
+                      where, "hourlyRate", "hourlyRateTerms.rate")  # fmt: skip
+        limit = either(
+            {"weeklyHoursLimit": data["weeklyHoursLimit"],
+             "hourlyRateTerms.weeklyHoursLimit": terms["weeklyHoursLimit"]},
+            where, "weeklyHoursLimit", "hourlyRateTerms.weeklyHoursLimit",
+        )  # fmt: skip
+        if rate is None or rate <= 0:
+            raise UpworkError(
+                f'An hourly offer needs "{where}.hourlyRateTerms.rate" (or hourlyRate) above 0.'
+            )
+        if limit is not None and limit < 0:
+            raise UpworkError(f'Field "{where}.hourlyRateTerms.weeklyHoursLimit" is negative.')
     else:
-        for index, item in enumerate(data["milestones"] or []):
-            milestone = check(item, f"CreationOfferInput.milestones[{index}]", MILESTONE_PLAN)
-            plan.append({"description": milestone["description"],
-                         "amount": str(milestone["amount"]),
-                         "dueDate": milestone["dueDate"].isoformat()
-                         if milestone["dueDate"] else None})  # fmt: skip
-        if not plan and data["fixedPrice"]:
-            plan = [{"description": data["title"], "amount": str(data["fixedPrice"]),
-                     "dueDate": None}]  # fmt: skip
-        if not plan:
-            raise UpworkError("A fixed-price offer needs fixedPrice or milestones.")
+        if data["hourlyRateTerms"] is not None or data["hourlyRate"] is not None:
+            raise UpworkError(f"A fixed-price offer takes milestones, not hourly terms ({where}).")
+        plan = _offer_plan(data, data["title"], where)
     total = sum((Decimal(p["amount"]) for p in plan), Decimal(0)) if plan else None
     offer = Offer.objects.create(
         organization=ctx.organization, created_by=ctx.user, job=job, proposal=proposal,
         freelancer=person, title=data["title"], description=data["description"] or "",
-        message=data["messageToFreelancer"] or "", kind=kind,
-        hourly_rate=data["hourlyRate"] if kind == "HOURLY" else None,
-        weekly_limit=data["weeklyHoursLimit"] if kind == "HOURLY" else None,
-        fixed_amount=total, milestones=plan, start_date=data["startDate"],
+        message=message or "", kind=kind, hourly_rate=rate, weekly_limit=limit,
+        fixed_amount=total, milestones=plan, start_date=start,
     )  # fmt: skip
     if proposal is not None:
         proposal.status = "OFFERED"
@@ -395,9 +485,10 @@ def _milestone(ctx: Context, milestone_id) -> Milestone:
 def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
     data = check(
         input, "CreateMilestoneInput",
-        {"contractId": "str!", "description": "str!", "amount": "num!", "dueDate": "date",
-         "instructions": "str"},
+        {"contractId": "str!", "description": "str!", "amount": "money!", "dueDate": "date",
+         "dueDateTime": "datetime", "instructions": "str"},
     )  # fmt: skip
+    due = _due(data, "CreateMilestoneInput")
     contract = _contract(ctx, data["contractId"])
     if contract.kind != "FIXED" or contract.status != "ACTIVE":
         raise UpworkError(f"Contract {contract.uid} is not an active fixed-price contract.")
@@ -405,7 +496,7 @@ def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
         raise UpworkError('Field "CreateMilestoneInput.amount" must be above 0.')
     milestone = Milestone.objects.create(
         contract=contract, sequence=contract.milestones.count() + 1,
-        description=data["description"], amount=data["amount"], due=data["dueDate"],
+        description=data["description"], amount=data["amount"], due=due,
         instructions=data["instructions"] or "",
     )  # fmt: skip
     return shapes.milestone(milestone)
@@ -426,14 +517,18 @@ def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
 def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
     data = check(
         input, "ApproveMilestoneInput",
-        {"milestoneId": "str!", "amount": "num", "paymentComments": "str", "note": "str"},
+        {"milestoneId": "str!", "amount": "money", "paymentComments": "str", "message": "str",
+         "note": "str"},
     )  # fmt: skip
+    comments = either(data, "ApproveMilestoneInput", "paymentComments", "message")
+    if data["amount"] is not None and data["amount"] <= 0:
+        raise UpworkError('Field "ApproveMilestoneInput.amount" must be above 0.')
     milestone = _milestone(ctx, data["milestoneId"])
     if milestone.state not in {"ACTIVE", "SUBMITTED"}:
         raise UpworkError(f"Milestone {milestone.uid} is {milestone.state} and cannot be paid.")
     now = clock.now()
     amount = data["amount"] if data["amount"] is not None else milestone.amount
-    milestone.state, milestone.pay_comments = "PAID", data["paymentComments"] or ""
+    milestone.state, milestone.pay_comments = "PAID", comments or ""
     milestone.touch(now, "state", "pay_comments")
     contract = milestone.contract
     Payment.objects.create(
@@ -540,8 +635,12 @@ def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
     data = check(
         filter, "RoomStoryFilter",
         {"roomId_eq": "str", "contractId_eq": "str", "createdDateTime_gt": "datetime",
-         "storyCreatedDateTime_bt": "obj", "pagination": "obj"},
+         "createdDateTime_bt": "obj", "storyCreatedDateTime_bt": "obj", "pagination": "obj"},
     )  # fmt: skip
+    either(data, "RoomStoryFilter", "createdDateTime_bt", "storyCreatedDateTime_bt")
+    between_name = next(
+        (n for n in ("createdDateTime_bt", "storyCreatedDateTime_bt") if data[n] is not None), None
+    )
     rows = Story.objects.filter(room__organization=ctx.organization).select_related(
         "room", "freelancer", "client_user"
     )
@@ -551,9 +650,9 @@ def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
         rows = rows.filter(room__contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
     if data["createdDateTime_gt"]:
         rows = rows.filter(created__gt=data["createdDateTime_gt"])
-    if data["storyCreatedDateTime_bt"] is not None:
+    if between_name is not None:
         bounds = check(
-            data["storyCreatedDateTime_bt"], "RoomStoryFilter.storyCreatedDateTime_bt",
+            data[between_name], f"RoomStoryFilter.{between_name}",
             {"rangeStart": "datetime", "rangeEnd": "datetime"},
         )  # fmt: skip
         if bounds["rangeStart"]:

@@ -2,6 +2,14 @@
 
 Each is declared as a dict of field name -> kind; a field outside it, a wrong kind or a missing
 required field is an ``UpworkError`` naming the type and the field. See ``api`` for the lists.
+
+Where two names for the same thing are accepted (the connector's and the sandbox's first guess,
+see ``api``), both are declared and ``either`` picks the one given; giving both is an error.
+
+Money (kind ``money``) is ``{rawValue: "1500.00", currency: "USD"}`` (Upwork's Money type;
+``displayValue`` is allowed and ignored, ``amount`` is accepted for ``rawValue``) or a plain
+number or decimal string; the currency, when given, must be USD. Other fields of a Money object
+are errors naming them.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from typing import Any
 
 from .executor import UpworkError
 
-# Kinds: "str", "int", "num", "bool", "date", "datetime", "list", "obj"; "!" suffix: required.
+# Kinds: "str", "int", "num", "money", "bool", "date", "datetime", "list", "obj", "any" (as
+# given); "!" suffix: required.
+MONEY_FIELDS = {"rawValue": "any", "amount": "any", "currency": "str", "displayValue": "str"}
 
 
 def check(value: Any, type_name: str, fields: dict[str, str]) -> dict:
@@ -57,8 +67,12 @@ def _convert(value: Any, kind: str, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             if isinstance(value, dict):  # a Money input: {"rawValue": "…", "currency": "USD"}
-                value = value.get("rawValue", value.get("amount"))
+                return money(value, where)
             return Decimal(str(value))
+        if kind == "money":
+            return money(value, where)
+        if kind == "any":
+            return value
         if kind == "bool":
             if not isinstance(value, bool):
                 raise ValueError
@@ -78,6 +92,42 @@ def _convert(value: Any, kind: str, where: str) -> Any:
     except (ValueError, TypeError, InvalidOperation):
         pass
     raise UpworkError(f'Field "{where}" has an invalid value: {value!r}.')
+
+
+def money(value: Any, where: str) -> Decimal:
+    """An amount: a Money object (see the module docstring) or a number; -> its Decimal."""
+    if isinstance(value, dict):
+        found = check(value, where, MONEY_FIELDS)
+        currency = found["currency"]
+        if currency is not None and currency.upper() != "USD":
+            raise UpworkError(f'Field "{where}.currency" must be USD, not {currency!r}.')
+        raw = either(found, where, "rawValue", "amount", required=True)
+        where, value = f"{where}.rawValue", raw
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise UpworkError(f'Field "{where}" has an invalid value: {value!r}.')
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise UpworkError(f'Field "{where}" has an invalid value: {value!r}.') from None
+    if not amount.is_finite():
+        raise UpworkError(f'Field "{where}" has an invalid value: {value!r}.')
+    return amount
+
+
+def either(found: dict, type_name: str, *names: str, required: bool = False) -> Any:
+    """The value of whichever of ``names`` (alternative names of one field) was given."""
+    given = [name for name in names if found.get(name) is not None]
+    if len(given) > 1:
+        raise UpworkError(
+            f'Fields "{type_name}.{given[0]}" and "{type_name}.{given[1]}" are alternatives: '
+            "give one."
+        )
+    if not given:
+        if required:
+            alternatives = " or ".join(f'"{type_name}.{name}"' for name in names)
+            raise UpworkError(f"Field {alternatives} of required type is missing (or null).")
+        return None
+    return found[given[0]]
 
 
 def parse_date(value: Any) -> dt.date:

@@ -233,7 +233,7 @@ def created_offer(row: Offer) -> dict:
                             "manualTimeAllowed": True} if hourly else None,
         "milestoneTerms": None if hourly else {"milestones": [
             {"description": m.get("description"), "state": "NOT_FUNDED", "sequenceId": i + 1,
-             "dueDateTime": m.get("dueDate")}
+             "dueDateTime": f"{m['dueDate']}T00:00:00.000Z" if m.get("dueDate") else None}
             for i, m in enumerate(row.milestones)]},
         "metadata": {"sourceType": "PROPOSAL" if row.proposal_id else "DIRECT",
                      "sourceId": row.proposal.uid if row.proposal_id else None},

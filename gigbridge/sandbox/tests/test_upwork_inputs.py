@@ -1,0 +1,218 @@
+"""Upwork emulator inputs: the connector's names and the sandbox's first guesses both work, Money
+objects and plain numbers both count, and anything else is an error naming the field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gigbridge.sandbox.upwork.executor import UpworkError
+from gigbridge.sandbox.upwork.inputs import either, money
+
+from .upwork_support import (
+    CREATE_JOB,
+    CREATE_OFFER,
+    RESET,
+    STORIES,
+    Upwork,
+    advance,
+    app_token,
+    hourly_job,
+    set_dials,
+    tool,
+)
+
+HOUR = 3600
+ANA = "1300000000000000001"
+MILESTONE = """mutation CreateMilestoneV2($input: CreateMilestoneInput!) {
+  createMilestoneV2(input: $input) { id dueDateTime currentEscrowAmount { rawValue } } }"""
+APPROVE = """mutation ApproveMilestone($input: ApproveMilestoneInput!) {
+  approveMilestone(input: $input) { id state payComments } }"""
+DECLINE = """mutation DeclineClientProposal($r: ClientProposalDeclineRequest) {
+  declineClientProposal(clientProposalDeclineRequest: $r) { proposal { status { status } } } }"""
+
+
+# -- the checks themselves -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"rawValue": "12.50", "currency": "USD"}, {"rawValue": 12.5}, {"amount": "12.5"}, "12.50",
+     12.5, {"rawValue": "12.50", "currency": "usd", "displayValue": "$12.50"}],
+)  # fmt: skip
+def test_money_objects_and_plain_numbers(value):
+    assert money(value, "T.amount") == Decimal("12.5")
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [({"rawValue": "1", "cents": 5}, '"cents"'), ({"rawValue": "1", "currency": "EUR"}, "USD"),
+     ({"currency": "USD"}, "T.amount.rawValue"), (True, "T.amount"), ("ten", "T.amount"),
+     ({"rawValue": "1", "amount": "1"}, "alternatives"), ("NaN", "T.amount")],
+)  # fmt: skip
+def test_bad_money_names_the_field(value, named):
+    with pytest.raises(UpworkError) as raised:
+        money(value, "T.amount")
+    assert named in raised.value.message
+
+
+def test_either_takes_one_name_of_two():
+    assert either({"a": None, "b": 2}, "T", "a", "b") == 2
+    assert either({"a": None, "b": None}, "T", "a", "b") is None
+    with pytest.raises(UpworkError, match='"T.a" and "T.b" are alternatives'):
+        either({"a": 1, "b": 2}, "T", "a", "b")
+    with pytest.raises(UpworkError, match='"T.a" or "T.b"'):
+        either({}, "T", "a", "b", required=True)
+
+
+# -- over the network ----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def unthrottled(http, info):
+    set_dials(http, info, throttle=None)
+    yield
+    set_dials(http, info, **RESET)
+
+
+@pytest.fixture
+def api(http, info):
+    return Upwork(http, info, app_token(http, info))
+
+
+def errors_of(api, query, variables) -> str:
+    body = api.post(query, variables).json()
+    assert body.get("errors"), body
+    return body["errors"][0]["message"]
+
+
+def test_job_posting_in_the_connectors_names(api):
+    job = hourly_job(
+        contractType="FIXED_PRICE", hourlyBudgetMin=None, hourlyBudgetMax=None,
+        budget={"rawValue": "1500.00", "currency": "USD"}, startDate="2031-01-05",
+        endDate="2031-02-05", categoryId="531770282580668418", visibility="INVITE_ONLY",
+    )  # fmt: skip
+    job = {k: v for k, v in job.items() if v is not None}
+    assert api.data(CREATE_JOB, {"jobPostingRequest": job})["createJobPosting"]["id"]
+    backwards = {**job, "endDate": "2030-12-31"}
+    assert "endDate" in errors_of(api, CREATE_JOB, {"jobPostingRequest": backwards})
+    both = {**job, "category": "Web"}
+    assert "alternatives" in errors_of(api, CREATE_JOB, {"jobPostingRequest": both})
+    euros = {**job, "budget": {"rawValue": "1500.00", "currency": "EUR"}}
+    message = errors_of(api, CREATE_JOB, {"jobPostingRequest": euros})
+    assert "JobPostingCreateRequest.budget.currency" in message
+
+
+def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
+    hourly = {
+        "title": "Terms", "contractType": "HOURLY", "vendorUserId": ANA,
+        "hourlyRateTerms": {"rate": {"rawValue": "85.00", "currency": "USD"},
+                            "weeklyHoursLimit": 10, "manualTimeAllowed": True},
+        "contractStartDateTime": "2031-01-05T09:00:00Z", "messageToContractor": "Hi",
+    }  # fmt: skip
+    made = api.data(CREATE_OFFER, {"offerInput": hourly})["createOffer"]["offer"]
+    assert made["vendorUserId"] == ANA and made["hourlyRateTerms"]["rate"]["rawValue"] == "85.00"
+    assert made["hourlyRateTerms"]["weeklyHoursLimit"] == 10
+
+    def refused(**changes) -> str:
+        return errors_of(api, CREATE_OFFER, {"offerInput": {**hourly, **changes}})
+
+    assert '"bonus"' in refused(hourlyRateTerms={"rate": 85, "bonus": 1})
+    assert "alternatives" in refused(hourlyRate=85)
+    assert "alternatives" in refused(freelancerId=ANA)
+    assert "alternatives" in refused(messageToFreelancer="Hello")
+    assert "hourlyRateTerms.rate" in refused(hourlyRateTerms={"weeklyHoursLimit": 5})
+    assert "not milestones" in refused(milestoneTerms={"milestones": []})
+    assert "contractEndDateTime" in refused(contractEndDateTime="2030-01-01T00:00:00Z")
+    assert "FIXED_PRICE" in refused(contractType="RETAINER")
+
+    fixed = {
+        "title": "Milestones", "contractType": "FIXED_PRICE", "vendorUserId": ANA,
+        "milestoneTerms": {"milestones": [
+            {"description": "One", "amount": {"rawValue": "100.00", "currency": "USD"},
+             "dueDateTime": "2031-01-31T12:00:00Z"},
+            {"description": "Two", "amount": "50", "dueDate": "2031-02-28"}]},
+    }  # fmt: skip
+    made = api.data(CREATE_OFFER, {"offerInput": fixed})["createOffer"]["offer"]
+    assert [m["description"] for m in made["milestoneTerms"]["milestones"]] == ["One", "Two"]
+    both = {**fixed, "milestones": fixed["milestoneTerms"]["milestones"]}
+    assert "alternatives" in errors_of(api, CREATE_OFFER, {"offerInput": both})
+    zero = {**fixed, "milestoneTerms": {"milestones": [{"description": "Z", "amount": 0}]}}
+    assert "milestones[0].amount" in errors_of(api, CREATE_OFFER, {"offerInput": zero})
+    hourly_terms = {**fixed, "hourlyRateTerms": {"rate": 80}}
+    assert "not hourly terms" in errors_of(api, CREATE_OFFER, {"offerInput": hourly_terms})
+
+    contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
+        "contractId"
+    ]
+    extra = api.data(MILESTONE, {"input": {"contractId": contract_id, "description": "Three",
+                                           "amount": {"rawValue": "75.00", "currency": "USD"},
+                                           "dueDateTime": "2031-03-31T08:00:00Z"}})  # fmt: skip
+    assert extra["createMilestoneV2"]["dueDateTime"].startswith("2031-03-31")
+    old = api.data(MILESTONE, {"input": {"contractId": contract_id, "description": "Four",
+                                         "amount": 25, "dueDate": "2031-04-30"}})  # fmt: skip
+    assert old["createMilestoneV2"]["dueDateTime"].startswith("2031-04-30")
+    first = api.data(
+        "query ContractDetails($id: String!) { contractDetails(id: $id) { offer { milestones {"
+        " id state } } } }",
+        {"id": contract_id},
+    )["contractDetails"]["offer"]["milestones"][0]
+    paid = api.data(APPROVE, {"input": {"milestoneId": first["id"], "message": "Thanks",
+                                        "amount": {"rawValue": "90.00"}}})  # fmt: skip
+    assert paid["approveMilestone"] == {"id": first["id"], "state": "PAID", "payComments": "Thanks"}
+    message = errors_of(api, APPROVE, {"input": {"milestoneId": first["id"], "message": "a",
+                                                 "paymentComments": "b"}})  # fmt: skip
+    assert "alternatives" in message
+
+
+def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
+    job_id = api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(title="Who")})[
+        "createJobPosting"
+    ]["id"]
+    advance(http, info, 9 * HOUR)
+    proposals = api.data(
+        "query ClientProposals($j: String!) { clientProposals(jobPostingId: $j) { edges { node {"
+        " id user { id } } } } }",
+        {"j": job_id},
+    )["clientProposals"]["edges"]
+    proposal = proposals[0]["node"]
+    other = next(e["node"]["user"]["id"] for e in proposals if e["node"]["id"] != proposal["id"])
+    offer = {"title": "Who", "contractType": "HOURLY", "clientProposalId": proposal["id"],
+             "hourlyRateTerms": {"rate": 60}}  # fmt: skip
+    wrong = errors_of(api, CREATE_OFFER, {"offerInput": {**offer, "vendorUserId": other}})
+    assert "not " + other in wrong
+    right = {**offer, "vendorUserId": proposal["user"]["id"]}
+    assert api.data(CREATE_OFFER, {"offerInput": right})["createOffer"]["offer"]["id"]
+
+    declined = api.data(DECLINE, {"r": {"proposalId": proposals[1]["node"]["id"],
+                                        "reasonId": "146", "message": "No"}})  # fmt: skip
+    assert declined["declineClientProposal"]["proposal"]["status"]["status"] == "DECLINED"
+    both = {"proposalId": proposals[2]["node"]["id"], "reasonId": "146", "reason": "budget"}
+    assert "alternatives" in errors_of(api, DECLINE, {"r": both})
+
+
+def test_room_stories_between_and_after(api, http, info):
+    made = api.data(CREATE_OFFER, {"offerInput": {
+        "title": "Stories", "contractType": "HOURLY", "vendorUserId": ANA,
+        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
+        "contractId"
+    ]
+    hello = api.data(STORIES, {"filter": {"contractId_eq": contract_id}})["roomStories"]
+    (edge,) = hello["edges"]
+    at = edge["node"]["createdDateTime"]
+    room_id = edge["node"]["room"]["id"]
+
+    def count(**flt) -> int:
+        body = api.data(STORIES, {"filter": {"roomId_eq": room_id, **flt}})
+        return body["roomStories"]["totalCount"]
+
+    assert count(createdDateTime_bt={"rangeStart": at}) == 1  # inclusive
+    assert count(storyCreatedDateTime_bt={"rangeStart": at}) == 1
+    assert count(createdDateTime_gt=at) == 0  # exclusive
+    assert count(createdDateTime_bt={"rangeEnd": at}) == 1
+    both = {"createdDateTime_bt": {"rangeStart": at}, "storyCreatedDateTime_bt": {}}
+    assert "alternatives" in errors_of(api, STORIES, {"filter": {"roomId_eq": room_id, **both}})
+    odd = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeBegin": at}}
+    assert '"rangeBegin"' in errors_of(api, STORIES, {"filter": odd})
