@@ -289,3 +289,45 @@ def test_a_folder_that_no_longer_exists_holds_back_only_the_share(graph, people)
     assert "folder_share" not in applied
     state = ReconcileState.objects.get(engagement=engagement)
     assert state.last_outcome.startswith("failed: ") and "01DELETEDFOLDER" in state.last_outcome
+
+
+def test_the_access_review_shows_every_grant_and_drift_on_web_api_and_cli(graph, people, api):
+    import csv
+    import io
+    import json
+
+    from django.core.management import call_command
+    from django.test import Client
+
+    team_id = create_team(graph, "Reviewed", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Reviewed", team_id=team_id)
+    engagement = contracted_engagement(people, workspace)
+    run_jobs()
+    intruder = graph.invite_guest("trudy@outside.example", "https://teams.microsoft.com")
+    graph.add_team_member(team_id, intruder["invitedUser"]["id"], roles=["guest"])
+
+    out = io.StringIO()
+    call_command("access", "review", "--format", "json", stdout=out)  # scans the tenant
+    rows = json.loads(out.getvalue())
+    mine = {(r["kind"], r["target"]) for r in rows if r["engagement"] == engagement.reference}
+    assert ("team_member", team_id) in mine and ("guest", FREELANCER) in mine
+    assert all(r["until"] for r in rows if r["engagement"] == engagement.reference)
+    drift = {(r["kind"], r["guest"]) for r in rows if r["drift"]}
+    assert ("team_member", "trudy@outside.example") in drift
+
+    out = io.StringIO()
+    call_command("access", "review", "--format", "csv", stdout=out)
+    assert len(list(csv.DictReader(io.StringIO(out.getvalue())))) == len(rows)
+
+    api_rows = api("audrey").get("/api/v1/access/review").json()
+    assert {(r["kind"], r["guest"], r["drift"]) for r in api_rows} == {
+        (r["kind"], r["guest"], r["drift"]) for r in rows
+    }
+    assert api("rita").get("/api/v1/access/review").status_code == 403
+
+    browser = Client()
+    browser.force_login(people["ada"])
+    page = browser.get("/access/").content.decode()
+    assert "trudy@outside.example" in page and engagement.reference in page
+    browser.force_login(people["rita"])
+    assert browser.get("/access/").status_code == 403
