@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -79,7 +80,9 @@ def oauth_client(
     if transport is not None:
         kwargs["transport"] = transport
     else:
-        kwargs["verify"] = verify_setting(cfg)
+        verify = verify_setting(cfg)
+        # httpx deprecates a CA path for verify: hand it a context that trusts exactly that CA.
+        kwargs["verify"] = verify if verify is True else ssl.create_default_context(cafile=verify)
     return OAuth2Client(
         client_id=cfg.get("client_id"),
         client_secret=cfg.get("client_secret"),
