@@ -39,3 +39,19 @@ def product_env(info: dict) -> dict[str, str]:
         "GIGBRIDGE_OIDC_CLIENT_SECRET": info["sign_in"]["client_secret"],
         "GIGBRIDGE_OIDC_CA_BUNDLE": info["ca_cert"],
     }
+
+
+def marketplace_env(info: dict) -> dict[str, str]:
+    """Upwork settings pointing at the sandbox marketplace: the app's own key (client
+    credentials), so the demo needs no connect step; the organization is the sandbox's default."""
+    upwork = info["upwork"]
+    return {
+        "GIGBRIDGE_UPWORK_CLIENT_ID": upwork["client_id"],
+        "GIGBRIDGE_UPWORK_CLIENT_SECRET": upwork["client_secret"],
+        "GIGBRIDGE_UPWORK_GRANT": "client_credentials",
+        "GIGBRIDGE_UPWORK_AUTHORIZE_URL": upwork["authorize_url"],
+        "GIGBRIDGE_UPWORK_TOKEN_URL": upwork["token_url"],
+        "GIGBRIDGE_UPWORK_GRAPHQL_URL": upwork["graphql_url"],
+        "GIGBRIDGE_UPWORK_ORGANIZATION_ID": upwork["default_tenant_id"],
+        "GIGBRIDGE_UPWORK_CA_BUNDLE": info["ca_cert"],
+    }

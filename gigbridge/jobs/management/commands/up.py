@@ -43,12 +43,14 @@ class Command(BaseCommand):
         env = {**os.environ, "GIGBRIDGE_BASE_URL": os.environ.get("GIGBRIDGE_BASE_URL", url)}
         sandbox = not options["no_sandbox"] and not os.environ.get("GIGBRIDGE_GRAPH_TENANT_ID")
         if sandbox:
-            from gigbridge.sandbox.connect import product_env, sandbox_info
+            from gigbridge.sandbox.connect import marketplace_env, product_env, sandbox_info
 
             port = str(options["sandbox_port"])
             parts["sandbox"] = [sys.executable, "-m", "gigbridge.sandbox", "run", "--port", port]
             info = sandbox_info(options["sandbox_port"])
             env.update(product_env(info))
+            if not os.environ.get("GIGBRIDGE_UPWORK_CLIENT_ID"):  # a real marketplace wins
+                env.update(marketplace_env(info))
         children = {name: subprocess.Popen(cmd, env=env) for name, cmd in parts.items()}
         self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
         creds = settings.DATA_DIR / "demo-credentials.txt"
@@ -58,7 +60,8 @@ class Command(BaseCommand):
         if sandbox:
             self.stdout.write(
                 f"Sandbox tenant (Entra ID, Graph) at {info['viewer_url']}; "
-                "Outlook mail lands there. 'Sign in with Microsoft' uses it too."
+                "Outlook mail lands there. 'Sign in with Microsoft' uses it too; "
+                f"the sandbox marketplace (Upwork) is at {info['upwork']['viewer_url']}."
             )
         else:
             self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
