@@ -416,6 +416,16 @@ def sync_hours(client, sourcing: Sourcing) -> dict[str, int]:
     stream = f"hours:{sourcing.contract_id}"
     mark = _cursor(sourcing.organization_id, stream)
     start = engagement.contract_start or engagement.request.start_date
+    # The contract starts when the offer is accepted, often before the planned start day:
+    # hours can be logged from the day the offer went out.
+    sent = (
+        engagement.offers.filter(state=MarketplaceOffer.State.ACCEPTED, sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    if sent is not None:
+        start = min(start, sent.date())
     if mark:
         start = max(start, dt.date.fromisoformat(mark) - HOURS_OVERLAP)
     today = clock.today()

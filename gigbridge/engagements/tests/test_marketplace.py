@@ -223,6 +223,20 @@ def test_hours_upsert_on_contract_and_day_and_revisions_replace(people, monkeypa
     assert sorted(TimeEntry.objects.values_list("hours", flat=True)) == [4, 6]
 
 
+def test_hours_are_read_from_the_day_the_offer_went_out_not_the_planned_start(people, monkeypatch):
+    engagement = _contracted(people)  # accepted now; the request starts in two weeks
+    assert engagement.contract_start > clock.today()
+    windows = []
+
+    def report(client, contract_id, start, end, after=None):
+        windows.append((start, end))
+        return ops.Page[ops.TimeReportEntry](items=[])
+
+    monkeypatch.setattr(ops, "contract_time_report", report)
+    sync.sync_hours(None, engagement.sourcing)
+    assert windows == [(clock.today(), clock.today())]
+
+
 def test_milestone_submitted_notifies_the_hiring_manager_once(people):
     engagement = _contracted(people)
     item = ops.Milestone.model_validate(
