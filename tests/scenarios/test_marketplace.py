@@ -31,6 +31,7 @@ from gigbridge.engagements.models import (
 )
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.people.models import Agreement, Person
+from gigbridge.program.actions import _cache as _policy_cache
 from gigbridge.program.models import CostCenter, Workspace
 from gigbridge.sandbox.client import ssl_context_from
 
@@ -113,9 +114,13 @@ def usd_program(policy):
     from conftest import EXAMPLE_POLICY
     from gigbridge.program.actions import activate_policy
 
+    # The process caches parsed policies by version number, which a flushed test database
+    # reuses: forget them before and after, or another test's "version 2" is found.
+    _policy_cache.clear()
     text = EXAMPLE_POLICY.read_text().replace("currency: EUR", "currency: USD")
     version, _ = activate_policy(text, "program.yaml", actor="tests")
-    return version
+    yield version
+    _policy_cache.clear()
 
 
 @pytest.fixture
