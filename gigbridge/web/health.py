@@ -27,7 +27,21 @@ def _tenant_health() -> dict:
     now = time.monotonic()
     if not _tenant_cache or now - _tenant_cache["at"] > TENANT_CHECK_EVERY:
         _tenant_cache.update(at=now, result=connection.health())
-    return _tenant_cache["result"]
+    result = dict(_tenant_cache["result"])
+    failing = _failing_tenant_work()
+    if result.get("connected") and failing:
+        # A cached token can hide an outage: the workers' failed calls are the better witness.
+        result.update(ok=False, waiting_jobs=failing["count"], detail=failing["last_error"])
+    return result
+
+
+def _failing_tenant_work() -> dict | None:
+    """Outbox work waiting to retry because a Graph call failed (the message starts "Graph ")."""
+    waiting = OutboxJob.objects.filter(
+        state=OutboxJob.State.PENDING, attempts__gt=0, last_error__startswith="Graph "
+    )
+    last = waiting.order_by("-next_attempt_at").values_list("last_error", flat=True).first()
+    return {"count": waiting.count(), "last_error": last[:300]} if last else None
 
 
 def _upwork_health() -> dict:

@@ -22,6 +22,20 @@ def tenant_info(tenant) -> dict:
     return tenant.info()
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_clock_back(tenant_info):
+    """The sandbox tenant outlives each test: a test that moved its clock must not move the
+    next one's (subscription expirations, shares and throttle buckets are judged by it)."""
+    yield
+    import httpx
+
+    from gigbridge.sandbox.graph.testing import set_clock
+    from gigbridge.sandbox.tests.conftest import ssl_context_from
+
+    with httpx.Client(verify=ssl_context_from(tenant_info["ca_cert"]), timeout=10) as http:
+        set_clock(http, tenant_info, offset_seconds=0)
+
+
 @pytest.fixture
 def graph(tenant_info, settings):
     """The product connected to the sandbox tenant; yields its Graph client."""

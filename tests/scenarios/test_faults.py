@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gigbridge import clock
 from gigbridge.access.actions import reconcile
 from gigbridge.access.models import ReconcileState
 from gigbridge.integrations.msgraph.errors import RetryableGraphError
@@ -12,6 +13,7 @@ from gigbridge.program.models import Workspace
 from gigbridge.sandbox.graph.testing import sent_mail, set_clock, set_dials
 from gigbridge.sandbox.tests.conftest import ssl_context_from
 
+from .conftest import run_jobs
 from .test_access import FREELANCER, contracted_engagement, create_team
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -21,7 +23,6 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def control(tenant, tenant_info):
     with httpx.Client(verify=ssl_context_from(tenant_info["ca_cert"]), timeout=10) as http:
         yield http
-        set_clock(http, tenant_info, offset_seconds=0)
         set_dials(
             http,
             tenant_info,
@@ -73,3 +74,34 @@ def test_a_storm_of_429s_and_503s_converges_without_duplicates(
     members = [m for m in graph.list_team_members(team_id) if m.get("userId") == guest["id"]]
     assert len(members) == 1
     assert welcome_mails() == welcomed_before + 1
+
+
+def test_an_unreachable_tenant_shows_on_health_and_the_work_resumes(graph, people, tenant, client):
+    from gigbridge.jobs.models import OutboxJob
+    from gigbridge.web import health
+
+    team_id = create_team(graph, "Outage", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Outage", team_id=team_id)
+    graph.tokens.token()  # a cached token: the outage must show all the same
+    tenant.stop()
+    try:
+        engagement = contracted_engagement(people, workspace)
+        run_jobs(rounds=1)
+        job = OutboxJob.objects.get(kind="access.reconcile")
+        assert job.state == "pending" and job.attempts == 1 and job.last_error.startswith("Graph ")
+        body = client.get("/healthz").json()
+        tenant_state = body["integrations"]["microsoft365"]
+        assert body["status"] == "degraded" and tenant_state["ok"] is False
+        # The reconcile pass and the approval mails (Outlook through Graph) all wait.
+        waiting = OutboxJob.objects.filter(state="pending", attempts=1)
+        assert tenant_state["waiting_jobs"] == waiting.count() >= 2
+        assert "no response" in tenant_state["detail"]
+    finally:
+        tenant.start()
+        health._tenant_cache.clear()
+    OutboxJob.objects.update(next_attempt_at=clock.now())  # their retries are due
+    run_jobs()
+    assert set(OutboxJob.objects.values_list("state", flat=True)) == {"done"}  # nothing lost
+    kinds = set(engagement.grants.filter(state="applied").values_list("kind", flat=True))
+    assert {"guest", "team_member", "welcome_mail", "manager_note"} <= kinds
+    assert client.get("/healthz").json()["integrations"]["microsoft365"]["ok"] is True
