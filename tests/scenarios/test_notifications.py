@@ -140,3 +140,33 @@ def test_a_malformed_body_gets_a_problem_naming_the_field(subscription):
     response = Client().post("/hooks/graph", data=b"{not json", content_type="application/json")
     assert response.status_code == 400
     assert not InboxEvent.objects.exists()
+
+
+def test_out_of_order_notifications_cannot_leave_access_wrong(hooked, people, live_server):
+    import httpx
+
+    from .test_access import FREELANCER, contracted_engagement, team_member
+
+    graph = hooked
+    team_id = create_team(graph, "Ordered", "max@contoso.example")
+    workspace = Workspace.objects.create(name="Ordered", team_id=team_id)
+    ensure_subscriptions(graph)
+    engagement = contracted_engagement(people, workspace)
+    run_jobs()
+    guest_id = graph.find_user_by_mail(FREELANCER)["id"]
+    membership = team_member(graph, team_id, guest_id)
+    graph.remove_team_member(team_id, membership["id"])  # someone removes the guest by hand
+
+    # The removal's notification arrives, and then a stale "created" for the same member, late.
+    subscription = GraphSubscription.objects.get(resource=f"/teams/{team_id}/members")
+    resource = f"teams('{team_id}')/members('{membership['id']}')"
+    for change, note_id in (("deleted", "late-2"), ("created", "late-1")):
+        late = notification(subscription, id=note_id, changeType=change, resource=resource)
+        body = {"value": [late]}
+        assert httpx.post(f"{live_server.url}/hooks/graph", json=body).status_code == 202
+    run_jobs()
+
+    # Whatever the order, the pass read the tenant: the contracted guest is back, once.
+    members = [m for m in graph.list_team_members(team_id) if m.get("userId") == guest_id]
+    assert len(members) == 1
+    assert engagement.grants.get(kind="team_member").external_id == members[0]["id"]
