@@ -18,7 +18,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -157,6 +157,13 @@ class ProgramInfo(_Model):
     name: NonEmptyStr
     currency: CurrencyCode
     fiscal_year_start_month: Annotated[Days, Field(ge=1, le=12)] = 1
+    # The marketplace bills in its own currency (Upwork: USD). Finance fixes the rate at which
+    # its amounts count against budgets: units of the program currency for one unit of each.
+    exchange_rates: dict[CurrencyCode, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = {}
+
+
+class UnknownCurrency(ValueError):
+    """An amount in a currency the policy gives no exchange rate for."""
 
 
 class CostCenterPolicy(_Model):
@@ -256,6 +263,25 @@ class Policy(_Model):
         if found:
             raise ValueError("; ".join(f"{_dotted(path)}: {message}" for path, message in found))
         return self
+
+    def to_program_currency(self, amount: Decimal, currency: str) -> Decimal:
+        """``amount`` in ``currency`` as the program counts it (two decimals, half up)."""
+        return (Decimal(amount) * self._rate(currency)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    def from_program_currency(self, amount: Decimal, currency: str) -> Decimal:
+        """A program-currency ``amount`` in ``currency``, rounded down so a limit stays a limit."""
+        return (Decimal(amount) / self._rate(currency)).quantize(Decimal("0.01"), ROUND_DOWN)
+
+    def _rate(self, currency: str) -> Decimal:
+        if currency == self.program.currency:
+            return Decimal(1)
+        rate = self.program.exchange_rates.get(currency)
+        if rate is None:
+            raise UnknownCurrency(
+                f"the policy has no exchange rate for {currency}: add program.exchange_rates."
+                f"{currency} (units of {self.program.currency} for one {currency})"
+            )
+        return rate
 
     def cost_center(self, code: str) -> CostCenterPolicy | None:
         return next((center for center in self.cost_centers if center.code == code), None)

@@ -692,3 +692,22 @@ def test_command_lists_problems_and_fails(tmp_path):
         " (first defined at line 8)\n"
         f"2 problem(s) found in {path}\n",
     )
+
+
+def test_marketplace_amounts_convert_at_the_policy_rate_and_unknown_currencies_are_named():
+    from decimal import Decimal
+
+    from gigbridge.program.policy import UnknownCurrency
+
+    policy = load_policy_file(EXAMPLE)
+    assert policy.to_program_currency(Decimal("100"), "USD") == Decimal("92.00")
+    assert policy.to_program_currency(Decimal("100"), "EUR") == Decimal("100.00")
+    assert policy.from_program_currency(Decimal("4000"), "USD") == Decimal("4347.82")  # down
+    with pytest.raises(UnknownCurrency, match=r"program\.exchange_rates\.GBP"):
+        policy.to_program_currency(Decimal("1"), "GBP")
+
+
+def test_an_exchange_rate_must_be_positive_and_its_place_is_named():
+    line = "  currency: EUR                              # 4"
+    found = problems(edited(line, "  currency: EUR\n  exchange_rates: {USD: 0}"))
+    assert any("program.exchange_rates.USD" in p and "greater than 0" in p for p in found), found
