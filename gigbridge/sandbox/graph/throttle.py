@@ -5,7 +5,8 @@ tokens and gaining ``rate`` a second; a request takes one, and with none left it
 ``TooManyRequests`` with ``Retry-After`` (whole seconds until a token is back). A refused request
 takes nothing. Time is the sandbox clock (``/_sandbox/clock``), so a test can make a
 throttled app's wait pass at once. The buckets live in the database so every sandbox worker
-shares them.
+shares them. ``take`` is the bucket itself, on any model with ``client_id``, ``tokens`` and
+``updated_at``: the Upwork emulator's gate (``upwork.gate``) takes from its own buckets with it.
 
 Faults: after throttling, a request is answered 503 ``serviceNotAvailable`` (with
 ``Retry-After``) when ``dials.draw_fails(seed, n, error_rate)`` says so, ``n`` counting the
@@ -36,7 +37,12 @@ def gate(request: GraphRequest) -> GraphResponse | None:
     with transaction.atomic():
         row = settings_row()  # again, now under the write lock
         if row.throttle_rate is not None:
-            wait = _take(request.principal.client_id, row.throttle_rate, row.throttle_burst or 1)
+            wait = take(
+                GraphThrottleBucket,
+                request.principal.client_id,
+                row.throttle_rate,
+                row.throttle_burst or 1,
+            )
             if wait is not None:
                 return request.error(
                     GraphError(
@@ -61,12 +67,13 @@ def gate(request: GraphRequest) -> GraphResponse | None:
     return None
 
 
-def _take(client_id: str, rate: float, burst: int) -> int | None:
-    """Take a token from the app's bucket: None if taken, else seconds to wait."""
+def take(bucket_model, client_id: str, rate: float, burst: int) -> int | None:
+    """Take a token from the app's bucket (a ``bucket_model`` row): None if taken, else seconds
+    to wait."""
     now = clock.now().timestamp()  # the sandbox clock: tests advance it instead of sleeping
-    bucket = GraphThrottleBucket.objects.filter(client_id=client_id).first()
+    bucket = bucket_model.objects.filter(client_id=client_id).first()
     if bucket is None:
-        bucket = GraphThrottleBucket(client_id=client_id, tokens=float(burst), updated_at=now)
+        bucket = bucket_model(client_id=client_id, tokens=float(burst), updated_at=now)
     tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
     bucket.updated_at = now
     if tokens < 1:

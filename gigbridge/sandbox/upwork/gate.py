@@ -4,7 +4,8 @@ The limit is a token bucket per client id (the app of the bearer token): ``burst
 refilled at ``rate`` a second (default 10 and 10, like Upwork's ~10 requests/second), on the
 sandbox clock, so a test advances ``/_sandbox/clock`` instead of sleeping. Beyond it: 429 with
 ``Retry-After`` (whole seconds). Then, with ``error_rate`` > 0, a request may get 503 (with a
-seed, the sequence replays); ``latency_ms`` delays every request (real time).
+seed, the sequence replays); ``latency_ms`` delays every request (real time). The bucket is the
+Graph emulator's (``graph.throttle.take``) on this part's own rows; only the answers differ.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.http import JsonResponse
 
 from ..graph import dials as graph_dials
-from ..m365files import clock
+from ..graph.throttle import take
 from .models import Dials, ThrottleBucket
 
 
@@ -33,7 +34,7 @@ def check(client_id: str) -> JsonResponse | None:
     with transaction.atomic():
         row = dials()
         if row.rate is not None:
-            wait = _take(client_id, row.rate, row.burst)
+            wait = take(ThrottleBucket, client_id, row.rate, row.burst)
             if wait is not None:
                 return _error(429, "Too many requests, slow down.", wait)
         if row.error_rate > 0:
@@ -41,22 +42,6 @@ def check(client_id: str) -> JsonResponse | None:
             Dials.objects.filter(pk=1).update(fault_counter=counter + 1)
             if graph_dials.draw_fails(row.fault_seed, counter, row.error_rate):
                 return _error(503, "Service temporarily unavailable.", row.retry_after)
-    return None
-
-
-def _take(client_id: str, rate: float, burst: int) -> int | None:
-    now = clock.now().timestamp()
-    bucket = ThrottleBucket.objects.filter(client_id=client_id).first()
-    if bucket is None:
-        bucket = ThrottleBucket(client_id=client_id, tokens=float(burst), updated_at=now)
-    tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
-    bucket.updated_at = now
-    if tokens < 1:
-        bucket.tokens = tokens
-        bucket.save()
-        return graph_dials.retry_after(tokens, rate)
-    bucket.tokens = tokens - 1
-    bucket.save()
     return None
 
 
