@@ -4,8 +4,9 @@ The token's ``tid`` names the tenant (whose issuer it must carry); signature, au
 and lifetime are checked with ``tokens.verify``. App-only tokens (``idtyp: app``) grant their
 ``roles``; delegated ones their ``scp`` on behalf of the signed-in user (``oid``).
 
-Also the Basic check for the ``/_sandbox/`` tools endpoints: the outside-tools app's client id
-and secret, the credentials ``gigbridge sandbox info`` prints.
+Also the Basic check for the ``/_sandbox/`` tools endpoints of every part (``tools_only``: 401
+otherwise): the outside-tools app's client id and secret, the credentials ``gigbridge sandbox
+info`` prints.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
 from .. import tokens
 from ..defaults import OUTSIDE_TOOLS
@@ -104,3 +105,17 @@ def tools_app(request: HttpRequest) -> AppRegistration | None:
     if app is None or not hmac.compare_digest(digest(secret), app.secret_hash):
         return None
     return app
+
+
+def tools_only(request: HttpRequest) -> JsonResponse | None:
+    """401 unless the request carries the outside-tools app's id and secret (HTTP Basic)."""
+    if tools_app(request) is None:
+        return JsonResponse(
+            {
+                "error": "unauthorized",
+                "message": "Use the outside-tools app's client id and secret (HTTP Basic).",
+            },
+            status=401,
+            headers={"WWW-Authenticate": 'Basic realm="gigbridge-sandbox"'},
+        )
+    return None

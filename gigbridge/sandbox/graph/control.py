@@ -36,7 +36,7 @@ from ..models import (
     digest,
 )
 from . import dials
-from .auth import tools_app
+from .auth import tools_only
 from .throttle import settings_row
 
 
@@ -97,23 +97,10 @@ def seed() -> None:
         raise config.ConfigError(str(exc)) from None
 
 
-def _tools_only(request: HttpRequest) -> JsonResponse | None:
-    if tools_app(request) is None:
-        return JsonResponse(
-            {
-                "error": "unauthorized",
-                "message": "Use the outside-tools app's client id and secret (HTTP Basic).",
-            },
-            status=401,
-            headers={"WWW-Authenticate": 'Basic realm="gigbridge-sandbox"'},
-        )
-    return None
-
-
 @csrf_exempt  # Basic-authenticated API: no cookies, nothing for a forged form to ride on
 @require_http_methods(["GET", "POST"])
 def control(request: HttpRequest) -> HttpResponse:
-    refused = _tools_only(request)
+    refused = tools_only(request)
     if refused:
         return refused
     if request.method == "POST":
@@ -138,7 +125,7 @@ def mail_json(mail: GraphSentMail) -> dict:
 
 @require_GET
 def mail(request: HttpRequest) -> HttpResponse:
-    refused = _tools_only(request)
+    refused = tools_only(request)
     if refused:
         return refused
     sent = GraphSentMail.objects.all()
@@ -157,7 +144,7 @@ def mail(request: HttpRequest) -> HttpResponse:
 def invitations(request: HttpRequest) -> HttpResponse:
     """Every invitation the tenant issued, newest first; ``?email=`` narrows to one address.
     Graph has no way to list them: this is how a test proves an invitation was sent once."""
-    refused = _tools_only(request)
+    refused = tools_only(request)
     if refused:
         return refused
     issued = GraphInvitation.objects.all()

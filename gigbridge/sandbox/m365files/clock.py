@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .common import tools_only
+from ..graph.auth import tools_only
 from .models import FilesSettings
 
 MAX_OFFSET = 10 * 365 * 86400  # ten years either way

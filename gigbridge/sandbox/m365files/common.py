@@ -8,26 +8,8 @@ import re
 import secrets
 import uuid
 
-from django.http import HttpRequest, JsonResponse
-
-from ..graph.auth import tools_app
 from ..graph.dispatch import GraphRequest
 from ..models import AppRegistration
-
-
-def tools_only(request: HttpRequest) -> JsonResponse | None:
-    """401 unless the request carries the outside-tools app's id and secret (HTTP Basic)."""
-    if tools_app(request) is None:
-        return JsonResponse(
-            {
-                "error": "unauthorized",
-                "message": "Use the outside-tools app's client id and secret (HTTP Basic).",
-            },
-            status=401,
-            headers={"WWW-Authenticate": 'Basic realm="gigbridge-sandbox"'},
-        )
-    return None
-
 
 # -- ids ------------------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from ..graph.auth import tools_only
 from . import clock, notify, storage
-from .common import tools_only
 from .models import Delivery, FilesSettings, Subscription, UploadSession
 
 KEEP_DELIVERIES = dt.timedelta(days=7)  # sent or given-up notifications kept for inspection

@@ -31,8 +31,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..graph import dials as graph_dials
+from ..graph.auth import tools_only
 from ..m365files import clock
-from ..m365files.common import tools_only
 from . import defaults, gate, simulate
 from .inputs import parse_date
 from .models import (
