@@ -1,4 +1,7 @@
-"""What the Entra ID endpoints share: tenant lookup, errors in Entra's shape, client auth."""
+"""What the Entra ID endpoints share: tenant lookup, errors in Entra's shape, client auth.
+
+``basic_credentials`` also serves the Graph tools check and the Upwork token endpoint.
+"""
 
 from __future__ import annotations
 
@@ -82,7 +85,7 @@ def find_app(tenant: Tenant, client_id: str | None) -> AppRegistration:
 
 def authenticate_client(request: HttpRequest, tenant: Tenant) -> AppRegistration:
     """The app calling the token endpoint, by client_secret_basic or client_secret_post."""
-    client_id, secret = _basic_credentials(request)
+    client_id, secret = basic_credentials(request)
     if client_id is None:
         client_id, secret = request.POST.get("client_id"), request.POST.get("client_secret")
     if not client_id:
@@ -112,7 +115,8 @@ def authenticate_client(request: HttpRequest, tenant: Tenant) -> AppRegistration
     return app
 
 
-def _basic_credentials(request: HttpRequest) -> tuple[str | None, str | None]:
+def basic_credentials(request: HttpRequest) -> tuple[str | None, str | None]:
+    """Client id and secret from an HTTP Basic header, or (None, None) without a valid one."""
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("basic "):
         return None, None

@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 
 from .. import tokens
 from ..defaults import OUTSIDE_TOOLS
-from ..entra.common import GRAPH, _basic_credentials
+from ..entra.common import GRAPH, basic_credentials
 from ..models import AppRegistration, SandboxUser, Tenant, digest
 from .errors import GraphError
 
@@ -96,7 +96,7 @@ def _uuid(value) -> uuid.UUID | None:
 
 def tools_app(request: HttpRequest) -> AppRegistration | None:
     """The outside-tools app when the request carries its client id and secret (Basic)."""
-    client_id, secret = _basic_credentials(request)
+    client_id, secret = basic_credentials(request)
     if not client_id or not secret:
         return None
     app = AppRegistration.objects.filter(

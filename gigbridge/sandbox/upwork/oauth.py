@@ -18,12 +18,11 @@ clock), so moving the clock never locks a client out.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import hmac
 import secrets
-from urllib.parse import unquote_plus, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -32,6 +31,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..entra.common import basic_credentials
 from ..models import digest
 from .models import App, ClientUser, Credential
 
@@ -150,25 +150,13 @@ def issue(app: App, user: ClientUser) -> dict:
 
 
 def _client(request: HttpRequest) -> App:
-    client_id, secret = _basic(request)
+    client_id, secret = basic_credentials(request)
     if client_id is None:
         client_id, secret = request.POST.get("client_id"), request.POST.get("client_secret")
     app = App.objects.filter(client_id=client_id or "").first()
     if app is None or not secret or not hmac.compare_digest(digest(secret), app.secret_hash):
         raise OAuthError("invalid_client", "Client authentication failed.", status=401)
     return app
-
-
-def _basic(request: HttpRequest) -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("basic "):
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    client_id, _, secret = decoded.partition(":")
-    return unquote_plus(client_id), unquote_plus(secret)
 
 
 def _redeem(value: str, kind: str, app: App, *, lock: bool = True) -> ClientUser:
