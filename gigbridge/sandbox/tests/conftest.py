@@ -3,6 +3,11 @@
 The sandbox runs with its own Django settings and database, so it is started as a child process
 (exactly as ``gigbridge sandbox run`` would) and these tests only talk to it over the network.
 They never touch the product database.
+
+The Graph tests' common setup lives here too: ``token`` (an app-only Graph token, one per test
+module), ``graph`` (``graph.testing.Graph`` with it), and the product's own client against the
+sandbox: ``tokens`` (its ``TokenProvider``), ``client`` (its ``GraphClient``) and ``problems``
+(the conformance problems that client met, which must be none when the test ends).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import httpx
 import pytest
 
 from gigbridge.sandbox.client import ssl_context_from
+from gigbridge.sandbox.graph.testing import Graph, app_token
+
+from .files_support import product_client, token_provider
 
 START_DEADLINE = 30.0  # seconds; a cold start (CA, RSA key, migrations) takes about two
 
@@ -102,3 +110,34 @@ def http(sandbox, info):
         base_url=sandbox.url, verify=ssl_context_from(info["ca_cert"]), timeout=10
     ) as client:
         yield client
+
+
+# -- Graph ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def token(info):
+    return app_token(info)
+
+
+@pytest.fixture
+def graph(http, info, token):
+    return Graph(http, info, token)
+
+
+@pytest.fixture(scope="module")
+def tokens(info):
+    return token_provider(info)
+
+
+@pytest.fixture
+def problems():
+    found: list[str] = []
+    yield found
+    assert found == []
+
+
+@pytest.fixture
+def client(info, tokens, problems):
+    with product_client(info, tokens, problems) as graph_client:
+        yield graph_client

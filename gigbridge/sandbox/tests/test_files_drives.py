@@ -9,39 +9,14 @@ from urllib.parse import quote
 import pytest
 
 from gigbridge.integrations.msgraph.errors import Conflict, NotFound
-from gigbridge.sandbox.graph.testing import Graph, app_token, assert_graph_error, sent_mail
+from gigbridge.sandbox.graph.testing import Graph, assert_graph_error, sent_mail
 
 from .files_support import (
     conforms,
     guest,
-    product_client,
     set_clock,
-    token_provider,
     unified_group,
 )
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
-
-
-@pytest.fixture(scope="module")
-def tokens(info):
-    return token_provider(info)
-
-
-@pytest.fixture
-def client(info, tokens):
-    problems: list[str] = []
-    with product_client(info, tokens, problems) as graph_client:
-        yield graph_client
-    assert problems == []
 
 
 @pytest.fixture

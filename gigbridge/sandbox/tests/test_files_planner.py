@@ -5,41 +5,16 @@ from __future__ import annotations
 import pytest
 
 from gigbridge.integrations.msgraph.errors import NotFound, PreconditionFailed
-from gigbridge.sandbox.graph.testing import Graph, app_token, assert_graph_error
+from gigbridge.sandbox.graph.testing import assert_graph_error
 
 from .files_support import (
     conforms,
     guest,
-    product_client,
-    token_provider,
     unified_group,
     user_id,
 )
 
 ASSIGNMENT = "#microsoft.graph.plannerAssignment"
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
-
-
-@pytest.fixture(scope="module")
-def tokens(info):
-    return token_provider(info)
-
-
-@pytest.fixture
-def client(info, tokens):
-    problems: list[str] = []
-    with product_client(info, tokens, problems) as graph_client:
-        yield graph_client
-    assert problems == []
 
 
 @pytest.fixture

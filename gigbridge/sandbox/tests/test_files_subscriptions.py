@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from gigbridge.integrations.msgraph import conformance
-from gigbridge.sandbox.graph.testing import Graph, app_token, assert_graph_error
+from gigbridge.sandbox.graph.testing import assert_graph_error
 
 from .files_support import (
     Receiver,
@@ -19,16 +19,6 @@ from .files_support import (
     tools,
     unified_group,
 )
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
 
 
 @pytest.fixture

@@ -15,39 +15,11 @@ import pytest
 
 from gigbridge.integrations.msgraph.upload import CHUNK_UNIT, upload_file
 from gigbridge.sandbox.client import ssl_context_from
-from gigbridge.sandbox.graph.testing import Graph, app_token, assert_graph_error
+from gigbridge.sandbox.graph.testing import Graph, assert_graph_error
 
-from .files_support import conforms, product_client, token_provider, unified_group
+from .files_support import conforms, product_client, unified_group
 
 SIZE = 1_500_000  # 1.5 MB: four 320 KiB chunks and a shorter last one
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
-
-
-@pytest.fixture(scope="module")
-def tokens(info):
-    return token_provider(info)
-
-
-@pytest.fixture
-def problems():
-    found: list[str] = []
-    yield found
-    assert found == []
-
-
-@pytest.fixture
-def client(info, tokens, problems):
-    with product_client(info, tokens, problems) as graph_client:
-        yield graph_client
 
 
 @pytest.fixture

@@ -10,23 +10,12 @@ from gigbridge.sandbox.graph import dials as dial_rules
 from gigbridge.sandbox.graph.testing import (
     RESET,
     Graph,
-    app_token,
     assert_graph_error,
     control_url,
     set_dials,
 )
 
 from .helpers import sign_in
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ from .helpers import sign_in
 REDIRECT = "https://gigbridge.example/welcome"
 
 
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
-
-
 def invite(graph: Graph, email: str | None = None, **extra) -> dict:
     email = email or f"guest-{uuid.uuid4().hex[:10]}@fabrikam.example"
     body = {"invitedUserEmailAddress": email, "inviteRedirectUrl": REDIRECT, **extra}

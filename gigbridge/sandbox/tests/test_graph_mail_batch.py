@@ -9,23 +9,12 @@ import pytest
 from gigbridge.integrations.msgraph import conformance
 from gigbridge.sandbox.graph.testing import (
     Graph,
-    app_token,
     assert_conforms,
     assert_graph_error,
     sent_mail,
 )
 
 from .helpers import sign_in
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
 
 
 def mail(to: str, subject: str) -> dict:

@@ -11,7 +11,6 @@ from gigbridge.integrations.msgraph import conformance
 from gigbridge.sandbox.graph.testing import (
     RESET,
     Graph,
-    app_token,
     assert_conforms,
     assert_graph_error,
     set_dials,
@@ -19,16 +18,6 @@ from gigbridge.sandbox.graph.testing import (
 
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 MEMBER = "#microsoft.graph.aadUserConversationMember"
-
-
-@pytest.fixture(scope="module")
-def token(info):
-    return app_token(info)
-
-
-@pytest.fixture
-def graph(http, info, token):
-    return Graph(http, info, token)
 
 
 @pytest.fixture
