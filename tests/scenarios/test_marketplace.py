@@ -74,15 +74,17 @@ class Marketplace:
 
     def advance(self, seconds: float) -> dt.datetime:
         """Move the sandbox clock and the product's clock to the same moment."""
-        response = self.http.post(
-            f"{self.info['viewer_url']}_sandbox/clock",
-            json={"advance_seconds": seconds},
-            auth=self.auth,
-        )
-        assert response.status_code == 200, response.text
+        self.clock(advance_seconds=seconds)
         now = self.now()  # also performs what became due
         clock.set_now(now)
         return now
+
+    def clock(self, **change) -> dict:
+        response = self.http.post(
+            f"{self.info['viewer_url']}_sandbox/clock", json=change, auth=self.auth
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
 
     def control(self, **changes) -> dict:
         return self.tool("control", changes)
@@ -148,8 +150,11 @@ def market(tenant_info, settings, usd_program):
     place.control(
         throttle=None, faults={"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1}
     )
+    offset = place.clock()["offset_seconds"]
     clock.set_now(place.now())
     yield place
+    # The tenant is shared by the session: put its clock and dials back as they were.
+    place.clock(offset_seconds=offset)
     place.control(throttle={"rate": 10.0, "burst": 10})
     place.close()
     connection.reset()
