@@ -144,15 +144,23 @@ class GraphSettings(models.Model):
         return "Graph emulator settings"
 
 
-class GraphThrottleBucket(models.Model):
-    """A token bucket per calling app (its client id), shared by all sandbox workers."""
+class TokenBucket(models.Model):
+    """A token bucket per calling app (its client id), shared by all sandbox workers; what
+    ``graph.throttle.take`` fills and takes from."""
 
     client_id = models.CharField(max_length=64, unique=True)
     tokens = models.FloatField()
-    updated_at = models.FloatField()  # wall-clock seconds
+    updated_at = models.FloatField()  # sandbox-clock seconds
+
+    class Meta:
+        abstract = True
 
     def __str__(self) -> str:
         return self.client_id
+
+
+class GraphThrottleBucket(TokenBucket):
+    """The Graph emulator's buckets."""
 
 
 class GraphBlockedDomain(models.Model):

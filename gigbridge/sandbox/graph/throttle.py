@@ -5,8 +5,8 @@ tokens and gaining ``rate`` a second; a request takes one, and with none left it
 ``TooManyRequests`` with ``Retry-After`` (whole seconds until a token is back). A refused request
 takes nothing. Time is the sandbox clock (``/_sandbox/clock``), so a test can make a
 throttled app's wait pass at once. The buckets live in the database so every sandbox worker
-shares them. ``take`` is the bucket itself, on any model with ``client_id``, ``tokens`` and
-``updated_at``: the Upwork emulator's gate (``upwork.gate``) takes from its own buckets with it.
+shares them. ``take`` is the bucket itself, on any ``models.TokenBucket`` model: the Upwork
+emulator's gate (``upwork.gate``) takes from its own buckets with it.
 
 Faults: after throttling, a request is answered 503 ``serviceNotAvailable`` (with
 ``Retry-After``) when ``dials.draw_fails(seed, n, error_rate)`` says so, ``n`` counting the
@@ -68,8 +68,8 @@ def gate(request: GraphRequest) -> GraphResponse | None:
 
 
 def take(bucket_model, client_id: str, rate: float, burst: int) -> int | None:
-    """Take a token from the app's bucket (a ``bucket_model`` row): None if taken, else seconds
-    to wait."""
+    """Take a token from the app's bucket (a row of ``bucket_model``, a ``TokenBucket``): None if
+    taken, else seconds to wait."""
     now = clock.now().timestamp()  # the sandbox clock: tests advance it instead of sleeping
     bucket = bucket_model.objects.filter(client_id=client_id).first()
     if bucket is None:

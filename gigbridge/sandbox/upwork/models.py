@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import models
 
 from ..m365files import clock
+from ..models import TokenBucket
 
 
 class PublicId(models.Model):
@@ -187,13 +188,8 @@ class Dials(models.Model):
         return "Upwork emulator dials"
 
 
-class ThrottleBucket(models.Model):
-    client_id = models.CharField(max_length=64, unique=True)
-    tokens = models.FloatField()
-    updated_at = models.FloatField()  # sandbox-clock seconds
-
-    def __str__(self) -> str:
-        return self.client_id
+class ThrottleBucket(TokenBucket):
+    """The marketplace's buckets (``gate``)."""
 
 
 # -- hiring -------------------------------------------------------------------------------------
