@@ -23,10 +23,16 @@ def pkce_pair() -> tuple[str, str]:
 
 def pick_user(http: httpx.Client, authorize_url: str, upn: str) -> httpx.Response:
     """What a person does in a browser: open the picker, click ``upn``. Returns the redirect."""
-    page = http.get(authorize_url)
+    return pick(http, authorize_url, rf'value="([0-9a-f-]{{36}})" data-upn="{re.escape(upn)}"')
+
+
+def pick(http: httpx.Client, url: str, user_pattern: str) -> httpx.Response:
+    """Open a user picker (Entra's or Upwork's) and post its form with the user whose id is
+    the group of ``user_pattern``, as a browser would. Returns the answer (the redirect)."""
+    page = http.get(url)
     assert page.status_code == 200, page.text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    user = re.search(rf'value="([0-9a-f-]{{36}})" data-upn="{re.escape(upn)}"', page.text).group(1)
+    user = re.search(user_pattern, page.text).group(1)
     hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text)
     fields = {name: html.unescape(value) for name, value in hidden}
     fields.update(csrfmiddlewaretoken=token, user=user)

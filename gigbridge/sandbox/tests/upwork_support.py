@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
+
+from . import helpers
 
 REDIRECT = "http://127.0.0.1:8000/integrations/upwork/callback"
 
@@ -27,20 +28,10 @@ def authorize_url(info: dict, **extra) -> str:
 
 def pick(http: httpx.Client, url: str, email: str) -> httpx.Response:
     """Open the picker and click ``email``; returns the redirect."""
-    page = http.get(url)
-    assert page.status_code == 200, page.text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    user = re.search(rf'value="(\d+)" data-email="{re.escape(email)}"', page.text).group(1)
-    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text)
-    fields = {name: html.unescape(value) for name, value in hidden}
-    fields.update(csrfmiddlewaretoken=token, user=user)
-    origin = f"{page.url.scheme}://{page.url.netloc.decode()}"
-    return http.post(str(page.url), data=fields, headers={"Origin": origin})
+    return helpers.pick(http, url, rf'value="(\d+)" data-email="{re.escape(email)}"')
 
 
-def query_of(response: httpx.Response) -> dict:
-    assert response.status_code == 302, response.text
-    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
+query_of = helpers.redirect_params  # the code and state (or error) a redirect carries
 
 
 def token(http: httpx.Client, info: dict, client: dict | None = None, **data) -> httpx.Response:
