@@ -217,6 +217,8 @@ def marketplace_view(engagement: Engagement) -> dict:
         "budget": engagement.request.budget,
         "currency": engagement.request.currency,
         "spent": marketplace.spent(engagement),
+        "marketplace_currency": marketplace.MARKETPLACE_CURRENCY,
+        "offer_limit": marketplace.offer_limit(engagement.request),
         "hours": sum((e.hours for e in entries), Decimal("0")),
         "proposals": list(engagement.proposals.all()),
         "offers": list(engagement.offers.all()),

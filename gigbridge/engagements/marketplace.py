@@ -43,6 +43,9 @@ OFFER_JOB = "engagements.send_offer"
 INVITE_JOB = "engagements.invite"
 THRESHOLDS = (80, 100)
 CENTS = Decimal("0.01")
+# Upwork posts budgets, makes offers and bills in US dollars; budgets are in the program's
+# currency, converted at the policy's program.exchange_rates.
+MARKETPLACE_CURRENCY = "USD"
 
 
 def organization_id() -> str:
@@ -160,7 +163,9 @@ def run_post_job(engagement_id: int) -> str:
             description=_job_description(request),
             contract_type="HOURLY" if hourly else "FIXED_PRICE",
             skills=list(request.skills),
-            budget=None if hourly else ops.money(request.budget, request.currency),
+            budget=None
+            if hourly
+            else ops.money(_in_marketplace(request.budget), MARKETPLACE_CURRENCY),
         )
     except PermanentUpworkError as error:
         with transaction.atomic():
@@ -306,24 +311,31 @@ def pick(
     _require(user, engagement, "pick a freelancer")
     request = engagement.request
     contract_type = "HOURLY" if request.pricing == WorkRequest.Pricing.HOURLY else "FIXED_PRICE"
-    amount = Decimal(amount) if amount is not None else request.budget
+    _, policy = program.current()
+    # Offer amounts are in the marketplace's currency; the approved budget in the program's.
+    amount = Decimal(amount) if amount is not None else _in_marketplace(request.budget, policy)
     problems: list[Problem] = []
     if contract_type == "HOURLY" and (not hourly_rate or not weekly_hours):
         problems.append(Problem("hourly_rate", "an hourly offer needs a rate and weekly hours"))
     else:
         cost = offer_cost(contract_type, amount, hourly_rate, weekly_hours, request)
+        counted = policy.to_program_currency(cost, MARKETPLACE_CURRENCY)
         if cost <= 0:
             problems.append(Problem("amount", "must be more than zero"))
-        elif cost > request.budget:
+        elif counted > request.budget:
+            at_rate = (
+                ""
+                if request.currency == MARKETPLACE_CURRENCY
+                else f" ({counted:.2f} {request.currency} at the policy's exchange rate)"
+            )
             problems.append(
                 Problem(
                     "amount",
-                    f"the offer can cost {cost:.2f} {request.currency}, more than the "
-                    f"approved budget of {request.budget} {request.currency}",
+                    f"the offer can cost {cost:.2f} {MARKETPLACE_CURRENCY}{at_rate}, more than "
+                    f"the approved budget of {request.budget} {request.currency}",
                     "budget",
                 )
             )
-    _, policy = program.current()
     person = Person.objects.filter(email__iexact=proposal.freelancer_email).first()
     if not proposal.freelancer_email:
         problems.append(Problem("freelancer", "the proposal names no freelancer email"))
@@ -398,7 +410,7 @@ def _pick(user, proposal_id, contract_type, amount, hourly_rate, weekly_hours, m
         proposal=proposal,
         contract_type=contract_type,
         amount=offer_cost(contract_type, amount, hourly_rate, weekly_hours, request),
-        currency=request.currency,
+        currency=MARKETPLACE_CURRENCY,
         terms=terms,
         created_at=clock.now(),
     )
@@ -562,9 +574,21 @@ def run_invite(payload: dict) -> None:
 # --- spend ---------------------------------------------------------------------------------
 
 
+def _in_marketplace(amount: Decimal, policy=None) -> Decimal:
+    """A program-currency amount in the marketplace's currency (rounded down: still a limit)."""
+    policy = policy or program.current()[1]
+    return policy.from_program_currency(amount, MARKETPLACE_CURRENCY)
+
+
+def offer_limit(request: WorkRequest) -> Decimal:
+    """The most an offer may cost, in the marketplace's currency."""
+    return _in_marketplace(request.budget)
+
+
 def spent(engagement: Engagement) -> Decimal:
-    total = engagement.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    return total.quantize(CENTS)
+    """Paid on the engagement, in the program's currency (as converted when synced)."""
+    paid = engagement.payments.aggregate(total=Sum("amount_program"))["total"]
+    return (paid or Decimal("0")).quantize(CENTS)
 
 
 def cost_center_actual(cost_center, policy, day: dt.date) -> Decimal:
@@ -574,7 +598,7 @@ def cost_center_actual(cost_center, policy, day: dt.date) -> Decimal:
         engagement__request__cost_center=cost_center,
         engagement__request__start_date__gte=start,
         engagement__request__start_date__lte=end,
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    ).aggregate(total=Sum("amount_program"))["total"] or Decimal("0")
     return total.quantize(CENTS)
 
 

@@ -305,6 +305,9 @@ class Payment(models.Model):
     description = models.CharField(max_length=500, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # What it counts against budgets: in the program's currency at the policy's rate when it
+    # was synced (a later rate change does not rewrite past spend).
+    amount_program = models.DecimalField(max_digits=14, decimal_places=2)
     paid_at = models.DateTimeField()
 
     class Meta:

@@ -299,6 +299,7 @@ class PaymentOut(Schema):
     kind: str
     amount: Decimal
     currency: str
+    amount_program: Decimal = Field(description="what it counts against the budget")
     paid_at: dt.datetime
 
 
@@ -312,7 +313,9 @@ class MarketplaceOut(Schema):
     last_error: str
     budget: Decimal
     currency: str
-    spent: Decimal
+    spent: Decimal = Field(description="paid, in the budget's currency")
+    marketplace_currency: str = Field(description="what offers and payments are made in")
+    offer_limit: Decimal = Field(description="the approved budget in the marketplace currency")
     hours: Decimal
     proposals: list[ProposalOut]
     offers: list[OfferOut]

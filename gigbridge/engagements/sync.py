@@ -27,7 +27,10 @@ from django.db import transaction
 from gigbridge import clock
 from gigbridge.audit.actions import record
 from gigbridge.jobs import actions as jobs
+from gigbridge.jobs.errors import PermanentError
 from gigbridge.notifications.actions import mail
+from gigbridge.program import actions as program
+from gigbridge.program.policy import UnknownCurrency
 
 from . import marketplace
 from .errors import InvalidTransition, RuleViolation
@@ -513,6 +516,14 @@ def sync_payments(client, org: str) -> int:
     )
     rows = ops.transaction_history(client, start, today)
     amounts = transaction_amounts(rows)
+    _, policy = program.current()
+    for row in rows:
+        try:  # before any write: a payment must never count as nothing
+            policy.to_program_currency(Decimal(0), _currency(row))
+        except UnknownCurrency as error:
+            raise PermanentError(
+                f"payment {row.record_id} cannot count against budgets: {error}"
+            ) from error
     new, latest = 0, mark
     with transaction.atomic():
         touched = set()
@@ -532,6 +543,7 @@ def sync_payments(client, org: str) -> int:
                     "description": (row.description or "")[:500],
                     "amount": amount,
                     "currency": _currency(row),
+                    "amount_program": policy.to_program_currency(amount, _currency(row)),
                     "paid_at": paid_at,
                 },
             )

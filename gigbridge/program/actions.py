@@ -14,7 +14,9 @@ from gigbridge.audit.actions import record
 from .models import CostCenter, PolicyVersion
 from .policy import Policy, PolicyError, PolicyProblem, parse_policy
 
-_cache: dict[int, Policy] = {}
+# Parsed policies by the hash of their text: a version number can be reused (a database
+# restored or recreated), a text's hash always means the same policy.
+_cache: dict[str, Policy] = {}
 _cache_lock = threading.Lock()
 
 
@@ -101,9 +103,9 @@ def current() -> tuple[PolicyVersion, Policy]:
 
 def policy_of(version: PolicyVersion) -> Policy:
     with _cache_lock:
-        policy = _cache.get(version.number)
+        policy = _cache.get(version.sha256)
     if policy is None:
         policy = parse_policy(version.source_text, version.filename)
         with _cache_lock:
-            _cache[version.number] = policy
+            _cache[version.sha256] = policy
     return policy

@@ -31,7 +31,6 @@ from gigbridge.engagements.models import (
 )
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.people.models import Agreement, Person
-from gigbridge.program.actions import _cache as _policy_cache
 from gigbridge.program.models import CostCenter, Workspace
 from gigbridge.sandbox.client import ssl_context_from
 
@@ -111,22 +110,7 @@ class Marketplace:
 
 
 @pytest.fixture
-def usd_program(policy):
-    """Upwork pays in US dollars (the sandbox refuses other currencies): a USD program."""
-    from conftest import EXAMPLE_POLICY
-    from gigbridge.program.actions import activate_policy
-
-    # The process caches parsed policies by version number, which a flushed test database
-    # reuses: forget them before and after, or another test's "version 2" is found.
-    _policy_cache.clear()
-    text = EXAMPLE_POLICY.read_text().replace("currency: EUR", "currency: USD")
-    version, _ = activate_policy(text, "program.yaml", actor="tests")
-    yield version
-    _policy_cache.clear()
-
-
-@pytest.fixture
-def market(tenant_info, settings, usd_program):
+def market(tenant_info, settings, policy):
     """The product's Upwork settings pointed at the sandbox marketplace; both clocks aligned."""
     from gigbridge.integrations.upwork import connection
 
@@ -161,7 +145,7 @@ def market(tenant_info, settings, usd_program):
 
 
 def approved_engagement(people, workspace=None, **overrides) -> Engagement:
-    data = request_payload(**{"currency": "USD", **overrides})
+    data = request_payload(**overrides)  # in EUR: Upwork's USD converts at the policy's rate
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
     data["start_date"] = dt.date.fromisoformat(data["start_date"])
     data["end_date"] = dt.date.fromisoformat(data["end_date"])
@@ -273,14 +257,15 @@ def test_marketplace_story_from_request_to_access_removed(graph, people, market)
     counts = pass_of_sync(market)
     assert counts["payments"] == 1, counts
     payment = Payment.objects.get(engagement=engagement)
-    assert payment.amount == Decimal("3000.00")
-    assert marketplace.spent(engagement) == Decimal("3000.00")
+    assert (payment.amount, payment.currency) == (Decimal("3000.00"), "USD")
+    # The example policy counts 1 USD as 0.92 EUR against the EUR budget.
+    assert payment.amount_program == marketplace.spent(engagement) == Decimal("2760.00")
     milestone.refresh_from_db()
     assert milestone.state == "PAID" and milestone.approved_at is not None
-    # 3000 of 4000 is 75%: no alert yet.
+    # 2760 of 4000 EUR is 69%: no alert yet.
     assert not AuditEvent.objects.filter(action="spend.alert", object_id=str(engagement.pk))
     body = _marketplace_api(people, engagement)
-    assert Decimal(str(body["spent"])) == Decimal("3000.00")
+    assert Decimal(str(body["spent"])) == Decimal("2760.00")
     assert [Decimal(str(p["amount"])) for p in body["payments"]] == [Decimal("3000.00")]
 
     # A second pass repeats nothing.
@@ -333,7 +318,9 @@ def test_an_offer_above_the_budget_is_refused_and_nothing_is_sent(people, market
     with pytest.raises(RuleViolation) as refused:
         marketplace.pick(people["rita"], chosen, amount=Decimal("4500.00"))
 
-    assert "more than the approved budget of 4000.00 USD" in str(refused.value)
+    # 4500 USD is 4140 EUR at the example policy's rate: over the 4000 EUR approved.
+    assert "4500.00 USD (4140.00 EUR at the policy's exchange rate), more than the approved " \
+        "budget of 4000.00 EUR" in str(refused.value)
     assert OutboxJob.objects.count() == jobs_before
     assert not MarketplaceOffer.objects.filter(engagement=engagement).exists()
     engagement.refresh_from_db()
@@ -498,7 +485,8 @@ def test_an_interrupted_poller_loses_and_repeats_nothing(people, market, monkeyp
     assert sum(e.amount for e in entries) == have["charges"]
     payments = Payment.objects.filter(engagement=engagement)
     assert payments.count() == have["payments"]
-    assert marketplace.spent(engagement) == have["charges"]
+    assert sum(p.amount for p in payments) == have["charges"]  # in USD, as Upwork billed
+    assert marketplace.spent(engagement) == sum(p.amount_program for p in payments)  # EUR
     events = AuditEvent.objects.filter(object_id=str(engagement.pk))
     assert events.filter(action="marketplace.proposal_received").count() == have["proposals"]
     assert events.filter(action="marketplace.hours_logged").count() == have["hours"]

@@ -29,6 +29,57 @@ from gigbridge.program.models import CostCenter
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def one_to_one(people):
+    """Most tests here are about counting, not converting: 1 USD counts as 1 EUR."""
+    from conftest import EXAMPLE_POLICY
+    from gigbridge.program.actions import activate_policy
+
+    text = EXAMPLE_POLICY.read_text().replace("USD: 0.92", "USD: 1")
+    activate_policy(text, "program.yaml", actor="tests")
+
+
+def test_offers_and_payments_convert_at_the_policy_rate(people, monkeypatch):
+    from conftest import EXAMPLE_POLICY
+    from gigbridge.program.actions import activate_policy
+
+    activate_policy(EXAMPLE_POLICY.read_text(), "program.yaml", actor="tests")  # USD: 0.92
+    engagement = approved_engagement(people)  # 4000 EUR
+    p = proposal(engagement)
+    signed(p.freelancer_email)
+    with pytest.raises(RuleViolation, match=r"4350.00 USD \(4002.00 EUR at the policy's"):
+        marketplace.pick(people["rita"], p, amount=Decimal("4350.00"))
+    offer = marketplace.pick(people["rita"], p)  # the whole budget, in dollars, rounded down
+    assert (offer.amount, offer.currency) == (Decimal("4347.82"), "USD")
+
+    MarketplaceOffer.objects.filter(pk=offer.pk).update(state="open", upwork_id="o1")
+    offer.refresh_from_db()
+    sync._contracted(offer, "k1")
+    monkeypatch.setattr(ops, "transaction_history", lambda *a, **k: [_row("t1", "1000.00")])
+    assert sync.sync_payments(None, "") == 1
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.currency, payment.amount_program) == (
+        Decimal("1000.00"),
+        "USD",
+        Decimal("920.00"),
+    )
+    assert marketplace.spent(engagement) == Decimal("920.00")
+
+
+def test_a_payment_in_a_currency_without_a_rate_fails_the_pass_and_stores_nothing(
+    people, monkeypatch
+):
+    from gigbridge.jobs.errors import PermanentError
+
+    engagement = _contracted(people)
+    row = _row("t1", "100.00")
+    monkeypatch.setattr(sync, "_currency", lambda row: "GBP")
+    monkeypatch.setattr(ops, "transaction_history", lambda *a, **k: [row])
+    with pytest.raises(PermanentError, match=r"program\.exchange_rates\.GBP"):
+        sync.sync_payments(None, "")
+    assert not Payment.objects.filter(engagement=engagement).exists()
+
+
 def approved_engagement(people, **overrides) -> Engagement:
     data = request_payload(**overrides)
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
@@ -332,6 +383,7 @@ def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(pe
         contract_id="k1",
         amount=Decimal("500.00"),
         currency="USD",
+        amount_program=Decimal("500.00"),
         paid_at=clock.now(),
     )
     body = api("rita").get(f"/api/v1/engagements/{engagement.pk}/marketplace").json()
