@@ -39,6 +39,7 @@ OPERATIONS = [
     "CreateJobPosting",
     "UpdateJobPosting",
     "ClientProposals",
+    "ClientProposal",
     "ShortlistClientProposal",
     "DeclineClientProposal",
     "CreateClientJobInvitation",

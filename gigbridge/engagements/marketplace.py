@@ -237,16 +237,29 @@ def run_shortlist(proposal_id: int) -> None:
         Proposal.objects.filter(pk=proposal.pk).update(state=state)
 
 
-def freelancer_problems(person: Person, request: WorkRequest, policy) -> list[Problem]:
-    """The compliance checks again, on the chosen freelancer: blocked country, cooling-off,
-    required agreements, tenure."""
+def freelancer_problems(
+    person: Person, request: WorkRequest, policy, works_from: str = ""
+) -> list[Problem]:
+    """The compliance checks again, on the chosen freelancer: blocked country (where they are
+    on record and where the marketplace says they work from), cooling-off, required
+    agreements, tenure."""
     problems: list[Problem] = []
     rules = policy.compliance
-    if person.country and person.country in rules.blocked_countries:
+    countries = list(dict.fromkeys(c for c in (person.country, works_from) if c))
+    for country in countries:
+        if country in rules.blocked_countries:
+            problems.append(
+                Problem(
+                    "freelancer",
+                    f"workers in {country} cannot be engaged",
+                    "compliance.blocked_countries",
+                )
+            )
+    if not countries and rules.blocked_countries:  # unknown is not the same as allowed
         problems.append(
             Problem(
                 "freelancer",
-                f"workers in {person.country} cannot be engaged",
+                f"where {person.email} works from is unknown: record their country first",
                 "compliance.blocked_countries",
             )
         )
@@ -340,7 +353,7 @@ def pick(
     if not proposal.freelancer_email:
         problems.append(Problem("freelancer", "the proposal names no freelancer email"))
     elif person is not None:
-        problems += freelancer_problems(person, request, policy)
+        problems += freelancer_problems(person, request, policy, works_from=proposal.country)
     else:
         problems += _new_person_problems(proposal, request, policy)
     what = {"proposal": proposal.upwork_id, "amount": str(amount)}

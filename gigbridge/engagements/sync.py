@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 from decimal import Decimal, InvalidOperation
 
+import pycountry
 from django.db import transaction
 
 from gigbridge import clock
@@ -156,16 +157,37 @@ def sync_proposals(client, sourcing: Sourcing) -> dict[str, int]:
     while True:
         after = _cursor(sourcing.organization_id, stream) or None
         page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
+        ids = [item.id for item in page.items if item.id]
+        known = set(Proposal.objects.filter(upwork_id__in=ids).values_list("upwork_id", flat=True))
+        # The list leaves out where a freelancer works from, which the compliance check needs:
+        # one more read per new proposal, before the transaction (no network inside it).
+        countries = {
+            pid: country_of(ops.get_proposal(client, pid)) for pid in ids if pid not in known
+        }
         with transaction.atomic():
             for item in page.items:
-                new += _upsert_proposal(engagement, item)
+                new += _upsert_proposal(engagement, item, countries.get(item.id, ""))
             if page.end_cursor and page.items:
                 _advance(sourcing.organization_id, stream, page.end_cursor)
         if not page.has_next_page or not page.items:
             return {"proposals": new}
 
 
-def _upsert_proposal(engagement: Engagement, item) -> int:
+def country_of(proposal) -> str:
+    """The ISO 3166 code of the country a proposal's freelancer works from ("" if unknown):
+    Upwork names the country, compliance rules list codes."""
+    location = proposal.user.location if proposal and proposal.user else None
+    name = location.country_name if location else None
+    if not name:
+        return ""
+    try:
+        return pycountry.countries.lookup(name).alpha_2
+    except LookupError:
+        log.warning("unknown country name %r on proposal %s", name[:60], proposal.id)
+        return ""
+
+
+def _upsert_proposal(engagement: Engagement, item, country: str = "") -> int:
     if not item.id:
         return 0
     user = item.user
@@ -180,7 +202,12 @@ def _upsert_proposal(engagement: Engagement, item) -> int:
     }
     proposal, created = Proposal.objects.get_or_create(
         upwork_id=item.id,
-        defaults={"engagement": engagement, "received_at": clock.now(), **values},
+        defaults={
+            "engagement": engagement,
+            "received_at": clock.now(),
+            "country": country,
+            **values,
+        },
     )
     if not created:
         Proposal.objects.filter(pk=proposal.pk).update(**values)

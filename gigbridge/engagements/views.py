@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import actions, links, permissions
-from .errors import InvalidTransition, NotAllowed, RuleViolation
+from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
 from .schemas import RequestFilter
@@ -222,6 +224,16 @@ def engagement_list(request):
 @login_required
 def engagement_detail(request, pk):
     engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=pk)
+    return _engagement_page(request, engagement)
+
+
+# Pick form fields that show their own errors; any other problem shows above the form.
+PICK_FIELDS = ("amount", "hourly_rate", "weekly_hours")
+
+
+def _engagement_page(request, engagement, refused=None, problems=()):
+    """The engagement page; after a refused pick, the reasons at that proposal's form fields
+    and what was typed kept."""
     form = None
     if permissions.can_manage_engagements(request.user):
         form = TransitionForm()
@@ -231,6 +243,16 @@ def engagement_detail(request, pk):
     from .api import marketplace_view
     from .marketplace import may_source
 
+    m = marketplace_view(engagement)
+    for proposal in m["proposals"]:
+        if refused is not None and proposal.pk == refused.pk:
+            errors: dict[str, list[str]] = {}
+            for problem in problems:
+                where = problem.field if problem.field in PICK_FIELDS else "other"
+                rule = f" (policy rule: {problem.rule})" if problem.rule else ""
+                errors.setdefault(where, []).append(problem.message + rule)
+            proposal.pick_errors = errors
+            proposal.pick_values = {f: request.POST.get(f, "") for f in PICK_FIELDS}
     return render(
         request,
         "engagements/engagement_detail.html",
@@ -238,7 +260,7 @@ def engagement_detail(request, pk):
             "e": engagement,
             "timeline": actions.timeline(engagement),
             "form": form,
-            "m": marketplace_view(engagement),
+            "m": m,
             "may_source": may_source(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
         },
@@ -263,20 +285,39 @@ def proposal_action(request, pk, proposal_pk, what):
             marketplace.shortlist(request.user, proposal)
             messages.success(request, f"{proposal.freelancer_name} is shortlisted.")
         else:
-            rate, hours = request.POST.get("hourly_rate"), request.POST.get("weekly_hours")
+            amount = _decimal(request.POST, "amount")
+            rate, hours = _decimal(request.POST, "hourly_rate"), request.POST.get("weekly_hours")
             marketplace.pick(
                 request.user,
                 proposal,
-                amount=request.POST.get("amount") or None,
-                hourly_rate=rate or None,
+                amount=amount,
+                hourly_rate=rate,
                 weekly_hours=int(hours) if hours and hours.isdigit() else None,
             )
             messages.success(request, f"The offer to {proposal.freelancer_name} is on its way.")
     except NotAllowed as exc:
         return HttpResponseForbidden(str(exc))
-    except (RuleViolation, InvalidTransition) as exc:
+    except RuleViolation as exc:
+        if what == "pick":  # the reasons at the fields of the form that was sent
+            return _engagement_page(request, engagement, proposal, exc.problems)
+        messages.error(request, str(exc))
+    except InvalidTransition as exc:
         messages.error(request, str(exc))
     return redirect("web:engagement-detail", pk=pk)
+
+
+def _decimal(data, field: str) -> Decimal | None:
+    """A typed amount (blank is None); not a number is refused at the field."""
+    text = (data.get(field) or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise RuleViolation([Problem(field, f"{text!r} is not a number")])
+    return value
 
 
 @login_required

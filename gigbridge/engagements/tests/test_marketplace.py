@@ -217,11 +217,27 @@ def test_proposals_upsert_idempotently_and_the_cursor_moves(people, monkeypatch)
         items = [_proposal_item(i) for i in ids]
         return ops.Page[ops.Proposal](items=items, end_cursor=end, has_next_page=more)
 
+    looked_up = []
+
+    def detail(client, proposal_id):  # where each new freelancer works from: once each
+        looked_up.append(proposal_id)
+        country = {"a": "Portugal", "b": "Russian Federation", "c": "Atlantis"}[proposal_id]
+        return ops.Proposal.model_validate(
+            {"id": proposal_id, "user": {"id": "u", "location": {"countryName": country}}}
+        )
+
     monkeypatch.setattr(ops, "list_client_proposals", fake)
+    monkeypatch.setattr(ops, "get_proposal", detail)
     assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 3}
     assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 0}
     assert seen == [None, "c2", "c3"]  # the second pass starts at the stored cursor
     assert Proposal.objects.count() == 3
+    assert dict(Proposal.objects.values_list("upwork_id", "country")) == {
+        "a": "PT",
+        "b": "RU",
+        "c": "",  # a name no standard knows: unknown (and an offer then needs it on record)
+    }
+    assert looked_up == ["a", "b", "c"]
     assert AuditEvent.objects.filter(action="marketplace.proposal_received").count() == 3
     # Overlap (a lost cursor): the same rows again change nothing.
     from gigbridge.engagements.models import SyncCursor
@@ -401,3 +417,11 @@ def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(pe
     assert "Marketplace and spend" in page and "500.00 of 4000.00" in page
     refused = web.post(f"/engagements/{engagement.pk}/proposals/999/pick/")
     assert refused.status_code == 404
+
+
+def test_a_freelancer_whose_country_is_unknown_gets_no_offer(people):
+    engagement = approved_engagement(people)
+    p = proposal(engagement, country="")
+    signed(p.freelancer_email, country="")
+    with pytest.raises(RuleViolation, match="works from is unknown"):
+        marketplace.pick(people["rita"], p)

@@ -137,6 +137,12 @@ class Money(UpworkModel):
             return None
 
 
+class Location(UpworkModel):
+    country_name: str | None = None
+    city_name: str | None = None
+    timezone: str | None = None
+
+
 class Person(UpworkModel):
     """An Upwork user (``GenericUser``): the freelancer of a proposal, a story's author."""
 
@@ -150,6 +156,7 @@ class Person(UpworkModel):
     photo_url: str | None = None
     public_url: str | None = None
     ciphertext: str | None = None  # the profile key (used to invite to a job)
+    location: Location | None = None  # only in a single proposal (``get_proposal``)
 
 
 class Organization(UpworkModel):
@@ -577,6 +584,16 @@ query ClientProposals($jobPostingId: String!, $pagination: Pagination) {{
 }}
 """
 
+CLIENT_PROPOSAL = f"""
+query ClientProposal($id: String!) {{
+  clientProposal(id: $id) {{
+    id
+    user {{ {PERSON_FIELDS} location {{ countryName cityName timezone }} }}
+    status {{ status }}
+  }}
+}}
+"""
+
 _PROPOSAL_ACTION_FIELDS = """
     proposal {
       id
@@ -801,6 +818,7 @@ DOCUMENTS: dict[str, str] = {
     "CreateJobPosting": CREATE_JOB_POSTING,
     "UpdateJobPosting": UPDATE_JOB_POSTING,
     "ClientProposals": CLIENT_PROPOSALS,
+    "ClientProposal": CLIENT_PROPOSAL,
     "ShortlistClientProposal": SHORTLIST_PROPOSAL,
     "DeclineClientProposal": DECLINE_PROPOSAL,
     "CreateClientJobInvitation": INVITE_FREELANCER,
@@ -921,6 +939,12 @@ def list_client_proposals(
         "ClientProposals",
     )
     return _page(Proposal, data.get("clientProposals"), "ClientProposals")
+
+
+def get_proposal(client: UpworkClient, proposal_id: str) -> Proposal | None:
+    """One proposal with the freelancer's location (the list does not carry it)."""
+    data = client.execute(CLIENT_PROPOSAL, {"id": proposal_id}, "ClientProposal")
+    return _parse(Proposal, data.get("clientProposal"), "ClientProposal")
 
 
 def shortlist_proposal(client: UpworkClient, proposal_id: str) -> ProposalAction:

@@ -17,6 +17,7 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   experienceLevel, visibility, duration, categoryId | category, subcategory, startDate, endDate
   (both accepted, not modelled). ``updateJobPosting(id, jobPostingRequest)``: the same, all
   optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+- ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country.
 - ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
   sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
@@ -250,6 +251,14 @@ def client_proposals(
     first, after = _pagination(pagination)
     descending = (order["sortOrder"] or "ASC").upper() == "DESC"
     return connection(rows, first, after, shapes.proposal, descending)
+
+
+def client_proposal(ctx: Context, id=None) -> dict:  # noqa: A002 - Upwork's argument name
+    """One proposal, with what the list leaves out: the freelancer's location."""
+    found = Proposal.by_uid(id, job__organization=ctx.organization)
+    if found is None:
+        raise _not_found("Proposal", id)
+    return shapes.proposal(found)
 
 
 def _pagination(value):
@@ -685,6 +694,7 @@ RESOLVERS = {
     "updateJobPosting": Resolver(update_job_posting, defaults.SCOPE_JOBS),
     "createClientJobInvitation": Resolver(create_client_job_invitation, defaults.SCOPE_JOBS),
     "clientProposals": Resolver(client_proposals, defaults.SCOPE_PROPOSALS),
+    "clientProposal": Resolver(client_proposal, defaults.SCOPE_PROPOSALS),
     "shortlistClientProposal": Resolver(shortlist_client_proposal, defaults.SCOPE_PROPOSALS),
     "declineClientProposal": Resolver(decline_client_proposal, defaults.SCOPE_PROPOSALS),
     "createOffer": Resolver(create_offer, defaults.SCOPE_OFFERS),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pycountry
+
 from .models import (
     ClientUser,
     Contract,
@@ -80,7 +82,22 @@ def freelancer_user(person: Freelancer) -> dict:
         "publicUrl": f"https://www.upwork.com/freelancers/{person.profile_key}",
         "ciphertext": person.profile_key,
         "companyReferencedId": person.organization_id,
-        "location": {"country": person.country},
+        "location": location(person.country),
+    }
+
+
+def location(country_code: str) -> dict:
+    """Upwork's ``location``: it names the country (``countryName``), it gives no code."""
+    country = pycountry.countries.get(alpha_2=country_code) if country_code else None
+    return {
+        "countryName": country.name if country else None,
+        "cityName": None,
+        "zip": None,
+        "timezone": None,
+        "timezoneName": None,
+        "street": None,
+        "stateCode": None,
+        "offsetToUTC": None,
     }
 
 

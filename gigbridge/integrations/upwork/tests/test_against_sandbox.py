@@ -23,7 +23,7 @@ from gigbridge.integrations.upwork import conformance, connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.auth import ConnectionTokens
 from gigbridge.integrations.upwork.client import UpworkClient
-from gigbridge.integrations.upwork.errors import MissingScope, RetryableUpworkError
+from gigbridge.integrations.upwork.errors import GraphQLErrors, MissingScope, RetryableUpworkError
 from gigbridge.sandbox.tests.conftest import http, info, sandbox  # noqa: F401 - fixtures
 from gigbridge.sandbox.tests.upwork_support import RESET, advance, set_dials, tool, upwork
 
@@ -201,6 +201,12 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     assert all(p.freelancer and p.freelancer.ciphertext for p in proposals)
     chosen = next(p for p in proposals if p.freelancer.id not in (GRACE, KENJI))
     other = next(p for p in proposals if p.id != chosen.id)
+
+    # The list leaves out where the freelancer works from; the single proposal has it.
+    detail = ops.get_proposal(client, chosen.id)
+    assert detail.id == chosen.id and detail.user.location.country_name
+    with pytest.raises(GraphQLErrors, match="not found"):
+        ops.get_proposal(client, "no-such-proposal")
 
     shortlisted = ops.shortlist_proposal(client, chosen.id)
     assert shortlisted.proposal.state == "SHORTLISTED"
