@@ -8,6 +8,8 @@ import pytest
 
 from gigbridge.sandbox.tests.conftest import SandboxServer, free_port
 
+from .marketplace_story import Marketplace
+
 
 @pytest.fixture(scope="session")
 def tenant(tmp_path_factory):
@@ -57,6 +59,42 @@ def graph(tenant_info, settings):
     }
     connection.reset()
     yield connection.client()
+    connection.reset()
+
+
+@pytest.fixture
+def market(tenant_info, settings, policy):
+    """The product's Upwork settings pointed at the sandbox marketplace; both clocks aligned."""
+    from gigbridge import clock
+    from gigbridge.integrations.upwork import connection
+
+    up = tenant_info["upwork"]
+    settings.UPWORK = {
+        **settings.UPWORK,
+        "client_id": up["client_id"],
+        "client_secret": up["client_secret"],
+        "grant": "client_credentials",
+        "authorize_url": up["authorize_url"],
+        "token_url": up["token_url"],
+        "graphql_url": up["graphql_url"],
+        "organization_id": up["default_tenant_id"],
+        "ca_bundle": tenant_info["ca_cert"],
+        "rate": 1000.0,
+        "burst": 1000.0,
+        "timeout": 10,
+    }
+    connection.reset()
+    place = Marketplace(tenant_info)
+    place.control(
+        throttle=None, faults={"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1}
+    )
+    offset = place.clock()["offset_seconds"]
+    clock.set_now(place.now())
+    yield place
+    # The tenant is shared by the session: put its clock and dials back as they were.
+    place.clock(offset_seconds=offset)
+    place.control(throttle={"rate": 10.0, "burst": 10})
+    place.close()
     connection.reset()
 
 
