@@ -48,6 +48,7 @@ OPERATIONS = [
     "WithdrawOffer",
     "Offer",
     "ContractDetails",
+    "ContractList",
     "EndContractByClient",
     # milestones, hours, payments
     "CreateMilestoneV2",

@@ -121,26 +121,36 @@ def sync_organization(org: str) -> dict[str, int]:
     sourcings = Sourcing.objects.filter(
         organization_id=org, engagement__state__in=LIVE
     ).select_related("engagement__request")
+    # Sourcing is per engagement (few at a time); contracts and hours are read in batches for
+    # the whole organization, so a pass costs a few requests per hundred contracts.
     for sourcing in sourcings:
         engagement = sourcing.engagement
-        steps = [
-            ("proposals", sync_proposals),
-            ("offers", sync_offer),
-            ("contract", sync_contract),
-            ("hours", sync_hours),
-        ]
-        for name, step in steps:
+        for name, step in (("proposals", sync_proposals), ("offers", sync_offer)):
             try:
                 for key, value in step(client, sourcing).items():
                     counts[key] = counts.get(key, 0) + value
             except MalformedResponse as error:
                 _malformed(error, f"{name} of {engagement.reference}")
             sourcing.refresh_from_db()
-    try:
-        counts["payments"] += sync_payments(client, org)
-    except MalformedResponse as error:
-        _malformed(error, "transactions")
+    for name, step in (("contracts", sync_contracts), ("hours", sync_hours), ("payments", None)):
+        try:
+            if step is None:
+                counts["payments"] += sync_payments(client, org)
+                continue
+            for key, value in step(client, org).items():
+                counts[key] = counts.get(key, 0) + value
+        except MalformedResponse as error:
+            _malformed(error, name)
     return counts
+
+
+def _contracted_sourcings(org: str) -> list[Sourcing]:
+    return list(
+        Sourcing.objects.filter(organization_id=org, engagement__state__in=LIVE)
+        .exclude(contract_id="")
+        .select_related("engagement__request")
+        .order_by("pk")
+    )
 
 
 # --- proposals -----------------------------------------------------------------------------
@@ -334,14 +344,48 @@ def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
 # --- contract, milestones, hours -----------------------------------------------------------
 
 
+def sync_contracts(client, org: str) -> dict[str, int]:
+    """Every contract of the organization in batched reads (``ContractList``). Its milestones
+    come without amounts: a contract with a milestone not seen before, or whose amount is not
+    known yet, is read once more in full (``ContractDetails``)."""
+    from gigbridge.integrations.upwork import operations as ops
+
+    sourcings = {s.contract_id: s for s in _contracted_sourcings(org)}
+    if not sourcings:
+        return {}
+    counts = {"milestones": 0, "ended": 0}
+    for contract in ops.contract_list(client, list(sourcings)):
+        sourcing = sourcings.get(contract.id or "")
+        if sourcing is None:
+            continue
+        if _needs_details(contract):
+            contract = ops.contract_details(client, sourcing.contract_id) or contract
+        for key, value in _apply_contract(sourcing, contract).items():
+            counts[key] += value
+    return counts
+
+
+def _needs_details(contract) -> bool:
+    ids = [m.id for m in contract.milestones if m.id]
+    known = set(
+        Milestone.objects.filter(upwork_id__in=ids, amount__isnull=False).values_list(
+            "upwork_id", flat=True
+        )
+    )
+    return any(i not in known for i in ids)
+
+
 def sync_contract(client, sourcing: Sourcing) -> dict[str, int]:
+    """One contract in full (its milestones with their amounts)."""
     from gigbridge.integrations.upwork import operations as ops
 
     if not sourcing.contract_id:
         return {}
     contract = ops.contract_details(client, sourcing.contract_id)
-    if contract is None:
-        return {}
+    return _apply_contract(sourcing, contract) if contract is not None else {}
+
+
+def _apply_contract(sourcing: Sourcing, contract) -> dict[str, int]:
     counts = {"milestones": 0, "ended": 0}
     with transaction.atomic():
         engagement = Engagement.objects.select_related("request__requester").get(
@@ -437,17 +481,15 @@ def _follow_contract(engagement_id: int, status: str, contract) -> int:
     return 1
 
 
-def sync_hours(client, sourcing: Sourcing) -> dict[str, int]:
-    from gigbridge.integrations.upwork import operations as ops
+HOURS_BATCH = 100  # contracts per time-report read
 
-    if not sourcing.contract_id:
-        return {}
+
+def _hours_start(sourcing: Sourcing) -> dt.date:
+    """Where a contract's hours are read from: a week before the latest day seen (Upwork
+    revises hours), or, the first time, from when the offer went out (a contract starts when
+    it is accepted, often before the planned start day)."""
     engagement = sourcing.engagement
-    stream = f"hours:{sourcing.contract_id}"
-    mark = _cursor(sourcing.organization_id, stream)
     start = engagement.contract_start or engagement.request.start_date
-    # The contract starts when the offer is accepted, often before the planned start day:
-    # hours can be logged from the day the offer went out.
     sent = (
         engagement.offers.filter(state=MarketplaceOffer.State.ACCEPTED, sent_at__isnull=False)
         .order_by("-sent_at")
@@ -456,21 +498,44 @@ def sync_hours(client, sourcing: Sourcing) -> dict[str, int]:
     )
     if sent is not None:
         start = min(start, sent.date())
+    mark = _cursor(sourcing.organization_id, f"hours:{sourcing.contract_id}")
     if mark:
         start = max(start, dt.date.fromisoformat(mark) - HOURS_OVERLAP)
-    today = clock.today()
-    new, latest, after = 0, mark, None
-    while True:
-        page = ops.contract_time_report(client, sourcing.contract_id, start, today, after=after)
-        with transaction.atomic():
-            for item in page.items:
-                new += _upsert_hours(engagement, sourcing.contract_id, item)
-                latest = max(latest or "", (item.date_worked_on or "")[:10])
-            if not page.has_next_page or not page.items:
-                if latest:
-                    _advance(sourcing.organization_id, stream, latest)
-                return {"hours": new}
-        after = page.end_cursor
+    return start
+
+
+def sync_hours(client, org: str) -> dict[str, int]:
+    """Hours of every contract of the organization, up to HOURS_BATCH contracts a read
+    (``contractIds_any``), each batch from the earliest day any of its contracts needs."""
+    from gigbridge.integrations.upwork import operations as ops
+
+    sourcings = _contracted_sourcings(org)
+    today, new = clock.today(), 0
+    for first in range(0, len(sourcings), HOURS_BATCH):
+        batch = {s.contract_id: s for s in sourcings[first : first + HOURS_BATCH]}
+        start = min(_hours_start(s) for s in batch.values())
+        latest: dict[str, str] = {}
+        after = None
+        while True:
+            page = ops.contract_time_report(client, list(batch), start, today, after=after)
+            with transaction.atomic():
+                for item in page.items:
+                    contract_id = (item.contract.id if item.contract else None) or ""
+                    sourcing = batch.get(contract_id)
+                    if sourcing is None:
+                        continue
+                    new += _upsert_hours(sourcing.engagement, contract_id, item)
+                    day = (item.date_worked_on or "")[:10]
+                    latest[contract_id] = max(latest.get(contract_id, ""), day)
+                if not page.has_next_page or not page.items:
+                    # Each contract's mark moves with the rows of the batch's last page.
+                    for contract_id, day in latest.items():
+                        mark = _cursor(org, f"hours:{contract_id}")
+                        if day > mark:
+                            _advance(org, f"hours:{contract_id}", day)
+                    break
+            after = page.end_cursor
+    return {"hours": new}
 
 
 def _upsert_hours(engagement: Engagement, contract_id: str, item) -> int:

@@ -272,21 +272,32 @@ def test_accepted_offer_contracts_the_engagement_and_queues_access(people):
 
 
 def test_hours_upsert_on_contract_and_day_and_revisions_replace(people, monkeypatch):
-    engagement = _contracted(people)
-    rows = [
-        ops.TimeReportEntry.model_validate(
-            {"dateWorkedOn": d, "totalHoursWorked": h, "totalCharges": c}
+    _contracted(people)
+
+    def entry(day, hours, charges, contract="k1"):
+        return ops.TimeReportEntry.model_validate(
+            {
+                "dateWorkedOn": day,
+                "totalHoursWorked": hours,
+                "totalCharges": charges,
+                "contract": {"id": contract},
+            }
         )
-        for d, h, c in (("2026-12-01", 4, 200), ("2026-12-02", 5, 250))
-    ]
-    monkeypatch.setattr(
-        ops, "contract_time_report", lambda *a, **k: ops.Page[ops.TimeReportEntry](items=rows)
-    )
-    assert sync.sync_hours(None, engagement.sourcing) == {"hours": 2}
-    rows[1] = ops.TimeReportEntry.model_validate(
-        {"dateWorkedOn": "2026-12-02", "totalHoursWorked": 6, "totalCharges": 300}
-    )
-    assert sync.sync_hours(None, engagement.sourcing) == {"hours": 0}
+
+    # One read for the organization's contracts; a row of a contract not ours is left alone.
+    rows = [entry("2026-12-01", 4, 200), entry("2026-12-02", 5, 250)]
+    rows.append(entry("2026-12-02", 8, 1, contract="x"))
+    asked = []
+
+    def report(client, contract_ids, start, end, after=None):
+        asked.append(contract_ids)
+        return ops.Page[ops.TimeReportEntry](items=rows)
+
+    monkeypatch.setattr(ops, "contract_time_report", report)
+    assert sync.sync_hours(None, "") == {"hours": 2}
+    assert asked == [["k1"]]
+    rows[1] = entry("2026-12-02", 6, 300)
+    assert sync.sync_hours(None, "") == {"hours": 0}
     assert sorted(TimeEntry.objects.values_list("hours", flat=True)) == [4, 6]
 
 
@@ -300,7 +311,7 @@ def test_hours_are_read_from_the_day_the_offer_went_out_not_the_planned_start(pe
         return ops.Page[ops.TimeReportEntry](items=[])
 
     monkeypatch.setattr(ops, "contract_time_report", report)
-    sync.sync_hours(None, engagement.sourcing)
+    sync.sync_hours(None, "")
     assert windows == [(clock.today(), clock.today())]
 
 
@@ -425,3 +436,32 @@ def test_a_freelancer_whose_country_is_unknown_gets_no_offer(people):
     signed(p.freelancer_email, country="")
     with pytest.raises(RuleViolation, match="works from is unknown"):
         marketplace.pick(people["rita"], p)
+
+
+def test_contracts_are_read_in_batches_and_in_full_only_for_new_milestones(people, monkeypatch):
+    engagement = _contracted(people)
+    milestone = {"id": "m1", "state": "ACTIVE", "description": "Logo"}
+    listed = ops.Contract.model_validate(
+        {"id": "k1", "status": "ACTIVE", "offer": {"id": "o1", "milestones": [milestone]}}
+    )
+    full = ops.Contract.model_validate(
+        {
+            "id": "k1",
+            "status": "ACTIVE",
+            "offer": {
+                "id": "o1",
+                "milestones": [
+                    {**milestone, "currentEscrowAmount": {"rawValue": "500", "currency": "USD"}}
+                ],
+            },
+        }
+    )
+    batches, details = [], []
+    monkeypatch.setattr(ops, "contract_list", lambda c, ids: batches.append(ids) or [listed])
+    monkeypatch.setattr(ops, "contract_details", lambda c, i: details.append(i) or full)
+
+    assert sync.sync_contracts(None, "")["milestones"] == 0  # known now, not yet an event
+    assert batches == [["k1"]] and details == ["k1"]  # a new milestone: read in full once
+    assert engagement.milestones.get().amount == Decimal("500")
+    sync.sync_contracts(None, "")
+    assert details == ["k1"]  # nothing new: the batched read was enough

@@ -58,7 +58,8 @@ ActivateMilestone ($input)     ActivateMilestoneInput               milestoneId,
 ApproveMilestone ($input)      ApproveMilestoneInput                milestoneId, amount Money?
                                                                     (all when omitted),
                                                                     message?
-ContractTimeReport ($filter)   TimeReportFilter                     contractId_eq,
+ContractTimeReport ($filter)   TimeReportFilter                     contractId_eq or
+                                                                    contractIds_any [String],
                                                                     timeReportDate_bt
                                                                     {rangeStart, rangeEnd}
    ($pagination)               Pagination                           first, after
@@ -685,6 +686,19 @@ query ContractDetails($id: String!, $date: String) {{
 }}
 """
 
+CONTRACT_LIST = f"""
+query ContractList($ids: [string]!) {{
+  contractList(ids: $ids) {{
+    contracts {{
+      id title status
+      closingReason {{ id apiRef reason }}
+      deliveryModel kind createDate modifyDate startDate endDate offerId
+      offer {{ id title state milestones {{ {MILESTONE_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
 END_CONTRACT = """
 mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {
   endContractByClient(contractId: $contractId, input: $input) {
@@ -826,6 +840,7 @@ DOCUMENTS: dict[str, str] = {
     "WithdrawOffer": WITHDRAW_OFFER,
     "Offer": GET_OFFER,
     "ContractDetails": CONTRACT_DETAILS,
+    "ContractList": CONTRACT_LIST,
     "EndContractByClient": END_CONTRACT,
     "CreateMilestoneV2": CREATE_MILESTONE,
     "ActivateMilestone": ACTIVATE_MILESTONE,
@@ -1146,6 +1161,23 @@ def contract_details(
     return _parse(Contract, data.get("contractDetails"), "ContractDetails")
 
 
+CONTRACT_LIST_MAX = 100  # ids per read; larger sets are read in batches
+
+
+def contract_list(client: UpworkClient, contract_ids: list[str]) -> list[Contract]:
+    """Many contracts (status, closing reason, milestones without their amounts) in as few
+    reads as possible; contracts the key cannot see are left out."""
+    contracts: list[Contract] = []
+    ids = list(dict.fromkeys(contract_ids))
+    for start in range(0, len(ids), CONTRACT_LIST_MAX):
+        batch = ids[start : start + CONTRACT_LIST_MAX]
+        data = client.execute(CONTRACT_LIST, {"ids": batch}, "ContractList")
+        listed = data.get("contractList") or {}
+        parsed = (_parse(Contract, raw, "ContractList") for raw in listed.get("contracts") or [])
+        contracts += [c for c in parsed if c is not None]
+    return contracts
+
+
 def end_contract(
     client: UpworkClient, contract_id: str, *, reason: str, message: str | None = None
 ) -> bool:
@@ -1227,17 +1259,23 @@ def approve_milestone(
 
 def contract_time_report(
     client: UpworkClient,
-    contract_id: str,
+    contract_id: str | list[str],
     date_from: dt.date | str,
     date_to: dt.date | str,
     *,
     first: int = PAGE_SIZE,
     after: str | None = None,
 ) -> Page[TimeReportEntry]:
-    """Hours logged on a contract between two dates (inclusive), one page."""
+    """Hours logged between two dates (inclusive) on a contract, or on any of a list of
+    contracts (``contractIds_any``: one paged read for many contracts), one page."""
+    which = (
+        {"contractId_eq": contract_id}
+        if isinstance(contract_id, str)
+        else {"contractIds_any": list(contract_id)}
+    )
     variables = {
         "filter": {
-            "contractId_eq": contract_id,
+            **which,
             "timeReportDate_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)},
         },
         "pagination": _pagination(first, after),

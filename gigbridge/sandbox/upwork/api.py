@@ -17,6 +17,7 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   experienceLevel, visibility, duration, categoryId | category, subcategory, startDate, endDate
   (both accepted, not modelled). ``updateJobPosting(id, jobPostingRequest)``: the same, all
   optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+- ``contractList(ids)``: up to 100 contracts in one read; unknown ids are left out.
 - ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country.
 - ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
@@ -461,6 +462,25 @@ def offer(ctx: Context, id=None) -> dict:  # noqa: A002
     return shapes.offer(found)
 
 
+MAX_CONTRACT_LIST = 100
+
+
+def contract_list(ctx: Context, ids=None) -> dict:
+    """Many contracts in one read (a poller's batch). Ids this organization cannot see are
+    left out, as the list answers what it can."""
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise UpworkError("contractList(ids) takes a list of contract ids", "BAD_REQUEST")
+    if len(ids) > MAX_CONTRACT_LIST:
+        raise UpworkError(
+            f"contractList takes at most {MAX_CONTRACT_LIST} ids (got {len(ids)})", "BAD_REQUEST"
+        )
+    pks = [int(i) - Contract.ID_BASE for i in dict.fromkeys(ids) if i.isdigit()]
+    found = Contract.objects.filter(pk__in=pks, organization=ctx.organization).select_related(
+        "offer", "freelancer"
+    )
+    return {"contracts": [shapes.contract(c) for c in found.order_by("pk")]}
+
+
 def _contract(ctx: Context, contract_id) -> Contract:
     found = Contract.by_uid(contract_id, organization=ctx.organization)
     if found is None:
@@ -701,6 +721,7 @@ RESOLVERS = {
     "withdrawOffer": Resolver(withdraw_offer, defaults.SCOPE_OFFERS),
     "offer": Resolver(offer, defaults.SCOPE_OFFERS),
     "contractDetails": Resolver(contract_details, defaults.SCOPE_CONTRACTS),
+    "contractList": Resolver(contract_list, defaults.SCOPE_CONTRACTS),
     "endContractByClient": Resolver(end_contract_by_client, defaults.SCOPE_CONTRACTS),
     "createMilestoneV2": Resolver(create_milestone, defaults.SCOPE_CONTRACTS),
     "activateMilestone": Resolver(activate_milestone, defaults.SCOPE_CONTRACTS),

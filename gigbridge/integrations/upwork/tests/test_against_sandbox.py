@@ -310,6 +310,10 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
 
     # Milestones: add one, fund it, the freelancer submits it (tools), the client approves it.
     fixed_contract = ops.contract_details(client, fixed_contract.id)
+    # A poller reads many contracts at once; ids it cannot see are left out.
+    listed = ops.contract_list(client, [hourly_contract.id, fixed_contract.id, "1"])
+    assert {c.id for c in listed} == {hourly_contract.id, fixed_contract.id}
+    assert {c.status for c in listed} == {"ACTIVE"}
     first, second = fixed_contract.milestones
     assert first.state == "SUBMITTED"  # funded at the start, submitted two days later
     extra = ops.create_milestone(
