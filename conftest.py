@@ -122,3 +122,21 @@ def request_payload(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(scope="session")
+def tenant(tmp_path_factory):
+    """One sandbox tenant and marketplace (HTTPS on loopback) for the whole run, shared by the
+    scenario, browser and sign-in tests: it outlives each test, so they put back what they
+    change (its clock, its dials)."""
+    from gigbridge.sandbox.tests.conftest import SandboxServer, free_port
+
+    server = SandboxServer(tmp_path_factory.mktemp("tenant"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tenant_info(tenant) -> dict:
+    return tenant.info()

@@ -37,10 +37,7 @@ from .test_browser_flow import CONTROLS, DANGLING, UNLABELLED
 
 pytestmark = pytest.mark.browser
 
-# The scenario tests' sandbox tenant (one server for this module) and the product's Upwork
-# settings pointed at its marketplace.
-tenant = scenarios.tenant
-tenant_info = scenarios.tenant_info
+# The product's Upwork settings pointed at the (session's one) sandbox marketplace.
 market = scenarios.market
 
 # The example policy's request budget is 4000 EUR and 1 USD counts as 0.92 EUR: an offer may

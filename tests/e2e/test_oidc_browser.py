@@ -21,7 +21,6 @@ from playwright.sync_api import expect
 
 from gigbridge.sandbox.client import ssl_context_from
 from gigbridge.web import oidc
-from tests.scenarios.conftest import tenant, tenant_info  # noqa: F401  (session fixtures)
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -44,7 +43,7 @@ def spki_pin(url: str, ca_cert: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pinned_browser(browser, tenant_info):  # noqa: F811
+def pinned_browser(browser, tenant_info):
     """A second Chromium from the session's Playwright that trusts the sandbox's key only."""
     pin = spki_pin(tenant_info["authority"], tenant_info["ca_cert"])
     chromium = browser.browser_type.launch(
@@ -57,7 +56,7 @@ def pinned_browser(browser, tenant_info):  # noqa: F811
 
 
 @pytest.fixture
-def oidc_page(pinned_browser, live_server, base_url, settings, tenant_info):  # noqa: F811
+def oidc_page(pinned_browser, live_server, base_url, settings, tenant_info):
     settings.OIDC = {
         "authority": tenant_info["authority"],
         "client_id": tenant_info["sign_in"]["client_id"],
@@ -74,7 +73,7 @@ def oidc_page(pinned_browser, live_server, base_url, settings, tenant_info):  # 
     oidc.reset()
 
 
-def test_browser_signs_in_through_the_sandbox_oidc_login(oidc_page, people, tenant_info):  # noqa: F811
+def test_browser_signs_in_through_the_sandbox_oidc_login(oidc_page, people, tenant_info):
     page = oidc_page
     page.goto("/requests/")  # not signed in: the login page, which offers Microsoft
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

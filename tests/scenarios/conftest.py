@@ -6,22 +6,7 @@ import datetime as dt
 
 import pytest
 
-from gigbridge.sandbox.tests.conftest import SandboxServer, free_port
-
 from .marketplace_story import Marketplace
-
-
-@pytest.fixture(scope="session")
-def tenant(tmp_path_factory):
-    server = SandboxServer(tmp_path_factory.mktemp("tenant"), free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def tenant_info(tenant) -> dict:
-    return tenant.info()
 
 
 @pytest.fixture(autouse=True)

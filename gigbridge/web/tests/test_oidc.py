@@ -24,13 +24,12 @@ from gigbridge.people.models import Person
 from gigbridge.sandbox.client import ssl_context_from
 from gigbridge.sandbox.tests.helpers import pick_user
 from gigbridge.web import oidc
-from tests.scenarios.conftest import tenant, tenant_info  # noqa: F401  (session fixtures)
 
 BASE = "http://127.0.0.1:8000"  # the redirect URI the sandbox's sign-in app registers
 
 
 @pytest.fixture
-def oidc_on(settings, tenant_info):  # noqa: F811
+def oidc_on(settings, tenant_info):
     settings.OIDC = {
         "authority": tenant_info["authority"],
         "client_id": tenant_info["sign_in"]["client_id"],
