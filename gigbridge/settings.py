@@ -191,6 +191,8 @@ UPWORK = {
     "burst": float(config.env("GIGBRIDGE_UPWORK_BURST", "9")),
     "refresh_margin": config.env_int("GIGBRIDGE_UPWORK_REFRESH_MARGIN", 300),
     "timeout": config.env_int("GIGBRIDGE_UPWORK_TIMEOUT", 30),
+    # How often each organization is polled (Upwork has no webhooks): the lag of its events.
+    "sync_every_minutes": config.env_int("GIGBRIDGE_UPWORK_SYNC_MINUTES", 1),
     "token_key": config.env("GIGBRIDGE_TOKEN_KEY"),
 }
 

@@ -48,7 +48,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "engagements.upwork_sync"
-SYNC_EVERY_MINUTES = 5
+SYNC_EVERY_MINUTES = 1  # a pass costs a few requests per hundred contracts
 HOURS_OVERLAP = dt.timedelta(days=7)
 PAYMENTS_OVERLAP = dt.timedelta(days=2)
 LIVE = [
@@ -62,26 +62,43 @@ PAYING = [*LIVE, Engagement.State.OFFBOARDING]
 
 
 def schedule_sync() -> int:
-    """Scheduled: one pass per organization and window, however many schedulers run."""
+    """Scheduled: one pass per organization and window, however many schedulers run, and
+    none while the organization's previous pass is still unfinished (two at once would split
+    the request budget and spend it twice)."""
+    from django.conf import settings
+
     from gigbridge.integrations.upwork import connection
+    from gigbridge.jobs.models import OutboxJob
 
     if not connection.configured():
         return 0
+    every = max(1, int(settings.UPWORK.get("sync_every_minutes") or SYNC_EVERY_MINUTES))
     now = clock.now()
+    minutes = now.hour * 60 + now.minute
     window = now.replace(
-        minute=now.minute - now.minute % SYNC_EVERY_MINUTES, second=0, microsecond=0
+        hour=(minutes - minutes % every) // 60,
+        minute=(minutes - minutes % every) % 60,
+        second=0,
+        microsecond=0,
     )
     orgs = set(
         Sourcing.objects.filter(engagement__state__in=PAYING).values_list(
             "organization_id", flat=True
         )
     )
+    running = set(
+        OutboxJob.objects.filter(kind=SYNC_JOB, state=OutboxJob.State.PENDING).values_list(
+            "payload__organization_id", flat=True
+        )
+    )
+    queued = 0
     with transaction.atomic():
-        for org in sorted(orgs):
+        for org in sorted(orgs - running):
             jobs.enqueue(
                 SYNC_JOB, {"organization_id": org}, key=f"{SYNC_JOB}:{org}:{window.isoformat()}"
             )
-    return len(orgs)
+            queued += 1
+    return queued
 
 
 def _cursor(org: str, stream: str) -> str:
@@ -517,7 +534,9 @@ def sync_hours(client, org: str) -> dict[str, int]:
         latest: dict[str, str] = {}
         after = None
         while True:
-            page = ops.contract_time_report(client, list(batch), start, today, after=after)
+            page = ops.contract_time_report(
+                client, list(batch), start, today, first=HOURS_BATCH, after=after
+            )
             with transaction.atomic():
                 for item in page.items:
                     contract_id = (item.contract.id if item.contract else None) or ""

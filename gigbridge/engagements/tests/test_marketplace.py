@@ -289,7 +289,7 @@ def test_hours_upsert_on_contract_and_day_and_revisions_replace(people, monkeypa
     rows.append(entry("2026-12-02", 8, 1, contract="x"))
     asked = []
 
-    def report(client, contract_ids, start, end, after=None):
+    def report(client, contract_ids, start, end, first=50, after=None):
         asked.append(contract_ids)
         return ops.Page[ops.TimeReportEntry](items=rows)
 
@@ -306,7 +306,7 @@ def test_hours_are_read_from_the_day_the_offer_went_out_not_the_planned_start(pe
     assert engagement.contract_start > clock.today()
     windows = []
 
-    def report(client, contract_id, start, end, after=None):
+    def report(client, contract_id, start, end, first=50, after=None):
         windows.append((start, end))
         return ops.Page[ops.TimeReportEntry](items=[])
 
@@ -467,3 +467,14 @@ def test_contracts_are_read_in_batches_and_in_full_only_for_new_milestones(peopl
     assert engagement.milestones.get().amount == Decimal("500")
     sync.sync_contracts(None, "")
     assert details == ["k1"]  # nothing new: the batched read was enough
+
+
+def test_a_new_pass_waits_for_the_previous_one_of_the_organization(people, settings, frozen_now):
+    settings.UPWORK = {**settings.UPWORK, "client_id": "x", "client_secret": "y"}
+    _contracted(people)
+    assert sync.schedule_sync() == 1
+    frozen_now(minutes=1)
+    assert sync.schedule_sync() == 0  # the first pass has not run yet
+    OutboxJob.objects.filter(kind=sync.SYNC_JOB).update(state=OutboxJob.State.DONE)
+    assert sync.schedule_sync() == 1
+    assert sync.schedule_sync() == 0  # and one a window
