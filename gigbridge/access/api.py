@@ -10,7 +10,7 @@ from gigbridge.engagements.permissions import can_manage_engagements, can_read_a
 from gigbridge.program.models import TenantTeam, Workspace
 
 from . import workspaces
-from .review import drift_rows, granted_rows
+from .review import Row, drift_rows, granted_rows
 
 router = Router(tags=["access"])
 
@@ -34,16 +34,6 @@ class TeamOut(Schema):
     team_id: str
     display_name: str
     synced_at: dt.datetime
-
-
-class ReviewRowOut(Schema):
-    guest: str
-    kind: str
-    target: str
-    why: str
-    engagement: str
-    until: str
-    drift: bool
 
 
 @router.get("/workspaces", response=list[WorkspaceOut], summary="Project workspaces")
@@ -87,7 +77,7 @@ def refresh_teams(request):
 
 @router.get(
     "/access/review",
-    response=list[ReviewRowOut],
+    response=list[Row],  # the same rows as the page and the CLI
     summary="Every guest's access, why and until when; drift from the last scan",
 )
 def access_review(request):
