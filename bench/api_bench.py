@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
-import math
 import os
-import platform
 import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +36,18 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import (  # noqa: E402  (this folder: the benchmarks' shared helpers)
+    ROOT,
+    code_fingerprint,
+    free_port,
+    machine,
+    percentile,
+    recreate_postgres,
+    run,
+    tail,
+)
+
 RESULTS = ROOT / "bench" / "results"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -242,32 +249,6 @@ def create_body(i: int) -> dict:
 # --- one database: prepare, serve, measure ---------------------------------------------------
 
 
-def run(cmd: list[str], env: dict, timeout: float) -> str:
-    done = subprocess.run(
-        cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
-        )
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_postgres(url: str, name: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 @contextmanager
 def server(env: dict, port: int, workers: int, log_path: Path):
     """``gigbridge web`` in its own process group; stopped on the way out, whatever happens."""
@@ -310,21 +291,6 @@ def wait_until_answering(base: str, proc: subprocess.Popen, log_path: Path, limi
     raise RuntimeError(f"gigbridge web did not answer within {limit:.0f} s:\n{tail(log_path)}")
 
 
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 class Sample:
     """The timed calls of one scenario on one database, gathered over several rounds."""
 
@@ -344,9 +310,7 @@ class Sample:
             "stopped_by_time_limit": len(ms) < self.requested,
             "wall_seconds": round(self.wall, 3),
             "rps": round(len(ms) / self.wall, 2) if self.wall else None,
-            "p50_ms": round(percentile(ms, 50), 1),
-            "p95_ms": round(percentile(ms, 95), 1),
-            "p99_ms": round(percentile(ms, 99), 1),
+            **{f"p{p}_ms": round(percentile(ms, p), 1) if ms else None for p in (50, 95, 99)},
             "max_ms": round(ms[-1], 1) if ms else None,
         }
 
@@ -541,31 +505,6 @@ def bench(dbs: list[str], args) -> list[dict]:
             }
         )
     return results
-
-
-def code_fingerprint() -> str:
-    """A short hash of the product's Python files: which code a result was measured on."""
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "gigbridge").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 # --- report ----------------------------------------------------------------------------------

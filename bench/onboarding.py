@@ -30,11 +30,8 @@ import argparse
 import base64
 import collections
 import datetime as dt
-import hashlib
 import json
-import math
 import os
-import platform
 import re
 import shutil
 import signal
@@ -44,11 +41,29 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import (  # noqa: E402  (this folder: the benchmarks' shared helpers)
+    ROOT,
+    access_log_statuses,
+    code_fingerprint,
+    django_setup,
+    emit,
+    free_port,
+    last_json,
+    machine,
+    percentile,
+    process,
+    recreate_postgres,
+    run,
+    stop,
+    tail,
+    wait_for,
+)
+
 RESULTS = ROOT / "bench" / "results"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TITLE = "Bench onboarding"  # + a number: each engagement's request has its own title
@@ -62,18 +77,11 @@ FIXED_KINDS = ["guest", "team_member", "folder_share", "welcome_mail", "manager_
 # --- inside Django (child processes running this file) --------------------------------------
 
 
-def _django():
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
-
-
 def setup(count: int, deliverables: int) -> dict:
     """One Team with a plan, a bucket and a folder in the sandbox; ``count`` freelancers with
     approved direct engagements in ``sourcing`` that work in it. Rows are written directly (no
     mail jobs, no audit events): only the contracted transitions go through the actions."""
-    _django()
+    django_setup()
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
@@ -205,24 +213,10 @@ def setup(count: int, deliverables: int) -> dict:
     }
 
 
-def _wait_for(predicate, limit: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-def _emit(event: str, **data) -> None:
-    """One JSON line on stdout for the parent, which reads them as they come."""
-    print(json.dumps({"event": event, **data}), flush=True)
-
-
 def contract(mode: str, workers: int, max_seconds: float, settle_seconds: float) -> dict:
     """Move the seeded engagements to ``contracted`` (all at once, or one at a time, each
     alone), wait until every grant is applied, then until the outbox is idle. -> timings."""
-    _django()
+    django_setup()
     from django.contrib.auth import get_user_model
     from django.db.models import Count, Max
 
@@ -243,10 +237,10 @@ def contract(mode: str, workers: int, max_seconds: float, settle_seconds: float)
     def pending_jobs() -> int:
         return OutboxJob.objects.filter(state=OutboxJob.State.PENDING).count()
 
-    if not _wait_for(lambda: WorkerHeartbeat.objects.count() >= workers, 120):
+    if not wait_for(lambda: WorkerHeartbeat.objects.count() >= workers, 120):
         raise RuntimeError(f"{workers} workers did not report a heartbeat within 120 s")
     # The scheduler's first tick queues a drift scan, which reads the tenant: let it finish.
-    _wait_for(lambda: pending_jobs() == 0, 120)
+    wait_for(lambda: pending_jobs() == 0, 120)
     time.sleep(1.5)  # let the throttle buckets refill after the drift scan
 
     def progress(subset: list[int]) -> dict[int, tuple[int, float]]:
@@ -264,7 +258,7 @@ def contract(mode: str, workers: int, max_seconds: float, settle_seconds: float)
     started: dict[int, float] = {}
     finished: dict[int, float] = {}
     t0 = time.time()
-    _emit("start", t0=t0)
+    emit("start", t0=t0)
     if mode == "single":
         for engagement in engagements:
             started[engagement.pk] = time.time()
@@ -289,13 +283,13 @@ def contract(mode: str, workers: int, max_seconds: float, settle_seconds: float)
                 break
             time.sleep(0.2)
     t_end = max(finished.values()) if finished else time.time()
-    _emit("granted", t_end=t_end, done=len(finished))
+    emit("granted", t_end=t_end, done=len(finished))
     outbox_at_end = dict(OutboxJob.objects.values_list("state").annotate(n=Count("id")).order_by())
     # Then let every queued pass run (the scheduler's periodic checks too), so the checks
     # below see the end state and the sandbox log holds every request the run caused.
-    idle = _wait_for(lambda: pending_jobs() == 0, settle_seconds, step=0.5)
+    idle = wait_for(lambda: pending_jobs() == 0, settle_seconds, step=0.5)
     settled = time.time()
-    _emit("settled", t=settled, idle=idle)
+    emit("settled", t=settled, idle=idle)
     latencies = {pk: finished[pk] - started[pk] for pk in finished}
     return {
         "t0": t0,
@@ -313,7 +307,7 @@ def contract(mode: str, workers: int, max_seconds: float, settle_seconds: float)
 def check(workspace: dict, deliverables: int, mail_url: str, mail_auth: str) -> dict:
     """Read the tenant and the database back: one guest, one membership, one share, the tasks
     and two mails per freelancer; no outbox job dead. Run with the throttle off."""
-    _django()
+    django_setup()
     import httpx
     from django.conf import settings
     from django.db.models import Count
@@ -416,77 +410,6 @@ def check(workspace: dict, deliverables: int, mail_url: str, mail_auth: str) -> 
 # --- outside Django: processes, logs, report --------------------------------------------------
 
 
-def run(cmd: list[str], env: dict, timeout: float) -> str:
-    done = subprocess.run(
-        cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
-        )
-    return done.stdout
-
-
-def last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_postgres(url: str, name: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a process started in its own session: its group, SIGTERM then SIGKILL."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-
-@contextmanager
-def process(cmd: list[str], env: dict, log_path: Path):
-    """A child in its own process group, output to ``log_path``; stopped on the way out."""
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield proc
-    finally:
-        stop(proc)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def percentile(sorted_values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 GRAPH_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO gigbridge\.integrations\.msgraph "
     r"graph (\w+) (\S+) (\S+) (\d+)ms .* attempt=(\d+)"
@@ -530,48 +453,6 @@ def graph_calls(logs: list[Path], since: float, until: float) -> dict:
             "p95": percentile(latency, 95),
             "max": latency[-1] if latency else None,
         },
-    }
-
-
-def sandbox_calls(log: Path, offset: int, end: int | None = None) -> dict:
-    """Graph requests the sandbox's access log shows after byte ``offset`` (up to ``end``)."""
-    with log.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read() if end is None else handle.read(max(0, end - offset))
-    statuses = collections.Counter()
-    for line in data.decode(errors="replace").splitlines():
-        found = SANDBOX_LINE.match(line)
-        if found:
-            statuses[found[3]] += 1
-    return {
-        "requests": sum(statuses.values()),
-        "by_status": dict(statuses),
-        "throttled_429": statuses.get("429", 0),
-    }
-
-
-def code_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "gigbridge").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_before": list(os.getloadavg()),
     }
 
 
@@ -708,8 +589,12 @@ class Scenario:
             timings, offsets = self.contract(worker_logs)
             calls = graph_calls(worker_logs, timings["t0"], timings["t_end"])
             calls_total = graph_calls(worker_logs, timings["t0"], timings["settled"])
-            served = sandbox_calls(self.sandbox_log, offsets["start"], offsets["granted"])
-            served_total = sandbox_calls(self.sandbox_log, offsets["start"], offsets["settled"])
+            served = access_log_statuses(
+                self.sandbox_log, SANDBOX_LINE, 3, offsets["start"], offsets["granted"]
+            )
+            served_total = access_log_statuses(
+                self.sandbox_log, SANDBOX_LINE, 3, offsets["start"], offsets["settled"]
+            )
             # Read the tenant back at full speed.
             self.tools("POST", "/_sandbox/control", {"throttle": None, "faults": {"latency_ms": 0}})
             base = info["graph_base_url"].removesuffix("/v1.0")

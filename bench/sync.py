@@ -59,8 +59,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from onboarding import (  # noqa: E402  (the helpers of the other benchmark, same conventions)
+from benchutil import (  # noqa: E402  (this folder: the benchmarks' shared helpers)
+    ROOT,
+    access_log_statuses,
     code_fingerprint,
+    django_setup,
+    emit,
+    free_port,
     last_json,
     machine,
     percentile,
@@ -69,9 +74,9 @@ from onboarding import (  # noqa: E402  (the helpers of the other benchmark, sam
     run,
     stop,
     tail,
+    wait_for,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TITLE = "Bench sync"
@@ -83,21 +88,10 @@ KINDS = ("hours", "milestone", "end", "message")
 # --- inside Django (child processes running this file) --------------------------------------
 
 
-def _django():
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
-
-
-def _emit(event: str, **data) -> None:
-    print(json.dumps({"event": event, **data}), flush=True)
-
-
 def setup(plan: dict) -> dict:
     """Engagements for the sandbox's contracts, written directly (no audit events, no jobs);
     one funded milestone on each fixed-price contract, made through the product's connector."""
-    _django()
+    django_setup()
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
@@ -201,18 +195,9 @@ def setup(plan: dict) -> dict:
     return {"db_version": db_version, "engagements": len(engagements), "milestones": milestones}
 
 
-def _wait_for(predicate, limit: float, step: float = 0.5) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
 def drive(spec: dict) -> dict:
     """Wait for the first full pass, make the events at their moments, watch for effects."""
-    _django()
+    django_setup()
     import httpx
 
     from gigbridge.engagements.models import Engagement, Milestone, Payment, Sourcing, TimeEntry
@@ -220,7 +205,7 @@ def drive(spec: dict) -> dict:
 
     contracts = spec["contracts"]
     milestone_ids = list(spec["milestones"].values())
-    if not _wait_for(lambda: WorkerHeartbeat.objects.count() >= spec["workers"], 120):
+    if not wait_for(lambda: WorkerHeartbeat.objects.count() >= spec["workers"], 120):
         raise RuntimeError("the workers did not report a heartbeat within 120 s")
 
     def first_pass_done() -> bool:
@@ -231,14 +216,14 @@ def drive(spec: dict) -> dict:
         ).count() >= len(milestone_ids)
 
     t_wait = time.time()
-    if not _wait_for(first_pass_done, spec["first_pass_seconds"], step=1):
+    if not wait_for(first_pass_done, spec["first_pass_seconds"], step=1):
         seen = Sourcing.objects.filter(contract_status="ACTIVE").count()
         raise RuntimeError(
             f"the first full pass did not finish within {spec['first_pass_seconds']} s "
             f"({seen} of {contracts} contracts read)"
         )
     t_synced = time.time()
-    _emit("synced", t=t_synced, waited=t_synced - t_wait)
+    emit("synced", t=t_synced, waited=t_synced - t_wait)
 
     context = ssl.create_default_context(cafile=spec["ca_cert"])
     http = httpx.Client(verify=context, timeout=30, auth=tuple(spec["tools_auth"]))
@@ -298,13 +283,13 @@ def drive(spec: dict) -> dict:
         time.sleep(spec["poll"])
     http.close()
     t_done = time.time()
-    _emit("effects", t=t_done)
+    emit("effects", t=t_done)
     return {"t_synced": t_synced, "t_done": t_done, "events": issued + pending}
 
 
 def check(spec: dict) -> dict:
     """Read the marketplace back (throttle off, no limiter) and compare with Gigbridge's rows."""
-    _django()
+    django_setup()
     from django.db.models import Count
 
     from gigbridge.audit.actions import verify
@@ -431,9 +416,11 @@ def upwork_lines(logs: list[Path]) -> list[tuple[float, str, str, int]]:
     return lines
 
 
-def passes(lines: list[tuple[float, str, str, int]]) -> list[dict]:
+def passes(lines: list[tuple[float, str, str, int]], engagements: int) -> list[dict]:
     """Split the attempts into sync passes: each worker's pass ends with a TransactionHistory
-    call answered 200 (the last call of ``sync_organization``). An unfinished tail is dropped."""
+    call answered 200 (the last call of ``sync_organization``). An unfinished tail is dropped.
+    A pass covers every contract when it read them in batches (``ContractList``), else as many
+    as it read one by one (``ContractDetails``, the poller before batching)."""
     out = []
     for worker in sorted({w for *_, w in lines}):
         current: list = []
@@ -444,7 +431,9 @@ def passes(lines: list[tuple[float, str, str, int]]) -> list[dict]:
             if op == "TransactionHistory" and status == "200":
                 ops = collections.Counter(o for _, o, _ in current)
                 statuses = collections.Counter(s for *_, s in current)
-                contracts = sum(1 for _, o, s in current if o == "ContractDetails" and s == "200")
+                listed = any(o == "ContractList" and s == "200" for _, o, s in current)
+                one_by_one = sum(1 for _, o, s in current if o == "ContractDetails" and s == "200")
+                contracts = engagements if listed else one_by_one
                 out.append(
                     {
                         "worker": worker,
@@ -461,25 +450,6 @@ def passes(lines: list[tuple[float, str, str, int]]) -> list[dict]:
                 )
                 current = []
     return sorted(out, key=lambda p: p["start"])
-
-
-def sandbox_calls(log: Path, offset: int = 0, end: int | None = None) -> dict:
-    with log.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read() if end is None else handle.read(max(0, end - offset))
-    statuses = collections.Counter()
-    for line in data.decode(errors="replace").splitlines():
-        found = SANDBOX_LINE.match(line)
-        if found:
-            statuses[found[1]] += 1
-    return {"requests": sum(statuses.values()), "by_status": dict(statuses),
-            "throttled_429": statuses.get("429", 0)}  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _r(value, digits: int = 1):
@@ -684,7 +654,9 @@ class Run:
                     self.say(f"traceback in {path.name}:\n{text[text.index('Traceback') :][:3000]}")
             lines = upwork_lines(worker_logs)
             measured = [x for x in lines if x[0] <= timings["t_done"] + 0.001]
-            served = sandbox_calls(self.sandbox_log, offsets["start"], offsets["effects"])
+            served = access_log_statuses(
+                self.sandbox_log, SANDBOX_LINE, 1, offsets["start"], offsets["effects"]
+            )
         return self.summarise(
             facts, timings, lines, measured, served, checks, code, dials, t_workers
         )
@@ -747,7 +719,7 @@ class Run:
             for e in events
             if e.get("effects") and "t_event" in e
         ]
-        all_passes = passes(lines)
+        all_passes = passes(lines, facts["engagements"])
         full = [p for p in all_passes if p["contracts"] >= facts["engagements"] * 0.9]
         statuses = collections.Counter(s for _, _, s, _ in measured)
         ops = collections.Counter(o for _, o, _, _ in measured)
