@@ -29,7 +29,7 @@ def _tenant_health() -> dict:
         _tenant_cache.update(at=now, result=connection.health())
     result = dict(_tenant_cache["result"])
     failing = _failing_tenant_work()
-    if result.get("connected") and failing:
+    if failing:
         # A cached token can hide an outage: the workers' failed calls are the better witness.
         result.update(ok=False, waiting_jobs=failing["count"], detail=failing["last_error"])
     return result
