@@ -176,6 +176,8 @@ class DatabaseTokenBucket:
         connection = self._connection()
         table = self._quoted_table()
         now = self._clock()
+        if connection.vendor == "postgresql":
+            return self._reserve_in_one_statement(connection, table, now, cost)
         # durable=True: refuse to run inside the caller's transaction, which would keep the row
         # locked (and every other worker waiting) until the caller commits.
         with transaction.atomic(using=self.using, durable=True), connection.cursor() as cursor:
@@ -198,6 +200,27 @@ class DatabaseTokenBucket:
                 [balance, max(now, updated_at), self.name],
             )
         return wait
+
+    def _reserve_in_one_statement(self, connection, table: str, now: float, cost: float) -> float:
+        """PostgreSQL: the same arithmetic as ``_take`` in one upsert, so the row is locked for
+        one statement and one round trip instead of a five-statement transaction (every Graph
+        call of every worker goes through here)."""
+        if connection.in_atomic_block:
+            raise RuntimeError("rate limiting inside a transaction would hold the bucket's lock")
+        sql = (
+            f"INSERT INTO {table} AS b (name, tokens, updated_at) "  # noqa: S608 - quoted name
+            "VALUES (%(name)s, %(burst)s - %(cost)s, %(now)s) "
+            "ON CONFLICT (name) DO UPDATE SET "
+            "tokens = LEAST(%(burst)s, b.tokens + GREATEST(0, %(now)s - b.updated_at) * %(rate)s)"
+            " - %(cost)s, updated_at = GREATEST(%(now)s, b.updated_at) "
+            "RETURNING tokens"
+        )
+        params = {"name": self.name, "burst": self.burst, "cost": float(cost), "now": now,
+                  "rate": self.rate}  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            (balance,) = cursor.fetchone()
+        return -balance / self.rate if balance < 0 else 0.0
 
     # -- interface --------------------------------------------------------------------------------
 
