@@ -371,25 +371,22 @@ def sync_contracts(client, org: str) -> dict[str, int]:
     if not sourcings:
         return {}
     counts = {"milestones": 0, "ended": 0}
-    for contract in ops.contract_list(client, list(sourcings)):
+    contracts = ops.contract_list(client, list(sourcings))
+    listed = [m.id for c in contracts for m in c.milestones if m.id]
+    known = set(  # one query for the whole batch, not one per contract
+        Milestone.objects.filter(upwork_id__in=listed, amount__isnull=False).values_list(
+            "upwork_id", flat=True
+        )
+    )
+    for contract in contracts:
         sourcing = sourcings.get(contract.id or "")
         if sourcing is None:
             continue
-        if _needs_details(contract):
+        if any(m.id and m.id not in known for m in contract.milestones):
             contract = ops.contract_details(client, sourcing.contract_id) or contract
         for key, value in _apply_contract(sourcing, contract).items():
             counts[key] += value
     return counts
-
-
-def _needs_details(contract) -> bool:
-    ids = [m.id for m in contract.milestones if m.id]
-    known = set(
-        Milestone.objects.filter(upwork_id__in=ids, amount__isnull=False).values_list(
-            "upwork_id", flat=True
-        )
-    )
-    return any(i not in known for i in ids)
 
 
 def sync_contract(client, sourcing: Sourcing) -> dict[str, int]:
@@ -410,7 +407,8 @@ def _apply_contract(sourcing: Sourcing, contract) -> dict[str, int]:
         )
         for item in contract.milestones:
             counts["milestones"] += _upsert_milestone(engagement, item)
-        Sourcing.objects.filter(pk=sourcing.pk).update(contract_status=contract.status or "")
+        if sourcing.contract_status != (contract.status or ""):  # most passes change nothing
+            Sourcing.objects.filter(pk=sourcing.pk).update(contract_status=contract.status or "")
     status = (contract.status or "").upper()
     counts["ended"] = _follow_contract(sourcing.engagement_id, status, contract)
     return counts
