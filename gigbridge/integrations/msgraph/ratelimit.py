@@ -203,10 +203,10 @@ class DatabaseTokenBucket:
 
     def _reserve_in_one_statement(self, connection, table: str, now: float, cost: float) -> float:
         """PostgreSQL: the same arithmetic as ``_take`` in one upsert, so the row is locked for
-        one statement and one round trip instead of a five-statement transaction (every Graph
-        call of every worker goes through here)."""
-        if connection.in_atomic_block:
-            raise RuntimeError("rate limiting inside a transaction would hold the bucket's lock")
+        one statement instead of across a five-statement transaction (every Graph call of every
+        worker goes through here)."""
+        from django.db import transaction
+
         sql = (
             f"INSERT INTO {table} AS b (name, tokens, updated_at) "  # noqa: S608 - quoted name
             "VALUES (%(name)s, %(burst)s - %(cost)s, %(now)s) "
@@ -217,7 +217,8 @@ class DatabaseTokenBucket:
         )
         params = {"name": self.name, "burst": self.burst, "cost": float(cost), "now": now,
                   "rate": self.rate}  # fmt: skip
-        with connection.cursor() as cursor:
+        # durable=True: never inside the caller's transaction, which would keep the row locked.
+        with transaction.atomic(using=self.using, durable=True), connection.cursor() as cursor:
             cursor.execute(sql, params)
             (balance,) = cursor.fetchone()
         return -balance / self.rate if balance < 0 else 0.0
