@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402  (this folder: the benchmarks' shared helpers)
     ROOT,
+    child_env,
     code_fingerprint,
     free_port,
     machine,
@@ -359,21 +360,8 @@ class Target:
         self.proc: subprocess.Popen | None = None
         self.facts: dict = {}
         self.local = threading.local()
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("GIGBRIDGE_")
-            and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-        }
-        self.env.update(
-            GIGBRIDGE_DATA_DIR=str(self.data_dir),
-            GIGBRIDGE_POLICY_FILE=str(self.data_dir / "program.yaml"),
-            GIGBRIDGE_BASE_URL=self.base,
-            DJANGO_SETTINGS_MODULE="gigbridge.settings",
-            PYTHONUNBUFFERED="1",
-        )
-        if db == "postgres":
-            self.env["DATABASE_URL"] = f"{args.postgres_url}/{args.postgres_db}"
+        database = f"{args.postgres_url}/{args.postgres_db}" if db == "postgres" else None
+        self.env = child_env(self.data_dir, database, self.base)
 
     def prepare(self) -> None:
         """Fresh database, ``gigbridge init --demo``, the seed, API tokens."""

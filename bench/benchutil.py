@@ -33,6 +33,26 @@ def django_setup() -> None:
     django.setup()
 
 
+def child_env(data_dir: Path, database_url: str | None, base_url: str) -> dict:
+    """The environment of the benchmark's Gigbridge processes: this machine's, less any
+    Gigbridge or database setting of its own, pointed at the run's data folder and database."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GIGBRIDGE_") and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        GIGBRIDGE_DATA_DIR=str(data_dir),
+        GIGBRIDGE_POLICY_FILE=str(data_dir / "program.yaml"),
+        GIGBRIDGE_BASE_URL=base_url,
+        DJANGO_SETTINGS_MODULE="gigbridge.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
 def emit(event: str, **data) -> None:
     """One JSON line on stdout for the parent, which reads them as they come."""
     print(json.dumps({"event": event, **data}), flush=True)

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402  (this folder: the benchmarks' shared helpers)
     ROOT,
     access_log_statuses,
+    child_env,
     code_fingerprint,
     django_setup,
     emit,
@@ -467,21 +468,8 @@ class Scenario:
         self.logs = self.data_dir / "logs"
         self.logs.mkdir()
         self.sandbox_port = free_port()
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("GIGBRIDGE_")
-            and k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-        }
-        self.env.update(
-            GIGBRIDGE_DATA_DIR=str(self.data_dir),
-            GIGBRIDGE_POLICY_FILE=str(self.data_dir / "program.yaml"),
-            GIGBRIDGE_BASE_URL="http://127.0.0.1:8000",
-            DJANGO_SETTINGS_MODULE="gigbridge.settings",
-            PYTHONUNBUFFERED="1",
-        )
-        if db == "postgres":
-            self.env["DATABASE_URL"] = f"{args.postgres_url}/{args.postgres_db}"
+        database = f"{args.postgres_url}/{args.postgres_db}" if db == "postgres" else None
+        self.env = child_env(self.data_dir, database, "http://127.0.0.1:8000")
 
     def say(self, text: str) -> None:
         print(f"[{self.db} x{self.count}] {text}", flush=True)
