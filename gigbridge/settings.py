@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 
 from gigbridge import config
+from gigbridge.audit.keys import audit_key
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -149,6 +150,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 GIGBRIDGE_JOB_LEASE_SECONDS = config.env_int("GIGBRIDGE_JOB_LEASE_SECONDS", 300)
 GIGBRIDGE_JOB_MAX_ATTEMPTS = config.env_int("GIGBRIDGE_JOB_MAX_ATTEMPTS", 8)
 GIGBRIDGE_SCHEDULER_INTERVAL = config.env_int("GIGBRIDGE_SCHEDULER_INTERVAL", 30)
+
+# Audit anchoring (docs/operations.md): events are HMAC-SHA256 with this key, so database access
+# alone cannot recompute a consistent chain; keep it apart from the database (GIGBRIDGE_AUDIT_
+# KEY_FILE, a secret store). Signed checkpoints are appended to a file outside the database.
+GIGBRIDGE_AUDIT_KEY = audit_key(DATA_DIR)
+GIGBRIDGE_AUDIT_CHECKPOINT_DIR = Path(
+    config.env("GIGBRIDGE_AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit"))
+)
+GIGBRIDGE_AUDIT_CHECKPOINT_MINUTES = config.env_int("GIGBRIDGE_AUDIT_CHECKPOINT_MINUTES", 60)
+GIGBRIDGE_AUDIT_CHECKPOINT_MAIL = config.env_bool("GIGBRIDGE_AUDIT_CHECKPOINT_MAIL", False)
 
 # Microsoft 365 (Graph, app-only). Unset tenant or client id = no tenant connected: access work
 # waits (nothing is lost, the reconciler is level-triggered) and mail goes through EMAIL_BACKEND.
