@@ -12,7 +12,7 @@ from .models import AuditEvent
 router = Router(tags=["audit"])
 
 
-class EventOut(Schema):
+class AuditEventOut(Schema):
     seq: int
     created_at: dt.datetime
     actor: str
@@ -45,7 +45,7 @@ def _require_auditor(request):
         raise HttpError(403, "only auditors and program admins can read the audit trail")
 
 
-@router.get("/events", response=list[EventOut], summary="Audit events, oldest first")
+@router.get("/events", response=list[AuditEventOut], summary="Audit events, oldest first")
 @paginate(LimitOffsetPagination)
 def events(request, filters: Query[EventFilter]):
     _require_auditor(request)

@@ -20,7 +20,6 @@ from .schemas import (
     CostCenterOut,
     DecisionIn,
     EngagementOut,
-    EventOut,
     InviteIn,
     MarketplaceOut,
     PickIn,
@@ -29,6 +28,7 @@ from .schemas import (
     RequestOut,
     RequestPatch,
     StepOut,
+    TimelineEventOut,
     TransitionIn,
 )
 
@@ -128,7 +128,7 @@ def withdraw_request(request, request_id: int):
     return detailed_request(actions.withdraw_request(request.user, req).pk)
 
 
-@requests_router.get("/{request_id}/timeline", response=list[EventOut])
+@requests_router.get("/{request_id}/timeline", response=list[TimelineEventOut])
 def request_timeline(request, request_id: int):
     return list(actions.request_timeline(_visible_request(request, request_id)))
 
@@ -177,7 +177,7 @@ def get_engagement(request, engagement_id: int):
     return get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
 
 
-@engagements_router.get("/{engagement_id}/timeline", response=list[EventOut])
+@engagements_router.get("/{engagement_id}/timeline", response=list[TimelineEventOut])
 def engagement_timeline(request, engagement_id: int):
     engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
     return list(actions.timeline(engagement))

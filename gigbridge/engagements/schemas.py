@@ -227,7 +227,7 @@ class TransitionIn(Schema):
     contract_end: dt.date | None = None
 
 
-class EventOut(Schema):
+class TimelineEventOut(Schema):
     seq: int
     created_at: dt.datetime
     actor: str
