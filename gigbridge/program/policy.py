@@ -66,7 +66,7 @@ def _matching(pattern: str, error_type: str, requirement: str) -> AfterValidator
     def check(value: str) -> str:
         if not regex.fullmatch(value):
             raise PydanticCustomError(
-                error_type, f"{requirement} (got {{got}})", {"got": repr(value)}
+                error_type, f"{requirement} (got {{got}})", {"got": _excerpt(repr(value))}
             )
         return value
 
@@ -89,11 +89,42 @@ def _supported_version(value: int) -> int:
     return value
 
 
+# ---------------------------------------------------------------------------------------------
+# Bounds. Every number, text and list in a policy has one, stated here once: a value that passed
+# `policy check` must also work everywhere the product uses it (database columns, date
+# arithmetic, currency conversion). docs/policy.md lists them.
+# ---------------------------------------------------------------------------------------------
+
+# Money lands in DecimalField(max_digits=14, decimal_places=2) columns (cost centers, request
+# budgets, spend alerts), which hold less than 10^12. A billion a year per cost center is far
+# beyond any freelance budget and leaves room for sums and for conversion at MIN_EXCHANGE_RATE.
+MAX_MONEY = Decimal("1000000000")
+MONEY_DECIMAL_PLACES = 2
+# Units of the program currency for one unit of the marketplace currency (Upwork: USD). No
+# currency is worth 100 dollars (the dearest, KWD, about 3) and none is below 1/100,000 of one
+# (LBP about 1/90,000). Budgets divided by the smallest rate still fit the offer columns.
+MIN_EXCHANGE_RATE = Decimal("0.01")
+MAX_EXCHANGE_RATE = Decimal("100000")
+EXCHANGE_RATE_DECIMAL_PLACES = 6
+MAX_EXCHANGE_RATES = 200  # ISO 4217 has about 180 currencies
+# Ten years: dates stay far from datetime's year 9999 and timedelta stays tiny.
+MAX_DAYS = 3650
+MAX_APPROVAL_DAYS = 365  # reminders and escalation
+MAX_LIST_ITEMS = 1000  # cost centers, rules, categories, agreements, countries, ...
+MAX_NAME_LENGTH = 200  # program and cost center names: CharField(max_length=200)
+MAX_SLUG_LENGTH = 50  # task categories: WorkRequest.task_category; rule ids: rule columns
+MAX_AGREEMENT_LENGTH = 50  # people.Agreement.name
+MAX_EMAIL_LENGTH = 254  # EmailField
+MAX_DESCRIPTION_LENGTH = 1000
+
 _SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
 
 NonEmptyStr = Annotated[str, AfterValidator(_not_blank)]
+Name = Annotated[NonEmptyStr, Field(max_length=MAX_NAME_LENGTH)]
+AgreementName = Annotated[NonEmptyStr, Field(max_length=MAX_AGREEMENT_LENGTH)]
 Slug = Annotated[
     str,
+    Field(max_length=MAX_SLUG_LENGTH),
     _matching(
         _SLUG_PATTERN,
         "slug",
@@ -128,6 +159,7 @@ CountryCode = Annotated[
 # server's business; this only catches typos such as a missing domain.
 EmailAddress = Annotated[
     str,
+    Field(max_length=MAX_EMAIL_LENGTH),
     _matching(
         r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+",
         "email",
@@ -135,12 +167,28 @@ EmailAddress = Annotated[
     ),
 ]
 # Money is Decimal so that thresholds compare exactly; YAML may spell it as int, float or text.
-Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+# Whole cents only: the columns keep two decimals and would round silently.
+Money = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_MONEY, decimal_places=MONEY_DECIMAL_PLACES, allow_inf_nan=False),
+]
+ExchangeRate = Annotated[
+    Decimal,
+    Field(
+        ge=MIN_EXCHANGE_RATE,
+        le=MAX_EXCHANGE_RATE,
+        decimal_places=EXCHANGE_RATE_DECIMAL_PLACES,
+        allow_inf_nan=False,
+    ),
+]
 # Counts of days are strict ints: YAML `true` or `2.5` is a mistake, not a number of days.
-Days = Annotated[int, Field(strict=True)]
+# Fields narrow the range further where a smaller one makes sense.
+Days = Annotated[int, Field(strict=True, ge=0, le=MAX_DAYS)]
+Month = Annotated[int, Field(strict=True, ge=1, le=12)]
 StrictBool = Annotated[bool, Field(strict=True)]
 _Item = TypeVar("_Item")
-NonEmptyList = Annotated[tuple[_Item, ...], Field(min_length=1)]
+BoundedList = Annotated[tuple[_Item, ...], Field(max_length=MAX_LIST_ITEMS)]
+NonEmptyList = Annotated[tuple[_Item, ...], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
 
 # ---------------------------------------------------------------------------------------------
 # The schema
@@ -154,12 +202,14 @@ class _Model(BaseModel):
 
 
 class ProgramInfo(_Model):
-    name: NonEmptyStr
+    name: Name
     currency: CurrencyCode
-    fiscal_year_start_month: Annotated[Days, Field(ge=1, le=12)] = 1
+    fiscal_year_start_month: Month = 1
     # The marketplace bills in its own currency (Upwork: USD). Finance fixes the rate at which
     # its amounts count against budgets: units of the program currency for one unit of each.
-    exchange_rates: dict[CurrencyCode, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = {}
+    exchange_rates: Annotated[
+        dict[CurrencyCode, ExchangeRate], Field(max_length=MAX_EXCHANGE_RATES)
+    ] = {}
 
 
 class UnknownCurrency(ValueError):
@@ -168,15 +218,15 @@ class UnknownCurrency(ValueError):
 
 class CostCenterPolicy(_Model):
     code: CostCenterCode
-    name: NonEmptyStr
-    annual_budget: Amount
+    name: Name
+    annual_budget: Money
     owner: EmailAddress
 
 
 class RuleCondition(_Model):
     """When a rule applies. Every condition given must hold; those left out match anything."""
 
-    amount_at_least: Amount | None = None
+    amount_at_least: Money | None = None
     # An empty list would match nothing, which is never what the author meant.
     data_classification: NonEmptyList[DataClassification] | None = None
     worker_category: NonEmptyList[WorkerCategory] | None = None
@@ -201,7 +251,7 @@ def _allows(allowed: tuple[str, ...] | None, value: str) -> bool:
 
 class ApprovalRule(_Model):
     id: Slug
-    description: str | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
     when: RuleCondition | None = None
     approvers: NonEmptyList[ApproverRole]
     mode: ApprovalMode = "parallel"
@@ -217,17 +267,18 @@ class ApprovalRule(_Model):
 
 
 class ApprovalSettings(_Model):
-    reminder_after_days: Annotated[Days, Field(ge=1)] = 2
-    escalate_after_days: Days = 5  # must exceed reminder_after_days: _escalation_timing
+    reminder_after_days: Annotated[Days, Field(ge=1, le=MAX_APPROVAL_DAYS)] = 2
+    # must exceed reminder_after_days: _escalation_timing
+    escalate_after_days: Annotated[Days, Field(ge=1, le=MAX_APPROVAL_DAYS)] = 5
     link_valid_days: Annotated[Days, Field(ge=1, le=30)] = 7
-    rules: tuple[ApprovalRule, ...]
+    rules: BoundedList[ApprovalRule]
 
 
 class CompliancePolicy(_Model):
     max_engagement_days: Annotated[Days, Field(ge=1)]
-    rehire_cooling_off_days: Annotated[Days, Field(ge=0)]
-    required_agreements: tuple[NonEmptyStr, ...]
-    blocked_countries: tuple[CountryCode, ...]
+    rehire_cooling_off_days: Days
+    required_agreements: BoundedList[AgreementName]
+    blocked_countries: BoundedList[CountryCode]
 
 
 class AccessPolicy(_Model):
@@ -376,7 +427,8 @@ class _Finding:
 
 
 def _dotted(path: DataPath) -> str:
-    return ".".join(str(part) for part in path) if path else DOCUMENT
+    # Keys are the file's own text: an unknown key may be as long as the file.
+    return ".".join(_excerpt(str(part)) for part in path) if path else DOCUMENT
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,13 +440,63 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+# Limits on the document itself, so that no file can exhaust memory, time or the stack while
+# it is read. Real policies are a few kilobytes, a few hundred values and six levels deep.
+MAX_FILE_BYTES = 512 * 1024
 # Aliases are expanded on every use, so a few nested ones could make a tiny file huge
-# ("billion laughs"). Real policies have a few hundred values.
-_MAX_VALUES = 100_000
+# ("billion laughs"); the count covers the expanded document.
+MAX_VALUES = 100_000
+# PyYAML composes and this module builds recursively: without a cap, a file nested a few
+# hundred levels deep ([[[[...) ends in RecursionError instead of a message.
+MAX_DEPTH = 32
 
 
-class _TooLarge(Exception):
-    pass
+class _LimitExceeded(Exception):
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+def _too_many_values(position: Position, through_aliases: bool) -> _LimitExceeded:
+    how = " through aliases" if through_aliases else ""
+    return _LimitExceeded(position, f"the document expands to more than {MAX_VALUES} values{how}")
+
+
+def _too_deep(position: Position) -> _LimitExceeded:
+    message = f"values are nested more than {MAX_DEPTH} levels deep (a policy needs about six)"
+    return _LimitExceeded(position, message)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer with the document limits checked as each node is read, before
+    the recursion gets deep or the node tree gets big."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        self._nodes += 1
+        if self._nodes > MAX_VALUES:
+            raise _too_many_values(_position(event.start_mark), through_aliases=False)
+        if self._depth >= MAX_DEPTH:
+            raise _too_deep(_position(event.start_mark))
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _position(mark: yaml.Mark) -> Position:
@@ -418,11 +520,12 @@ class _Document:
         self.findings: list[_Finding] = []
         self._constructor = yaml.SafeLoader("")  # only its safe scalar constructors are used
         self._open: set[int] = set()  # collections being built, to catch recursive aliases
+        self._depth = 0  # merge keys nest without making the path longer
+        self._built = 0
         try:
             self.data = self._build(root, ())
-        except _TooLarge:
-            message = f"the document expands to more than {_MAX_VALUES} values through aliases"
-            self._report((1, 1), (), message)
+        except _LimitExceeded as limit:
+            self._report(limit.position, (), limit.message)
             self.data = None
 
     def value_position(self, path: DataPath) -> Position:
@@ -439,8 +542,20 @@ class _Document:
         self.unreadable.add(path)
 
     def _build(self, node: yaml.Node, path: DataPath) -> Any:
-        if len(self.values) >= _MAX_VALUES:
-            raise _TooLarge
+        # The composer checked the written document; aliases and merge keys can still make the
+        # expanded one bigger or deeper.
+        self._built += 1
+        if self._built > MAX_VALUES:
+            raise _too_many_values((1, 1), through_aliases=True)
+        if self._depth >= MAX_DEPTH:
+            raise _too_deep(_position(node.start_mark))
+        self._depth += 1
+        try:
+            return self._build_node(node, path)
+        finally:
+            self._depth -= 1
+
+    def _build_node(self, node: yaml.Node, path: DataPath) -> Any:
         self.values[path] = _position(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -464,7 +579,8 @@ class _Document:
             value = self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError):
             # e.g. `!!int many` or a custom tag such as `!include`
-            self._report(self.values[path], path, f"cannot read {node.value!r} as {node.tag}")
+            shown = _excerpt(repr(node.value))
+            self._report(self.values[path], path, f"cannot read {shown} as {node.tag}")
             return None
         if node.style is None and value is not None and not isinstance(value, str):
             self.plain_text[path] = node.value
@@ -518,7 +634,7 @@ class _Document:
         try:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError):
-            message = f"cannot read key {node.value!r} as {node.tag}"
+            message = f"cannot read key {_excerpt(repr(node.value))} as {node.tag}"
             self.findings.append(_Finding(_position(node.start_mark), path, message))
             return _UNREADABLE_KEY
 
@@ -629,11 +745,20 @@ def _message(detail: Any, path: DataPath, doc: _Document) -> str:
         return _bound_message(kind, detail["ctx"], got)
     if kind in ("too_short", "string_too_short"):
         return _empty_message(kind, path)
+    if kind == "too_long":
+        count = _count_of(got)
+        return f"must list at most {detail['ctx']['max_length']} values{count}"
+    if kind == "string_too_long":
+        length = len(got) if isinstance(got, str) else "more"
+        return f"must be at most {detail['ctx']['max_length']} characters (got {length})"
+    if kind == "decimal_max_places":
+        places = detail["ctx"]["decimal_places"]
+        return f"must have at most {places} decimal places (got {_describe(got)})"
     if kind == "string_type" and got is None:
         return "must not be empty"
     if kind == "string_type" and path in doc.plain_text:
         # YAML 1.1 reads bare NO, yes, on, 2024 … as booleans or numbers.
-        quoted = doc.plain_text[path]
+        quoted = _excerpt(doc.plain_text[path])
         return f"must be text (got {_describe(got)}); write it in quotes: '{quoted}'"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]} (got {_describe(got)})"
@@ -655,6 +780,10 @@ def _bound_message(kind: str, context: dict[str, Any], got: Any) -> str:
     if kind == "greater_than_equal" and bound == 0:
         return f"must not be negative (got {_describe(got)})"
     return f"{template.format(bound)} (got {_describe(got)})"
+
+
+def _count_of(value: Any) -> str:
+    return f" (got {len(value)})" if isinstance(value, list | tuple | dict) else ""
 
 
 def _empty_message(kind: str, path: DataPath) -> str:
@@ -708,18 +837,26 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return repr(value)
+        return _excerpt(repr(value))
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
-    return str(value)
+    try:
+        return _excerpt(str(value))
+    except ValueError:  # an int too long for str() (YAML reads 0x… of any length)
+        return "a number too long to show"
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """text, shortened: messages quote the file, and a value may be as long as the file."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _show(key: Any) -> str:
     """A key or name as written in YAML: quoted when text, else as YAML spells it."""
     if isinstance(key, str):
-        return repr(key)
+        return _excerpt(repr(key))
     if key is None:
         return "null"
     return _describe(key)
@@ -847,7 +984,7 @@ def _rule_references(
             if not _is_valid_name(condition, value) or value in names:
                 continue  # invalid names are reported by the schema check
             path = ("approvals", "rules", index, "when", condition, position)
-            listed = ", ".join(names)
+            listed = _excerpt(", ".join(names), 200)
             yield path, f"{_show(value)} is not one of this program's {program_list} ({listed})"
 
 
@@ -873,10 +1010,14 @@ def parse_policy(text: str, filename: str = "program.yaml") -> Policy:
 
 
 def _analyse(text: str) -> tuple[list[_Finding], Policy | None]:
+    if _is_too_large(text):
+        return [_Finding((1, 1), (), _TOO_LARGE)], None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.YAMLError as error:
         return [_syntax_finding(error, text)], None
+    except _LimitExceeded as limit:
+        return [_Finding(limit.position, (), limit.message)], None
     if root is None:
         return [_Finding((1, 1), (), "the file is empty; it must contain a program policy")], None
     doc = _Document(root)
@@ -908,14 +1049,36 @@ def _in_file_order(findings: list[_Finding]) -> list[_Finding]:
     return sorted(unique, key=lambda finding: finding.position)
 
 
+_TOO_LARGE = (
+    f"the file is larger than {MAX_FILE_BYTES // 1024} KiB ({MAX_FILE_BYTES} bytes);"
+    " a policy is a few kilobytes"
+)
+
+
+def _is_too_large(text: str) -> bool:
+    return len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES
+
+
 def load_policy_file(path: str | os.PathLike[str]) -> Policy:
     filename = str(path)
+    return parse_policy(read_policy_file(path), filename)
+
+
+def read_policy_file(path: str | os.PathLike[str]) -> str:
+    """The text of the policy file at path, or PolicyError saying why it cannot be a policy.
+
+    Reads at most one byte more than a policy may have, so a huge file (or /dev/zero) is
+    refused without being read whole."""
+    filename = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         message = f"cannot read the file: {error.strerror or error}"
         raise PolicyError([PolicyProblem(filename, 1, 1, DOCUMENT, message)]) from error
-    return parse_policy(_decode(raw, filename), filename)
+    if len(raw) > MAX_FILE_BYTES:
+        raise PolicyError([PolicyProblem(filename, 1, 1, DOCUMENT, _TOO_LARGE)])
+    return _decode(raw, filename)
 
 
 def _decode(raw: bytes, filename: str) -> str:

@@ -709,5 +709,6 @@ def test_marketplace_amounts_convert_at_the_policy_rate_and_unknown_currencies_a
 
 def test_an_exchange_rate_must_be_positive_and_its_place_is_named():
     line = "  currency: EUR                              # 4"
-    found = problems(edited(line, "  currency: EUR\n  exchange_rates: {USD: 0}"))
-    assert any("program.exchange_rates.USD" in p and "greater than 0" in p for p in found), found
+    assert problems(edited(line, "  currency: EUR\n  exchange_rates: {USD: 0}")) == [
+        "p.yaml:5:25: program.exchange_rates.USD: must be at least 0.01 (got 0)"
+    ]
