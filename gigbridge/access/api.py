@@ -3,10 +3,9 @@
 import datetime as dt
 
 from ninja import Router, Schema, Status
-from ninja.errors import HttpError
 
 from gigbridge.engagements.errors import Problem, RuleViolation
-from gigbridge.engagements.permissions import can_manage_engagements, can_read_audit
+from gigbridge.engagements.permissions import Capability, require
 from gigbridge.program.models import TenantTeam, Workspace
 
 from . import workspaces
@@ -47,8 +46,7 @@ def list_workspaces(request):
     summary="Link an existing Team (team_id) or have a new Team made (program admins)",
 )
 def create_workspace(request, payload: WorkspaceIn):
-    if not can_manage_engagements(request.user):
-        raise HttpError(403, "only a program admin can create workspaces")
+    require(request.user, Capability.MANAGE_WORKSPACES, f"{request.method} {request.path}")
     try:
         workspace = workspaces.create_workspace(
             request.user, payload.name, team_id=payload.team_id, folder_path=payload.folder_path
@@ -69,8 +67,13 @@ def list_teams(request):
     return TenantTeam.objects.all()
 
 
-@router.post("/workspaces/teams/refresh", response={202: dict})
+@router.post(
+    "/workspaces/teams/refresh",
+    response={202: dict},
+    summary="Read the tenant's Teams again (program admins)",
+)
 def refresh_teams(request):
+    require(request.user, Capability.MANAGE_WORKSPACES, f"{request.method} {request.path}")
     workspaces.request_catalog_refresh()
     return Status(202, {"detail": "the list of Teams will be read from the tenant shortly"})
 
@@ -81,6 +84,5 @@ def refresh_teams(request):
     summary="Every guest's access, why and until when; drift from the last scan",
 )
 def access_review(request):
-    if not can_read_audit(request.user):
-        raise HttpError(403, "only program admins and auditors can see the access review")
+    require(request.user, Capability.REVIEW_ACCESS, f"{request.method} {request.path}")
     return granted_rows() + drift_rows()

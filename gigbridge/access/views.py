@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from gigbridge.engagements.permissions import can_read_audit
+from gigbridge.engagements.permissions import Capability, can_manage_workspaces, require
 
 from .review import drift_rows, granted_rows
 from .review import render as render_rows
@@ -12,8 +12,7 @@ from .review import render as render_rows
 def access_review(request):
     """Who can reach what, why and until when. The drift shown is from the last scheduled scan:
     the page itself never calls the tenant."""
-    if not can_read_audit(request.user):
-        return HttpResponseForbidden("Only program admins and auditors can see the access review.")
+    require(request.user, Capability.REVIEW_ACCESS, f"{request.method} {request.path}")
     rows, drift = granted_rows(), drift_rows()
     fmt = request.GET.get("format")
     if fmt in ("csv", "json"):
@@ -29,15 +28,13 @@ def workspace_list(request):
     from django.contrib import messages
     from django.shortcuts import redirect
 
-    from gigbridge.engagements.permissions import can_manage_engagements
     from gigbridge.program.models import TenantTeam, Workspace
 
     from . import workspaces
 
-    admin = can_manage_engagements(request.user)
+    admin = can_manage_workspaces(request.user)
     if request.method == "POST":
-        if not admin:
-            return HttpResponseForbidden("Only a program admin can create workspaces.")
+        require(request.user, Capability.MANAGE_WORKSPACES, f"{request.method} {request.path}")
         if "refresh" in request.POST:
             workspaces.request_catalog_refresh()
             messages.success(request, "The list of Teams will be read from the tenant shortly.")

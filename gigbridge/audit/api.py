@@ -1,10 +1,9 @@
 import datetime as dt
 
 from ninja import FilterSchema, Query, Router, Schema
-from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from gigbridge.engagements.permissions import can_read_audit
+from gigbridge.engagements.permissions import Capability, require
 
 from .actions import verify
 from .models import AuditEvent
@@ -41,8 +40,7 @@ class VerifyOut(Schema):
 
 
 def _require_auditor(request):
-    if not can_read_audit(request.user):
-        raise HttpError(403, "only auditors and program admins can read the audit trail")
+    require(request.user, Capability.READ_AUDIT, f"{request.method} {request.path}")
 
 
 @router.get("/events", response=list[AuditEventOut], summary="Audit events, oldest first")

@@ -1,9 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden
 from django.shortcuts import render
 
-from gigbridge.engagements.permissions import can_read_audit
+from gigbridge.engagements.permissions import Capability, require
 
 from .actions import verify
 from .models import AuditEvent
@@ -11,8 +10,7 @@ from .models import AuditEvent
 
 @login_required
 def audit_log(request):
-    if not can_read_audit(request.user):
-        return HttpResponseForbidden("Only auditors and program admins can read the audit trail.")
+    require(request.user, Capability.READ_AUDIT, f"{request.method} {request.path}")
     qs = AuditEvent.objects.order_by("-seq")
     action = request.GET.get("action")
     if action:

@@ -23,8 +23,8 @@ from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import RequestFacts
 
-from . import compliance, links
-from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
+from . import compliance, links, permissions
+from .errors import InvalidTransition, Problem, RuleViolation
 from .models import ApprovalStep, DecisionLink, Engagement, WorkRequest
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ def _validate(data: dict, request_id: int | None = None) -> None:
 @transaction.atomic
 def create_request(user, data: dict) -> WorkRequest:
     """A new draft. ``data`` holds EDITABLE_FIELDS, with ``cost_center`` as a CostCenter."""
+    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.create")
     data = _normalise(data)
     _validate(data)
     now = clock.now()
@@ -130,7 +131,8 @@ def create_request(user, data: dict) -> WorkRequest:
 def update_request(user, request: WorkRequest, data: dict) -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise NotAllowed("only the requester can edit a request")
+        raise permissions.deny(user, "request.edit", request, "only the requester can edit it")
+    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.edit", request)
     if request.state != WorkRequest.State.DRAFT:
         raise InvalidTransition(
             f"{request.reference} is {request.state}; only drafts can be edited"
@@ -221,7 +223,8 @@ def _resolve_assignee(role: str, request: WorkRequest, rule_id: str):
 def submit_request(user, request: WorkRequest) -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise NotAllowed("only the requester can submit a request")
+        raise permissions.deny(user, "request.submit", request, "only the requester can submit")
+    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.submit", request)
     if request.state != WorkRequest.State.DRAFT:
         raise InvalidTransition(
             f"{request.reference} is {request.state}; only drafts can be submitted"
@@ -284,7 +287,7 @@ def submit_request(user, request: WorkRequest) -> WorkRequest:
 def withdraw_request(user, request: WorkRequest, comment: str = "") -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise NotAllowed("only the requester can withdraw a request")
+        raise permissions.deny(user, "request.withdraw", request, "only the requester can withdraw")
     if request.state not in (
         WorkRequest.State.DRAFT,
         WorkRequest.State.SUBMITTED,
@@ -451,7 +454,8 @@ def decide(
 ) -> ApprovalStep:
     """Approve, reject or ask for changes. Reject and request_changes need a comment.
 
-    A refused attempt is audited in its own transaction, so the record survives the refusal.
+    A refused attempt goes to the security log, not the audit trail: refusals are not business
+    events, and anyone could grow the trail by trying.
     """
     if decision not in DECISIONS:
         raise RuleViolation([Problem("decision", f"must be one of {', '.join(DECISIONS)}")])
@@ -460,19 +464,9 @@ def decide(
         raise RuleViolation([Problem("comment", "say why, so the requester knows what to change")])
     step = ApprovalStep.objects.select_related("request").get(pk=step.pk)
     if not may_decide(user, step)[0]:
-        with transaction.atomic():
-            record(
-                user=user,
-                action="approval.denied",
-                obj=step,
-                object_type="approvalstep",
-                after={
-                    "attempted": decision,
-                    "request": step.request.reference,
-                    "reason": "not an approver of this step",
-                },
-            )
-        raise NotAllowed("you are not an approver of this step")
+        raise permissions.deny(
+            user, f"approval.{decision}", step, "you are not an approver of this step"
+        )
     return _decide(user, step.pk, decision, comment, link)
 
 
@@ -494,7 +488,7 @@ def _decide(
     request = WorkRequest.objects.select_for_update().get(pk=step.request_id)
     allowed, on_behalf_of = may_decide(user, step)  # again, under the lock
     if not allowed:
-        raise NotAllowed("you are not an approver of this step")
+        raise permissions.deny(user, f"approval.{decision}", step, "you are not an approver")
     if step.state != ApprovalStep.State.PENDING:
         raise InvalidTransition(f"this approval is already {step.get_state_display()}")
     if link is not None:
@@ -721,8 +715,10 @@ def transition_engagement(
 ) -> Engagement:
     """Move an engagement along its lifecycle; only legal transitions. Program admins only (the
     marketplace sync drives it once connected; by hand remains the path for direct hires)."""
-    if user is not None and not people.has_role(user, Role.PROGRAM_ADMIN):
-        raise NotAllowed("only a program admin can change an engagement's state by hand")
+    if user is not None:
+        permissions.require(
+            user, permissions.Capability.MANAGE_ENGAGEMENTS, "engagement.transition", engagement
+        )
     engagement = (
         Engagement.objects.select_for_update(of=("self",))
         .select_related("request", "freelancer")

@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
-from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gigbridge import clock
@@ -72,8 +71,17 @@ def _workspace(name: str | None):
     return workspace
 
 
+def _what(request) -> str:
+    """The operation, as the security log names it."""
+    return f"{request.method} {request.path}"
+
+
 def _visible_request(request, request_id: int) -> WorkRequest:
-    return get_object_or_404(permissions.visible_requests(request.user), pk=request_id)
+    return permissions.request_or_404(request.user, request_id, _what(request))
+
+
+def _visible_engagement(request, engagement_id: int) -> Engagement:
+    return permissions.engagement_or_404(request.user, engagement_id, _what(request))
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -90,6 +98,7 @@ def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
 
 @requests_router.post("", response={201: RequestOut}, summary="Create a draft request")
 def create_request(request, payload: RequestIn):
+    permissions.require(request.user, permissions.Capability.CREATE_REQUESTS, _what(request))
     data = payload.dict()
     data["cost_center"] = _cost_center(data["cost_center"])
     data["workspace"] = _workspace(data.get("workspace"))
@@ -155,7 +164,7 @@ def inbox(request):
     summary="Approve, reject or request changes (with a comment)",
 )
 def decide(request, step_id: int, payload: DecisionIn):
-    step = get_object_or_404(ApprovalStep, pk=step_id)
+    step = permissions.step_or_404(request.user, step_id, _what(request))
     step = actions.decide(request.user, step, payload.decision, payload.comment)
     return ApprovalStep.objects.select_related(*STEP_RELATED).get(pk=step.pk)
 
@@ -174,12 +183,12 @@ def list_engagements(request, state: str | None = None):
 
 @engagements_router.get("/{engagement_id}", response=EngagementOut)
 def get_engagement(request, engagement_id: int):
-    return get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    return _visible_engagement(request, engagement_id)
 
 
 @engagements_router.get("/{engagement_id}/timeline", response=list[TimelineEventOut])
 def engagement_timeline(request, engagement_id: int):
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    engagement = _visible_engagement(request, engagement_id)
     return list(actions.timeline(engagement))
 
 
@@ -189,9 +198,10 @@ def engagement_timeline(request, engagement_id: int):
     summary="Move an engagement along its lifecycle (program admins)",
 )
 def transition(request, engagement_id: int, payload: TransitionIn):
-    engagement = get_object_or_404(Engagement, pk=engagement_id)
-    if not permissions.can_manage_engagements(request.user):
-        raise HttpError(403, "only a program admin can change an engagement's state by hand")
+    engagement = _visible_engagement(request, engagement_id)
+    permissions.require(
+        request.user, permissions.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
+    )
     return actions.transition_engagement(
         request.user,
         engagement,
@@ -230,12 +240,12 @@ def marketplace_view(engagement: Engagement) -> dict:
 
 @engagements_router.get("/{engagement_id}/marketplace", response=MarketplaceOut)
 def get_marketplace(request, engagement_id: int):
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    engagement = _visible_engagement(request, engagement_id)
     return marketplace_view(engagement)
 
 
 def _visible_proposal(request, engagement_id: int, proposal_id: int) -> Proposal:
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    engagement = _visible_engagement(request, engagement_id)
     return get_object_or_404(Proposal, pk=proposal_id, engagement=engagement)
 
 
@@ -272,7 +282,7 @@ def pick_proposal(request, engagement_id: int, proposal_id: int, payload: PickIn
     "/{engagement_id}/invite", response=MarketplaceOut, summary="Direct sourcing: invite"
 )
 def invite(request, engagement_id: int, payload: InviteIn):
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    engagement = _visible_engagement(request, engagement_id)
     marketplace.invite(request.user, engagement, payload.profile_key, payload.message)
     return marketplace_view(engagement)
 
@@ -281,7 +291,7 @@ def invite(request, engagement_id: int, payload: InviteIn):
     "/{engagement_id}/post-job", response=MarketplaceOut, summary="Post the job on the marketplace"
 )
 def post_job(request, engagement_id: int):
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=engagement_id)
+    engagement = _visible_engagement(request, engagement_id)
     marketplace.post_job(request.user, engagement)
     return marketplace_view(engagement)
 

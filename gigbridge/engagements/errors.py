@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -29,5 +31,6 @@ class InvalidTransition(Exception):
     """The object is not in a state that allows this operation."""
 
 
-class NotAllowed(Exception):
-    """The user may not do this (HTTP 403); the attempt is audited."""
+class NotAllowed(PermissionDenied):
+    """The user may not do this (HTTP 403 in the API, and in the web through Django's own
+    PermissionDenied handling); the attempt goes to the security log."""

@@ -23,8 +23,8 @@ from gigbridge.people import actions as people
 from gigbridge.people.models import Person, Role
 from gigbridge.program import actions as program
 
-from . import compliance
-from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
+from . import compliance, permissions
+from .errors import InvalidTransition, Problem, RuleViolation
 from .models import (
     Engagement,
     MarketplaceOffer,
@@ -63,7 +63,8 @@ def may_source(user, engagement: Engagement) -> bool:
 
 def _require(user, engagement: Engagement, what: str) -> None:
     if not may_source(user, engagement):
-        raise NotAllowed(f"only the hiring manager or a program admin can {what}")
+        reason = f"only the hiring manager or a program admin can {what}"
+        raise permissions.deny(user, "marketplace", engagement, reason)
 
 
 def sourcing_of(engagement: Engagement) -> Sourcing:

@@ -24,6 +24,11 @@ def _add_problems(form, exc: RuleViolation) -> None:
         form.add_error(problem.field if problem.field in form.fields else None, message)
 
 
+def _what(request) -> str:
+    """The operation, as the security log names it."""
+    return f"{request.method} {request.path}"
+
+
 def _page(request, qs, per_page=25):
     return Paginator(qs, per_page).get_page(request.GET.get("page"))
 
@@ -51,6 +56,7 @@ def request_list(request):
 
 @login_required
 def request_new(request):
+    permissions.require(request.user, permissions.Capability.CREATE_REQUESTS, _what(request))
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,7 +73,7 @@ def request_new(request):
 
 @login_required
 def request_edit(request, pk):
-    work_request = get_object_or_404(WorkRequest, pk=pk, requester=request.user)
+    work_request = permissions.own_request(request.user, pk, _what(request))
     form = RequestForm(request.POST or None, initial=RequestForm.initial_from(work_request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -99,7 +105,7 @@ def _submit(request, work_request):
 
 @login_required
 def request_detail(request, pk):
-    work_request = get_object_or_404(permissions.visible_requests(request.user), pk=pk)
+    work_request = permissions.request_or_404(request.user, pk, _what(request))
     steps = work_request.steps.select_related(
         "assignee", "decided_by", "escalated_to", "decided_on_behalf_of", "policy_version"
     )
@@ -120,13 +126,13 @@ def request_detail(request, pk):
 @login_required
 @require_POST
 def request_submit(request, pk):
-    return _submit(request, get_object_or_404(WorkRequest, pk=pk, requester=request.user))
+    return _submit(request, permissions.own_request(request.user, pk, _what(request)))
 
 
 @login_required
 @require_POST
 def request_withdraw(request, pk):
-    work_request = get_object_or_404(WorkRequest, pk=pk, requester=request.user)
+    work_request = permissions.own_request(request.user, pk, _what(request))
     try:
         actions.withdraw_request(request.user, work_request, request.POST.get("comment", ""))
         messages.success(request, f"{work_request.reference} withdrawn.")
@@ -192,9 +198,7 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
 
 @login_required
 def decision(request, pk):
-    step = get_object_or_404(
-        ApprovalStep.objects.select_related("request__requester", "request__cost_center"), pk=pk
-    )
+    step = permissions.step_or_404(request.user, pk, _what(request))
     return _decision_page(request, step)
 
 
@@ -223,7 +227,7 @@ def engagement_list(request):
 
 @login_required
 def engagement_detail(request, pk):
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=pk)
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
     return _engagement_page(request, engagement)
 
 
@@ -278,7 +282,7 @@ def proposal_action(request, pk, proposal_pk, what):
 
     if what not in ("shortlist", "pick"):
         raise Http404("no such proposal action")
-    engagement = get_object_or_404(permissions.visible_engagements(request.user), pk=pk)
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
     proposal = get_object_or_404(Proposal, pk=proposal_pk, engagement=engagement)
     try:
         if what == "shortlist":
@@ -323,9 +327,10 @@ def _decimal(data, field: str) -> Decimal | None:
 @login_required
 @require_POST
 def engagement_transition(request, pk):
-    engagement = get_object_or_404(Engagement, pk=pk)
-    if not permissions.can_manage_engagements(request.user):
-        return HttpResponseForbidden("only a program admin can change an engagement's state")
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
+    permissions.require(
+        request.user, permissions.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
+    )
     try:
         actions.transition_engagement(
             request.user, engagement, request.POST.get("state", ""), request.POST.get("reason", "")

@@ -86,16 +86,31 @@ def test_policy_violations_name_the_rule(api):
     assert errors == {("freelancer_country", "compliance.blocked_countries")}
 
 
-def test_approving_what_is_not_yours_is_403_and_audited(api, people):
-    rita = api("rita")
-    request_id = post(rita, "/api/v1/requests", request_payload()).json()["id"]
-    step_id = post(rita, f"/api/v1/requests/{request_id}/submit").json()["steps"][0]["id"]
-    response = post(api("paula"), f"/api/v1/approvals/{step_id}/decision", {"decision": "approve"})
-    assert response.status_code == 403
-    assert response["content-type"] == "application/problem+json"
+def test_approving_what_is_not_yours_is_refused_in_the_security_log_not_the_trail(
+    api, people, caplog
+):
     from gigbridge.audit.models import AuditEvent
 
-    assert AuditEvent.objects.filter(action="approval.denied", actor="paula").exists()
+    rita, paula = api("rita"), api("paula")
+    request_id = post(rita, "/api/v1/requests", request_payload(budget="6000")).json()["id"]
+    step_id = post(rita, f"/api/v1/requests/{request_id}/submit").json()["steps"][0]["id"]
+    events = AuditEvent.objects.count()
+    # Paula (procurement) was not asked yet: the step is as unknown to her as a missing one.
+    response = post(paula, f"/api/v1/approvals/{step_id}/decision", {"decision": "approve"})
+    assert response.status_code == 404
+    assert response["content-type"] == "application/problem+json"
+    missing = post(paula, "/api/v1/approvals/999999/decision", {"decision": "approve"})
+    assert missing.status_code == 404 and missing.json() == response.json()
+    # Once asked, she sees the request: deciding the manager's step is a 403 with the reason.
+    post(api("max"), f"/api/v1/approvals/{step_id}/decision", {"decision": "approve"})
+    events = AuditEvent.objects.count()
+    response = post(paula, f"/api/v1/approvals/{step_id}/decision", {"decision": "approve"})
+    assert response.status_code == 403
+    assert "not an approver" in response.json()["detail"]
+    assert AuditEvent.objects.count() == events  # refusals are not business events
+    refusals = [r.getMessage() for r in caplog.records if r.name == "gigbridge.security"]
+    assert any(f"approvalstep:{step_id} status=403" in line for line in refusals)
+    assert any("actor=paula" in line and "status=404" in line for line in refusals)
 
 
 def test_no_token_or_a_bad_token_is_401(client, people):

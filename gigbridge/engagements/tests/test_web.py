@@ -103,13 +103,24 @@ def test_link_needs_sign_in_first(people, client):
     assert response.status_code == 302 and response["location"].startswith("/login/?next=/a/")
 
 
-def test_deciding_someone_elses_step_in_the_web_is_403(people, login):
-    request = submitted(people["rita"])
-    step = request.steps.get()
-    response = login("paula").post(f"/approvals/{step.pk}/", {"decision": "approve"})
-    assert response.status_code == 403
+def test_deciding_someone_elses_step_in_the_web_is_404_unseen_and_403_seen(people, login):
+    from gigbridge.engagements import actions
+
+    request = submitted(people["rita"], budget="6000")
+    step = request.steps.get(role="manager")
+    # Paula (procurement) is not asked until the manager approves: the step does not exist to her.
+    assert login("paula").get(f"/approvals/{step.pk}/").status_code == 404
+    assert login("paula").post(f"/approvals/{step.pk}/", {"decision": "approve"}).status_code == 404
     step.refresh_from_db()
     assert step.state == "pending"
+    # Lena (legal) is never asked for an internal request.
+    actions.decide(people["max"], step, "approve")
+    assert login("lena").get(f"/approvals/{step.pk}/").status_code == 404
+    # Asked now, Paula sees the request, but the manager's step is not hers to decide.
+    other = request.steps.get(role="procurement")
+    response = login("paula").post(f"/approvals/{step.pk}/", {"decision": "reject", "comment": "x"})
+    assert response.status_code == 403
+    assert login("paula").get(f"/approvals/{other.pk}/").status_code == 200
 
 
 def test_csrf_is_enforced_on_forms(people):
