@@ -2,7 +2,10 @@
 
 Verify, store, answer: the validation handshake is echoed as ``text/plain``; every notification
 must name a subscription Gigbridge holds and carry its secret ``clientState`` (compared in
-constant time), else it is refused and logged and nothing is stored. Valid notifications go to
+constant time), else it is refused and nothing is stored. Anyone can post here, so a refused
+post is logged as exactly one bounded line (counts and the sender's address, never the body,
+an id from it, or a secret), the body is bounded in bytes (checked before it is read) and in
+notifications. Valid notifications go to
 the inbox (a duplicate delivery is dropped there) and the request is answered 202 at once; a
 job does the work (``watch.handle``). Nothing here calls the tenant.
 """
@@ -17,7 +20,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gigbridge.api.problems import problem
 from gigbridge.jobs import actions as jobs
@@ -27,6 +30,8 @@ from .watch import EVENT_JOB, SOURCE
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Graph batches at most a few hundred small notifications
+MAX_NOTIFICATIONS = 1_000
+MAX_ERRORS_SHOWN = 20  # a malformed batch of 1,000 items must not echo 1,000 messages
 
 
 class Notification(BaseModel):
@@ -41,7 +46,7 @@ class Notification(BaseModel):
 
 
 class Collection(BaseModel):
-    value: list[Notification]
+    value: list[Notification] = Field(max_length=MAX_NOTIFICATIONS)
 
 
 def _stored(notification: Notification) -> dict:
@@ -56,42 +61,81 @@ def _external_id(notification: Notification) -> str:
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
+def _refused(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
+    """The one log line of a refused post: what and from where, nothing the sender wrote."""
+    log.warning(
+        "graph notification post refused: %s (from %s, %d bytes)",
+        reason,
+        request.META.get("REMOTE_ADDR", "?")[:64],
+        _content_length(request),
+    )
+    # Django's request logger would add a second line for the same 4xx.
+    response._has_been_logged = True
+    return response
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
 @csrf_exempt  # authenticated by the subscription's clientState, not a session
 @require_POST
 def graph_hook(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("validationToken")
     if token is not None:  # Graph checking that this endpoint is ours: echo within 10 s
         return HttpResponse(token[:2000], content_type="text/plain; charset=utf-8")
-    if len(request.body) > MAX_BODY:
-        return problem(413, "Notification body too large", f"at most {MAX_BODY} bytes")
+    # Refuse on the declared length, before reading the body (Django would refuse above
+    # DATA_UPLOAD_MAX_MEMORY_SIZE with its own 400); the real length is checked too.
+    if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
+        return _refused(
+            request,
+            "body too large",
+            problem(413, "Notification body too large", f"at most {MAX_BODY} bytes"),
+        )
     try:
         collection = Collection.model_validate_json(request.body or b"{}")
     except ValidationError as exc:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-            for e in exc.errors()
+            for e in exc.errors(include_input=False)[:MAX_ERRORS_SHOWN]
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(400, "Not a Graph change notification collection", detail, errors)
+        return _refused(
+            request,
+            f"not a notification collection ({exc.error_count()} errors)",
+            problem(400, "Not a Graph change notification collection", detail, errors),
+        )
     secrets = dict(
         GraphSubscription.objects.filter(
             subscription_id__in={n.subscriptionId for n in collection.value}
         ).values_list("subscription_id", "client_state")
     )
-    accepted = refused = 0
+    # The loop never logs: a batch of 1,000 forgeries costs one line, not 1,000. Valid
+    # notifications in a mixed batch are still taken (Graph may batch one for a subscription
+    # that was just removed with current ones).
+    unknown = wrong = 0
     for notification in collection.value:
         expected = secrets.get(notification.subscriptionId)
         given = notification.clientState or ""
-        if expected is None or not hmac.compare_digest(expected.encode(), given.encode()):
-            refused += 1
-            log.warning(
-                "graph notification refused: %s for subscription %s",
-                "unknown subscription" if expected is None else "wrong clientState",
-                notification.subscriptionId[:100],
-            )
-            continue
-        jobs.receive(SOURCE, _external_id(notification), _stored(notification), EVENT_JOB)
-        accepted += 1
-    if refused and not accepted:
-        return problem(403, "Notification refused", "unknown subscription or wrong clientState")
-    return HttpResponse(status=202)
+        if expected is None:
+            unknown += 1
+        elif not hmac.compare_digest(expected.encode(), given.encode()):
+            wrong += 1
+        else:
+            jobs.receive(SOURCE, _external_id(notification), _stored(notification), EVENT_JOB)
+    if not (unknown or wrong):
+        return HttpResponse(status=202)
+    reason = (
+        f"{unknown + wrong} of {len(collection.value)} notifications: {unknown} for an "
+        f"unknown subscription, {wrong} with a wrong clientState"
+    )
+    if unknown + wrong < len(collection.value):
+        return _refused(request, reason, HttpResponse(status=202))
+    return _refused(
+        request,
+        reason,
+        problem(403, "Notification refused", "unknown subscription or wrong clientState"),
+    )
