@@ -49,3 +49,8 @@ def mac(key: str, purpose: str, message: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def legacy_seal(key: str, last_seq: int, last_hash: str) -> str:
+    """The seal over the events written before hashes were keyed (see migration 0002)."""
+    return mac(key, "audit-legacy", f"{last_seq}|{last_hash}")

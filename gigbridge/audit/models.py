@@ -2,6 +2,10 @@
 
 Each event's hash covers its content and the previous event's hash, so changing, deleting or
 re-ordering any stored event breaks the chain from that point on (``gigbridge audit verify``).
+The hash is keyed (HMAC with the audit key, version 2) so that database access alone cannot
+recompute a consistent chain; events written before keying carry the plain SHA-256 (version 1)
+and are sealed once with the key (``AuditHead.legacy_seal``). Checkpoints outside the database
+catch what a chain cannot: its end cut off (``checkpoints.py``).
 """
 
 from django.conf import settings
@@ -31,6 +35,8 @@ class AuditEvent(models.Model):
     rule = models.CharField(max_length=100, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # 1 = SHA-256 of the content (before the key existed), 2 = HMAC-SHA256 with the audit key.
+    hash_version = models.PositiveSmallIntegerField(default=2)
 
     class Meta:
         ordering = ["seq"]
@@ -54,6 +60,26 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    # Events 1..legacy_seq were written unkeyed; the seal (HMAC over that count and the last of
+    # their hashes) stops anyone without the key from passing later events off as unkeyed ones.
+    legacy_seq = models.BigIntegerField(default=0)
+    legacy_seal = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """The database's note of each checkpoint written to the checkpoint file, so a deleted or
+    rolled-back file is noticed. The file, not this table, is what the chain is checked against."""
+
+    number = models.PositiveIntegerField(unique=True)
+    written_at = models.DateTimeField()
+    events = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint #{self.number} ({self.events} events)"
