@@ -32,6 +32,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path_factory, monkeypatch):
+    # Audit checkpoints live outside the database: each test gets its own file as it gets its
+    # own database, so one test's checkpoints never accuse the next test's chain of truncation.
+    folder = tmp_path_factory.mktemp("audit-checkpoints")
+    settings.GIGBRIDGE_AUDIT_CHECKPOINT_DIR = folder
+    monkeypatch.setenv("GIGBRIDGE_AUDIT_CHECKPOINT_DIR", str(folder))  # for child processes
+
+
+@pytest.fixture(autouse=True)
 def _real_clock():
     """Every test starts on real time and leaves it so, even when it froze the clock."""
     clock.set_now(None)
