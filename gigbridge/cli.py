@@ -12,9 +12,14 @@ from __future__ import annotations
 import os
 import sys
 
+from gigbridge.filemodes import PRIVATE_UMASK
+
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything the product writes (SQLite database and its -wal/-shm, keys, mail, the
+    # sandbox's CA) is its owner's only; child processes (gunicorn, workers) inherit this.
+    os.umask(PRIVATE_UMASK)
     if argv[:1] == ["sandbox"]:
         # The sandbox is its own Django project (own settings and database): dispatch before
         # the product's settings module is chosen.

@@ -52,7 +52,8 @@ def env_int(name: str, default: int) -> int:
 
 def data_dir() -> Path:
     path = Path(env("GIGBRIDGE_DATA_DIR", str(Path.cwd() / ".data"))).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    # Owner only: it holds the database, keys and mail (gigbridge.filemodes repairs older ones).
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

@@ -1,5 +1,6 @@
 """Django settings. Operators set everything through the environment: docs/configuration.md."""
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "gigbridge.audit",
@@ -43,12 +45,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early, so it sees every final answer (also axes' lockout page): CSP, no-store, HSTS.
+    "gigbridge.web.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last (as axes requires): turns a sign-in that hit the throttle into a 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gigbridge.urls"
@@ -91,6 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Login is pluggable: OIDC arrives as another backend; local accounts stay for break-glass admins.
 AUTHENTICATION_BACKENDS = [
+    # First: refuses throttled callers before any password is checked (gigbridge/web/signin.py).
+    "gigbridge.web.signin.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "gigbridge.web.oidc.OIDCBackend",
 ]
@@ -114,6 +122,43 @@ SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"  # decision links carry tokens: never sent elsewhere
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HSTS whenever the public URL is https (gigbridge.web.security sends it also behind a proxy).
+SECURE_HSTS_SECONDS = config.env_int(
+    "GIGBRIDGE_HSTS_SECONDS", 31536000 if BASE_URL.startswith("https://") else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_bool("GIGBRIDGE_HSTS_INCLUDE_SUBDOMAINS", False)
+# Opt-in: only when every request comes through a proxy that sets X-Forwarded-Proto and appends
+# the client to X-Forwarded-For. Trusting those headers otherwise lets anyone forge them.
+GIGBRIDGE_BEHIND_PROXY = config.env_bool("GIGBRIDGE_BEHIND_PROXY", False)
+if GIGBRIDGE_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# gigbridge.web.security: no inline script or style anywhere (templates use static files).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+# Sign-in throttling (django-axes, gigbridge/web/signin.py): password form, API tokens, OIDC.
+SIGNIN_ACCOUNT_LIMIT = config.env_int("GIGBRIDGE_SIGNIN_ACCOUNT_LIMIT", 5)
+SIGNIN_ADDRESS_LIMIT = config.env_int("GIGBRIDGE_SIGNIN_ADDRESS_LIMIT", 20)
+AXES_FAILURE_LIMIT = SIGNIN_ACCOUNT_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=config.env_int("GIGBRIDGE_SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "gigbridge.web.signin.Handler"
+AXES_LOCKOUT_CALLABLE = "gigbridge.web.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "gigbridge.web.signin.client_address"
+AXES_RESET_ON_SUCCESS = True  # that account's typos at that address only (signin.Handler)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lock ends on time; rows stay small
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins: OIDC ones are audited, no second table
+AXES_VERBOSE = False
+if SIGNIN_ACCOUNT_LIMIT < 1 or SIGNIN_ADDRESS_LIMIT < SIGNIN_ACCOUNT_LIMIT:
+    raise config.ConfigError(
+        "GIGBRIDGE_SIGNIN_ACCOUNT_LIMIT must be at least 1 and GIGBRIDGE_SIGNIN_ADDRESS_LIMIT "
+        "at least as large"
+    )
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = config.env("GIGBRIDGE_TIME_ZONE", "UTC")
@@ -128,6 +173,7 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [
     ("vendor/htmx", PROJECT_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/pico", PROJECT_DIR / "node_modules" / "@picocss" / "pico" / "css"),
+    ("vendor/swagger-ui", PROJECT_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -233,5 +279,7 @@ LOGGING = {
         "msal": {"level": "WARNING"},
         # Authlib logs PKCE code verifiers at DEBUG.
         "authlib": {"level": "WARNING"},
+        # axes logs each failure with its own wording; gigbridge.security has one line each.
+        "axes": {"level": "ERROR"},
     },
 }

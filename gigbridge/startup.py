@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
+from gigbridge.filemodes import tighten
 from gigbridge.program.policy import PolicyError
 
 
@@ -18,6 +20,8 @@ class StartupError(Exception):
 def check() -> list[str]:
     """Problems that keep the service from starting, each with what to do about it."""
     problems: list[str] = []
+    # Before the database is opened: the data folder (and its SQLite files) become private.
+    tighten(Path(settings.DATA_DIR))
     try:
         connection.ensure_connection()
     except OperationalError as exc:

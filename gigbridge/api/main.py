@@ -12,6 +12,7 @@ from gigbridge.engagements.api import (
 )
 from gigbridge.people.api import router as people_router
 from gigbridge.program.api import router as program_router
+from gigbridge.web.apidocs import LocalSwagger
 
 from . import problems
 from .auth import AUTH
@@ -25,6 +26,7 @@ api = NinjaAPI(
     auth=AUTH,
     urls_namespace="api",
     docs_url="/docs",
+    docs=LocalSwagger(),  # Swagger UI from the npm lockfile, under the CSP (gigbridge.web)
 )
 problems.install(api)
 api.add_router("/me", people_router)

@@ -49,6 +49,8 @@ from joserfc.errors import JoseError
 from gigbridge.audit.actions import record
 from gigbridge.people.models import Person
 
+from . import signin
+
 log = logging.getLogger(__name__)
 
 NAME = "oidc"  # Authlib's name for the client; also the prefix of its keys in the session
@@ -167,6 +169,31 @@ def claims_options(app) -> dict:
 
 # --- views -----------------------------------------------------------------------------------
 
+# What the page says for each error code of OAuth 2.0 (RFC 6749 4.1.2.1) and OpenID Connect.
+ERROR_MESSAGES = {
+    "access_denied": "Sign-in was cancelled.",
+    "login_required": "Microsoft needs you to sign in there first. Start it again.",
+    "interaction_required": "Microsoft needs another step from you. Start it again.",
+    "consent_required": "Gigbridge is not yet approved in your organization. Tell your IT "
+    "administrator.",
+    "account_selection_required": "Choose an account at Microsoft. Start it again.",
+    "server_error": "Microsoft sign-in failed on Microsoft's side. Try again in a few minutes.",
+    "temporarily_unavailable": "Microsoft sign-in is busy. Try again in a few minutes.",
+    "invalid_request": "Microsoft refused the sign-in request. Tell your IT administrator.",
+    "unauthorized_client": "Microsoft refused the sign-in request. Tell your IT administrator.",
+    "invalid_scope": "Microsoft refused the sign-in request. Tell your IT administrator.",
+    "unsupported_response_type": "Microsoft refused the sign-in request. Tell your IT "
+    "administrator.",
+}
+DEFAULT_ERROR_MESSAGE = "Microsoft could not sign you in."
+
+
+def _bounded(text: str, limit: int) -> str:
+    """One log line's worth of text from outside: printable, and at most ``limit`` long."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 
 class LoginView(auth_views.LoginView):
     """The local sign-in page, offering "Sign in with Microsoft" when OIDC is configured."""
@@ -183,6 +210,8 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
     """Send the browser to the identity provider; ``next`` is kept (if safe) for the return."""
     if not enabled():
         raise Http404("OIDC sign-in is not configured")
+    if signin.is_locked(request):
+        return signin.lockout_response(request)
     problems = config_problems()
     if problems:
         log.error("OIDC sign-in is misconfigured: %s", "; ".join(problems))
@@ -209,37 +238,43 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     """The provider sends the browser back here with a code (or an error) and our state."""
     if not enabled():
         raise Http404("OIDC sign-in is not configured")
+    if signin.is_locked(request):
+        return signin.lockout_response(request)
     app = client()
     state = request.GET.get("state", "")
     data = app.framework.get_state_data(request.session, state) if state else None
-    if request.GET.get("error"):
-        if data is not None:
-            app.framework.clear_state_data(request.session, state)
-        error = request.GET["error"]
-        description = request.GET.get("error_description", "")
-        log.info("OIDC sign-in ended by the identity provider: %s", error)
-        message = (
-            "Sign-in was cancelled."
-            if error == "access_denied"
-            else "Microsoft could not sign you in."
-        )
-        return _page(request, 400, message, detail=f"{error}: {description}".rstrip(": "))
     if data is None:
+        # Not a sign-in this browser started (forged, replayed or expired): nothing from the
+        # URL is shown or trusted, and it counts against the address like a wrong password.
+        signin.failed(request, "oidc")
         return _page(
             request,
             400,
             "This sign-in was not started here, or it has expired. Start it again.",
         )
+    if request.GET.get("error"):
+        app.framework.clear_state_data(request.session, state)
+        error = request.GET["error"]
+        # The provider's description is for the log (bounded, one line), never the page: it is
+        # text from the URL, which whoever sent the link controls.
+        log.info(
+            "OIDC sign-in ended by the identity provider: error=%s description=%s",
+            _bounded(error, 60),
+            _bounded(request.GET.get("error_description", ""), 300),
+        )
+        return _page(request, 400, ERROR_MESSAGES.get(error, DEFAULT_ERROR_MESSAGE))
     next_url = _safe_next(request, data.get("next") or "")
     try:
         token = app.authorize_access_token(request, claims_options=claims_options(app))
     except OAuthError as exc:
         log.warning("OIDC token request refused: %s", exc.error)
+        signin.failed(request, "oidc")  # a forged or replayed code
         return _page(
             request, 400, "Microsoft did not confirm this sign-in. Start it again.", exc.error
         )
     except JoseError as exc:
         log.warning("OIDC id_token rejected: %s", exc.error)
+        signin.failed(request, "oidc")
         return _page(request, 400, "The sign-in could not be verified. Start it again.")
     except (requests.RequestException, OSError, ValueError, KeyError) as exc:
         return _unreachable(request, exc)
@@ -379,7 +414,7 @@ def _safe_next(request: HttpRequest, url: str) -> str:
 PAGE = """{% extends "web/base.html" %}
 {% block title %}Sign-in failed{% endblock %}
 {% block content %}
-<article style="max-width: 36rem; margin: 2rem auto;">
+<article class="narrow wide">
   <h1>Sign-in failed</h1>
   <p role="alert" class="flash error">{{ message }}</p>
   {% if detail %}

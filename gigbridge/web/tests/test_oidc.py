@@ -232,8 +232,49 @@ def test_an_error_from_the_identity_provider_shows_a_page(client, people, oidc_o
 
     assert response.status_code == 400
     assert b"Sign-in was cancelled." in response.content
-    assert b"AADSTS50034: The user account does not exist." in response.content
+    # The description is text from the URL: logged, never shown.
+    assert b"AADSTS50034" not in response.content
     assert isinstance(signed_in_user(client), AnonymousUser)
+
+
+def test_an_error_without_our_state_reflects_nothing(client, people, oidc_on, caplog):
+    start(client)  # a sign-in is under way, but this link does not carry its state
+    for state in ("", "not-ours"):
+        query = urlencode(
+            {
+                "error": "server_error",
+                "error_description": "<b>Call +1 555 0100 to restore your account</b>",
+                "state": state,
+            }
+        )
+
+        response = client.get(f"/auth/oidc/callback?{query}")
+
+        assert response.status_code == 400
+        assert b"was not started here" in response.content
+        assert b"555" not in response.content and b"server_error" not in response.content
+    assert "555" not in caplog.text  # not even logged: nothing from a forged link is trusted
+
+
+def test_an_unknown_error_code_gets_the_fixed_message_and_a_bounded_log(
+    client, people, oidc_on, caplog
+):
+    state = parse_qs(urlsplit(start(client)).query)["state"][0]
+    query = urlencode(
+        {
+            "error": "<script>x</script>",
+            "error_description": "A" * 5000 + "\nforged",
+            "state": state,
+        }
+    )
+
+    response = client.get(f"/auth/oidc/callback?{query}")
+
+    assert response.status_code == 400
+    assert b"Microsoft could not sign you in." in response.content
+    assert b"<script>x" not in response.content and b"AAAA" not in response.content
+    line = next(r.getMessage() for r in caplog.records if "ended by the identity" in r.getMessage())
+    assert len(line) < 500 and "\n" not in line
 
 
 def test_the_sandbox_ca_is_kept_when_requests_ca_bundle_is_set(
