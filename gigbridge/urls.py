@@ -11,3 +11,9 @@ urlpatterns = [
     path("integrations/upwork/", include("gigbridge.integrations.upwork.urls")),
     path("", include("gigbridge.web.urls")),
 ]
+
+# Problem+json under /api/ and /hooks/, friendly pages elsewhere (DEBUG off).
+handler400 = "gigbridge.errors.bad_request"
+handler403 = "gigbridge.errors.permission_denied"
+handler404 = "gigbridge.errors.page_not_found"
+handler500 = "gigbridge.errors.server_error"

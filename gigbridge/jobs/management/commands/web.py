@@ -30,6 +30,10 @@ class Command(BaseCommand):
                 bind,
                 "--workers",
                 str(options["workers"]),
+                # gunicorn's own refusals (414 over-long URL, 400 bad request line) as
+                # problem+json, like every other error of the API.
+                "--worker-class",
+                "gigbridge.gunicorn_worker.ProblemWorker",
                 "--access-logfile",
                 "-",
                 "--no-control-socket",
