@@ -172,8 +172,9 @@ def check_cooling_off(email: str, start: dt.date, policy: Policy) -> list[Proble
     if last is None:
         return []
     ended = last.contract_end or last.request.end_date
-    if start <= ended + dt.timedelta(days=days):
-        earliest = ended + dt.timedelta(days=days + 1)
+    # Compared as a difference: ended + days overflows for an end date near the year 9999.
+    if (start - ended).days <= days:
+        earliest = _days_after(ended, days + 1)
         return [
             Problem(
                 "freelancer_email",
@@ -184,6 +185,13 @@ def check_cooling_off(email: str, start: dt.date, policy: Policy) -> list[Proble
             )
         ]
     return []
+
+
+def _days_after(day: dt.date, days: int) -> dt.date:
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max
 
 
 def missing_agreements(person, policy: Policy, on: dt.date) -> list[str]:

@@ -12,7 +12,7 @@ from gigbridge import clock
 from gigbridge.audit.actions import record
 
 from .models import CostCenter, PolicyVersion
-from .policy import Policy, PolicyError, PolicyProblem, parse_policy
+from .policy import Policy, parse_policy, read_policy_file
 
 # Parsed policies by the hash of their text: a version number can be reused (a database
 # restored or recreated), a text's hash always means the same policy.
@@ -65,13 +65,8 @@ def activate_policy(
 
 
 def activate_policy_file(path: Path, *, actor: str = "system") -> tuple[PolicyVersion, bool]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(
-            [PolicyProblem(str(path), 1, 1, "(document)", f"cannot read the policy file: {exc}")]
-        ) from exc
-    return activate_policy(text, str(path), actor=actor)
+    # The same reading as `gigbridge policy check`: size cap, and the place of a non-UTF-8 byte.
+    return activate_policy(read_policy_file(path), str(path), actor=actor)
 
 
 def _sync_cost_centers(policy: Policy) -> None:

@@ -120,8 +120,9 @@ MAX_DESCRIPTION_LENGTH = 1000
 _SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
 
 NonEmptyStr = Annotated[str, AfterValidator(_not_blank)]
-Name = Annotated[NonEmptyStr, Field(max_length=MAX_NAME_LENGTH)]
-AgreementName = Annotated[NonEmptyStr, Field(max_length=MAX_AGREEMENT_LENGTH)]
+# The length goes on str itself: after a validator pydantic would check it as a list length.
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)]
+AgreementName = Annotated[str, Field(max_length=MAX_AGREEMENT_LENGTH), AfterValidator(_not_blank)]
 Slug = Annotated[
     str,
     Field(max_length=MAX_SLUG_LENGTH),
@@ -444,8 +445,9 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 # it is read. Real policies are a few kilobytes, a few hundred values and six levels deep.
 MAX_FILE_BYTES = 512 * 1024
 # Aliases are expanded on every use, so a few nested ones could make a tiny file huge
-# ("billion laughs"); the count covers the expanded document.
-MAX_VALUES = 100_000
+# ("billion laughs"); the count covers the expanded document. PyYAML reads ~10,000 values a
+# second, so this also bounds the time a check can take.
+MAX_VALUES = 20_000
 # PyYAML composes and this module builds recursively: without a cap, a file nested a few
 # hundred levels deep ([[[[...) ends in RecursionError instead of a message.
 MAX_DEPTH = 32
@@ -459,8 +461,11 @@ class _LimitExceeded(Exception):
 
 
 def _too_many_values(position: Position, through_aliases: bool) -> _LimitExceeded:
-    how = " through aliases" if through_aliases else ""
-    return _LimitExceeded(position, f"the document expands to more than {MAX_VALUES} values{how}")
+    if through_aliases:
+        message = f"the document expands to more than {MAX_VALUES} values through aliases"
+    else:
+        message = f"the document has more than {MAX_VALUES} values; a policy has a few hundred"
+    return _LimitExceeded(position, message)
 
 
 def _too_deep(position: Position) -> _LimitExceeded:
@@ -745,12 +750,11 @@ def _message(detail: Any, path: DataPath, doc: _Document) -> str:
         return _bound_message(kind, detail["ctx"], got)
     if kind in ("too_short", "string_too_short"):
         return _empty_message(kind, path)
+    if kind == "string_too_long" or (kind == "too_long" and isinstance(got, str)):
+        return f"must be at most {detail['ctx']['max_length']} characters (got {len(got)})"
     if kind == "too_long":
         count = _count_of(got)
         return f"must list at most {detail['ctx']['max_length']} values{count}"
-    if kind == "string_too_long":
-        length = len(got) if isinstance(got, str) else "more"
-        return f"must be at most {detail['ctx']['max_length']} characters (got {length})"
     if kind == "decimal_max_places":
         places = detail["ctx"]["decimal_places"]
         return f"must have at most {places} decimal places (got {_describe(got)})"
@@ -955,8 +959,8 @@ def _escalation_timing(data: Any) -> Iterator[tuple[DataPath, str]]:
     defaults = ApprovalSettings.model_fields
     reminder = approvals.get("reminder_after_days", defaults["reminder_after_days"].default)
     escalate = approvals.get("escalate_after_days", defaults["escalate_after_days"].default)
-    if not (_is_int(reminder) and _is_int(escalate)) or escalate > reminder:
-        return
+    if not (_is_approval_days(reminder) and _is_approval_days(escalate)) or escalate > reminder:
+        return  # out-of-range values are reported by the schema check
     if "escalate_after_days" in approvals:
         message = f"must be greater than reminder_after_days, which is {reminder} (got {escalate})"
         yield ("approvals", "escalate_after_days"), message
@@ -967,8 +971,9 @@ def _escalation_timing(data: Any) -> Iterator[tuple[DataPath, str]]:
         yield ("approvals", "reminder_after_days"), message
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_approval_days(value: Any) -> bool:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return is_int and 1 <= value <= MAX_APPROVAL_DAYS
 
 
 def _rule_references(
@@ -1001,12 +1006,24 @@ def _is_valid_name(condition: str, value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+# A file of 50,000 duplicated keys has 50,000 problems; nobody reads past the first screens.
+MAX_PROBLEMS = 100
+
+
 def parse_policy(text: str, filename: str = "program.yaml") -> Policy:
     """The policy written in text, or PolicyError listing every problem in it."""
     findings, policy = _analyse(text)
     if findings or policy is None:
-        raise PolicyError([finding.problem(filename) for finding in findings])
+        raise PolicyError([finding.problem(filename) for finding in _first_findings(findings)])
     return policy
+
+
+def _first_findings(findings: list[_Finding]) -> list[_Finding]:
+    if len(findings) <= MAX_PROBLEMS:
+        return findings
+    rest = len(findings) - MAX_PROBLEMS
+    more = _Finding(findings[MAX_PROBLEMS].position, (), f"{rest} more problems not shown")
+    return [*findings[:MAX_PROBLEMS], more]
 
 
 def _analyse(text: str) -> tuple[list[_Finding], Policy | None]:
