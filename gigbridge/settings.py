@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: rewrites any non-problem error under /api/ and /hooks/ (ninja's 405...).
+    "gigbridge.api.middleware.ProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so it sees every final answer (also axes' lockout page): CSP, no-store, HSTS.
     "gigbridge.web.security.SecurityHeadersMiddleware",

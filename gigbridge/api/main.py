@@ -17,7 +17,22 @@ from gigbridge.web.apidocs import LocalSwagger
 from . import problems
 from .auth import AUTH
 
-api = NinjaAPI(
+
+class GigbridgeAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        # Errors are answered by exception handlers, not views, so ninja documents none:
+        # add them here, once for every operation, whatever router it comes from.
+        throttled = {
+            operation.operation_id or self.get_openapi_operation_id(operation)
+            for router in self._get_bound_routers()
+            for path_view in router.path_operations.values()
+            for operation in path_view.operations
+            if operation.throttle_objects
+        }
+        return problems.document(super().get_openapi_schema(**kwargs), throttled)
+
+
+api = GigbridgeAPI(
     title="Gigbridge API",
     version="1",
     description="Work requests, approvals, engagements, policy and audit. Authenticate with "
