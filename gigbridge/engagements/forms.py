@@ -1,9 +1,11 @@
-"""The request form. Choices come from the policy in force; rules are checked by the actions."""
+"""The request form. Choices come from the policy in force; rules are checked by the actions.
+Bounds (lengths, counts, amounts, dates) are the API's, from ``gigbridge.limits``."""
 
 from __future__ import annotations
 
 from django import forms
 
+from gigbridge import limits
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
@@ -16,12 +18,15 @@ class DateInput(forms.DateInput):
 
 
 class RequestForm(forms.Form):
-    title = forms.CharField(min_length=3, max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    title = forms.CharField(min_length=3, max_length=limits.TITLE_MAX)
+    description = forms.CharField(
+        max_length=limits.DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 4})
+    )
     deliverables = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One deliverable per line; each becomes a task.",
+        help_text=f"One deliverable per line (at most {limits.DELIVERABLES_MAX}); "
+        "each becomes a task.",
     )
     skills = forms.CharField(required=False, help_text="Comma-separated, e.g. figma, branding")
     task_category = forms.ChoiceField()
@@ -30,16 +35,24 @@ class RequestForm(forms.Form):
         queryset=CostCenter.objects.filter(active=True), to_field_name="code"
     )
     pricing = forms.ChoiceField(choices=WorkRequest.Pricing.choices)
-    budget = forms.DecimalField(min_value=0.01, max_digits=14, decimal_places=2)
-    currency = forms.CharField(min_length=3, max_length=3)
-    start_date = forms.DateField(widget=DateInput)
-    end_date = forms.DateField(widget=DateInput)
+    budget = forms.DecimalField(
+        validators=[limits.form_validator(limits.Money)], max_digits=14, decimal_places=2
+    )
+    currency = forms.CharField(validators=[limits.form_validator(limits.Currency)])
+    start_date = forms.DateField(
+        widget=DateInput, validators=[limits.form_validator(limits.PlanDate)]
+    )
+    end_date = forms.DateField(
+        widget=DateInput, validators=[limits.form_validator(limits.PlanDate)]
+    )
     data_classification = forms.ChoiceField(choices=WorkRequest.Classification.choices)
     sourcing = forms.ChoiceField(
         choices=WorkRequest.Sourcing.choices,
         help_text="Marketplace posts a job; direct engages a named person.",
     )
-    freelancer_email = forms.EmailField(required=False, label="Freelancer's email (direct only)")
+    freelancer_email = forms.EmailField(
+        required=False, max_length=limits.EMAIL_MAX, label="Freelancer's email (direct only)"
+    )
     workspace = forms.ModelChoiceField(
         queryset=Workspace.objects.all(),
         to_field_name="name",
@@ -47,7 +60,10 @@ class RequestForm(forms.Form):
         help_text="The project's Team, Planner plan and folder the freelancer will work in.",
     )
     freelancer_country = forms.CharField(
-        required=False, max_length=2, label="Freelancer's country (ISO code, direct only)"
+        required=False,
+        max_length=2,
+        validators=[limits.form_validator(limits.Country)],
+        label="Freelancer's country (ISO code, direct only)",
     )
 
     def __init__(self, *args, **kwargs):
@@ -60,11 +76,14 @@ class RequestForm(forms.Form):
         self.fields["currency"].initial = policy.program.currency
         self.fields["worker_category"].initial = "freelancer"
 
+    def clean_deliverables(self) -> list[str]:
+        return _bounded_list(self.cleaned_data.get("deliverables"), "\n", limits.Deliverables)
+
+    def clean_skills(self) -> list[str]:
+        return _bounded_list(self.cleaned_data.get("skills"), ",", limits.Skills)
+
     def to_data(self) -> dict:
-        data = dict(self.cleaned_data)
-        data["deliverables"] = (data.get("deliverables") or "").splitlines()
-        data["skills"] = [s for s in (data.get("skills") or "").split(",")]
-        return data
+        return dict(self.cleaned_data)
 
     @staticmethod
     def initial_from(request: WorkRequest) -> dict:
@@ -76,6 +95,13 @@ class RequestForm(forms.Form):
         return initial
 
 
+def _bounded_list(text: str | None, separator: str, kind) -> list[str]:
+    """One entry per line (or comma), blanks dropped, within the API's count and lengths."""
+    items = [item.strip() for item in (text or "").split(separator) if item.strip()]
+    limits.form_validator(kind)(items)
+    return items
+
+
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[
@@ -85,10 +111,10 @@ class DecisionForm(forms.Form):
         ]
     )
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=limits.COMMENT_MAX
     )
 
 
 class TransitionForm(forms.Form):
     state = forms.ChoiceField()
-    reason = forms.CharField(required=False, max_length=2000)
+    reason = forms.CharField(required=False, max_length=limits.REASON_MAX)

@@ -8,63 +8,63 @@ from typing import Annotated, Literal
 
 from ninja import Field, FilterSchema, Schema
 from ninja.filter_schema import FilterLookup
-from pydantic import field_validator
+from pydantic import ValidationInfo, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
+from gigbridge import limits
 from gigbridge.program.policy import DATA_CLASSIFICATIONS
 
 Pricing = Literal["fixed", "hourly"]
 Classification = Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
 Sourcing = Literal["marketplace", "direct"]
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class RequestIn(Schema):
-    title: str = Field(min_length=3, max_length=200)
-    description: str = Field(min_length=1, max_length=20000)
-    deliverables: list[str] = Field(default_factory=list, max_length=50)
-    skills: list[str] = Field(default_factory=list, max_length=30)
-    task_category: str
-    worker_category: str = "freelancer"
-    cost_center: str = Field(description="cost center code, e.g. CC-MKT")
+    """A new request; every bound is in ``gigbridge.limits`` (the web form uses the same)."""
+
+    title: limits.Title
+    description: limits.Description
+    deliverables: limits.Deliverables = Field(default_factory=list)
+    skills: limits.Skills = Field(default_factory=list)
+    task_category: limits.Code
+    worker_category: limits.Code = "freelancer"
+    cost_center: limits.Code = Field(description="cost center code, e.g. CC-MKT")
     pricing: Pricing
-    budget: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
-    currency: str = Field(min_length=3, max_length=3)
-    start_date: dt.date
-    end_date: dt.date
+    budget: limits.Money
+    currency: limits.Currency
+    start_date: limits.PlanDate
+    end_date: limits.PlanDate
     data_classification: Classification
     sourcing: Sourcing = "marketplace"
-    freelancer_email: str = Field(default="", max_length=254)
-    freelancer_country: str = Field(default="", max_length=2)
-    workspace: str | None = Field(default=None, description="workspace name (see /workspaces)")
+    freelancer_email: limits.Email = ""
+    freelancer_country: limits.Country = ""
+    workspace: limits.Name | None = Field(
+        default=None, description="workspace name (see /workspaces)"
+    )
 
-    @field_validator("freelancer_email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        import re
 
-        if value and not re.match(EMAIL, value):
-            raise ValueError("is not an email address")
+def _partial(schema: type[Schema], name: str, nullable: set[str]) -> type[Schema]:
+    """``schema`` with every field optional and the same bounds: what is left out stays as it
+    is. An explicit ``null`` is refused by name, except for the ``nullable`` fields (defaults
+    are not validated, so only a sent value meets the field's type)."""
+    fields = {}
+    for field, info in schema.model_fields.items():
+        kind = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[field] = (kind, Field(default=None, description=info.description))
+
+    def no_null(cls, value, info: ValidationInfo):
+        if value is None and info.field_name not in nullable:
+            raise PydanticCustomError(
+                "null", "must not be null (leave the field out to keep its value)"
+            )
         return value
 
+    validator = field_validator("*", mode="before")(classmethod(no_null))
+    return create_model(name, __base__=Schema, __validators__={"no_null": validator}, **fields)
 
-class RequestPatch(Schema):
-    title: str | None = Field(default=None, min_length=3, max_length=200)
-    description: str | None = None
-    deliverables: list[str] | None = None
-    skills: list[str] | None = None
-    task_category: str | None = None
-    worker_category: str | None = None
-    cost_center: str | None = None
-    pricing: Pricing | None = None
-    budget: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=2)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    data_classification: Classification | None = None
-    sourcing: Sourcing | None = None
-    freelancer_email: str | None = None
-    freelancer_country: str | None = None
-    workspace: str | None = None
+
+# One schema for create and update: an edit has the same fields and bounds as RequestIn.
+RequestPatch = _partial(RequestIn, "RequestPatch", nullable={"workspace"})
 
 
 def _username(user) -> str | None:
@@ -167,14 +167,16 @@ class RequestOut(Schema):
 
 
 class RequestFilter(FilterSchema):
-    state: str | None = None
-    cost_center: Annotated[str | None, FilterLookup("cost_center__code")] = None
-    q: Annotated[str | None, FilterLookup(["title__icontains", "description__icontains"])] = None
+    state: limits.Code | None = None
+    cost_center: Annotated[limits.Code | None, FilterLookup("cost_center__code")] = None
+    q: Annotated[
+        limits.Search | None, FilterLookup(["title__icontains", "description__icontains"])
+    ] = None
 
 
 class DecisionIn(Schema):
     decision: Literal["approve", "reject", "request_changes"]
-    comment: str = Field(default="", max_length=5000)
+    comment: limits.Comment = ""
 
 
 class ApprovalOut(Schema):
@@ -221,10 +223,10 @@ class EngagementOut(Schema):
 
 
 class TransitionIn(Schema):
-    state: str
-    reason: str = Field(default="", max_length=2000)
-    contract_start: dt.date | None = None
-    contract_end: dt.date | None = None
+    state: limits.Code
+    reason: limits.Reason = ""
+    contract_start: limits.PlanDate | None = None
+    contract_end: limits.PlanDate | None = None
 
 
 class TimelineEventOut(Schema):
@@ -325,12 +327,16 @@ class MarketplaceOut(Schema):
 
 
 class PickIn(Schema):
-    amount: Decimal | None = None
-    hourly_rate: Decimal | None = None
-    weekly_hours: int | None = None
-    message: str = ""
+    """The bounds are limits.OFFER_FIELDS; marketplace.pick checks them again."""
+
+    amount: limits.Money | None = Field(
+        default=None, description="fixed price in USD; the approved budget when left out"
+    )
+    hourly_rate: limits.HourlyRate | None = Field(default=None, description="USD per hour")
+    weekly_hours: limits.WeeklyHours | None = None
+    message: limits.Comment = ""
 
 
 class InviteIn(Schema):
-    profile_key: str
-    message: str = ""
+    profile_key: limits.RequiredCode = Field(description="the freelancer's Upwork profile key")
+    message: limits.Comment = ""
