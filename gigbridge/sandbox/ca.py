@@ -8,11 +8,9 @@ runs against the sandbox are the ones it runs against Microsoft.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import ipaddress
 import secrets
 import ssl
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from gigbridge.locks import locked
 
 from .paths import write_private
 
@@ -58,7 +58,7 @@ def ensure(folder: Path, now: dt.datetime | None = None) -> Paths:
     now = now or dt.datetime.now(dt.UTC)
     paths = Paths.in_dir(folder)
     # Two processes (``run`` and ``info``) may start together: only one may mint a CA.
-    with _locked(folder / ".ca.lock"):
+    with locked(folder / ".ca.lock"):
         ca_cert, ca_key = _load(paths.ca_cert, paths.ca_key)
         if ca_cert is None or _expiring(ca_cert, now):
             ca_cert, ca_key = _make_ca(now)
@@ -72,16 +72,6 @@ def ensure(folder: Path, now: dt.datetime | None = None) -> Paths:
             server_cert, server_key = _make_server(ca_cert, ca_key, now)
             _save(paths.server_cert, paths.server_key, server_cert, server_key)
     return paths
-
-
-@contextmanager
-def _locked(lock_path: Path):
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _load(cert_path: Path, key_path: Path):

@@ -6,6 +6,7 @@ import os
 import sys
 
 from gigbridge import config
+from gigbridge.locks import locked
 
 from . import ca
 from .defaults import DOMAIN, OUTSIDE_TOOLS, SIGN_IN_APP
@@ -48,8 +49,11 @@ def prepare(host: str, port: int) -> ca.Paths:
         raise RuntimeError(f"Django is already set up with {settings.SETTINGS_MODULE}")
     from .seed import seed
 
-    call_command("migrate", interactive=False, verbosity=0)
-    seed()
+    # `run` and `info` started together would both migrate (one failing on "table already
+    # exists") and both seed: one at a time; the second finds the work done.
+    with locked(sandbox_dir() / ".migrate.lock"):
+        call_command("migrate", interactive=False, verbosity=0)
+        seed()
     return paths
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from gigbridge.locks import locked
 from gigbridge.program.actions import activate_policy_file
 from gigbridge.program.policy import PolicyError
 
@@ -18,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="load demo people on first run")
 
     def handle(self, *args, **options):
+        # Two `init`s at once (a script, replicas sharing the data folder): one migrates and
+        # loads, the other waits and finds it done. Across machines on PostgreSQL, run one.
+        with locked(settings.DATA_DIR / ".migrate.lock"):
+            self.prepare(options)
+
+    def prepare(self, options):
         call_command("migrate", interactive=False, verbosity=0)
         policy_file = settings.POLICY_FILE
         if not policy_file.exists():
