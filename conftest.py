@@ -48,6 +48,14 @@ def _real_clock():
     clock.set_now(None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_security_log():
+    """The security log's rate limits count per process: each test starts from zero."""
+    from gigbridge import securitylog
+
+    securitylog.reset()
+
+
 @pytest.fixture
 def frozen_now():
     """Freeze time at a fixed instant; call the returned function to move it."""
