@@ -4,6 +4,7 @@ import datetime as dt
 
 from ninja import Router, Schema, Status
 
+from gigbridge import limits
 from gigbridge.engagements.errors import Problem, RuleViolation
 from gigbridge.engagements.permissions import Capability, require
 from gigbridge.program.models import TenantTeam, Workspace
@@ -24,9 +25,9 @@ class WorkspaceOut(Schema):
 
 
 class WorkspaceIn(Schema):
-    name: str
-    team_id: str = ""
-    folder_path: str = ""
+    name: limits.RequiredName
+    team_id: limits.Code = ""
+    folder_path: limits.Path = ""
 
 
 class TeamOut(Schema):

@@ -1,8 +1,10 @@
 import datetime as dt
 
 from ninja import FilterSchema, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from gigbridge import limits
+from gigbridge.api.pagination import Pagination
 from gigbridge.engagements.permissions import Capability, require
 
 from .actions import verify
@@ -26,10 +28,10 @@ class AuditEventOut(Schema):
 
 
 class EventFilter(FilterSchema):
-    action: str | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    actor: str | None = None
+    action: limits.Code | None = None
+    object_type: limits.Code | None = None
+    object_id: limits.Code | None = None
+    actor: limits.Name | None = None
 
 
 class VerifyOut(Schema):
@@ -44,7 +46,7 @@ def _require_auditor(request):
 
 
 @router.get("/events", response=list[AuditEventOut], summary="Audit events, oldest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def events(request, filters: Query[EventFilter]):
     _require_auditor(request)
     return filters.filter(AuditEvent.objects.all())

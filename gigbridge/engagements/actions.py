@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from gigbridge import clock
+from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.notifications.actions import mail
 from gigbridge.people import actions as people
@@ -100,6 +100,11 @@ def _normalise(data: dict) -> dict:
 
 
 def _validate(data: dict, request_id: int | None = None) -> None:
+    # The API's bounds again, whatever the caller: out-of-range dates or amounts would also
+    # break the policy checks' arithmetic below.
+    bounds = limits.violations(data, limits.REQUEST_FIELDS)
+    if bounds:
+        raise RuleViolation([Problem(field, message) for field, message in bounds])
     _, policy = program.current()
     problems = compliance.check_request(data, policy, request_id=request_id)
     if problems:
@@ -144,13 +149,17 @@ def update_request(user, request: WorkRequest, data: dict) -> WorkRequest:
         setattr(request, field, data[field])
     request.updated_at = clock.now()
     request.save()
+    request.refresh_from_db()  # compare stored forms (decimal places), as the snapshot was
+    after = snapshot(request, EDITABLE_FIELDS)
+    # Only what changed, long texts abbreviated: an edit's event stays small.
+    changed = [field for field in EDITABLE_FIELDS if before[field] != after[field]]
     record(
         user=user,
         action="request.updated",
         obj=request,
         object_type="workrequest",
-        before=before,
-        after=snapshot(request, EDITABLE_FIELDS),
+        before={field: limits.audit_value(before[field]) for field in changed},
+        after={field: limits.audit_value(after[field]) for field in changed},
     )
     return request
 

@@ -5,9 +5,10 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from gigbridge import clock
+from gigbridge import clock, limits
+from gigbridge.api.pagination import Pagination
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
@@ -88,7 +89,7 @@ def _visible_engagement(request, engagement_id: int) -> Engagement:
 
 
 @requests_router.get("", response=list[RequestOut], summary="Requests visible to me")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
     qs = filters.filter(permissions.visible_requests(request.user))
     if mine:
@@ -146,7 +147,7 @@ def request_timeline(request, request_id: int):
 
 
 @approvals_router.get("", response=list[ApprovalOut], summary="My approvals inbox")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def inbox(request):
     # Few joins: PostgreSQL spends longer planning a ten-table join than running it, so the
     # (mostly empty) related rows come by prefetch instead.
@@ -173,8 +174,8 @@ def decide(request, step_id: int, payload: DecisionIn):
 
 
 @engagements_router.get("", response=list[EngagementOut])
-@paginate(LimitOffsetPagination)
-def list_engagements(request, state: str | None = None):
+@paginate(Pagination)
+def list_engagements(request, state: limits.Code | None = None):
     qs = permissions.visible_engagements(request.user)
     if state:
         qs = qs.filter(state=state)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from gigbridge import clock
+from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.jobs import actions as jobs
 from gigbridge.notifications.actions import mail
@@ -299,6 +299,14 @@ def offer_cost(contract_type: str, amount: Decimal, hourly_rate, weekly_hours, r
     return Decimal(amount)
 
 
+def _within_bounds(values: dict, kinds: dict) -> None:
+    """Nothing out of bounds (a negative rate, 1e30) is queued for the marketplace, whichever
+    way it came in; the API refuses it earlier with the same bounds."""
+    bounds = limits.violations(values, kinds)
+    if bounds:
+        raise RuleViolation([Problem(field, message) for field, message in bounds])
+
+
 def _refuse(user, engagement: Engagement, problems: list[Problem], what: dict) -> None:
     with transaction.atomic():
         record(
@@ -323,6 +331,8 @@ def pick(
     an audit event, above the approved budget or when the freelancer breaks a program rule."""
     engagement = Engagement.objects.select_related("request").get(pk=proposal.engagement_id)
     _require(user, engagement, "pick a freelancer")
+    terms = {"amount": amount, "hourly_rate": hourly_rate, "weekly_hours": weekly_hours}
+    _within_bounds({**terms, "message": message}, limits.OFFER_FIELDS)
     request = engagement.request
     contract_type = "HOURLY" if request.pricing == WorkRequest.Pricing.HOURLY else "FIXED_PRICE"
     _, policy = program.current()
@@ -545,6 +555,10 @@ def invite(user, engagement: Engagement, profile_key: str, message: str = "") ->
     profile_key = (profile_key or "").strip()
     if not profile_key:
         raise RuleViolation([Problem("profile_key", "name the freelancer's Upwork profile key")])
+    _within_bounds(
+        {"profile_key": profile_key, "message": message},
+        {"profile_key": limits.RequiredCode, "message": limits.Comment},
+    )
     if engagement.state != Engagement.State.SOURCING:
         raise InvalidTransition(f"{engagement.reference} is {engagement.state}, not sourcing")
     sourcing = sourcing_of(engagement)

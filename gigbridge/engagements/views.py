@@ -11,6 +11,8 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from gigbridge import limits
+
 from . import actions, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
@@ -35,7 +37,10 @@ def _page(request, qs, per_page=25):
 
 @login_required
 def request_list(request):
-    filters = RequestFilter(state=request.GET.get("state") or None, q=request.GET.get("q") or None)
+    # Cut to the API's bounds (a search box answers, rather than an error page).
+    state = request.GET.get("state", "")[: limits.CODE_MAX]
+    q = request.GET.get("q", "")[: limits.SEARCH_MAX]
+    filters = RequestFilter(state=state or None, q=q or None)
     qs = filters.filter(permissions.visible_requests(request.user))
     scope = request.GET.get("scope", "mine")
     if scope == "mine":
