@@ -73,7 +73,9 @@ class ReconcileState(models.Model):
 
 
 class Drift(models.Model):
-    """Access found in the tenant that no engagement explains (e.g. a guest added by hand)."""
+    """Access found in the tenant that no engagement explains (e.g. a guest added by hand).
+
+    Open while neither removed nor resolved; the access review lists the open ones."""
 
     key = models.CharField(max_length=400, unique=True, help_text="kind:target:principal")
     kind = models.CharField(max_length=20)
@@ -83,6 +85,10 @@ class Drift(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a full scan of its place no longer finds it (removed by hand, or now explained
+    # by a grant); cleared, with reopened_at, when a later scan finds it again.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"drift {self.key}"

@@ -63,12 +63,18 @@ def granted_rows() -> list[Row]:
 
 
 def find_drift(client: GraphClient) -> list[Drift]:
-    """Read the tenant and record every guest access no applied grant explains."""
+    """Read the tenant and record every guest access no applied grant explains.
+
+    The scan is full: drift it no longer finds where it looked is resolved, and resolved or
+    removed drift it finds again is reopened, so the review shows what is there now."""
     applied = Grant.objects.filter(state=Grant.State.APPLIED)
     known_guests = {g.external_id for g in applied.filter(kind=Grant.Kind.GUEST)}
     known_members = {(g.target, g.external_id) for g in applied.filter(kind=Grant.Kind.TEAM_MEMBER)}
     known_shares = {(g.target, g.external_id) for g in applied.filter(kind=Grant.Kind.FOLDER_SHARE)}
     found: list[tuple[str, str, str, str]] = []  # kind, target, principal, external id
+    # (kind, target) whose every access was read: only drift there may be resolved. A team or
+    # folder that is gone counts as read (its access went with it).
+    scanned: set[tuple[str, str]] = set()
     guests = {}
     for user in client.iterate(
         "/users",
@@ -82,7 +88,9 @@ def find_drift(client: GraphClient) -> list[Drift]:
         try:
             members = client.list_team_members(workspace.team_id)
         except NotFound:
+            scanned.add((Grant.Kind.TEAM_MEMBER, workspace.team_id))
             continue
+        scanned.add((Grant.Kind.TEAM_MEMBER, workspace.team_id))
         for member in members:
             if (
                 "guest" in (member.get("roles") or [])
@@ -95,14 +103,18 @@ def find_drift(client: GraphClient) -> list[Drift]:
             try:
                 permissions = client.list_permissions(workspace.drive_id, workspace.folder_id)
             except NotFound:
+                scanned.add((Grant.Kind.FOLDER_SHARE, target))
                 continue
+            scanned.add((Grant.Kind.FOLDER_SHARE, target))
             for permission in permissions:
                 if permission.get("inheritedFrom"):
                     continue  # the library's own permissions, not a share
                 email = (permission.get("invitation") or {}).get("email") or ""
                 if email and (target, permission["id"]) not in known_shares:
                     found.append((Grant.Kind.FOLDER_SHARE, target, email, permission["id"]))
-    return [_remember(*item) for item in found]
+    drifts = [_remember(*item) for item in found]
+    resolve_unseen({d.pk for d in drifts}, scanned)
+    return drifts
 
 
 def _remember(kind: str, target: str, principal: str, external_id: str) -> Drift:
@@ -120,18 +132,49 @@ def _remember(kind: str, target: str, principal: str, external_id: str) -> Drift
             },
         )
         if created:
-            record(
-                user=None,
-                actor="access review",
-                action="access.drift.found",
-                object_type="drift",
-                object_id=drift.pk,
-                after={"kind": kind, "target": target, "principal": principal},
-                rule="access.remove_drift",
+            _audit("access.drift.found", drift)
+        elif drift.resolved_at is not None or drift.removed_at is not None:
+            # Gone at an earlier scan (or removed by us) and back: open again, so it is shown
+            # and, when the policy says so, removed again.
+            Drift.objects.filter(pk=drift.pk).update(
+                last_seen=now, resolved_at=None, removed_at=None, reopened_at=now
             )
+            drift.refresh_from_db()
+            _audit("access.drift.reopened", drift)
         else:
             Drift.objects.filter(pk=drift.pk).update(last_seen=now)
     return drift
+
+
+def resolve_unseen(seen: set[int], scanned: set[tuple[str, str]]) -> int:
+    """Resolve drift a full scan no longer found where it looked: a guest removed by hand,
+    access now explained by a grant. Guests are always scanned (every guest is listed)."""
+    now = clock.now()
+    resolved = 0
+    for drift in Drift.objects.filter(resolved_at__isnull=True).exclude(pk__in=seen):
+        if drift.kind != Grant.Kind.GUEST and (drift.kind, drift.target) not in scanned:
+            continue  # its team or folder was not read this time
+        with transaction.atomic():
+            if not Drift.objects.filter(pk=drift.pk, resolved_at__isnull=True).update(
+                resolved_at=now
+            ):
+                continue  # another scan got there first
+            if drift.removed_at is None:  # our own removal is audited already
+                _audit("access.drift.resolved", drift)
+        resolved += 1
+    return resolved
+
+
+def _audit(action: str, drift: Drift) -> None:
+    record(
+        user=None,
+        actor="access review",
+        action=action,
+        object_type="drift",
+        object_id=drift.pk,
+        after={"kind": drift.kind, "target": drift.target, "principal": drift.principal},
+        rule="access.remove_drift",
+    )
 
 
 def remove_drift(client: GraphClient, drifts: list[Drift]) -> int:
@@ -151,21 +194,13 @@ def remove_drift(client: GraphClient, drifts: list[Drift]) -> int:
             pass
         with transaction.atomic():
             Drift.objects.filter(pk=drift.pk).update(removed_at=clock.now())
-            record(
-                user=None,
-                actor="access review",
-                action="access.drift.removed",
-                object_type="drift",
-                object_id=drift.pk,
-                after={"kind": drift.kind, "target": drift.target, "principal": drift.principal},
-                rule="access.remove_drift",
-            )
+            _audit("access.drift.removed", drift)
         removed += 1
     return removed
 
 
 def drift_rows() -> list[Row]:
-    """Drift not removed yet, as recorded by the last scan."""
+    """Open drift (neither removed nor resolved), as recorded by the last scan."""
     return [
         Row(
             guest=d.principal,
@@ -176,7 +211,9 @@ def drift_rows() -> list[Row]:
             until="",
             drift=True,
         )
-        for d in Drift.objects.filter(removed_at__isnull=True).order_by("principal")
+        for d in Drift.objects.filter(removed_at__isnull=True, resolved_at__isnull=True).order_by(
+            "principal"
+        )
     ]
 
 

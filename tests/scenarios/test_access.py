@@ -200,6 +200,28 @@ def test_drift_is_found_and_removed_when_the_policy_says_so(graph, people, polic
     assert graph.find_user_by_mail("mallory@outside.example") is None
 
 
+def test_drift_removed_by_hand_leaves_the_review(graph, people, policy):
+    from gigbridge.access.review import review
+    from gigbridge.audit.models import AuditEvent
+
+    team_id = create_team(graph, "Hand", "max@contoso.example")
+    Workspace.objects.create(name="Hand", team_id=team_id)
+    invited = graph.invite_guest("oscar@outside.example", "https://teams.microsoft.com")
+    guest_id = invited["invitedUser"]["id"]
+    graph.add_team_member(team_id, guest_id, roles=["guest"])
+    assert {r.kind for r in review(graph) if r.drift and r.guest == "oscar@outside.example"} == {
+        "guest",
+        "team_member",
+    }
+
+    graph.delete_user(guest_id)  # an admin cleans up in the tenant, not in Gigbridge
+
+    assert not [r for r in review(graph) if r.drift and r.guest == "oscar@outside.example"]
+    resolved = AuditEvent.objects.filter(action="access.drift.resolved")
+    assert {e.after["kind"] for e in resolved} == {"guest", "team_member"}
+    assert verify().ok
+
+
 def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people):
     from gigbridge.access.actions import reconcile
     from gigbridge.access.workspaces import create_workspace
