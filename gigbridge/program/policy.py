@@ -34,6 +34,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+# Bounds shared with the API and forms. gigbridge.limits needs no settings or database, so the
+# policy check still runs without them.
+from gigbridge import limits
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary. Literal types keep the allowed values introspectable (forms, API schema, messages).
 # ---------------------------------------------------------------------------------------------
@@ -96,9 +100,9 @@ def _supported_version(value: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 # Money lands in DecimalField(max_digits=14, decimal_places=2) columns (cost centers, request
-# budgets, spend alerts), which hold less than 10^12. A billion a year per cost center is far
-# beyond any freelance budget and leaves room for sums and for conversion at MIN_EXCHANGE_RATE.
-MAX_MONEY = Decimal("1000000000")
+# budgets, spend alerts), which hold less than 10^12. The bound every money field shares (a
+# billion) leaves room for sums and for conversion at MIN_EXCHANGE_RATE.
+MAX_MONEY = limits.MONEY_MAX
 MONEY_DECIMAL_PLACES = 2
 # Units of the program currency for one unit of the marketplace currency (Upwork: USD). No
 # currency is worth 100 dollars (the dearest, KWD, about 3) and none is below 1/100,000 of one
@@ -111,10 +115,10 @@ MAX_EXCHANGE_RATES = 200  # ISO 4217 has about 180 currencies
 MAX_DAYS = 3650
 MAX_APPROVAL_DAYS = 365  # reminders and escalation
 MAX_LIST_ITEMS = 1000  # cost centers, rules, categories, agreements, countries, ...
-MAX_NAME_LENGTH = 200  # program and cost center names: CharField(max_length=200)
+MAX_NAME_LENGTH = limits.NAME_MAX  # program and cost center names: CharField(max_length=200)
 MAX_SLUG_LENGTH = 50  # task categories: WorkRequest.task_category; rule ids: rule columns
 MAX_AGREEMENT_LENGTH = 50  # people.Agreement.name
-MAX_EMAIL_LENGTH = 254  # EmailField
+MAX_EMAIL_LENGTH = limits.EMAIL_MAX
 MAX_DESCRIPTION_LENGTH = 1000
 
 _SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"

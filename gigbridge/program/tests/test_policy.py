@@ -405,7 +405,7 @@ def test_alias_bombs_are_stopped():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
     assert problems("\n".join(lines) + "\n") == [
-        "p.yaml:1:1: (document): the document expands to more than 100000 values through aliases"
+        "p.yaml:1:1: (document): the document expands to more than 20000 values through aliases"
     ]
 
 

@@ -48,14 +48,14 @@ CASES = [
         "budget-10^24",
         edited("annual_budget: 1000 ", "annual_budget: 1000000000000000000000000"),
         [
-            "10:20: cost_centers.0.annual_budget: must be at most 1000000000"
+            "10:20: cost_centers.0.annual_budget: must be at most 1000000000.00"
             " (got 1000000000000000000000000)"
         ],
     ),
     (
         "budget-float-1e24",
         edited("annual_budget: 1000 ", "annual_budget: 1.0e+24"),
-        ["10:20: cost_centers.0.annual_budget: must be at most 1000000000 (got 1e+24)"],
+        ["10:20: cost_centers.0.annual_budget: must be at most 1000000000.00 (got 1e+24)"],
     ),
     (
         "budget-fraction-of-a-cent",
@@ -81,7 +81,7 @@ CASES = [
         "budget-20000-hex-digits",
         edited("annual_budget: 1000 ", "annual_budget: 0x" + "f" * 20000),
         [
-            "10:20: cost_centers.0.annual_budget: must be at most 1000000000"
+            "10:20: cost_centers.0.annual_budget: must be at most 1000000000.00"
             " (got a number too long to show)"
         ],
     ),
@@ -101,7 +101,7 @@ CASES = [
             "        amount_at_least: 10000000000000",
         ),
         [
-            "22:26: approvals.rules.1.when.amount_at_least: must be at most 1000000000"
+            "22:26: approvals.rules.1.when.amount_at_least: must be at most 1000000000.00"
             " (got 10000000000000)"
         ],
     ),
