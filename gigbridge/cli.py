@@ -3,7 +3,8 @@
 gigbridge up | web | worker | scheduler      run the service (all together, or one part)
 gigbridge init [--demo]                      migrate, install the example policy, demo data
 gigbridge policy check FILE                  validate a policy file
-gigbridge audit verify                       check the audit chain for tampering
+gigbridge audit verify                       check the audit chain and its checkpoints
+gigbridge audit checkpoint                   write a signed checkpoint of the chain now
 gigbridge token create USERNAME NAME         make an API token
 """
 
