@@ -1,4 +1,4 @@
-from gigbridge.engagements.permissions import can_read_audit
+from gigbridge.engagements.permissions import can_create_requests, can_read_audit
 from gigbridge.people.actions import roles_of
 
 
@@ -6,4 +6,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"my_roles": sorted(roles_of(user)), "can_read_audit": can_read_audit(user)}
+    return {
+        "my_roles": sorted(roles_of(user)),
+        "can_read_audit": can_read_audit(user),
+        # Links to pages the user would be refused are not shown.
+        "can_create_requests": can_create_requests(user),
+    }
