@@ -4,8 +4,8 @@ The file says who must approve which work requests, which budgets the cost cente
 the compliance and access limits every engagement follows. This module turns that file into
 immutable pydantic models and works out approval chains from them.
 
-It is deliberately free of Django so that `gigbridge policy check FILE`, editors and CI can
-validate a policy without settings or a database.
+It deliberately needs no Django settings or database (it only shares gigbridge.limits) so that
+`gigbridge policy check FILE`, editors and CI can validate a policy anywhere.
 
 Checking is meant for people, not programmers: every problem in the file is reported at once,
 each as ``FILE:LINE:COLUMN: path: message`` (the format editors and CI annotate), with the
