@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from gigbridge import clock
+from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.msgraph.client import GraphClient
@@ -28,6 +28,12 @@ def create_workspace(user, name: str, *, team_id: str = "", folder_path: str = "
     name = name.strip()
     if not name:
         raise ValueError("a workspace needs a name")
+    bounds = limits.violations(
+        {"name": name, "team_id": team_id, "folder_path": folder_path},
+        {"name": limits.RequiredName, "team_id": limits.Code, "folder_path": limits.Path},
+    )
+    if bounds:  # the API's WorkspaceIn has the same bounds; the web form comes here
+        raise ValueError("; ".join(f"{field}: {message}" for field, message in bounds))
     if Workspace.objects.filter(name=name).exists():
         raise ValueError(f"a workspace called {name!r} exists already")
     if team_id and not TenantTeam.objects.filter(team_id=team_id).exists():

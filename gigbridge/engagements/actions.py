@@ -99,12 +99,16 @@ def _normalise(data: dict) -> dict:
     return data
 
 
+def _within_bounds(values: dict, kinds: dict) -> None:
+    bounds = limits.violations(values, kinds)
+    if bounds:
+        raise RuleViolation([Problem(field, message) for field, message in bounds])
+
+
 def _validate(data: dict, request_id: int | None = None) -> None:
     # The API's bounds again, whatever the caller: out-of-range dates or amounts would also
     # break the policy checks' arithmetic below.
-    bounds = limits.violations(data, limits.REQUEST_FIELDS)
-    if bounds:
-        raise RuleViolation([Problem(field, message) for field, message in bounds])
+    _within_bounds(data, limits.REQUEST_FIELDS)
     _, policy = program.current()
     problems = compliance.check_request(data, policy, request_id=request_id)
     if problems:
@@ -305,6 +309,7 @@ def withdraw_request(user, request: WorkRequest, comment: str = "") -> WorkReque
         raise InvalidTransition(
             f"{request.reference} is {request.state} and can no longer be withdrawn"
         )
+    _within_bounds({"comment": comment}, {"comment": limits.Comment})
     _cancel_open_steps(request)
     _set_request_state(request, WorkRequest.State.WITHDRAWN, user=user, comment=comment)
     return request
@@ -733,6 +738,7 @@ def transition_engagement(
         .select_related("request", "freelancer")
         .get(pk=engagement.pk)
     )
+    _within_bounds({"reason": reason}, {"reason": limits.Reason})
     if to_state not in Engagement.State.values:
         raise RuleViolation(
             [

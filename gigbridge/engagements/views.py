@@ -141,7 +141,7 @@ def request_withdraw(request, pk):
     try:
         actions.withdraw_request(request.user, work_request, request.POST.get("comment", ""))
         messages.success(request, f"{work_request.reference} withdrawn.")
-    except (InvalidTransition, NotAllowed) as exc:
+    except (InvalidTransition, NotAllowed, RuleViolation) as exc:
         messages.error(request, str(exc))
     return redirect("web:request-detail", pk=pk)
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from gigbridge import clock
+from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 
 from .models import ApiToken, Delegation, Role, RoleAssignment
@@ -76,6 +76,12 @@ def set_delegation(delegator, delegate, starts_on: dt.date, ends_on: dt.date) ->
         raise ValueError("you cannot delegate to yourself")
     if ends_on < starts_on:
         raise ValueError("the delegation must end on or after its first day")
+    bounds = limits.violations(
+        {"starts_on": starts_on, "ends_on": ends_on},
+        {"starts_on": limits.PlanDate, "ends_on": limits.PlanDate},
+    )
+    if bounds:
+        raise ValueError("; ".join(f"{field}: {message}" for field, message in bounds))
     delegation = Delegation.objects.create(
         delegator=delegator, delegate=delegate, starts_on=starts_on, ends_on=ends_on
     )

@@ -303,3 +303,40 @@ def test_workspace_fields_are_bounded(api):
     refused(send(ada, "post", url, {"name": "n" * (limits.NAME_MAX + 1)}), "name")
     refused(send(ada, "post", url, {"name": ""}), "name")
     refused(send(ada, "post", url, {"name": "ok", "folder_path": "p" * 501}), "folder_path")
+
+
+# --- web inputs outside the request form: the same bounds, refused with a message ---------
+
+
+def test_web_withdraw_comment_and_transition_reason_are_bounded(client, people, draft):
+    from gigbridge.engagements.models import Engagement
+
+    work_request = WorkRequest.objects.get()
+    client.force_login(people["rita"])
+    client.post(f"/requests/{work_request.pk}/withdraw/", {"comment": "c" * 6000})
+    work_request.refresh_from_db()
+    assert work_request.state == WorkRequest.State.DRAFT
+    engagement = approved_engagement(people)
+    client.force_login(people["ada"])
+    client.post(
+        f"/engagements/{engagement.pk}/transition/", {"state": "cancelled", "reason": "r" * 3000}
+    )
+    assert Engagement.objects.get(pk=engagement.pk).state == Engagement.State.SOURCING
+
+
+def test_web_workspace_and_delegation_are_bounded(client, people):
+    from gigbridge.people.models import Delegation
+    from gigbridge.program.models import Workspace
+
+    client.force_login(people["ada"])
+    client.post("/workspaces/", {"name": "n" * (limits.NAME_MAX + 1)})
+    client.post("/workspaces/", {"name": "ok", "folder_path": "p" * (limits.PATH_MAX + 1)})
+    assert not Workspace.objects.exists()
+    client.force_login(people["rita"])
+    page = client.post(
+        "/me/",
+        {"what": "delegate", "delegate": "max", "starts_on": "2030-01-01", "ends_on": "9999-12-31"},
+        follow=True,
+    )
+    assert "ends_on: must be between 2000-01-01" in page.content.decode()
+    assert not Delegation.objects.exists()
