@@ -40,10 +40,12 @@ class Command(BaseCommand):
             return
         result = verify(checkpoint_file=options["checkpoints"])
         if result.ok:
-            self.stdout.write(
-                f"OK: audit chain intact ({result.checked} events); "
-                f"{result.checkpoints} checkpoints agree with it"
+            agree = (
+                "1 checkpoint agrees"
+                if result.checkpoints == 1
+                else f"{result.checkpoints} checkpoints agree"
             )
+            self.stdout.write(f"OK: audit chain intact ({result.checked} events); {agree} with it")
             return
         for problem in result.problems:
             self.stderr.write(f"BROKEN: {problem}")
