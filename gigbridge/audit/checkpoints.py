@@ -215,27 +215,29 @@ def read(path: Path | None = None) -> CheckpointLog:
     excerpt = path is not None
     path = path or default_file()
     recorded = None if excerpt else AuditCheckpoint.objects.order_by("-number").first()
-    if excerpt and not path.is_file():
-        return CheckpointLog([], [f"the checkpoint file {path} cannot be read"])
-    if not path.exists():
-        if recorded is None:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        if recorded is None and not excerpt:
             return CheckpointLog([], [])  # none written yet
-        return CheckpointLog(
-            [],
-            [
-                f"the checkpoint file {path} is missing, but {recorded.number} checkpoints "
-                f"were written (the last on {_label(recorded.written_at)})"
-            ],
-        )
+        missing = f"the checkpoint file {path} is missing"
+        if recorded is not None:
+            missing += (
+                f", but {recorded.number} checkpoints were written "
+                f"(the last on {_label(recorded.written_at)})"
+            )
+        return CheckpointLog([], [missing])
+    except OSError as exc:  # e.g. a folder this process may not read: say so, do not crash
+        return CheckpointLog([], [f"the checkpoint file {path} cannot be read: {exc.strerror}"])
     valid: list[Checkpoint] = []
     problems: list[str] = []
     number, prev = 0, GENESIS
-    for lineno, text in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        if not text.strip():
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
             continue
         where = f"{path}:{lineno}"
         try:
-            checkpoint = Checkpoint.parse(text)
+            checkpoint = Checkpoint.parse(line)
         except ValueError:
             problems.append(f"{where}: not a checkpoint line (the file was edited)")
             continue

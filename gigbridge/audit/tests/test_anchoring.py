@@ -422,3 +422,12 @@ def test_cli_checkpoint_then_a_cut_trail_fails_verify(subprocess_env):
     assert "BROKEN: the chain ends at event 2 but checkpoint of" in broken.stderr
     assert "recorded 4 events" in broken.stderr
     assert settings.GIGBRIDGE_AUDIT_KEY not in broken.stderr + broken.stdout
+
+
+def test_a_checkpoint_file_that_cannot_be_read_is_reported_not_a_crash(trail, tmp_path):
+    result = verify(checkpoint_file=tmp_path)  # a folder, not a file
+    assert not result.ok
+    assert result.problems == [f"the checkpoint file {tmp_path} cannot be read: Is a directory"]
+    assert verify(checkpoint_file=tmp_path / "none.jsonl").problems == [
+        f"the checkpoint file {tmp_path / 'none.jsonl'} is missing"
+    ]
