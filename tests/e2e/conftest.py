@@ -49,8 +49,22 @@ def page(browser, live_server):
     # CI box, yet a click on something missing fails three times sooner than the default 30 s.
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Chromium reports what the CSP blocks on the console: collect it, so a test can fail."""
+    violations: list[str] = []
+
+    def seen(message):
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", seen)
+    return violations
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from gigbridge.sandbox.client import ssl_context_from
 from gigbridge.web import oidc
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, watch_csp
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +68,11 @@ def oidc_page(pinned_browser, live_server, base_url, settings, tenant_info):
     context = pinned_browser.new_context(base_url=live_server.url, ignore_https_errors=False)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
     oidc.reset()
+    assert violations == [], "the Content-Security-Policy blocked something"
 
 
 def test_browser_signs_in_through_the_sandbox_oidc_login(oidc_page, people, tenant_info):
