@@ -11,7 +11,7 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from gigbridge import limits
+from gigbridge import limits, securitylog
 
 from . import actions, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
@@ -213,6 +213,8 @@ def decision_link(request, token):
     try:
         link = links.resolve(token, request.user)
     except links.LinkError as exc:
+        # Not request.path: the token in it still works for the person it was sent to.
+        securitylog.refused(request.user, "open decision link", status=400, reason=str(exc))
         return render(request, "engagements/link_error.html", {"message": str(exc)}, status=400)
     return _decision_page(request, link.step, link=link, token=token)
 

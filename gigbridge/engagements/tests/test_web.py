@@ -82,7 +82,7 @@ def test_mailed_link_works_once(people, login):
     assert reused.status_code == 400 and "already used" in reused.content.decode()
 
 
-def test_forged_expired_and_foreign_links_change_nothing(people, login, frozen_now):
+def test_forged_expired_and_foreign_links_change_nothing(people, login, frozen_now, caplog):
     request = submitted(people["rita"])
     token = decision_token()
     forged = login("max").get(f"/a/{token[:-2]}xx/")
@@ -94,6 +94,9 @@ def test_forged_expired_and_foreign_links_change_nothing(people, login, frozen_n
     assert expired.status_code == 400 and "expired" in expired.content.decode()
     step = request.steps.get()
     assert step.state == ApprovalStep.State.PENDING
+    refusals = [r.getMessage() for r in caplog.records if r.name == "gigbridge.security"]
+    assert len(refusals) == 3 and "actor=paula" in refusals[1] and "someone else" in refusals[1]
+    assert not any(token[:20] in line for line in refusals)  # the link stays out of the log
 
 
 def test_link_needs_sign_in_first(people, client):
