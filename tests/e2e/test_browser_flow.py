@@ -277,5 +277,5 @@ def test_help_and_errors_are_the_fields_description(page, people):
         re.compile("compliance.max_engagement_days")
     )
     expect(page.get_by_label("Deliverables")).to_have_accessible_description(
-        "One deliverable per line; each becomes a task."
+        "One deliverable per line (at most 50); each becomes a task."
     )
