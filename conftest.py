@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,31 @@ from gigbridge import clock
 ROOT = Path(__file__).resolve().parent
 EXAMPLE_POLICY = ROOT / "examples" / "program.yaml"
 PASSWORD = "correct horse battery staple 42"
+
+# Every test starts its clocks (the product's and the sandbox tenant's) on this instant, never on
+# today: an ordinary weekday morning (Tuesday 1 December 2026) unless the environment names
+# another. CI runs the scenario tests again from a Saturday night, 31 December and 29 February.
+CLOCK_START_VARIABLE = "GIGBRIDGE_TEST_CLOCK_START"
+DEFAULT_CLOCK_START = "2026-12-01T09:00:00+00:00"
+
+
+def clock_start() -> dt.datetime:
+    """The instant every test starts on: $GIGBRIDGE_TEST_CLOCK_START, ISO 8601 with an offset."""
+    raw = os.environ.get(CLOCK_START_VARIABLE) or DEFAULT_CLOCK_START
+    try:
+        start = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:  # a naive time would depend on the machine's zone
+        raise pytest.UsageError(
+            f"{CLOCK_START_VARIABLE}={raw!r}: expected an ISO 8601 datetime with an offset, "
+            f"such as {DEFAULT_CLOCK_START}"
+        )
+    return start
+
+
+def pytest_configure(config):
+    clock_start()  # a mistyped start fails the run at once, not every test
 
 
 def pytest_collection_modifyitems(config, items):
@@ -41,11 +67,19 @@ def _own_audit_checkpoints(settings, tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _real_clock():
-    """Every test starts on real time and leaves it so, even when it froze the clock."""
-    clock.set_now(None)
+def _pinned_clocks(request):
+    """Every test starts on the same instant, whatever the day it runs: the product's clock reads
+    it and runs on from there (as real time would; ``frozen_now`` stops it), and so does the
+    shared sandbox tenant's clock when the test uses that tenant (it outlives each test, so each
+    test sets it again). Processes the test starts inherit the shift (``subprocess_env``)."""
+    start = clock_start()
+    clock.start_at(start)
+    if "tenant_info" in request.fixturenames:
+        from gigbridge.sandbox.tests.conftest import pin_sandbox_clock
+
+        pin_sandbox_clock(request.getfixturevalue("tenant_info"), start)
     yield
-    clock.set_now(None)
+    clock.start_at(None)
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +92,8 @@ def _fresh_security_log():
 
 @pytest.fixture
 def frozen_now():
-    """Freeze time at a fixed instant; call the returned function to move it."""
-    current = [dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)]
+    """Freeze time at the tests' start instant; call the returned function to move it."""
+    current = [clock_start()]
     clock.set_now(current[0])
 
     def move(**delta):
@@ -104,13 +138,13 @@ def api(people):
 
 @pytest.fixture
 def subprocess_env(transactional_db) -> dict:
-    """Environment that points a child process (CLI, worker) at this test's database."""
-    import os
-
+    """Environment that points a child process (CLI, worker) at this test's database and
+    clock."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     env = dict(os.environ)
+    env[clock.OFFSET_VARIABLE] = str(clock.offset_seconds())  # the child's date is the test's
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     else:

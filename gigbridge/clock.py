@@ -1,16 +1,27 @@
-"""The one source of "now" for business logic, so tests can move time without sleeping."""
+"""The one source of "now" for business logic, so tests can move time without sleeping.
+
+Business time is real time, unless a test or a simulation shifts it (``start_at``: the clock
+reads that instant and runs on from it) or freezes it (``set_now``). A process started by a test
+inherits the shift through ``GIGBRIDGE_CLOCK_OFFSET_SECONDS`` (business time minus real time), so
+a worker and the test that started it agree on the date. Never set it in production. What must
+stay on real time (token expiry, TLS, rate limiters' monotonic clocks) does not use this module.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from django.utils import timezone
 
+OFFSET_VARIABLE = "GIGBRIDGE_CLOCK_OFFSET_SECONDS"
+
 _override: dt.datetime | None = None
+_offset = dt.timedelta(seconds=float(os.environ.get(OFFSET_VARIABLE) or 0))
 
 
 def now() -> dt.datetime:
-    return _override if _override is not None else timezone.now()
+    return _override if _override is not None else timezone.now() + _offset
 
 
 def today() -> dt.date:
@@ -18,6 +29,19 @@ def today() -> dt.date:
 
 
 def set_now(value: dt.datetime | None) -> None:
-    """Freeze the clock at ``value`` (None returns to real time). For tests and simulations."""
+    """Freeze the clock at ``value`` (None lets it run again). For tests and simulations."""
     global _override
     _override = value
+
+
+def start_at(moment: dt.datetime | None) -> None:
+    """Make the clock read ``moment`` now and run on from it (None: real time). Unfreezes."""
+    global _offset
+    set_now(None)
+    _offset = dt.timedelta(0) if moment is None else moment - timezone.now()
+
+
+def offset_seconds() -> float:
+    """Business time minus real time at this moment (frozen or shifted), for a child process's
+    ``GIGBRIDGE_CLOCK_OFFSET_SECONDS``."""
+    return (now() - timezone.now()).total_seconds()

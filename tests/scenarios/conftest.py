@@ -9,20 +9,6 @@ import pytest
 from .marketplace_story import Marketplace
 
 
-@pytest.fixture(autouse=True)
-def _sandbox_clock_back(tenant_info):
-    """The sandbox tenant outlives each test: a test that moved its clock must not move the
-    next one's (subscription expirations, shares and throttle buckets are judged by it)."""
-    yield
-    import httpx
-
-    from gigbridge.sandbox.graph.testing import set_clock
-    from gigbridge.sandbox.tests.conftest import ssl_context_from
-
-    with httpx.Client(verify=ssl_context_from(tenant_info["ca_cert"]), timeout=10) as http:
-        set_clock(http, tenant_info, offset_seconds=0)
-
-
 @pytest.fixture
 def graph(tenant_info, settings):
     """The product connected to the sandbox tenant; yields its Graph client."""
@@ -73,11 +59,12 @@ def market(tenant_info, settings, policy):
     place.control(
         throttle=None, faults={"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1}
     )
-    offset = place.clock()["offset_seconds"]
+    # The root conftest started the tenant's clock on the tests' start instant (it runs on from
+    # there): the product's clock is set to the same moment.
     clock.set_now(place.now())
     yield place
-    # The tenant is shared by the session: put its clock and dials back as they were.
-    place.clock(offset_seconds=offset)
+    # The tenant is shared by the session: put its dials back as they were (the next test sets
+    # its clock).
     place.control(throttle={"rate": 10.0, "burst": 10})
     place.close()
     connection.reset()

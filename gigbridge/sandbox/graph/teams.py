@@ -3,7 +3,8 @@
 Creation (``POST /teams``) answers 202 with no body, ``Location:
 /teams('{id}')/operations('{opId}')`` and ``Content-Location: /teams('{id}')`` (both relative to
 the service root, as Graph sends them). Until the dials' ``teams.provisioning_seconds`` have
-passed (default 0: ready by the next request) the operation is ``inProgress`` and the team
+passed on the sandbox clock (default 0: ready by the next request; a test advances
+``/_sandbox/clock`` instead of waiting) the operation is ``inProgress`` and the team
 answers 404, as a team still being provisioned does; then ``succeeded``. With an app-only token
 ``members`` must name an owner; the template is required (``template@odata.bind``); a team can
 also be made from an existing unified group (``group@odata.bind``).
@@ -31,6 +32,7 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 
+from ..m365files import clock
 from ..models import (
     GraphChannel,
     GraphChannelMember,
@@ -148,7 +150,7 @@ def web_url(anchor: str) -> str:
 
 
 def ready(team: GraphTeam) -> bool:
-    return team.ready_at <= timezone.now()
+    return team.ready_at <= clock.now()
 
 
 def find_team(request: GraphRequest, key: str, *, provisioned: bool = True) -> GraphTeam:
@@ -282,7 +284,7 @@ def create_team(request: GraphRequest) -> GraphResponse:
         internal_id=thread_id(),
         settings={k: body[k] for k in SETTINGS_DEFAULTS if isinstance(body.get(k), dict)},
         created=now,
-        ready_at=now + delay,
+        ready_at=clock.now() + delay,
     )
     GraphChannel.objects.create(
         team=team,
@@ -311,7 +313,7 @@ def create_team(request: GraphRequest) -> GraphResponse:
 @route("GET", "/teams", permissions=READ)
 def list_teams(request: GraphRequest) -> GraphResponse:
     teams = GraphTeam.objects.select_related("group__tenant").filter(
-        group__tenant=request.tenant, ready_at__lte=timezone.now()
+        group__tenant=request.tenant, ready_at__lte=clock.now()
     )
     body = paginate(
         request, teams, lambda t: team_json(request, t), context(request, "teams"), key="pk"
@@ -326,7 +328,7 @@ def joined_teams(request: GraphRequest, user: str) -> GraphResponse:
     found = find_user(request, user)
     teams = GraphTeam.objects.select_related("group__tenant").filter(
         group__tenant=request.tenant,
-        ready_at__lte=timezone.now(),
+        ready_at__lte=clock.now(),
         group__memberships__user=found,
         group__memberships__member=True,
     )

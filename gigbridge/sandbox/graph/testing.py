@@ -60,9 +60,9 @@ def invitations(http: httpx.Client, info: dict, email: str) -> list[dict]:
     return response.json()["value"]
 
 
-def set_clock(http: httpx.Client, info: dict, **change: float) -> None:
-    """Move the sandbox clock (``advance_seconds`` or ``offset_seconds``) instead of sleeping:
-    throttle buckets refill, shares and subscriptions expire."""
+def set_clock(http: httpx.Client, info: dict, **change: float | str) -> None:
+    """Move the sandbox clock (``advance_seconds``, ``offset_seconds`` or ``now``, an ISO
+    datetime) instead of sleeping: throttle buckets refill, shares and subscriptions expire."""
     url = info["graph_base_url"].removesuffix("/v1.0") + "/_sandbox/clock"
     response = http.post(url, json=change, auth=tools_auth(info))
     assert response.status_code == 200, response.text

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
+from ..m365files import clock
 from ..models import GraphGroup, GraphInvitation, GraphSentMail, GraphTeam, Tenant
 from . import control
 from .teams import roles_of
@@ -12,7 +11,7 @@ MAIL_SHOWN = 50
 
 
 def summary(tenant: Tenant) -> dict:
-    now = timezone.now()
+    now = clock.now()  # team readiness is judged by the sandbox clock
     teams = []
     found = (
         GraphTeam.objects.filter(group__tenant=tenant)

@@ -5,8 +5,13 @@ subscriptions) is judged by ``now()``. Tokens are not: Entra's emulator signs an
 with real time, so moving the clock never locks the product out.
 
 ``GET /_sandbox/clock`` -> ``{"now", "offset_seconds"}``; ``POST`` with ``{"offset_seconds": n}``
-(set) or ``{"advance_seconds": n}`` (add); Basic auth with the outside-tools app's credentials,
-like ``/_sandbox/control``.
+(set), ``{"advance_seconds": n}`` (add) or ``{"now": "2026-12-01T09:00:00Z"}`` (set the offset
+so the clock reads that instant now; an ISO 8601 datetime with ``Z`` or an offset); Basic auth
+with the outside-tools app's credentials, like ``/_sandbox/control``.
+
+Set to an instant, the clock keeps running from it, as a real server's does: objects are
+ordered and polled by their timestamps, which a stopped clock would make equal. The offset is
+computed here, against this server's own real time, so a client's clock does not matter.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ..graph.auth import tools_only
 from .models import FilesSettings
 
 MAX_OFFSET = 10 * 365 * 86400  # ten years either way
+KINDS = {"offset_seconds", "advance_seconds", "now"}  # what a POST may set
 
 
 def settings_row() -> FilesSettings:
@@ -55,6 +61,16 @@ def describe() -> dict:
     }
 
 
+def _instant(value) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:  # a naive time would mean this server's zone
+        raise ValueError(f"now must be an ISO 8601 datetime with Z or an offset, not {value!r}")
+    return moment
+
+
 def _number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise ValueError(f"expected a number of seconds, not {value!r}")
@@ -70,12 +86,15 @@ def clock_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict) or not body.keys() <= {
-                "offset_seconds",
-                "advance_seconds",
-            }:
-                raise ValueError('send {"offset_seconds": n} or {"advance_seconds": n}')
-            if "offset_seconds" in body:
+            # "now" is newer than the other two and is never combined with them.
+            combined = isinstance(body, dict) and "now" in body and len(body) > 1
+            if not isinstance(body, dict) or body.keys() - KINDS or combined:
+                raise ValueError(
+                    'send one of {"offset_seconds": n}, {"advance_seconds": n}, {"now": "ISO"}'
+                )
+            if "now" in body:
+                wanted = (_instant(body["now"]) - timezone.now()).total_seconds()
+            elif "offset_seconds" in body:
                 wanted = _number(body["offset_seconds"])
             else:
                 wanted = offset() + _number(body.get("advance_seconds", 0))

@@ -12,6 +12,7 @@ sandbox: ``tokens`` (its ``TokenProvider``), ``client`` (its ``GraphClient``) an
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -24,7 +25,7 @@ import httpx
 import pytest
 
 from gigbridge.sandbox.client import ssl_context_from
-from gigbridge.sandbox.graph.testing import Graph, app_token
+from gigbridge.sandbox.graph.testing import Graph, app_token, set_clock
 
 from .files_support import product_client, token_provider
 
@@ -84,6 +85,12 @@ class SandboxServer:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
+def pin_sandbox_clock(info: dict, moment: dt.datetime) -> None:
+    """Make the sandbox's clock read ``moment`` now; it runs on from there."""
+    with httpx.Client(verify=ssl_context_from(info["ca_cert"]), timeout=10) as http:
+        set_clock(http, info, now=moment.isoformat())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -101,6 +108,16 @@ def sandbox(tmp_path_factory):
 @pytest.fixture(scope="session")
 def info(sandbox) -> dict:
     return sandbox.info()
+
+
+@pytest.fixture(autouse=True)
+def _pinned_sandbox_clock(request):
+    """The session's sandbox outlives each test: every test that talks to it starts its clock
+    on the tests' start instant (the product's clock is pinned there by the root conftest)."""
+    if "info" in request.fixturenames:
+        from conftest import clock_start
+
+        pin_sandbox_clock(request.getfixturevalue("info"), clock_start())
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import queue
 import threading
@@ -140,8 +141,15 @@ def tools(http: httpx.Client, info: dict, method: str, path: str, **kwargs) -> d
     return response.json()
 
 
-def set_clock(http: httpx.Client, info: dict, offset_seconds: float) -> dict:
-    return tools(http, info, "POST", "/_sandbox/clock", json={"offset_seconds": offset_seconds})
+def advance_clock(http: httpx.Client, info: dict, seconds: float) -> dict:
+    """Make time pass on the sandbox clock (each test starts it on the tests' start instant)."""
+    return tools(http, info, "POST", "/_sandbox/clock", json={"advance_seconds": seconds})
+
+
+def sandbox_now(http: httpx.Client, info: dict) -> dt.datetime:
+    """The sandbox clock's now: what expirations are judged by (never this machine's date)."""
+    now = tools(http, info, "GET", "/_sandbox/clock")["now"]
+    return dt.datetime.fromisoformat(now)
 
 
 # -- a webhook receiver -----------------------------------------------------------------------

@@ -12,9 +12,10 @@ from gigbridge.integrations.msgraph.errors import Conflict, NotFound
 from gigbridge.sandbox.graph.testing import Graph, assert_graph_error, sent_mail
 
 from .files_support import (
+    advance_clock,
     conforms,
     guest,
-    set_clock,
+    sandbox_now,
     unified_group,
 )
 
@@ -29,8 +30,8 @@ def drive(graph):
 
 @pytest.fixture
 def clock(http, info):
-    yield lambda seconds: set_clock(http, info, seconds)
-    set_clock(http, info, 0)
+    """clock(seconds) makes time pass on the sandbox clock (every test starts it afresh)."""
+    return lambda seconds: advance_clock(http, info, seconds)
 
 
 def folder(
@@ -111,7 +112,7 @@ def test_invite_a_guest_with_expiry_then_list_and_delete(client, graph, http, in
     below = folder(graph, drive, shared["id"], "Inputs")
     email = guest(graph)  # a B2B guest of the tenant
     address = graph.ok("GET", f"/users/{email['id']}")["mail"]
-    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
+    expires = sandbox_now(http, info).replace(microsecond=0) + dt.timedelta(days=30)
 
     granted = client.invite_to_drive_item(
         drive, shared["id"], address, "write", expires, message="Welcome aboard"
@@ -154,11 +155,11 @@ def test_invite_a_guest_with_expiry_then_list_and_delete(client, graph, http, in
         client.delete_permission(drive, shared["id"], permission["id"])
 
 
-def test_expired_permissions_disappear(client, graph, drive, clock):
+def test_expired_permissions_disappear(client, graph, http, info, drive, clock):
     root = graph.ok("GET", f"/drives/{drive}/root")["id"]
     shared = folder(graph, drive, root, "Short")
     address = f"someone-{uuid.uuid4().hex[:6]}@fabrikam.example"  # not (yet) in the tenant
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    soon = sandbox_now(http, info) + dt.timedelta(hours=2)
     permission = client.invite_to_drive_item(
         drive, shared["id"], address, "read", soon, send_invitation=False
     )[0]

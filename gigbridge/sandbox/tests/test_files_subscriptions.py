@@ -11,10 +11,11 @@ from gigbridge.sandbox.graph.testing import assert_graph_error
 
 from .files_support import (
     Receiver,
+    advance_clock,
     conforms,
     guest,
+    sandbox_now,
     sandbox_url,
-    set_clock,
     team,
     tools,
     unified_group,
@@ -38,7 +39,7 @@ def subscribe(graph, receiver):
             "changeType": change_type,
             "notificationUrl": receiver.url(),
             "resource": resource,
-            "expirationDateTime": in_minutes(minutes),
+            "expirationDateTime": in_minutes(graph, minutes),
             "clientState": "secret-client-state",
             **extra,
         }
@@ -53,8 +54,9 @@ def subscribe(graph, receiver):
         graph.call("DELETE", f"/subscriptions/{key}")
 
 
-def in_minutes(minutes: float) -> str:
-    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
+def in_minutes(graph, minutes: float) -> str:
+    """An expiration ``minutes`` from now by the sandbox clock, which judges it."""
+    moment = sandbox_now(graph.http, graph.info) + dt.timedelta(minutes=minutes)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -108,7 +110,7 @@ def test_a_bad_validation_answer_fails_the_subscription(graph, receiver, echo, m
         "changeType": "updated",
         "notificationUrl": receiver.url(),
         "resource": "/users",
-        "expirationDateTime": in_minutes(30),
+        "expirationDateTime": in_minutes(graph, 30),
         "clientState": "x",
     }
 
@@ -127,11 +129,11 @@ def test_subscription_requests_graph_refuses(graph, receiver):
         "changeType": "updated",
         "notificationUrl": receiver.url(),
         "resource": "/users",
-        "expirationDateTime": in_minutes(30),
+        "expirationDateTime": in_minutes(graph, 30),
     }
     cases = [
-        ({"expirationDateTime": in_minutes(60 * 24 * 40)}, "0-41760 minutes"),
-        ({"expirationDateTime": in_minutes(-5)}, "0-41760 minutes"),
+        ({"expirationDateTime": in_minutes(graph, 60 * 24 * 40)}, "0-41760 minutes"),
+        ({"expirationDateTime": in_minutes(graph, -5)}, "0-41760 minutes"),
         ({"changeType": "created"}, "not supported"),
         ({"resource": "/me/messages"}, "not supported"),
         ({"notificationUrl": "http://gigbridge.example/hooks/graph"}, "https"),
@@ -171,7 +173,7 @@ def test_team_member_changes_are_notified(graph, receiver, subscribe):
             "changeType": "created",
             "notificationUrl": receiver.url(),
             "resource": f"/teams/{team_id}/members",
-            "expirationDateTime": in_minutes(120),
+            "expirationDateTime": in_minutes(graph, 120),
         },
     )
     assert "0-60 minutes" in assert_graph_error(too_long, 400, "InvalidRequest")["message"]
@@ -224,9 +226,8 @@ def test_lifecycle_renew_list_and_delete(graph, receiver, subscribe, http, info)
     again = tools(http, info, "POST", "/_sandbox/lifecycle/tick", json={})
     assert again["reauthorizationRequired"] == 0  # once per expiry
 
-    renewed = graph.ok(
-        "PATCH", f"/subscriptions/{key}", json={"expirationDateTime": in_minutes(60 * 24 * 2)}
-    )
+    later = {"expirationDateTime": in_minutes(graph, 60 * 24 * 2)}
+    renewed = graph.ok("PATCH", f"/subscriptions/{key}", json=later)
     conforms("subscription", renewed)
     assert renewed["expirationDateTime"] > subscription["expirationDateTime"]
     refused = graph.call("PATCH", f"/subscriptions/{key}", json={"resource": "/groups"})
@@ -246,11 +247,8 @@ def test_lifecycle_renew_list_and_delete(graph, receiver, subscribe, http, info)
 
 def test_subscriptions_expire_by_the_sandbox_clock(graph, subscribe, http, info):
     key = subscribe("/users", minutes=30)["id"]
-    try:
-        set_clock(http, info, 3600)
-        assert_graph_error(graph.call("GET", f"/subscriptions/{key}"), 404, "ResourceNotFound")
-        assert key not in {s["id"] for s in graph.ok("GET", "/subscriptions")["value"]}
-        assert tools(http, info, "POST", "/_sandbox/lifecycle/tick", json={})["expired"] >= 1
-    finally:
-        set_clock(http, info, 0)
+    advance_clock(http, info, 3600)
+    assert_graph_error(graph.call("GET", f"/subscriptions/{key}"), 404, "ResourceNotFound")
+    assert key not in {s["id"] for s in graph.ok("GET", "/subscriptions")["value"]}
+    assert tools(http, info, "POST", "/_sandbox/lifecycle/tick", json={})["expired"] >= 1
     assert http.get(sandbox_url(info, "/_sandbox/clock")).status_code == 401  # tools only
