@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outermost but one: rewrites any non-problem error under /api/ and /hooks/ (ninja's 405...).
     "gigbridge.api.middleware.ProblemMiddleware",
+    # U+0000 in an API JSON body: 422 naming the field (PostgreSQL cannot store it).
+    "gigbridge.api.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so it sees every final answer (also axes' lockout page): CSP, no-store, HSTS.
     "gigbridge.web.security.SecurityHeadersMiddleware",

@@ -16,6 +16,7 @@ from gigbridge.web.apidocs import LocalSwagger
 
 from . import problems
 from .auth import AUTH
+from .parsing import NulRefusingParser
 
 
 class GigbridgeAPI(NinjaAPI):
@@ -39,6 +40,7 @@ api = GigbridgeAPI(
     "'Authorization: Bearer <token>' (create a token on your profile page or with "
     "`gigbridge token create`). Errors are application/problem+json.",
     auth=AUTH,
+    parser=NulRefusingParser(),  # U+0000 in a query is a 422 naming it, not a database error
     urls_namespace="api",
     docs_url="/docs",
     docs=LocalSwagger(),  # Swagger UI from the npm lockfile, under the CSP (gigbridge.web)

@@ -14,7 +14,8 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 
-from .problems import CONTENT_TYPE, for_machines, problem
+from .parsing import MAX_ERRORS, MESSAGE, nul_fields
+from .problems import CONTENT_TYPE, for_machines, invalid_fields, problem
 
 _DETAILS = {
     404: "no such path",
@@ -54,3 +55,31 @@ class ProblemMiddleware:
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
         return response
+
+
+
+class RefuseNulMiddleware:
+    """A JSON body with U+0000 in a string is a 422 naming the field (see ``parsing``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Only a JSON escape can put U+0000 in a JSON string: parse only bodies that have one.
+        if (
+            request.path.startswith("/api/")
+            and request.content_type == "application/json"
+            and b"\\u0000" in request.body
+        ):
+            try:
+                paths = nul_fields(json.loads(request.body), [])
+            except ValueError:
+                paths = []  # not JSON: ninja answers 400
+            if paths:
+                return invalid_fields(
+                    [
+                        {"field": ".".join(map(str, p)) or "(body)", "message": MESSAGE}
+                        for p in paths[:MAX_ERRORS]
+                    ]
+                )
+        return self.get_response(request)

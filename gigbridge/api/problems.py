@@ -67,19 +67,24 @@ def _field(loc: list) -> str:
     return ".".join(parts) or "(body)"
 
 
+def invalid_fields(errors: list[dict]) -> JsonResponse:
+    return problem(
+        422,
+        "The request has invalid fields",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        errors,
+        kind="/problems/validation",
+    )
+
+
 def install(api) -> None:
     @api.exception_handler(ValidationError)
     def validation(request, exc: ValidationError):
-        errors = [
-            {"field": _field(e.get("loc", [])), "message": e.get("msg", "invalid")}
-            for e in exc.errors
-        ]
-        return problem(
-            422,
-            "The request has invalid fields",
-            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-            errors,
-            kind="/problems/validation",
+        return invalid_fields(
+            [
+                {"field": _field(e.get("loc", [])), "message": e.get("msg", "invalid")}
+                for e in exc.errors
+            ]
         )
 
     @api.exception_handler(RuleViolation)

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 
+from conftest import request_payload
 from gigbridge import errors
 from gigbridge.api.problems import CONTENT_TYPE
 
@@ -250,3 +251,13 @@ def test_gunicorn_refusals_are_problem_json(gunicorn):
     assert head.startswith("HTTP/1.1 400")
     assert f"Content-Type: {CONTENT_TYPE}" in head
     assert json.loads(body)["status"] == 400
+
+
+def test_the_nul_character_is_a_422_naming_the_field_not_a_database_error(api):
+    # schemathesis found it on PostgreSQL: `?object_type=%00` made psycopg raise (a 500).
+    ada = api("ada")
+    body = assert_problem(ada.get("/api/v1/audit/events?object_type=a%00b"), 422)
+    assert body["errors"][0]["field"] == "object_type"
+    payload = json.dumps(request_payload(title="Logo\u0000", deliverables=["ok", "bad\u0000"]))
+    body = assert_problem(api("rita").post("/api/v1/requests", payload, "application/json"), 422)
+    assert {e["field"] for e in body["errors"]} == {"title", "deliverables.1"}
