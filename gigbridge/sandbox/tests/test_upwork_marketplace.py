@@ -146,7 +146,9 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     advance(http, info, 7 * DAY)
     report = api.data(TIME_REPORT, {"filter": {"contractId_eq": contract_id}})
     rows = [e["node"] for e in report["contractTimeReport"]["edges"]]
-    assert len(rows) >= 4
+    # Seven days hold five weekdays (four when the contract started in a weekday's afternoon,
+    # before 18:00); at 4 to 8 hours a day, a week's 20-hour limit allows three of them at least.
+    assert len(rows) >= 3
     assert sum(r["totalHoursWorked"] for r in rows) <= 20 * 2  # at most two weeks at the limit
     for row in rows:
         assert row["totalCharges"] == pytest.approx(row["totalHoursWorked"] * 80)
