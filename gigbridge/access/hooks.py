@@ -15,20 +15,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gigbridge import securitylog
 from gigbridge.api.problems import problem
 from gigbridge.jobs import actions as jobs
 
 from .models import GraphSubscription
 from .watch import EVENT_JOB, SOURCE
 
-log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Graph batches at most a few hundred small notifications
 MAX_NOTIFICATIONS = 1_000
 MAX_ERRORS_SHOWN = 20  # a malformed batch of 1,000 items must not echo 1,000 messages
@@ -63,11 +62,13 @@ def _external_id(notification: Notification) -> str:
 
 def _refused(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
     """The one log line of a refused post: what and from where, nothing the sender wrote."""
-    log.warning(
-        "graph notification post refused: %s (from %s, %d bytes)",
-        reason,
-        request.META.get("REMOTE_ADDR", "?")[:64],
-        _content_length(request),
+    # Through the security log: rate limited per sender, so a flood of forged posts costs a
+    # bounded number of lines a minute, not one per post.
+    securitylog.refused(
+        f"address:{request.META.get('REMOTE_ADDR', '?')[:64]}",
+        "POST /hooks/graph",
+        status=response.status_code,
+        reason=f"graph notification post refused: {reason} ({_content_length(request)} bytes)",
     )
     # Django's request logger would add a second line for the same 4xx.
     response._has_been_logged = True

@@ -121,3 +121,13 @@ def test_only_post_is_allowed_and_the_refusal_is_problem_json(db):
     assert response.status_code == 405
     assert response["Content-Type"] == "application/problem+json"
     assert response["Allow"] == "POST"
+
+
+def test_a_flood_of_forged_posts_is_rate_limited_per_sender(subscription, caplog):
+    # One line per refused post, but at most the security log's per-sender budget a minute.
+    from gigbridge import securitylog
+
+    with caplog.at_level(logging.INFO):
+        for i in range(securitylog.PER_ACTOR_PER_MINUTE + 15):
+            assert post({"value": [note(i, clientState="guess")]}).status_code == 403
+    assert len(log_lines(caplog)) == securitylog.PER_ACTOR_PER_MINUTE
