@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 import pycountry
 from django.db import transaction
+from django.utils import timezone
 
 from gigbridge import clock
 from gigbridge.audit.actions import record
@@ -512,7 +513,7 @@ def _hours_start(sourcing: Sourcing) -> dt.date:
         .first()
     )
     if sent is not None:
-        start = min(start, sent.date())
+        start = min(start, timezone.localdate(sent))  # the program's day, as contract_start
     mark = _cursor(sourcing.organization_id, f"hours:{sourcing.contract_id}")
     if mark:
         start = max(start, dt.date.fromisoformat(mark) - HOURS_OVERLAP)

@@ -403,6 +403,9 @@ def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(pe
 
     from conftest import PASSWORD
 
+    # A cost center's "actual" is this fiscal year's spend, counted by the request's start (in
+    # two weeks): so not late in December, when that start falls in the next year.
+    clock.start_at(dt.datetime(2026, 6, 2, 9, 0, tzinfo=dt.UTC))
     engagement = _contracted(people)
     Payment.objects.create(
         engagement=engagement,
