@@ -24,7 +24,12 @@ from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.auth import ConnectionTokens
 from gigbridge.integrations.upwork.client import UpworkClient
 from gigbridge.integrations.upwork.errors import GraphQLErrors, MissingScope, RetryableUpworkError
-from gigbridge.sandbox.tests.conftest import http, info, sandbox  # noqa: F401 - fixtures
+from gigbridge.sandbox.tests.conftest import (  # noqa: F401 - fixtures, and the pinned clock
+    _pinned_sandbox_clock,
+    http,
+    info,
+    sandbox,
+)
 from gigbridge.sandbox.tests.upwork_support import RESET, advance, set_dials, tool, upwork
 
 pytestmark = pytest.mark.django_db
