@@ -520,13 +520,20 @@ def _hours_start(sourcing: Sourcing) -> dt.date:
     return start
 
 
+def _marketplace_today() -> dt.date:
+    """Where read windows end: the marketplace dates its rows by the UTC day, which west of UTC
+    is already tomorrow in the program's zone; a window ending on the program's today would miss
+    them until midnight there."""
+    return max(clock.today(), clock.now().astimezone(dt.UTC).date())
+
+
 def sync_hours(client, org: str) -> dict[str, int]:
     """Hours of every contract of the organization, up to HOURS_BATCH contracts a read
     (``contractIds_any``), each batch from the earliest day any of its contracts needs."""
     from gigbridge.integrations.upwork import operations as ops
 
     sourcings = _contracted_sourcings(org)
-    today, new = clock.today(), 0
+    today, new = _marketplace_today(), 0
     for first in range(0, len(sourcings), HOURS_BATCH):
         batch = {s.contract_id: s for s in sourcings[first : first + HOURS_BATCH]}
         start = min(_hours_start(s) for s in batch.values())
@@ -620,7 +627,7 @@ def sync_payments(client, org: str) -> int:
         return 0
     stream = "payments"
     mark = _cursor(org, stream)
-    today = clock.today()
+    today = _marketplace_today()
     start = (
         (dt.date.fromisoformat(mark) - PAYMENTS_OVERLAP) if mark else today - dt.timedelta(days=366)
     )
