@@ -25,10 +25,11 @@ from gigbridge import clock
 MONEY_MAX = Decimal("1000000000.00")
 HOURLY_RATE_MAX = Decimal("10000.00")  # in the marketplace's currency (USD)
 WEEKLY_HOURS_MAX = 80
-# Dates: not before 2000, at most the end of the year ten years ahead; keeps every date plus
-# any policy period (grace, cooling-off, fiscal year) far from year 9999.
+# Dates: not before 2000, at most the end of the year twenty years ahead, so that the longest
+# engagement a policy may allow (3,650 days) can start up to ten years ahead; keeps every date
+# plus any policy period (grace, cooling-off, fiscal year) far from year 9999.
 DATE_MIN = dt.date(2000, 1, 1)
-PLAN_YEARS_AHEAD = 10
+PLAN_YEARS_AHEAD = 20
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
 DELIVERABLES_MAX = 50

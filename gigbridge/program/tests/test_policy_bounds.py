@@ -80,6 +80,9 @@ def test_the_edges_are_valid_policies():
 
 
 def test_the_largest_budget_fits_its_column_and_cost_centers_read_back(people, api):
+    # Mid-year, so the request (two weeks ahead) counts in this fiscal year (it starts in
+    # December here) whatever instant and time zone the suite runs on.
+    clock.set_now(dt.datetime(2027, 6, 15, 12, tzinfo=dt.UTC))
     in_force(AT_MAXIMUM)
     stored = CostCenter.objects.get(code="CC-MKT")  # the read that raised for 10^24
     assert stored.annual_budget == bounds.MAX_MONEY
