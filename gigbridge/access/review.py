@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from gigbridge import clock
 from gigbridge.audit.actions import record
@@ -46,7 +47,9 @@ def granted_rows() -> list[Row]:
     )
     for grant in grants.order_by("principal", "kind"):
         ends = (
-            grant.expires_at.date() if grant.expires_at else access_ends(grant.engagement, policy)
+            timezone.localdate(grant.expires_at)
+            if grant.expires_at
+            else access_ends(grant.engagement, policy)
         )
         rows.append(
             Row(

@@ -97,7 +97,14 @@ def test_workers_killed_at_random_points_converge_with_one_invitation(
     guest = graph.find_user_by_mail(FREELANCER)
     assert team_member(graph, team_id, guest["id"]) is not None
     mail = sent_mail(tools, tenant_info, to=FREELANCER)
-    assert len([m for m in mail if "Welcome" in m["message"]["subject"]]) == 1
+    welcome = [m for m in mail if "Welcome" in m["message"]["subject"]]
+    # A mail is sent at most once (it cannot be read back from the tenant): a kill that lands
+    # after the intent was recorded and before Graph took the call leaves it "unconfirmed", never
+    # sent twice. Which of the two happens depends on how loaded the machine is, not the seed.
+    if engagement.grants.get(kind="welcome_mail").external_id == "unconfirmed":
+        assert len(welcome) <= 1
+    else:
+        assert len(welcome) == 1
     assert set(engagement.grants.filter(state="applied").values_list("kind", flat=True)) == {
         "guest",
         "team_member",

@@ -134,3 +134,25 @@ def test_drift_removed_by_us_that_comes_back_is_removed_again(tenant):
     assert open_drift() == {("guest", "mallory@outside.example")}
     assert remove_drift(tenant, again) == 1
     assert tenant.guests == {}
+
+
+def test_the_review_shows_a_share_expiry_as_the_program_s_date(people, settings):
+    # A share expiring at 03:00 UTC ends the day before on Adak (UTC-10): the review shows the
+    # program's date, like every other date on the page, not the UTC one.
+    from gigbridge.access.models import Grant
+    from gigbridge.access.review import granted_rows
+    from gigbridge.engagements.tests.test_approvals import approved_engagement
+
+    settings.TIME_ZONE = "America/Adak"
+    engagement = approved_engagement(people)
+    Grant.objects.create(
+        engagement=engagement,
+        kind=Grant.Kind.FOLDER_SHARE,
+        target="drive-1/item-1",
+        principal="kim@freelancers.example",
+        reason="contract",
+        expires_at=dt.datetime(2027, 3, 2, 3, 0, tzinfo=dt.UTC),
+        applied_at=START,
+    )
+    [row] = granted_rows()
+    assert row.until == "2027-03-01"
