@@ -37,7 +37,7 @@ api = GigbridgeAPI(
     title="Gigbridge API",
     version="1",
     description="Work requests, approvals, engagements, policy and audit. Authenticate with "
-    "'Authorization: Bearer <token>' (create a token on your profile page or with "
+    "`Authorization: Bearer TOKEN` (create a token on your profile page or with "
     "`gigbridge token create`). Errors are application/problem+json.",
     auth=AUTH,
     parser=NulRefusingParser(),  # U+0000 in a query is a 422 naming it, not a database error
