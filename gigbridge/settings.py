@@ -76,6 +76,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "gigbridge.web.context.navigation",
             ],
+            # money, day and moment: one format for amounts and dates in every page and mail.
+            "builtins": ["gigbridge.web.templatetags.gb"],
         },
     },
 ]

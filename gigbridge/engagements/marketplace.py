@@ -630,69 +630,111 @@ def cost_center_actual(cost_center, policy, day: dt.date) -> Decimal:
     return total.quantize(CENTS)
 
 
-def check_spend_alerts(engagement: Engagement) -> list[str]:
-    """Inside the caller's transaction: alert at 80% and 100% of the engagement's budget and
-    of its cost center's annual budget, once each (a unique row per scope and threshold)."""
+def cost_center_alert_recipients(cost_center) -> list:
+    """The cost center's owner (the policy names one per cost center); while the owner has no
+    active account, the program admins, so the alert is not lost."""
     from django.contrib.auth import get_user_model
 
-    request = engagement.request
-    _, policy = program.current()
-    cost_center = request.cost_center
-    fy_start, _ = compliance.fiscal_year_bounds(policy, request.start_date)
     owner = (
         get_user_model()
         .objects.filter(email__iexact=cost_center.owner_email, is_active=True)
         .first()
     )
+    if owner is not None:
+        return [owner]
+    return list(people.users_with_role(Role.PROGRAM_ADMIN).filter(is_active=True))
+
+
+def new_thresholds(scope: str, amount: Decimal, budget: Decimal) -> list[int]:
+    """The thresholds ``amount`` has reached on ``budget`` that ``scope`` has not alerted yet."""
+    if budget <= 0:
+        return []
+    reached = [t for t in THRESHOLDS if amount * 100 >= budget * t]
+    done = set(
+        SpendAlert.objects.filter(scope=scope, threshold__in=reached).values_list(
+            "threshold", flat=True
+        )
+    )
+    return [t for t in reached if t not in done]
+
+
+def check_spend_alerts(engagement: Engagement) -> list[str]:
+    """Inside the caller's transaction: alert at 80% and 100% of the engagement's budget (to the
+    hiring manager) and of its cost center's annual budget (to the cost center's owner), each
+    once, when crossed. A payment that crosses both thresholds at once sends one alert, at 100%;
+    a row per scope and threshold records that a threshold is done (the unique constraint
+    keeps it once even if two syncs race)."""
+    from django.urls import reverse
+
+    request = engagement.request
+    _, policy = program.current()
+    cost_center = request.cost_center
+    fy_start, _ = compliance.fiscal_year_bounds(policy, request.start_date)
     scopes = [
-        (f"engagement:{engagement.pk}", spent(engagement), request.budget, [request.requester]),
-        (
-            f"cost_center:{cost_center.code}:{fy_start.isoformat()}",
-            cost_center_actual(cost_center, policy, request.start_date),
-            cost_center.annual_budget,
-            [u for u in (owner, request.requester) if u is not None],
-        ),
+        {
+            "scope": f"engagement:{engagement.pk}",
+            "kind": "engagement",
+            "name": f"{engagement.reference} {request.title}",
+            "spent": spent(engagement),
+            "budget": request.budget,
+            "currency": request.currency,
+            "users": [request.requester],
+            "path": reverse("web:engagement-detail", args=[engagement.pk]),
+        },
+        {
+            "scope": f"cost_center:{cost_center.code}:{fy_start.isoformat()}",
+            "kind": "cost_center",
+            "name": f"{cost_center.code} {cost_center.name} (fiscal year from {fy_start})",
+            "spent": cost_center_actual(cost_center, policy, request.start_date),
+            "budget": cost_center.annual_budget,
+            "currency": policy.program.currency,
+            "users": cost_center_alert_recipients(cost_center),
+            "path": reverse("web:policy") + f"#cc-{cost_center.code}",
+        },
     ]
     sent = []
-    for scope, amount, budget, users in scopes:
-        if budget <= 0:
+    now = clock.now()
+    for alert in scopes:
+        scope, amount, budget = alert["scope"], alert["spent"], alert["budget"]
+        crossed = new_thresholds(scope, amount, budget)
+        if not crossed:
             continue
-        for threshold in THRESHOLDS:
-            if amount * 100 < budget * threshold:
-                continue
-            alert, created = SpendAlert.objects.get_or_create(
+        for threshold in crossed:
+            SpendAlert.objects.get_or_create(
                 scope=scope,
                 threshold=threshold,
-                defaults={"spent": amount, "budget": budget, "sent_at": clock.now()},
+                defaults={"spent": amount, "budget": budget, "sent_at": now},
             )
-            if not created:
-                continue
-            sent.append(f"{scope}@{threshold}")
-            record(
-                user=None,
-                actor="spend",
-                action="spend.alert",
-                obj=engagement,
-                after={
-                    "scope": scope,
-                    "threshold": threshold,
-                    "spent": str(amount),
-                    "budget": str(budget),
-                },
-            )
-            for user in {u.pk: u for u in users}.values():
-                mail(
-                    user,
-                    "spend_alert",
-                    {
-                        "scope": scope,
-                        "threshold": threshold,
-                        "spent": str(amount),
-                        "budget": str(budget),
-                        "currency": request.currency,
-                        "reference": engagement.reference,
-                        "title": request.title,
-                    },
-                    key=f"{scope}:{threshold}",
-                )
+        threshold = max(crossed)
+        sent.append(f"{scope}@{threshold}")
+        record(
+            user=None,
+            actor="spend",
+            action="spend.alert",
+            obj=engagement,
+            after={
+                "scope": scope,
+                "threshold": threshold,
+                "crossed": crossed,
+                "spent": str(amount),
+                "budget": str(budget),
+                "currency": alert["currency"],
+                "recipients": sorted(u.email for u in alert["users"]),
+            },
+        )
+        context = {
+            "scope": scope,
+            "kind": alert["kind"],
+            "name": alert["name"],
+            "threshold": threshold,
+            "spent": str(amount),
+            "budget": str(budget),
+            "over": str(max(amount - budget, Decimal("0"))),
+            "currency": alert["currency"],
+            "reference": engagement.reference,
+            "title": request.title,
+            "path": alert["path"],
+        }
+        for user in {u.pk: u for u in alert["users"]}.values():
+            mail(user, "spend_alert", context, key=f"{scope}:{threshold}")
     return sent

@@ -255,6 +255,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
     from .marketplace import may_source
 
     m = marketplace_view(engagement)
+    m["overspent"] = max(m["spent"] - m["budget"], 0)
     for proposal in m["proposals"]:
         if refused is not None and proposal.pk == refused.pk:
             errors: dict[str, list[str]] = {}

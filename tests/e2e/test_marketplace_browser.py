@@ -104,7 +104,7 @@ def test_hiring_manager_picks_a_proposal_and_follows_it_to_payment(page, market,
     expect(row.get_by_role("button", name="Shortlist")).to_have_count(0)
 
     # The amount is in the marketplace's currency, its limit the EUR budget converted.
-    expect(page.locator(".facts").first).to_contain_text("4000.00 EUR")
+    expect(page.locator(".facts").first).to_contain_text("4,000.00 EUR")
     amount = row.get_by_label(f"Amount (USD, at most {LIMIT})")
     expect(amount).to_have_value(LIMIT)
     amount.fill("3000")
@@ -115,7 +115,7 @@ def test_hiring_manager_picks_a_proposal_and_follows_it_to_payment(page, market,
     )
     expect(state).to_have_text("Offered")
     offers = page.locator("#offers li")
-    expect(offers).to_have_text(["fixed_price offer for up to 3000.00 USD: queued"])
+    expect(offers).to_have_text(["fixed_price offer for up to 3,000.00 USD: queued"])
     expect(section.get_by_role("button", name="Pick and send offer")).to_have_count(0)
     expect(proposal_row(page, chosen.freelancer_name).locator("td").nth(2)).to_contain_text(
         "picked"
@@ -127,7 +127,7 @@ def test_hiring_manager_picks_a_proposal_and_follows_it_to_payment(page, market,
     assert offer.state == MarketplaceOffer.State.OPEN and offer.upwork_id, offer.error
     page.reload()
     expect(offers).to_have_text(
-        [f"fixed_price offer {offer.upwork_id} for up to 3000.00 USD: open"]
+        [f"fixed_price offer {offer.upwork_id} for up to 3,000.00 USD: open"]
     )
 
     # The freelancer accepts within hours; the next pass finds the contract.
@@ -164,8 +164,8 @@ def test_hiring_manager_picks_a_proposal_and_follows_it_to_payment(page, market,
     expect(payments).to_have_count(1)
     paid_on = timezone.localdate(payment.paid_at).isoformat()  # as the page shows it
     expect(payments.locator("td").nth(0)).to_have_text(paid_on)
-    expect(payments.locator("td").nth(2)).to_have_text("3000.00 USD (2760.00 EUR)")
-    expect(page.locator("#budget-used")).to_contain_text("2760.00 of 4000.00 EUR")
+    expect(payments.locator("td").nth(2)).to_have_text("3,000.00 USD (2,760.00 EUR)")
+    expect(page.locator("#budget-used")).to_contain_text("2,760.00 EUR of 4,000.00 EUR")
     assert_accessible(page)
 
 
@@ -213,7 +213,7 @@ def test_an_amount_above_the_limit_is_refused_at_the_field(page, with_proposals)
         f"The offer to {chosen.freelancer_name} is on its way."
     )
     expect(page.locator("#offers li")).to_have_text(
-        ["fixed_price offer for up to 4000.00 USD: queued"]
+        ["fixed_price offer for up to 4,000.00 USD: queued"]
     )
 
 

@@ -430,11 +430,11 @@ def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(pe
     web = Client()
     web.login(username="rita", password=PASSWORD)
     page = web.get(f"/engagements/{engagement.pk}/").content.decode()
-    assert "Marketplace and spend" in page and "500.00 of 4000.00" in page
+    assert "Marketplace and spend" in page and "500.00 EUR of 4,000.00 EUR" in page
     refused = web.post(f"/engagements/{engagement.pk}/proposals/999/pick/")
     assert refused.status_code == 404
     policy_page = web.get("/policy/").content.decode()
-    assert "<th scope=\"col\">Paid</th>" in policy_page and "<td>500.00</td>" in policy_page
+    assert "<th scope=\"col\">Paid</th>" in policy_page and "<td>500.00 EUR</td>" in policy_page
 
 
 def test_a_freelancer_whose_country_is_unknown_gets_no_offer(people):
