@@ -397,9 +397,62 @@ def inbox(user) -> QuerySet:
     )
 
 
+def decision_facts(step: ApprovalStep) -> dict:
+    """What a decider needs beside the request itself, for the decision page and the mail: the
+    rule that made them an approver (from the policy version the step was made under), the
+    direct-hire freelancer and country, the workspace and what is left in the cost center this
+    fiscal year. Strings and numbers only, so a mail's outbox payload can hold it."""
+    import pycountry
+
+    request = step.request
+    policy = program.policy_of(step.policy_version)
+    rule = next((r for r in policy.approvals.rules if r.id == step.rule_id), None)
+    cost_center = request.cost_center
+    committed = compliance.committed(cost_center, policy, request.start_date)
+    fy_start, fy_end = compliance.fiscal_year_bounds(policy, request.start_date)
+    freelancer = None
+    if request.sourcing == WorkRequest.Sourcing.DIRECT:
+        person = Person.objects.filter(email__iexact=request.freelancer_email).first()
+        country = pycountry.countries.get(alpha_2=request.freelancer_country or "")
+        freelancer = {
+            "name": person.display_name if person and person.display_name else "",
+            "email": request.freelancer_email,
+            "country": request.freelancer_country,
+            "country_name": country.name if country else request.freelancer_country,
+        }
+    workspace = request.workspace
+    return {
+        "rule_id": step.rule_id,
+        "rule_description": (rule.description or "") if rule else "",
+        "deliverables": [str(d) for d in request.deliverables or []],
+        "freelancer": freelancer,
+        "workspace": (
+            {
+                "name": workspace.name,
+                "team": workspace.team_name,
+                "folder": workspace.folder_path,
+            }
+            if workspace
+            else None
+        ),
+        "cost_center": {
+            "code": cost_center.code,
+            "name": cost_center.name,
+            "budget": str(cost_center.annual_budget),
+            "committed": str(committed),
+            "available": str(cost_center.annual_budget - committed),
+            "over": cost_center.annual_budget < committed,
+            "includes_request": request.state in compliance.COMMITTING_STATES,
+            "currency": policy.program.currency,
+            "fiscal_year": f"{fy_start.isoformat()} – {fy_end.isoformat()}",
+        },
+    }
+
+
 def _notify_step(
     step: ApprovalStep, link_valid_days: int, template: str, key: str, users=None
 ) -> None:
+    facts = decision_facts(step)
     for approver in users if users is not None else eligible_users(step):
         link = links.create(step, approver, link_valid_days)
         mail(
@@ -418,6 +471,7 @@ def _notify_step(
                 or step.request.requester.username,
                 "link_nonce": link.nonce,
                 "link_expires": link.expires_at.isoformat(),
+                **facts,
             },
             key=f"{step.pk}:{key}",
         )

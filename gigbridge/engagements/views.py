@@ -190,6 +190,7 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
         {
             "step": step,
             "r": step.request,
+            "facts": actions.decision_facts(step),
             "form": form,
             "on_behalf_of": on_behalf_of,
             "token": token,

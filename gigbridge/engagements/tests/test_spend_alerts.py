@@ -3,6 +3,7 @@ center's annual budget (to its owner), each once, when crossed; one alert at 100
 payment crosses both. Upwork is replaced by typed answers (payments arrive through the sync)."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core import mail as django_mail
@@ -137,3 +138,29 @@ def test_alert_mail_names_amount_currency_and_links_the_page(people, paid, setti
     assert "4,100.00 EUR of its budget of 5,000.00 EUR: 80% reached" in carol.body
     assert "over the budget" not in carol.body
     assert f"{settings.BASE_URL}/policy/#cc-CC-MKT" in carol.body
+
+
+def test_overspend_is_flagged_in_red_with_words_on_the_engagement_and_policy_pages(
+    people, paid, client
+):
+    engagement = _contracted(people)
+    cc = engagement.request.cost_center
+    cc.annual_budget = Decimal("5000")
+    cc.save()
+    client.force_login(people["rita"])
+    paid("3900.00")
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert '<dd id="budget-used">3,900.00 EUR of 4,000.00 EUR' in page
+    assert "Over budget" not in page
+    policy = client.get("/policy/").content.decode()
+    assert '<tr id="cc-CC-MKT">' in policy
+
+    paid("5100.00")
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert '<dd id="budget-used" class="overspent">5,100.00 EUR of 4,000.00 EUR' in page
+    assert "<strong>Over budget by 1,100.00 EUR</strong>" in page
+    policy = client.get("/policy/").content.decode()
+    assert '<tr id="cc-CC-MKT" class="overspent">' in policy
+    assert "<td>5,100.00 EUR <strong>Over budget</strong></td>" in policy
+    css = (Path(__file__).parents[2] / "web" / "static" / "gigbridge" / "app.css").read_text()
+    assert ".overspent" in css
