@@ -696,15 +696,18 @@ def check_spend_alerts(engagement: Engagement) -> list[str]:
     now = clock.now()
     for alert in scopes:
         scope, amount, budget = alert["scope"], alert["spent"], alert["budget"]
-        crossed = new_thresholds(scope, amount, budget)
-        if not crossed:
-            continue
-        for threshold in crossed:
-            SpendAlert.objects.get_or_create(
+        crossed = [
+            threshold
+            for threshold in new_thresholds(scope, amount, budget)
+            # Only the pass that made the row alerts (another pass may have raced it).
+            if SpendAlert.objects.get_or_create(
                 scope=scope,
                 threshold=threshold,
                 defaults={"spent": amount, "budget": budget, "sent_at": now},
-            )
+            )[1]
+        ]
+        if not crossed:
+            continue
         threshold = max(crossed)
         sent.append(f"{scope}@{threshold}")
         record(
