@@ -434,7 +434,7 @@ def test_web_page_and_api_show_the_marketplace_side_with_the_same_permissions(pe
     refused = web.post(f"/engagements/{engagement.pk}/proposals/999/pick/")
     assert refused.status_code == 404
     policy_page = web.get("/policy/").content.decode()
-    assert "<th scope=\"col\">Paid</th>" in policy_page and "<td>500.00 EUR</td>" in policy_page
+    assert '<th scope="col">Paid</th>' in policy_page and "<td>500.00 EUR</td>" in policy_page
 
 
 def test_a_freelancer_whose_country_is_unknown_gets_no_offer(people):
