@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from gigbridge import limits, securitylog
+from gigbridge.audit.describe import describe_all
 
 from . import actions, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
@@ -122,7 +123,7 @@ def request_detail(request, pk):
             "r": work_request,
             "steps": steps,
             "engagement": engagement,
-            "timeline": actions.request_timeline(work_request),
+            "timeline": describe_all(actions.request_timeline(work_request)),
             "is_requester": work_request.requester_id == request.user.pk,
         },
     )
@@ -269,7 +270,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         "engagements/engagement_detail.html",
         {
             "e": engagement,
-            "timeline": actions.timeline(engagement),
+            "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,
             "may_source": may_source(request.user, engagement)
