@@ -269,6 +269,8 @@ def _changes(before: dict | None, after: dict | None, names: Names) -> list[Chan
         return []
     rows = []
     for key in before:  # what else "after" holds is context, not a change
+        if key not in after:
+            continue  # the sentence says what became of it (an approval's decision)
         old, new = before.get(key), after.get(key)
         if old != new and key not in NOTE_KEYS:
             rows.append(Change(key.replace("_", " "), shorten(old), shorten(new)))
