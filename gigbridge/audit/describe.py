@@ -357,6 +357,8 @@ def _values(event, names: Names) -> dict:
     if "chain" in after:
         roles = [_plain(str(item).split(" (")[0]) for stage in after["chain"] for item in stage]
         values["chain"] = ", ".join(roles)
+    if after.get("error"):  # what went wrong is the point of the sentence: say more of it
+        values["error"] = shorten(after["error"], 240)
     if "problems" in after:
         values["problems"] = shorten("; ".join(map(str, after["problems"])), 240)
     if "counts" not in values and event.action == "people.imported":
