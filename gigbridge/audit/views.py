@@ -5,6 +5,7 @@ from django.shortcuts import render
 from gigbridge.engagements.permissions import Capability, require
 
 from .actions import verify
+from .describe import describe_all
 from .models import AuditEvent
 
 
@@ -18,5 +19,12 @@ def audit_log(request):
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     result = verify() if request.GET.get("verify") else None
     return render(
-        request, "audit/log.html", {"page": page, "action": action or "", "result": result}
+        request,
+        "audit/log.html",
+        {
+            "page": page,
+            "events": describe_all(page.object_list),
+            "action": action or "",
+            "result": result,
+        },
     )

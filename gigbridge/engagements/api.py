@@ -9,6 +9,7 @@ from ninja.pagination import paginate
 
 from gigbridge import clock, limits
 from gigbridge.api.pagination import Pagination
+from gigbridge.audit.describe import describe_all
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
@@ -140,7 +141,7 @@ def withdraw_request(request, request_id: int):
 
 @requests_router.get("/{request_id}/timeline", response=list[TimelineEventOut])
 def request_timeline(request, request_id: int):
-    return list(actions.request_timeline(_visible_request(request, request_id)))
+    return describe_all(actions.request_timeline(_visible_request(request, request_id)))
 
 
 # --- approvals -----------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def get_engagement(request, engagement_id: int):
 @engagements_router.get("/{engagement_id}/timeline", response=list[TimelineEventOut])
 def engagement_timeline(request, engagement_id: int):
     engagement = _visible_engagement(request, engagement_id)
-    return list(actions.timeline(engagement))
+    return describe_all(actions.timeline(engagement))
 
 
 @engagements_router.post(

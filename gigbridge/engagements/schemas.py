@@ -229,6 +229,12 @@ class TransitionIn(Schema):
     contract_end: limits.PlanDate | None = None
 
 
+class ChangeOut(Schema):
+    field: str
+    before: str
+    after: str
+
+
 class TimelineEventOut(Schema):
     seq: int
     created_at: dt.datetime
@@ -239,6 +245,14 @@ class TimelineEventOut(Schema):
     after: dict | None
     policy_version: int | None
     rule: str
+    text: str = Field(
+        description="The event as a sentence, names not ids "
+        '("Paula Procurement approved WR-000001 as procurement")'
+    )
+    changes: list[ChangeOut] = Field(
+        description="Only the fields that changed, before and after (long texts shortened)"
+    )
+    note: str = Field(description="The comment or reason given, if any")
 
 
 class CostCenterOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from gigbridge import limits, securitylog
+from gigbridge.audit.describe import describe_all
 
 from . import actions, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
@@ -122,7 +124,7 @@ def request_detail(request, pk):
             "r": work_request,
             "steps": steps,
             "engagement": engagement,
-            "timeline": actions.request_timeline(work_request),
+            "timeline": describe_all(actions.request_timeline(work_request)),
             "is_requester": work_request.requester_id == request.user.pk,
         },
     )
@@ -138,6 +140,10 @@ def request_submit(request, pk):
 @require_POST
 def request_withdraw(request, pk):
     work_request = permissions.own_request(request.user, pk, _what(request))
+    if not request.POST.get("confirm"):
+        # Withdrawing cannot be undone: never on one click, never by default.
+        messages.error(request, f"Tick “Yes, withdraw {work_request.reference}” to withdraw it.")
+        return redirect("web:request-detail", pk=pk)
     try:
         actions.withdraw_request(request.user, work_request, request.POST.get("comment", ""))
         messages.success(request, f"{work_request.reference} withdrawn.")
@@ -229,7 +235,12 @@ def engagement_list(request):
     return render(
         request,
         "engagements/engagement_list.html",
-        {"page": _page(request, qs), "states": Engagement.State.choices, "state": state},
+        {
+            "page": _page(request, qs),
+            "states": Engagement.State.choices,
+            "state": state,
+            "page_extra": f"&{urlencode({'state': state})}" if state else "",
+        },
     )
 
 
@@ -238,6 +249,13 @@ def engagement_detail(request, pk):
     engagement = permissions.engagement_or_404(request.user, pk, _what(request))
     return _engagement_page(request, engagement)
 
+
+# Moves that end an engagement ask the admin to confirm (a ticked "I am sure").
+CONFIRM_STATES = (
+    Engagement.State.CANCELLED,
+    Engagement.State.OFFBOARDING,
+    Engagement.State.CLOSED,
+)
 
 # Pick form fields that show their own errors; any other problem shows above the form.
 PICK_FIELDS = ("amount", "hourly_rate", "weekly_hours")
@@ -249,7 +267,8 @@ def _engagement_page(request, engagement, refused=None, problems=()):
     form = None
     if permissions.can_manage_engagements(request.user):
         form = TransitionForm()
-        form.fields["state"].choices = [
+        # No state is chosen for the admin: cancelling must never be what "submit" does.
+        form.fields["state"].choices = [("", "choose…")] + [
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
     from .api import marketplace_view
@@ -271,7 +290,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         "engagements/engagement_detail.html",
         {
             "e": engagement,
-            "timeline": actions.timeline(engagement),
+            "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,
             "may_source": may_source(request.user, engagement)
@@ -340,9 +359,20 @@ def engagement_transition(request, pk):
     permissions.require(
         request.user, permissions.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
     )
+    to_state = request.POST.get("state", "")
+    if not to_state:
+        messages.error(request, "Choose the state to move the engagement to.")
+        return redirect("web:engagement-detail", pk=pk)
+    if to_state in CONFIRM_STATES and not request.POST.get("confirm"):
+        messages.error(
+            request,
+            f"Moving {engagement.reference} to {to_state} cannot be undone: tick “I am sure” "
+            "to confirm.",
+        )
+        return redirect("web:engagement-detail", pk=pk)
     try:
         actions.transition_engagement(
-            request.user, engagement, request.POST.get("state", ""), request.POST.get("reason", "")
+            request.user, engagement, to_state, request.POST.get("reason", "")
         )
         messages.success(request, "Engagement updated.")
     except (RuleViolation, InvalidTransition) as exc:

@@ -290,7 +290,8 @@ def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people,
     assert graph.find_user_by_mail("bob@blocked.example") is None
     client.force_login(people["ada"])
     page = client.get(f"/engagements/{engagement.pk}/").content.decode()
-    assert "access.failed" in page and "is not allowed by" in page
+    assert f"The access check of <a href=\"/engagements/{engagement.pk}/\">" in page
+    assert "is not allowed by" in page
 
 
 def test_a_folder_that_no_longer_exists_holds_back_only_the_share(graph, people):

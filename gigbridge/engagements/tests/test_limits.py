@@ -313,13 +313,14 @@ def test_web_withdraw_comment_and_transition_reason_are_bounded(client, people, 
 
     work_request = WorkRequest.objects.get()
     client.force_login(people["rita"])
-    client.post(f"/requests/{work_request.pk}/withdraw/", {"comment": "c" * 6000})
+    client.post(f"/requests/{work_request.pk}/withdraw/", {"comment": "c" * 6000, "confirm": "1"})
     work_request.refresh_from_db()
     assert work_request.state == WorkRequest.State.DRAFT
     engagement = approved_engagement(people)
     client.force_login(people["ada"])
     client.post(
-        f"/engagements/{engagement.pk}/transition/", {"state": "cancelled", "reason": "r" * 3000}
+        f"/engagements/{engagement.pk}/transition/",
+        {"state": "cancelled", "reason": "r" * 3000, "confirm": "1"},
     )
     assert Engagement.objects.get(pk=engagement.pk).state == Engagement.State.SOURCING
 

@@ -52,7 +52,9 @@ def test_new_request_form_saves_and_submits(login):
     assert request.state == "in_approval"
     assert request.deliverables == ["Report", "Script"] and request.skills == ["python", "sql"]
     page = client.get(f"/requests/{request.pk}/").content.decode()
-    assert "request.submitted" in page and "manager" in page
+    name = request.requester.get_full_name()
+    assert f"{name} submitted <a href=\"/requests/{request.pk}/\">{request.reference}</a>" in page
+    assert "the policy asked manager" in page
 
 
 def test_form_shows_policy_errors_next_to_the_field(login):
