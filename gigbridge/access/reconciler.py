@@ -8,6 +8,7 @@ crash is found by its mail address next time, so there is never a second invitat
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -42,13 +43,20 @@ class Settings:
     mail_sender: str  # the mailbox (id or UPN) Gigbridge sends Outlook mail from
 
 
+# A share expiring later than this past its desired expiry is corrected (a tenant that stores
+# the expiry a little differently must not be patched on every pass).
+EXPIRY_SLACK = dt.timedelta(minutes=1)
+
+
 @dataclass
 class Outcome:
     granted: list[str] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
+    shortened: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{len(self.granted)} granted, {len(self.revoked)} revoked"
+        text = f"{len(self.granted)} granted, {len(self.revoked)} revoked"
+        return text + (f", {len(self.shortened)} shortened" if self.shortened else "")
 
 
 class Reconciler:
@@ -330,6 +338,8 @@ class Reconciler:
                 send_invitation=False,
             )
             permission = created[0]
+        else:
+            permission = self._shorten_share(want, permission, grant)
         if (
             grant is None
             or grant.state != Grant.State.APPLIED
@@ -342,6 +352,46 @@ class Reconciler:
                 role=want.params["role"],
                 expires=want.params["expires"],
             )
+
+    def _shorten_share(self, want: Want, permission: dict, grant: Grant | None) -> dict:
+        """A share that outlives the desired expiry (the contract ended early, or someone
+        extended it in the tenant) is cut back to it at once. Level-triggered: the desired
+        expiry comes from the contract's real end, so any pass repairs it."""
+        wanted = want.params["expires"]
+        actual = _parse_expiry(permission.get("expirationDateTime"))
+        if wanted is None or (actual is not None and actual <= wanted + EXPIRY_SLACK):
+            return permission
+        drive_id, item_id = want.params["drive_id"], want.params["item_id"]
+        updated = self.client.update_permission_expiry(drive_id, item_id, permission["id"], wanted)
+        with transaction.atomic():
+            if grant is not None:
+                Grant.objects.filter(pk=grant.pk).update(expires_at=wanted)
+            record(
+                user=None,
+                actor="access reconciler",
+                action="access.folder_share.shortened",
+                obj=self.engagement,
+                before={"expires": actual.isoformat() if actual else None},
+                after={
+                    "target": want.target,
+                    "external_id": permission["id"],
+                    "principal": self.engagement.freelancer.email,
+                    "expires": wanted.isoformat(),
+                    "reason": f"{self._end_reason()}; contract ended "
+                    f"{self.engagement.contract_end.isoformat()}",
+                },
+                policy_version=self.policy_version,
+                rule="access.grace_days",
+            )
+        self.outcome.shortened.append(f"{want.kind}:{want.target}")
+        log.info(
+            "shortened %s on %s for %s to %s",
+            want.kind,
+            want.target,
+            self.engagement.reference,
+            wanted.isoformat(),
+        )
+        return updated or permission
 
     def _revoke_folder_share(self, grant: Grant) -> None:
         drive_id, item_id = grant.target.split(":", 1)
@@ -423,6 +473,16 @@ class Reconciler:
         transition_engagement(
             None, engagement, Engagement.State.CLOSED, "every grant removed after the grace period"
         )
+
+
+def _parse_expiry(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _rule(kind: str) -> str:

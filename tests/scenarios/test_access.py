@@ -222,7 +222,7 @@ def test_drift_removed_by_hand_leaves_the_review(graph, people, policy):
     assert verify().ok
 
 
-def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people):
+def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people, tenant_info):
     from gigbridge.access.actions import reconcile
     from gigbridge.access.workspaces import create_workspace
 
@@ -254,7 +254,12 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         (engagement.contract_end + dt.timedelta(days=3)).isoformat()
     )
 
+    # Cancelled before its planned end: the share is cut back to today + grace at once, and
+    # every grant goes when the grace ends.
     actions.transition_engagement(people["ada"], engagement, "cancelled", "budget cut")
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
+    assert share_expiry(graph, workspace, grants["folder_share"]) == end_of_grace(clock.today())
+    move_clocks(tenant_info, days=4)
     assert reconcile(engagement.pk).endswith("revoked")
     task_after = graph.get_task(grants["planner_task"].external_id).body
     assert guest_id not in (task_after.get("assignments") or {})  # unassigned, task kept
@@ -266,6 +271,92 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         .exclude(kind__in=["welcome_mail", "manager_note"])
         .exists()
     )
+
+
+def end_of_grace(day: dt.date) -> str:
+    """A share's expiry as Graph shows it: the end of the last day of grace (3 days), in UTC."""
+    return f"{(day + dt.timedelta(days=3)).isoformat()}T23:59:59Z"
+
+
+def share_expiry(graph, workspace, grant) -> str | None:
+    shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    return next((p["expirationDateTime"] for p in shares if p["id"] == grant.external_id), None)
+
+
+def move_clocks(tenant_info, **delta) -> None:
+    """Time passes for the product and for the tenant alike (one world time)."""
+    from gigbridge.sandbox.tests.conftest import pin_sandbox_clock
+
+    moment = clock.now() + dt.timedelta(**delta)
+    clock.set_now(moment)
+    pin_sandbox_clock(tenant_info, moment)
+
+
+def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
+    graph, people, tenant_info, client
+):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.review import granted_rows
+    from gigbridge.access.workspaces import create_workspace
+    from gigbridge.audit.models import AuditEvent
+
+    workspace = create_workspace(people["ada"], "Early end")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    engagement = contracted_engagement(people, workspace)
+    planned_end = engagement.contract_end
+    run_jobs()
+    share = engagement.grants.get(kind="folder_share", state="applied")
+    assert share_expiry(graph, workspace, share) == end_of_grace(planned_end)
+
+    engagement = actions.transition_engagement(people["ada"], engagement, "active")
+    run_jobs()
+    move_clocks(tenant_info, days=10)
+    ended_on = clock.today()
+    assert ended_on < planned_end
+    engagement = actions.transition_engagement(
+        people["ada"], engagement, "offboarding", "the work is done early"
+    )
+    assert engagement.contract_end == ended_on
+    run_jobs()  # the transition queued a pass: the expiry is shortened at once
+
+    assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
+    share.refresh_from_db()
+    assert share.state == "applied" and share.expires_at.date() == ended_on + dt.timedelta(days=3)
+    shortened = AuditEvent.objects.get(action="access.folder_share.shortened")
+    assert shortened.before["expires"].startswith((planned_end + dt.timedelta(days=3)).isoformat())
+    row = next(r for r in granted_rows() if r.kind == "folder_share")
+    assert row.until == (ended_on + dt.timedelta(days=3)).isoformat()  # the review's new date
+    client.force_login(people["ada"])
+    assert (ended_on + dt.timedelta(days=3)).isoformat() in client.get("/access/").content.decode()
+
+    # Level-triggered: a share someone extends in the tenant is cut back by the next pass.
+    graph.invite_to_drive_item(
+        workspace.drive_id,
+        workspace.folder_id,
+        FREELANCER,
+        "write",
+        dt.datetime.combine(planned_end, dt.time(12), dt.UTC),
+        send_invitation=False,
+    )
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
+    assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+
+    move_clocks(tenant_info, days=3)  # the last day of grace: still there
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+    move_clocks(tenant_info, days=1)  # grace over
+    assert share_expiry(graph, workspace, share) is None  # expired in the tenant too
+    reconcile(engagement.pk)
+    assert not (
+        engagement.grants.filter(state="applied")
+        .exclude(kind__in=["welcome_mail", "manager_note"])
+        .exists()
+    )
+    assert graph.find_user_by_mail(FREELANCER) is None
+    engagement.refresh_from_db()
+    assert engagement.state == "closed"
+    assert verify().ok
 
 
 def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people, client):
