@@ -251,6 +251,8 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         form.fields["state"].choices = [
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
+    from gigbridge.access.names import grant_places
+
     from .api import marketplace_view
     from .marketplace import may_source
 
@@ -269,6 +271,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         "engagements/engagement_detail.html",
         {
             "e": engagement,
+            "access_grants": grant_places(engagement.grants.all()),
             "timeline": actions.timeline(engagement),
             "form": form,
             "m": m,

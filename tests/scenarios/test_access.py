@@ -260,7 +260,8 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
     assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
     assert share_expiry(graph, workspace, grants["folder_share"]) == end_of_grace(clock.today())
     move_clocks(tenant_info, days=4)
-    assert reconcile(engagement.pk).endswith("revoked")
+    # The share expired in the tenant on its own: counted as gone, not as revoked by the pass.
+    assert reconcile(engagement.pk) == "0 granted, 4 revoked, 1 already gone"
     task_after = graph.get_task(grants["planner_task"].external_id).body
     assert guest_id not in (task_after.get("assignments") or {})  # unassigned, task kept
     shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
@@ -306,6 +307,10 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
     engagement = contracted_engagement(people, workspace)
     planned_end = engagement.contract_end
     run_jobs()
+    state = ReconcileState.objects.get(engagement=engagement)
+    # What the first pass really did: 5 grants made in the tenant (the guest, the Team, two
+    # tasks, the share) and two mails, not "7 granted".
+    assert state.last_outcome == "5 granted, 0 revoked, 2 mails sent"
     share = engagement.grants.get(kind="folder_share", state="applied")
     assert share_expiry(graph, workspace, share) == end_of_grace(planned_end)
 
@@ -327,8 +332,18 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
     assert shortened.before["expires"].startswith((planned_end + dt.timedelta(days=3)).isoformat())
     row = next(r for r in granted_rows() if r.kind == "folder_share")
     assert row.until == (ended_on + dt.timedelta(days=3)).isoformat()  # the review's new date
+    assert row.on == 'folder "Freelance/Early end" of Team "Early end"'
     client.force_login(people["ada"])
-    assert (ended_on + dt.timedelta(days=3)).isoformat() in client.get("/access/").content.decode()
+    page = client.get("/access/").content.decode()
+    assert (ended_on + dt.timedelta(days=3)).isoformat() in page
+    assert "folder &quot;Freelance/Early end&quot; of Team &quot;Early end&quot;" in page
+    assert workspace.team_id not in page and workspace.folder_id not in page  # names, not ids
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    section = page[page.index('id="access-grants"') :]
+    assert "Team &quot;Early end&quot;" in section
+    assert "task &quot;" in section and f"({engagement.reference})&quot;" in section
+    assert workspace.team_id not in section and workspace.folder_id not in section
+    assert workspace.plan_id not in section
 
     # Level-triggered: a share someone extends in the tenant is cut back by the next pass.
     graph.invite_to_drive_item(
