@@ -29,12 +29,18 @@ from gigbridge.program import actions as program
 
 from .desired import ONE_SHOT, Want, desired, window_open
 from .models import Grant
+from .rules import folder_problems
 
 log = logging.getLogger(__name__)
 
 
 class AccessProblem(PermanentError):
     """A pass that applied what it could but not everything: the message names what not."""
+
+
+class Refused(Exception):
+    """The policy forbids one grant (e.g. a folder shared with another engagement's
+    freelancer): the rest of the access goes ahead, the pass fails naming the rule."""
 
 
 @dataclass
@@ -85,6 +91,7 @@ class Reconciler:
     def run(self, engagement: Engagement) -> Outcome:
         version, policy = program.current()
         self.policy_version = version.number
+        self.policy = policy
         self.engagement = engagement
         self.outcome = Outcome()
         self.channel_ids: dict[str, str] = {}
@@ -101,7 +108,7 @@ class Reconciler:
                 continue
             try:
                 getattr(self, f"_ensure_{want.kind}")(want, grant, guest_id)
-            except PermanentGraphError as error:
+            except (PermanentGraphError, Refused) as error:
                 # One broken target (a folder deleted, a Team archived) must not hold back the
                 # rest of the access; the pass ends as failed, naming it, and is retried later.
                 problems.append(f"{want.kind} on {want.target}: {error}")
@@ -374,6 +381,11 @@ class Reconciler:
         )
         shared = permission is None
         if shared:
+            refused = folder_problems(
+                self.engagement.request.workspace, email, self.policy, self.engagement.pk
+            )
+            if refused:
+                raise Refused(f"{refused[0].message} (policy {refused[0].rule})")
             created = self.client.invite_to_drive_item(
                 drive_id,
                 item_id,

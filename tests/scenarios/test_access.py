@@ -459,3 +459,74 @@ def test_the_access_review_shows_every_grant_and_drift_on_web_api_and_cli(graph,
     assert "trudy@outside.example" in page and engagement.reference in page
     browser.force_login(people["rita"])
     assert browser.get("/access/").status_code == 403
+
+
+def test_a_folder_in_use_is_not_shared_with_another_engagements_freelancer(
+    graph, people, tenant_info
+):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.reconciler import AccessProblem
+    from gigbridge.access.workspaces import create_workspace
+
+    workspace = create_workspace(people["ada"], "One folder")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    first = contracted_engagement(people, workspace)
+    run_jobs()
+    assert first.grants.filter(kind="folder_share", state="applied").exists()
+
+    from gigbridge.people.models import Agreement, Person
+
+    gus = Person.objects.create(  # as the blocked-domain test: agreements signed elsewhere
+        email="gus@freelancers.example", kind=Person.Kind.FREELANCER, display_name="Gus"
+    )
+    for name in ("NDA", "MSA"):
+        Agreement.objects.create(person=gus, name=name, signed_on="2026-01-05")
+    second = contracted_engagement(people, workspace, "gus@freelancers.example")
+    with pytest.raises(AccessProblem, match="access.share_folder_across_engagements"):
+        reconcile(second.pk)
+    applied = set(second.grants.filter(state="applied").values_list("kind", flat=True))
+    assert {"guest", "team_member", "planner_task"} <= applied  # the rest goes ahead
+    assert "folder_share" not in applied
+    shared_with = {
+        (p.get("invitation") or {}).get("email")
+        for p in graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    }
+    assert "gus@freelancers.example" not in shared_with
+    state = ReconcileState.objects.get(engagement=second)
+    assert first.reference in state.last_outcome
+
+    # The first contract ends and its grace passes: the folder is free for the second.
+    actions.transition_engagement(people["ada"], first, "cancelled", "moved to another team")
+    move_clocks(tenant_info, days=4)
+    reconcile(first.pk)
+    assert reconcile(second.pk).startswith("1 granted")
+    assert second.grants.filter(kind="folder_share", state="applied").exists()
+
+
+def test_the_api_refuses_a_workspace_the_policy_does_not_allow_for_the_classification(
+    graph, people, api
+):
+    from conftest import EXAMPLE_POLICY
+    from gigbridge.program.actions import activate_policy
+
+    Workspace.objects.create(name="Marketing", team_id="team-m")
+    text = EXAMPLE_POLICY.read_text().replace(
+        "access:\n", "access:\n  workspace_kinds:\n    confidential: [new_team]\n", 1
+    )
+    activate_policy(text, "program.yaml", actor="tests")
+    body = request_payload(data_classification="confidential", workspace="Marketing")
+    response = post_json(api("rita"), "/api/v1/requests", body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "workspace"
+    assert error["rule"] == "access.workspace_kinds.confidential"
+    assert "a Team made for it" in error["message"]
+    body["data_classification"] = "internal"
+    assert post_json(api("rita"), "/api/v1/requests", body).status_code == 201
+
+
+def post_json(client, path, body):
+    import json
+
+    return client.post(path, json.dumps(body), content_type="application/json")
