@@ -357,6 +357,13 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
     assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
     assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
     assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+    # A pass that died between the PATCH and its record: the next one records the tenant's date.
+    Grant.objects.filter(pk=share.pk).update(
+        expires_at=dt.datetime.combine(planned_end, dt.time(23, 59, 59), dt.UTC)
+    )
+    reconcile(engagement.pk)
+    share.refresh_from_db()
+    assert share.expires_at.date() == ended_on + dt.timedelta(days=3)
 
     move_clocks(tenant_info, days=3)  # the last day of grace: still there
     assert reconcile(engagement.pk) == "0 granted, 0 revoked"
