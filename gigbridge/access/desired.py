@@ -12,6 +12,9 @@ from .models import Grant
 
 # Access starts when the contract starts and ends when it ends (plus the policy's grace days).
 HOLDING_STATES = {Engagement.State.CONTRACTED, Engagement.State.ACTIVE}
+# A contract that ended (on its day, early, or cancelled once made) keeps access for the grace
+# days after its real end: ``transition_engagement`` records that end as ``contract_end``.
+ENDED_STATES = {Engagement.State.OFFBOARDING, Engagement.State.CANCELLED}
 # One-shot notices: sent once, never "revoked".
 ONE_SHOT = {Grant.Kind.WELCOME_MAIL, Grant.Kind.MANAGER_NOTE}
 
@@ -39,8 +42,19 @@ def window_open(engagement: Engagement, policy: Policy, today: dt.date) -> bool:
         return False
     if engagement.state in HOLDING_STATES:
         return True
+    if engagement.state not in ENDED_STATES:
+        return False
+    if engagement.state == Engagement.State.CANCELLED and engagement.contract_start is None:
+        return False  # cancelled before any contract: no access was ever due
     ends = access_ends(engagement, policy)
-    return engagement.state == Engagement.State.OFFBOARDING and ends is not None and today <= ends
+    return ends is not None and today <= ends
+
+
+def share_expires(engagement: Engagement, policy: Policy) -> dt.datetime | None:
+    """When a folder share must expire: the end of the last day of grace after the contract's
+    real end (the planned end while it runs; the day it ended once it ended early)."""
+    ends = access_ends(engagement, policy)
+    return dt.datetime.combine(ends, dt.time(23, 59, 59), dt.UTC) if ends else None
 
 
 def desired(engagement: Engagement, policy: Policy, today: dt.date) -> list[Want]:
@@ -92,7 +106,6 @@ def desired(engagement: Engagement, policy: Policy, today: dt.date) -> list[Want
                     )
                 )
         if workspace.drive_id and workspace.folder_id:
-            ends = access_ends(engagement, policy)
             wants.append(
                 Want(
                     Grant.Kind.FOLDER_SHARE,
@@ -102,9 +115,7 @@ def desired(engagement: Engagement, policy: Policy, today: dt.date) -> list[Want
                         "drive_id": workspace.drive_id,
                         "item_id": workspace.folder_id,
                         "role": policy.access.file_share_role,
-                        "expires": dt.datetime.combine(ends, dt.time(23, 59, 59), dt.UTC)
-                        if ends
-                        else None,
+                        "expires": share_expires(engagement, policy),
                     },
                 )
             )

@@ -8,6 +8,7 @@ crash is found by its mail address next time, so there is never a second invitat
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from gigbridge.program import actions as program
 
 from .desired import ONE_SHOT, Want, desired, window_open
 from .models import Grant
+from .rules import folder_problems
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +38,47 @@ class AccessProblem(PermanentError):
     """A pass that applied what it could but not everything: the message names what not."""
 
 
+class Refused(Exception):
+    """The policy forbids one grant (e.g. a folder shared with another engagement's
+    freelancer): the rest of the access goes ahead, the pass fails naming the rule."""
+
+
 @dataclass
 class Settings:
     invite_redirect_url: str
     mail_sender: str  # the mailbox (id or UPN) Gigbridge sends Outlook mail from
 
 
+# A share expiring later than this past its desired expiry is corrected (a tenant that stores
+# the expiry a little differently must not be patched on every pass).
+EXPIRY_SLACK = dt.timedelta(minutes=1)
+
+
 @dataclass
 class Outcome:
-    granted: list[str] = field(default_factory=list)
-    revoked: list[str] = field(default_factory=list)
+    """What one pass did. Only a change the pass made in the tenant counts as granted or
+    revoked; access it found already as desired, or already gone, is counted apart."""
+
+    granted: list[str] = field(default_factory=list)  # given in the tenant by this pass
+    revoked: list[str] = field(default_factory=list)  # taken away in the tenant by this pass
+    shortened: list[str] = field(default_factory=list)  # share expiry cut back
+    sent: list[str] = field(default_factory=list)  # welcome mail, note to the manager
+    in_place: list[str] = field(default_factory=list)  # found as desired, only recorded
+    gone: list[str] = field(default_factory=list)  # already removed in the tenant
+    kept: list[str] = field(default_factory=list)  # ended here, kept there by design
 
     def __str__(self) -> str:
-        return f"{len(self.granted)} granted, {len(self.revoked)} revoked"
+        text = f"{len(self.granted)} granted, {len(self.revoked)} revoked"
+        for count, words in (
+            (len(self.shortened), "shortened"),
+            (len(self.sent), "mail sent" if len(self.sent) == 1 else "mails sent"),
+            (len(self.in_place), "already in place"),
+            (len(self.gone), "already gone"),
+            (len(self.kept), "kept in the tenant by policy"),
+        ):
+            if count:
+                text += f", {count} {words}"
+        return text
 
 
 class Reconciler:
@@ -61,6 +91,7 @@ class Reconciler:
     def run(self, engagement: Engagement) -> Outcome:
         version, policy = program.current()
         self.policy_version = version.number
+        self.policy = policy
         self.engagement = engagement
         self.outcome = Outcome()
         self.channel_ids: dict[str, str] = {}
@@ -77,7 +108,7 @@ class Reconciler:
                 continue
             try:
                 getattr(self, f"_ensure_{want.kind}")(want, grant, guest_id)
-            except PermanentGraphError as error:
+            except (PermanentGraphError, Refused) as error:
                 # One broken target (a folder deleted, a Team archived) must not hold back the
                 # rest of the access; the pass ends as failed, naming it, and is retried later.
                 problems.append(f"{want.kind} on {want.target}: {error}")
@@ -105,7 +136,10 @@ class Reconciler:
 
     # -- recording ---------------------------------------------------------------------------
 
-    def _granted(self, want: Want, external_id: str, grant: Grant | None, **extra) -> None:
+    def _granted(
+        self, want: Want, external_id: str, grant: Grant | None, changed: bool = True, **extra
+    ) -> None:
+        """Record a grant; ``changed``: this pass made it in the tenant (else it was found)."""
         now = clock.now()
         with transaction.atomic():
             Grant.objects.update_or_create(
@@ -132,15 +166,24 @@ class Reconciler:
                     "external_id": external_id,
                     "principal": self.engagement.freelancer.email,
                     "reason": want.reason,
+                    **({} if changed else {"found_in_tenant": True}),
                     **extra,
                 },
                 policy_version=self.policy_version,
                 rule=_rule(want.kind),
             )
-        self.outcome.granted.append(f"{want.kind}:{want.target}")
+        done = f"{want.kind}:{want.target}"
+        if not changed:
+            self.outcome.in_place.append(done)
+        elif want.kind in ONE_SHOT:
+            self.outcome.sent.append(done)
+        else:
+            self.outcome.granted.append(done)
         log.info("granted %s on %s for %s", want.kind, want.target, self.engagement.reference)
 
-    def _revoked(self, grant: Grant, reason: str) -> None:
+    def _revoked(self, grant: Grant, reason: str, effect: str = "revoked") -> None:
+        """Record a grant's end; ``effect``: "revoked" (this pass removed it in the tenant),
+        "gone" (it was gone already) or "kept" (it stays in the tenant by design)."""
         with transaction.atomic():
             grant.state, grant.removed_at = Grant.State.REMOVED, clock.now()
             grant.save(update_fields=["state", "removed_at"])
@@ -154,11 +197,12 @@ class Reconciler:
                     "external_id": grant.external_id,
                     "principal": grant.principal,
                     "reason": reason,
+                    **({} if effect == "revoked" else {"in_tenant": effect}),
                 },
                 policy_version=self.policy_version,
                 rule=_rule(grant.kind),
             )
-        self.outcome.revoked.append(f"{grant.kind}:{grant.target}")
+        getattr(self.outcome, effect).append(f"{grant.kind}:{grant.target}")
         log.info("revoked %s on %s for %s", grant.kind, grant.target, self.engagement.reference)
 
     def _end_reason(self) -> str:
@@ -179,7 +223,7 @@ class Reconciler:
             self._granted(want, user_id, grant, invited=True)
             return user_id
         if grant is None or grant.state != Grant.State.APPLIED or grant.external_id != user["id"]:
-            self._granted(want, user["id"], grant, invited=False)
+            self._granted(want, user["id"], grant, changed=False, invited=False)
         return user["id"]
 
     def _revoke_guest(self, grant: Grant, policy) -> None:
@@ -187,16 +231,21 @@ class Reconciler:
             pk=self.engagement.pk
         )
         if any(window_open(e, policy, clock.today()) for e in still_needed):
-            self._revoked(grant, f"{self._end_reason()}; the account stays for another engagement")
+            self._revoked(
+                grant, f"{self._end_reason()}; the account stays for another engagement", "kept"
+            )
             return
         if policy.access.remove_guest_on_end:
+            effect = "revoked"
             try:
                 self.client.delete_user(grant.external_id)
             except NotFound:
-                pass  # already gone: the goal holds
-            self._revoked(grant, f"{self._end_reason()}; policy access.remove_guest_on_end")
+                effect = "gone"  # already gone: the goal holds
+            self._revoked(grant, f"{self._end_reason()}; policy access.remove_guest_on_end", effect)
         else:
-            self._revoked(grant, f"{self._end_reason()}; account kept (remove_guest_on_end off)")
+            self._revoked(
+                grant, f"{self._end_reason()}; account kept (remove_guest_on_end off)", "kept"
+            )
 
     # -- Team and channels -------------------------------------------------------------------
 
@@ -205,22 +254,25 @@ class Reconciler:
 
     def _ensure_team_member(self, want: Want, grant: Grant | None, guest_id: str) -> None:
         member = self._member_of(self.client.list_team_members(want.target), guest_id)
-        if member is None:
+        added = member is None
+        if added:
             member = self.client.add_team_member(want.target, guest_id, roles=["guest"])
         if grant is None or grant.state != Grant.State.APPLIED or grant.external_id != member["id"]:
-            self._granted(want, member["id"], grant)
+            self._granted(want, member["id"], grant, changed=added)
 
     def _revoke_team_member(self, grant: Grant) -> None:
+        effect = "revoked"
         try:
             self.client.remove_team_member(grant.target, grant.external_id)
         except NotFound:
-            pass
-        self._revoked(grant, self._end_reason())
+            effect = "gone"
+        self._revoked(grant, self._end_reason(), effect)
 
     def _ensure_private_channel(self, want: Want, grant: Grant | None, guest_id: str) -> None:
         team_id = want.params["team_id"]
         channel = self.client.find_channel(team_id, want.target)
-        if channel is None:
+        created = channel is None
+        if created:
             owner = self.client.find_user_by_mail(self.engagement.request.requester.email)
             if owner is None:
                 raise NotFound(
@@ -235,30 +287,32 @@ class Reconciler:
                 team_id, want.target, owner["id"], f"Work with {self.engagement.freelancer.email}"
             )
         if grant is None or grant.state != Grant.State.APPLIED:
-            self._granted(want, f"{team_id}:{channel['id']}", grant)
+            self._granted(want, f"{team_id}:{channel['id']}", grant, changed=created)
         self.channel_ids[want.target] = channel["id"]
 
     def _revoke_private_channel(self, grant: Grant) -> None:
         # The channel and its history stay with the hiring team; only membership ends.
-        self._revoked(grant, f"{self._end_reason()}; channel kept for the team's history")
+        self._revoked(grant, f"{self._end_reason()}; channel kept for the team's history", "kept")
 
     def _ensure_channel_member(self, want: Want, grant: Grant | None, guest_id: str) -> None:
         team_id = want.params["team_id"]
         channel_id = self.channel_ids[want.target]
         members = self.client.list_channel_members(team_id, channel_id)
         member = self._member_of(members, guest_id)
-        if member is None:
+        added = member is None
+        if added:
             member = self.client.add_channel_member(team_id, channel_id, guest_id)
         if grant is None or grant.state != Grant.State.APPLIED:
-            self._granted(want, f"{team_id}:{channel_id}:{member['id']}", grant)
+            self._granted(want, f"{team_id}:{channel_id}:{member['id']}", grant, changed=added)
 
     def _revoke_channel_member(self, grant: Grant) -> None:
         team_id, channel_id, membership_id = grant.external_id.split(":", 2)
+        effect = "revoked"
         try:
             self.client.remove_channel_member(team_id, channel_id, membership_id)
         except NotFound:
-            pass
-        self._revoked(grant, self._end_reason())
+            effect = "gone"
+        self._revoked(grant, self._end_reason(), effect)
 
     # -- Planner -----------------------------------------------------------------------------
 
@@ -269,10 +323,13 @@ class Reconciler:
             except NotFound:
                 task = None
             if task is not None:
-                if guest_id not in (task.get("assignments") or {}):
+                assigned = guest_id not in (task.get("assignments") or {})
+                if assigned:
                     self._assign(grant.external_id, etag, guest_id, assign=True)
                 if grant.state != Grant.State.APPLIED:
-                    self._granted(want, grant.external_id, grant)
+                    self._granted(want, grant.external_id, grant, changed=assigned)
+                elif assigned:  # unassigned by hand in the tenant: given back
+                    self.outcome.granted.append(f"{want.kind}:{want.target}")
                 return
         task, _ = self.client.create_task(
             want.params["plan_id"], want.params["bucket_id"], want.params["title"], [guest_id]
@@ -295,14 +352,16 @@ class Reconciler:
 
     def _revoke_planner_task(self, grant: Grant) -> None:
         guest = self.engagement.grants.filter(kind=Grant.Kind.GUEST).first()
+        effect = "gone"
         try:
             task, etag = self.client.get_task(grant.external_id)
             if guest and guest.external_id in (task.get("assignments") or {}):
                 # Unassign only: the task and its history stay in the plan.
                 self._assign(grant.external_id, etag, guest.external_id, assign=False)
+                effect = "revoked"
         except NotFound:
             pass
-        self._revoked(grant, f"{self._end_reason()}; task kept, assignment removed")
+        self._revoked(grant, f"{self._end_reason()}; task kept, assignment removed", effect)
 
     # -- SharePoint folder -------------------------------------------------------------------
 
@@ -320,7 +379,13 @@ class Reconciler:
         permission = self._share_of(
             self.client.list_permissions(drive_id, item_id), email, guest_id
         )
-        if permission is None:
+        shared = permission is None
+        if shared:
+            refused = folder_problems(
+                self.engagement.request.workspace, email, self.policy, self.engagement.pk
+            )
+            if refused:
+                raise Refused(f"{refused[0].message} (policy {refused[0].rule})")
             created = self.client.invite_to_drive_item(
                 drive_id,
                 item_id,
@@ -330,6 +395,15 @@ class Reconciler:
                 send_invitation=False,
             )
             permission = created[0]
+        else:
+            permission = self._shorten_share(want, permission, grant)
+            if (
+                grant is not None
+                and grant.expires_at != want.params["expires"]
+                and _parse_expiry(permission.get("expirationDateTime")) == want.params["expires"]
+            ):
+                # Shortened in the tenant by a pass that died before recording it.
+                Grant.objects.filter(pk=grant.pk).update(expires_at=want.params["expires"])
         if (
             grant is None
             or grant.state != Grant.State.APPLIED
@@ -339,17 +413,59 @@ class Reconciler:
                 want,
                 permission["id"],
                 grant,
+                changed=shared,
                 role=want.params["role"],
                 expires=want.params["expires"],
             )
 
+    def _shorten_share(self, want: Want, permission: dict, grant: Grant | None) -> dict:
+        """A share that outlives the desired expiry (the contract ended early, or someone
+        extended it in the tenant) is cut back to it at once. Level-triggered: the desired
+        expiry comes from the contract's real end, so any pass repairs it."""
+        wanted = want.params["expires"]
+        actual = _parse_expiry(permission.get("expirationDateTime"))
+        if wanted is None or (actual is not None and actual <= wanted + EXPIRY_SLACK):
+            return permission
+        drive_id, item_id = want.params["drive_id"], want.params["item_id"]
+        updated = self.client.update_permission_expiry(drive_id, item_id, permission["id"], wanted)
+        with transaction.atomic():
+            if grant is not None:
+                Grant.objects.filter(pk=grant.pk).update(expires_at=wanted)
+            record(
+                user=None,
+                actor="access reconciler",
+                action="access.folder_share.shortened",
+                obj=self.engagement,
+                before={"expires": actual.isoformat() if actual else None},
+                after={
+                    "target": want.target,
+                    "external_id": permission["id"],
+                    "principal": self.engagement.freelancer.email,
+                    "expires": wanted.isoformat(),
+                    "reason": f"{self._end_reason()}; contract ended "
+                    f"{self.engagement.contract_end.isoformat()}",
+                },
+                policy_version=self.policy_version,
+                rule="access.grace_days",
+            )
+        self.outcome.shortened.append(f"{want.kind}:{want.target}")
+        log.info(
+            "shortened %s on %s for %s to %s",
+            want.kind,
+            want.target,
+            self.engagement.reference,
+            wanted.isoformat(),
+        )
+        return updated or permission
+
     def _revoke_folder_share(self, grant: Grant) -> None:
         drive_id, item_id = grant.target.split(":", 1)
+        effect = "revoked"
         try:
             self.client.delete_permission(drive_id, item_id, grant.external_id)
         except NotFound:
-            pass  # expired or removed already
-        self._revoked(grant, self._end_reason())
+            effect = "gone"  # expired or removed already
+        self._revoked(grant, self._end_reason(), effect)
 
     # -- Outlook -----------------------------------------------------------------------------
 
@@ -382,7 +498,13 @@ class Reconciler:
         an error, nothing was sent, and the intent is dropped so a later pass tries again.
         """
         if grant is not None and grant.state == Grant.State.SENDING:
-            self._granted(want, "unconfirmed", grant, note="an earlier pass died while sending")
+            self._granted(
+                want,
+                "unconfirmed",
+                grant,
+                changed=False,
+                note="an earlier pass died while sending",
+            )
             return
         Grant.objects.update_or_create(
             engagement=self.engagement,
@@ -423,6 +545,16 @@ class Reconciler:
         transition_engagement(
             None, engagement, Engagement.State.CLOSED, "every grant removed after the grace period"
         )
+
+
+def _parse_expiry(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _rule(kind: str) -> str:

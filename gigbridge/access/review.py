@@ -24,13 +24,18 @@ from gigbridge.program.models import Workspace
 
 from .desired import access_ends
 from .models import Drift, Grant
+from .names import Names
+
+KIND_NAMES = dict(Grant.Kind.choices)
 
 
 @dataclass
 class Row:
     guest: str
     kind: str
-    target: str
+    access: str  # the kind, in words ("Team membership")
+    on: str  # where, by name: Team, channel, task title, folder path (``names``)
+    target: str  # the tenant's id of the same place, for tools and auditors
     why: str
     engagement: str
     until: str
@@ -43,8 +48,9 @@ def granted_rows() -> list[Row]:
     grants = (
         Grant.objects.filter(state=Grant.State.APPLIED)
         .exclude(kind__in=[Grant.Kind.WELCOME_MAIL, Grant.Kind.MANAGER_NOTE])
-        .select_related("engagement__request")
+        .select_related("engagement__request__workspace")
     )
+    names = Names()
     for grant in grants.order_by("principal", "kind"):
         ends = (
             timezone.localdate(grant.expires_at)
@@ -55,6 +61,8 @@ def granted_rows() -> list[Row]:
             Row(
                 guest=grant.principal,
                 kind=grant.kind,
+                access=grant.get_kind_display(),
+                on=names.of(grant.kind, grant.target, grant.engagement, grant.external_id),
                 target=grant.target,
                 why=grant.reason,
                 engagement=grant.engagement.reference,
@@ -204,10 +212,13 @@ def remove_drift(client: GraphClient, drifts: list[Drift]) -> int:
 
 def drift_rows() -> list[Row]:
     """Open drift (neither removed nor resolved), as recorded by the last scan."""
+    names = Names()
     return [
         Row(
             guest=d.principal,
             kind=d.kind,
+            access=KIND_NAMES.get(d.kind, d.kind),
+            on=names.of(d.kind, d.target),
             target=d.target,
             why="no engagement explains this access",
             engagement="",

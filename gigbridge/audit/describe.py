@@ -195,6 +195,8 @@ SENTENCES: dict[str, Any] = {
         "for {engagement}: {reason}"
         for kind, label in GRANT_KINDS.items()
     },
+    "access.folder_share.shortened": "Gigbridge shortened the folder share ({target}) of "
+    "{principal} for {engagement} to expire {expires}: {reason}",
     "access.failed": "The access check of {engagement} failed: {error}",
     **{f"access.drift.{what}": text for what, text in DRIFT.items()},
     "workspace.created": "{actor} created the workspace {name} (folder {folder})",
@@ -318,6 +320,14 @@ class Names:
         }
         for engagement in self.engagements.values():
             self.requests.setdefault(engagement.request_id, engagement.request)
+        self._places = None  # the access app's names, looked up when an event needs one
+
+    def place(self, kind: str, target: str, engagement, external_id) -> str:
+        if self._places is None:
+            from gigbridge.access.names import Names as Places
+
+            self._places = Places()
+        return self._places.of(kind, target, engagement, external_id or "")
 
     def person(self, username: str | None) -> str:
         user = self.by_username.get(username or "")
@@ -395,6 +405,11 @@ def _values(event, names: Names) -> dict:
         values["object"] = values["engagement"]
     elif request is not None:
         values["object"] = values["request"]
+    if event.action.startswith("access.") and isinstance(after.get("target"), str):
+        # The tenant's ids named as people know them (Team, channel, task, folder).
+        drift = event.action.startswith("access.drift.")
+        kind = after.get("kind", "") if drift else event.action.split(".")[1]
+        values["target"] = names.place(kind, after["target"], engagement, after.get("external_id"))
     values.setdefault("step_role", values.get("role", "approver"))
     values.setdefault("request", values.get("object"))
     values.setdefault("engagement", values.get("object"))

@@ -565,6 +565,14 @@ def _decide(
             raise InvalidTransition("this link was already used")
         link.used_at = clock.now()
         link.save(update_fields=["used_at"])
+    if decision == "approve":
+        # The policy may have changed since submission: the workspace must still fit the work.
+        from gigbridge.access.rules import workspace_problems
+
+        _, current = program.current()
+        refused = workspace_problems(request.workspace, request.data_classification, current)
+        if refused:
+            raise RuleViolation(refused)
     now = clock.now()
     step.state, step.decided_by, step.decided_at, step.comment = (
         DECISIONS[decision],

@@ -132,6 +132,9 @@ def check_request(
                     f"cost_centers.{cost_center.code}.annual_budget",
                 )
             )
+    from gigbridge.access.rules import workspace_problems
+
+    problems += workspace_problems(data.get("workspace"), data["data_classification"], policy)
     return problems
 
 

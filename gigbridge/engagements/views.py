@@ -271,6 +271,8 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         form.fields["state"].choices = [("", "choose…")] + [
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
+    from gigbridge.access.names import grant_places
+
     from .api import marketplace_view
     from .marketplace import may_source
 
@@ -290,6 +292,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
         "engagements/engagement_detail.html",
         {
             "e": engagement,
+            "access_grants": grant_places(engagement.grants.all()),
             "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,

@@ -50,6 +50,9 @@ WorkerCategory = Literal["employee", "vendor", "contingent", "freelancer"]
 SourcingKind = Literal["marketplace", "direct"]
 ApprovalMode = Literal["parallel", "sequential"]
 FileShareRole = Literal["read", "write"]
+# Where an engagement works in Microsoft 365: a Team made for its workspace, a Team the tenant
+# already had (shared with other work), or its own private channel in a Team.
+WorkspaceKind = Literal["new_team", "existing_team", "private_channel"]
 
 APPROVER_ROLES: tuple[str, ...] = get_args(ApproverRole)
 DATA_CLASSIFICATIONS: tuple[str, ...] = get_args(DataClassification)
@@ -57,6 +60,7 @@ WORKER_CATEGORIES: tuple[str, ...] = get_args(WorkerCategory)
 SOURCING_KINDS: tuple[str, ...] = get_args(SourcingKind)
 APPROVAL_MODES: tuple[str, ...] = get_args(ApprovalMode)
 FILE_SHARE_ROLES: tuple[str, ...] = get_args(FileShareRole)
+WORKSPACE_KINDS: tuple[str, ...] = get_args(WorkspaceKind)
 
 # ---------------------------------------------------------------------------------------------
 # Field types. Each custom check raises PydanticCustomError so its message reaches the user
@@ -293,6 +297,13 @@ class AccessPolicy(_Model):
     remove_drift: StrictBool = False
     # Each engagement gets its own private channel in the project's Team (with the hiring team).
     private_channel: StrictBool = False
+    # Per data classification, the workspace kinds its work may use (a classification not
+    # named may use any): e.g. confidential: [new_team, private_channel].
+    workspace_kinds: dict[DataClassification, NonEmptyList[WorkspaceKind]] = Field(
+        default_factory=dict
+    )
+    # A workspace's folder shared with the freelancers of two engagements at once.
+    share_folder_across_engagements: StrictBool = False
 
 
 # parse_policy runs the cross-field checks itself (it knows line numbers); this context flag

@@ -222,7 +222,7 @@ def test_drift_removed_by_hand_leaves_the_review(graph, people, policy):
     assert verify().ok
 
 
-def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people):
+def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, people, tenant_info):
     from gigbridge.access.actions import reconcile
     from gigbridge.access.workspaces import create_workspace
 
@@ -254,8 +254,14 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         (engagement.contract_end + dt.timedelta(days=3)).isoformat()
     )
 
+    # Cancelled before its planned end: the share is cut back to today + grace at once, and
+    # every grant goes when the grace ends.
     actions.transition_engagement(people["ada"], engagement, "cancelled", "budget cut")
-    assert reconcile(engagement.pk).endswith("revoked")
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
+    assert share_expiry(graph, workspace, grants["folder_share"]) == end_of_grace(clock.today())
+    move_clocks(tenant_info, days=4)
+    # The share expired in the tenant on its own: counted as gone, not as revoked by the pass.
+    assert reconcile(engagement.pk) == "0 granted, 4 revoked, 1 already gone"
     task_after = graph.get_task(grants["planner_task"].external_id).body
     assert guest_id not in (task_after.get("assignments") or {})  # unassigned, task kept
     shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
@@ -266,6 +272,116 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         .exclude(kind__in=["welcome_mail", "manager_note"])
         .exists()
     )
+
+
+def end_of_grace(day: dt.date) -> str:
+    """A share's expiry as Graph shows it: the end of the last day of grace (3 days), in UTC."""
+    return f"{(day + dt.timedelta(days=3)).isoformat()}T23:59:59Z"
+
+
+def share_expiry(graph, workspace, grant) -> str | None:
+    shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    return next((p["expirationDateTime"] for p in shares if p["id"] == grant.external_id), None)
+
+
+def move_clocks(tenant_info, **delta) -> None:
+    """Time passes for the product and for the tenant alike (one world time)."""
+    from gigbridge.sandbox.tests.conftest import pin_sandbox_clock
+
+    moment = clock.now() + dt.timedelta(**delta)
+    clock.set_now(moment)
+    pin_sandbox_clock(tenant_info, moment)
+
+
+def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
+    graph, people, tenant_info, client
+):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.review import granted_rows
+    from gigbridge.access.workspaces import create_workspace
+    from gigbridge.audit.models import AuditEvent
+
+    workspace = create_workspace(people["ada"], "Early end")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    engagement = contracted_engagement(people, workspace)
+    planned_end = engagement.contract_end
+    run_jobs()
+    state = ReconcileState.objects.get(engagement=engagement)
+    # What the first pass really did: 5 grants made in the tenant (the guest, the Team, two
+    # tasks, the share) and two mails, not "7 granted".
+    assert state.last_outcome == "5 granted, 0 revoked, 2 mails sent"
+    share = engagement.grants.get(kind="folder_share", state="applied")
+    assert share_expiry(graph, workspace, share) == end_of_grace(planned_end)
+
+    engagement = actions.transition_engagement(people["ada"], engagement, "active")
+    run_jobs()
+    move_clocks(tenant_info, days=10)
+    ended_on = clock.today()
+    assert ended_on < planned_end
+    engagement = actions.transition_engagement(
+        people["ada"], engagement, "offboarding", "the work is done early"
+    )
+    assert engagement.contract_end == ended_on
+    run_jobs()  # the transition queued a pass: the expiry is shortened at once
+
+    assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
+    share.refresh_from_db()
+    assert share.state == "applied" and share.expires_at.date() == ended_on + dt.timedelta(days=3)
+    shortened = AuditEvent.objects.get(action="access.folder_share.shortened")
+    assert shortened.before["expires"].startswith((planned_end + dt.timedelta(days=3)).isoformat())
+    row = next(r for r in granted_rows() if r.kind == "folder_share")
+    assert row.until == (ended_on + dt.timedelta(days=3)).isoformat()  # the review's new date
+    assert row.on == 'folder "Freelance/Early end" of Team "Early end"'
+    client.force_login(people["ada"])
+    page = client.get("/access/").content.decode()
+    assert (ended_on + dt.timedelta(days=3)).isoformat() in page
+    assert "folder &quot;Freelance/Early end&quot; of Team &quot;Early end&quot;" in page
+    assert workspace.team_id not in page and workspace.folder_id not in page  # names, not ids
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    section = page[page.index('id="access-grants"') :]
+    section = section[: section.index("</table>")]
+    assert "Team &quot;Early end&quot;" in section
+    assert "task &quot;" in section and f"({engagement.reference})&quot;" in section
+    assert workspace.team_id not in section and workspace.folder_id not in section
+    assert workspace.plan_id not in section
+    timeline = page[page.index('class="timeline"') :]  # the sentences name places too
+    assert "(Team &quot;Early end&quot;) for" in timeline
+
+    # Level-triggered: a share someone extends in the tenant is cut back by the next pass.
+    graph.invite_to_drive_item(
+        workspace.drive_id,
+        workspace.folder_id,
+        FREELANCER,
+        "write",
+        dt.datetime.combine(planned_end, dt.time(12), dt.UTC),
+        send_invitation=False,
+    )
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked, 1 shortened"
+    assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+    # A pass that died between the PATCH and its record: the next one records the tenant's date.
+    Grant.objects.filter(pk=share.pk).update(
+        expires_at=dt.datetime.combine(planned_end, dt.time(23, 59, 59), dt.UTC)
+    )
+    reconcile(engagement.pk)
+    share.refresh_from_db()
+    assert share.expires_at.date() == ended_on + dt.timedelta(days=3)
+
+    move_clocks(tenant_info, days=3)  # the last day of grace: still there
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+    move_clocks(tenant_info, days=1)  # grace over
+    assert share_expiry(graph, workspace, share) is None  # expired in the tenant too
+    reconcile(engagement.pk)
+    assert not (
+        engagement.grants.filter(state="applied")
+        .exclude(kind__in=["welcome_mail", "manager_note"])
+        .exists()
+    )
+    assert graph.find_user_by_mail(FREELANCER) is None
+    engagement.refresh_from_db()
+    assert engagement.state == "closed"
+    assert verify().ok
 
 
 def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people, client):
@@ -354,3 +470,74 @@ def test_the_access_review_shows_every_grant_and_drift_on_web_api_and_cli(graph,
     assert "trudy@outside.example" in page and engagement.reference in page
     browser.force_login(people["rita"])
     assert browser.get("/access/").status_code == 403
+
+
+def test_a_folder_in_use_is_not_shared_with_another_engagements_freelancer(
+    graph, people, tenant_info
+):
+    from gigbridge.access.actions import reconcile
+    from gigbridge.access.reconciler import AccessProblem
+    from gigbridge.access.workspaces import create_workspace
+
+    workspace = create_workspace(people["ada"], "One folder")
+    run_jobs("access.workspace")
+    workspace.refresh_from_db()
+    first = contracted_engagement(people, workspace)
+    run_jobs()
+    assert first.grants.filter(kind="folder_share", state="applied").exists()
+
+    from gigbridge.people.models import Agreement, Person
+
+    gus = Person.objects.create(  # as the blocked-domain test: agreements signed elsewhere
+        email="gus@freelancers.example", kind=Person.Kind.FREELANCER, display_name="Gus"
+    )
+    for name in ("NDA", "MSA"):
+        Agreement.objects.create(person=gus, name=name, signed_on="2026-01-05")
+    second = contracted_engagement(people, workspace, "gus@freelancers.example")
+    with pytest.raises(AccessProblem, match="access.share_folder_across_engagements"):
+        reconcile(second.pk)
+    applied = set(second.grants.filter(state="applied").values_list("kind", flat=True))
+    assert {"guest", "team_member", "planner_task"} <= applied  # the rest goes ahead
+    assert "folder_share" not in applied
+    shared_with = {
+        (p.get("invitation") or {}).get("email")
+        for p in graph.list_permissions(workspace.drive_id, workspace.folder_id)
+    }
+    assert "gus@freelancers.example" not in shared_with
+    state = ReconcileState.objects.get(engagement=second)
+    assert first.reference in state.last_outcome
+
+    # The first contract ends and its grace passes: the folder is free for the second.
+    actions.transition_engagement(people["ada"], first, "cancelled", "moved to another team")
+    move_clocks(tenant_info, days=4)
+    reconcile(first.pk)
+    assert reconcile(second.pk).startswith("1 granted")
+    assert second.grants.filter(kind="folder_share", state="applied").exists()
+
+
+def test_the_api_refuses_a_workspace_the_policy_does_not_allow_for_the_classification(
+    graph, people, api
+):
+    from conftest import EXAMPLE_POLICY
+    from gigbridge.program.actions import activate_policy
+
+    Workspace.objects.create(name="Marketing", team_id="team-m")
+    text = EXAMPLE_POLICY.read_text().replace(
+        "access:\n", "access:\n  workspace_kinds:\n    confidential: [new_team]\n", 1
+    )
+    activate_policy(text, "program.yaml", actor="tests")
+    body = request_payload(data_classification="confidential", workspace="Marketing")
+    response = post_json(api("rita"), "/api/v1/requests", body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "workspace"
+    assert error["rule"] == "access.workspace_kinds.confidential"
+    assert "a Team made for it" in error["message"]
+    body["data_classification"] = "internal"
+    assert post_json(api("rita"), "/api/v1/requests", body).status_code == 201
+
+
+def post_json(client, path, body):
+    import json
+
+    return client.post(path, json.dumps(body), content_type="application/json")

@@ -11,7 +11,13 @@ POLICY = load_policy_file(EXAMPLE_POLICY)
 TODAY = dt.date(2027, 1, 10)
 
 
-def engagement(state="contracted", end=dt.date(2027, 3, 1), workspace=True, private=False):
+def engagement(
+    state="contracted",
+    end=dt.date(2027, 3, 1),
+    workspace=True,
+    private=False,
+    start=dt.date(2027, 1, 4),
+):
     ws = SimpleNamespace(
         name="Spring",
         team_id="team-1",
@@ -30,6 +36,7 @@ def engagement(state="contracted", end=dt.date(2027, 3, 1), workspace=True, priv
     )
     return SimpleNamespace(
         state=state,
+        contract_start=start,
         contract_end=end,
         reference="EN-000001",
         request=request,
@@ -77,5 +84,23 @@ def test_access_lasts_through_the_grace_days_then_ends():
     assert window_open(ended, POLICY, TODAY)  # grace of 3 days: until the 11th
     assert not window_open(ended, POLICY, dt.date(2027, 1, 12))
     assert desired(ended, POLICY, dt.date(2027, 1, 12)) == []
-    for state in ["sourcing", "offered", "closed", "cancelled"]:
+    for state in ["sourcing", "offered", "closed"]:
         assert desired(engagement(state=state), POLICY, TODAY) == []
+    never_contracted = engagement(state="cancelled", start=None, end=None)
+    assert desired(never_contracted, POLICY, TODAY) == []
+
+
+def test_an_early_end_shortens_the_share_to_the_real_end_plus_grace():
+    running = desired(engagement(state="active"), POLICY, TODAY)
+    assert share_of(running)["expires"] == dt.datetime(2027, 3, 4, 23, 59, 59, tzinfo=dt.UTC)
+    # Ended on the 10th instead of 1 March (transition_engagement records the real end).
+    for state in ["offboarding", "cancelled"]:
+        ended = engagement(state=state, end=TODAY)
+        wants = desired(ended, POLICY, TODAY)
+        assert share_of(wants)["expires"] == dt.datetime(2027, 1, 13, 23, 59, 59, tzinfo=dt.UTC)
+        assert desired(ended, POLICY, dt.date(2027, 1, 13)) != []  # last day of grace
+        assert desired(ended, POLICY, dt.date(2027, 1, 14)) == []  # grace over: every grant goes
+
+
+def share_of(wants):
+    return next(w for w in wants if w.kind == "folder_share").params

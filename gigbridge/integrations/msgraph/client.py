@@ -863,6 +863,17 @@ class GraphClient:
             )
         )
 
+    def update_permission_expiry(
+        self, drive_id: str, item_id: str, permission_id: str, expiration: dt.datetime | dt.date
+    ) -> dict:
+        """PATCH /drives/{d}/items/{i}/permissions/{p} {expirationDateTime}; -> the permission."""
+        return self.patch_json(
+            f"/drives/{segment(drive_id)}/items/{segment(item_id)}/permissions/"
+            f"{segment(permission_id)}",
+            {"expirationDateTime": _iso(expiration)},
+            type_name="permission",
+        )
+
     def delete_permission(self, drive_id: str, item_id: str, permission_id: str) -> None:
         self.delete(
             f"/drives/{segment(drive_id)}/items/{segment(item_id)}/permissions/"

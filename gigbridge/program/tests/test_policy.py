@@ -274,7 +274,7 @@ def test_non_text_key_is_an_unknown_field():
     assert problems(edited("access: {}", "access: {1: 2}")) == [
         "p.yaml:29:10: access.1: unknown field 1"
         " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift,"
-        " private_channel)"
+        " private_channel, workspace_kinds, share_folder_across_engagements)"
     ]
 
 
@@ -502,7 +502,7 @@ def test_every_problem_is_reported_in_file_order():
         " code in capitals, such as KP (got 'XYZ')",
         "p.yaml:29:10: access.colour: unknown field 'colour'"
         " (allowed: grace_days, file_share_role, remove_guest_on_end, remove_drift,"
-        " private_channel)",
+        " private_channel, workspace_kinds, share_folder_across_engagements)",
     ]
 
 

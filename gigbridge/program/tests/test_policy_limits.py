@@ -288,7 +288,8 @@ CASES = [
         edited("access: {}  ", "access:\n  ? " + "k" * 100_000 + "\n  : 1"),
         [
             f"30:5: access.{'k' * 59}…: unknown field '{'k' * 58}… (allowed: grace_days,"
-            " file_share_role, remove_guest_on_end, remove_drift, private_channel)"
+            " file_share_role, remove_guest_on_end, remove_drift, private_channel,"
+            " workspace_kinds, share_folder_across_engagements)"
         ],
     ),
     (

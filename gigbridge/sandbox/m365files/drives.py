@@ -33,7 +33,10 @@ sharing mail with the tenant's sent mail. ``GET …/permissions`` lists the site
 members, visitors), then permissions inherited from folders above (``inheritedFrom``), then the
 item's own; expired ones are gone (judged by the sandbox clock). ``DELETE …/permissions/{id}``
 removes one of the item's own (204); inherited and site permissions cannot be removed here
-(400).
+(400). ``PATCH …/permissions/{id}`` changes one of the item's own: ``roles`` (``read`` or
+``write``) and ``expirationDateTime`` (in the future, as on invite; ``null`` removes the
+expiry); any other property of ``permission`` is refused (400 ``invalidRequest``), so are
+inherited and site permissions; it answers 200 with the permission.
 """
 
 from __future__ import annotations
@@ -414,7 +417,9 @@ def _by_group(request: GraphRequest, key: str, rest: str) -> GraphResponse:
     return _dispatch(request, group_drive(request, key), rest)
 
 
-for _method, _permissions in (("GET", READ), ("POST", WRITE), ("PUT", WRITE), ("DELETE", WRITE)):
+for _method, _permissions in (
+    ("GET", READ), ("POST", WRITE), ("PUT", WRITE), ("PATCH", WRITE), ("DELETE", WRITE),
+):  # fmt: skip
     regex_route(_method, _DRIVE_ITEMS, permissions=_permissions, params=2)(_by_drive)
     regex_route(_method, _GROUP_ITEMS, permissions=_permissions, params=2)(_by_group)
 
@@ -840,6 +845,43 @@ def delete_permission(request: GraphRequest, item: DriveItem, key: str) -> Graph
     raise item_not_found()
 
 
+UPDATABLE = {"roles", "expirationDateTime"}  # what PATCH may change on a permission
+
+
+def update_permission(request: GraphRequest, item: DriveItem, key: str) -> GraphResponse:
+    body = request.json()
+    check("permission", body, code="invalidRequest")
+    other = sorted(set(body) - UPDATABLE)
+    if other:
+        raise invalid(
+            f"Only 'roles' and 'expirationDateTime' of a permission can be updated, not "
+            f"{', '.join(repr(name) for name in other)}."
+        )
+    for found, own in all_permissions(item):
+        if found["id"] != key:
+            continue
+        if own is None:
+            raise invalid(
+                "Only permissions granted on this item can be updated: this one is inherited "
+                "(inheritedFrom) or belongs to the site."
+            )
+        if "roles" in body:
+            roles = body["roles"]
+            if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
+                raise invalid("'roles' must name 'read' or 'write'.")
+            own.roles = ["write"] if "write" in roles else ["read"]
+        if "expirationDateTime" in body:
+            own.expires = _expiry(body["expirationDateTime"])
+        own.save()
+        notify.drive_changed(item.drive)
+        context = (
+            f"{request.base}/$metadata#drives('{item.drive_id}')/items('{item.id}')"
+            "/permissions/$entity"
+        )
+        return ok({"@odata.context": context, **permission_json(own, None)})
+    raise item_not_found()
+
+
 def _expiry(value) -> dt.datetime | None:
     if value is None:
         return None
@@ -955,6 +997,9 @@ _ACTIONS = {
         request, target.item(), key
     ),
     ("/permissions/{id}", "DELETE"): lambda request, target, key: delete_permission(
+        request, target.item(), key
+    ),
+    ("/permissions/{id}", "PATCH"): lambda request, target, key: update_permission(
         request, target.item(), key
     ),
     ("/versions", "GET"): lambda request, target, _: list_versions(request, target.item()),

@@ -183,6 +183,50 @@ def test_expired_permissions_disappear(client, graph, http, info, drive, clock):
     assert_graph_error(past, 400, "invalidRequest")
 
 
+def test_a_permissions_expiry_and_roles_can_be_updated(client, graph, http, info, drive, clock):
+    root = graph.ok("GET", f"/drives/{drive}/root")["id"]
+    shared = folder(graph, drive, root, "Shortened")
+    below = folder(graph, drive, shared["id"], "Inside")
+    address = f"someone-{uuid.uuid4().hex[:6]}@fabrikam.example"
+    now = sandbox_now(http, info).replace(microsecond=0)
+    permission = client.invite_to_drive_item(
+        drive, shared["id"], address, "write", now + dt.timedelta(days=90), send_invitation=False
+    )[0]
+    path = f"/drives/{drive}/items/{shared['id']}/permissions/{permission['id']}"
+
+    sooner = now + dt.timedelta(days=3)
+    updated = client.update_permission_expiry(drive, shared["id"], permission["id"], sooner)
+    conforms("permission", updated)
+    assert updated["id"] == permission["id"] and updated["roles"] == ["write"]
+    assert updated["expirationDateTime"] == sooner.strftime("%Y-%m-%dT%H:%M:%SZ")
+    listed = next(
+        p for p in client.list_permissions(drive, shared["id"]) if p["id"] == permission["id"]
+    )
+    assert listed["expirationDateTime"] == updated["expirationDateTime"]
+    assert graph.ok("PATCH", path, json={"roles": ["read"]})["roles"] == ["read"]
+
+    for body in (
+        {"expirationDateTime": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        {"expirationDateTime": "next week"},
+        {"roles": ["owner"]},
+        {"shareId": "x"},  # a property of permission, but not one that can be changed
+        {"colour": "red"},
+    ):
+        assert_graph_error(graph.call("PATCH", path, json=body), 400, "invalidRequest")
+    inherited = f"/drives/{drive}/items/{below['id']}/permissions/{permission['id']}"
+    later = (now + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert_graph_error(
+        graph.call("PATCH", inherited, json={"expirationDateTime": later}), 400, "invalidRequest"
+    )
+
+    clock(4 * 86400)  # past the shortened expiry: gone, and so no longer updatable
+    assert permission["id"] not in {p["id"] for p in client.list_permissions(drive, shared["id"])}
+    with pytest.raises(NotFound):
+        client.update_permission_expiry(
+            drive, shared["id"], permission["id"], now + dt.timedelta(days=9)
+        )
+
+
 def test_invite_checks_its_parameters(graph, drive):
     root = graph.ok("GET", f"/drives/{drive}/root")["id"]
     path = f"/drives/{drive}/items/{root}/invite"
