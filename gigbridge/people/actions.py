@@ -1,4 +1,4 @@
-"""People operations: roles, delegations and API tokens."""
+"""People operations: roles, delegations, API tokens and agreements."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 
-from .models import ApiToken, Delegation, Role, RoleAssignment
+from .models import Agreement, ApiToken, Delegation, Person, Role, RoleAssignment
 
 
 def roles_of(user) -> set[str]:
@@ -143,3 +143,206 @@ def search_users(term: str, limit: int = 20) -> QuerySet:
         | Q(last_name__icontains=term),
         is_active=True,
     )[:limit]
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+def _agreement_summary(agreement: Agreement) -> dict:
+    return {
+        "person": agreement.person.email,
+        "name": agreement.name,
+        "signed_on": agreement.signed_on,
+        "expires_on": agreement.expires_on,
+        "evidence_url": agreement.evidence_url,
+        "source": agreement.source,
+    }
+
+
+def check_agreement(
+    *,
+    email: str,
+    name: str,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None = None,
+    evidence_url: str = "",
+    display_name: str = "",
+    required: list[str] | None = None,
+) -> list:
+    """Problems (field, message, rule) with an agreement to record; empty when it can be."""
+    from gigbridge.engagements.errors import Problem
+
+    if required is None:
+        from gigbridge.program import actions as program
+
+        required = list(program.current()[1].compliance.required_agreements)
+    values = {
+        "email": email,
+        "name": name,
+        "display_name": display_name,
+        "signed_on": signed_on,
+        "expires_on": expires_on,
+        "evidence_url": evidence_url,
+    }
+    problems = [Problem(f, m) for f, m in limits.violations(values, limits.AGREEMENT_FIELDS)]
+    if not email:
+        problems.append(Problem("email", "whose agreement is it? give their email address"))
+    if name not in required:
+        problems.append(
+            Problem(
+                "name",
+                f"{name!r} is not an agreement the policy names; it names "
+                + (", ".join(required) or "none"),
+                "compliance.required_agreements",
+            )
+        )
+    if signed_on is None:
+        problems.append(Problem("signed_on", "the date it was signed is required"))
+    elif signed_on > clock.today():
+        problems.append(Problem("signed_on", f"is after today ({clock.today()})"))
+    if signed_on and expires_on and expires_on < signed_on:
+        problems.append(Problem("expires_on", "is before the date it was signed"))
+    return problems
+
+
+@transaction.atomic
+def record_agreement(
+    user,
+    *,
+    email: str,
+    name: str,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None = None,
+    evidence_url: str = "",
+    display_name: str = "",
+    source: str = Agreement.Source.RECORDED,
+    actor: str | None = None,
+) -> Agreement:
+    """Record an agreement ``email`` signed (elsewhere, or through a mailed link). A freelancer
+    Gigbridge does not know yet becomes a person. An agreement of the same name in force is
+    replaced (kept, marked revoked, in this one event). ``user`` None: a system actor
+    (``actor``, e.g. the CSV import)."""
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.program import actions as program
+
+    if user is not None:
+        permissions.require(user, permissions.Capability.RECORD_AGREEMENTS, "agreement.record")
+    version, policy = program.current()
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    problems = check_agreement(
+        email=email,
+        name=name,
+        signed_on=signed_on,
+        expires_on=expires_on,
+        evidence_url=evidence_url,
+        display_name=display_name,
+        required=list(policy.compliance.required_agreements),
+    )
+    if problems:
+        raise RuleViolation(problems)
+    person = Person.objects.filter(email__iexact=email).first()
+    if person is None:
+        person = Person.objects.create(
+            email=email, kind=Person.Kind.FREELANCER, display_name=display_name.strip() or email
+        )
+    now = clock.now()
+    label = actor or (user.get_username() if user is not None else "system")
+    previous = (
+        Agreement.objects.select_for_update()
+        .filter(person=person, name=name, revoked_at__isnull=True)
+        .first()
+    )
+    if previous is not None:
+        previous.revoked_at = now
+        previous.revoked_by_label = label
+        previous.revoke_reason = "replaced by a newer record"
+        previous.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    agreement = Agreement.objects.create(
+        person=person,
+        name=name,
+        signed_on=signed_on,
+        expires_on=expires_on,
+        evidence_url=evidence_url,
+        source=source,
+        recorded_by=user,
+        recorded_by_label=label,
+        recorded_at=now,
+    )
+    record(
+        user=user,
+        actor=actor,
+        action="agreement.recorded",
+        obj=agreement,
+        before=_agreement_summary(previous) if previous else None,
+        after=_agreement_summary(agreement),
+        policy_version=version.number,
+        rule="compliance.required_agreements",
+    )
+    return agreement
+
+
+@transaction.atomic
+def revoke_agreement(user, agreement: Agreement, reason: str) -> Agreement:
+    """Revoke an agreement in force; from now on compliance counts it as missing."""
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
+
+    permissions.require(
+        user, permissions.Capability.RECORD_AGREEMENTS, "agreement.revoke", agreement
+    )
+    reason = (reason or "").strip()
+    problems = [
+        Problem(f, m) for f, m in limits.violations({"reason": reason}, {"reason": limits.Reason})
+    ]
+    if not reason:
+        problems.append(Problem("reason", "say why the agreement is revoked"))
+    if problems:
+        raise RuleViolation(problems)
+    agreement = Agreement.objects.select_for_update().select_related("person").get(pk=agreement.pk)
+    if agreement.revoked_at is not None:
+        raise InvalidTransition(
+            f"this {agreement.name} was already revoked on {agreement.revoked_at:%Y-%m-%d}"
+        )
+    agreement.revoked_at = clock.now()
+    agreement.revoked_by_label = user.get_username()
+    agreement.revoke_reason = reason
+    agreement.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    record(
+        user=user,
+        action="agreement.revoked",
+        obj=agreement,
+        before=_agreement_summary(agreement),
+        after={"revoked_at": agreement.revoked_at, "reason": limits.audit_value(reason)},
+        rule="compliance.required_agreements",
+    )
+    return agreement
+
+
+def agreement_status(person: Person | None, required: list[str], on: dt.date | None = None):
+    """One row per required agreement: (name, state, the agreement in force or last revoked)
+    where state is "signed", "expired", "revoked" or "missing"."""
+    on = on or clock.today()
+    rows = []
+    latest: dict[str, Agreement] = {}
+    if person is not None:
+        # The row in force if there is one, else the one revoked last.
+        for a in sorted(
+            person.agreements.all(),
+            key=lambda a: (a.revoked_at is None, a.revoked_at or clock.now(), a.pk),
+        ):
+            latest[a.name] = a
+    for name in required:
+        a = latest.get(name)
+        if a is None:
+            state = "missing"
+        elif a.revoked_at is not None:
+            state = "revoked"
+        elif a.expires_on is not None and a.expires_on < on:
+            state = "expired"
+        else:
+            state = "signed"
+        rows.append({"name": name, "state": state, "agreement": a})
+    return rows
+
