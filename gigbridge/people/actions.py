@@ -345,4 +345,3 @@ def agreement_status(person: Person | None, required: list[str], on: dt.date | N
             state = "signed"
         rows.append({"name": name, "state": state, "agreement": a})
     return rows
-
