@@ -1,9 +1,13 @@
 import datetime as dt
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from gigbridge import clock
 
 from . import actions
 from .models import ApiToken, Delegation
@@ -57,3 +61,100 @@ def profile(request):
             "roles": sorted(actions.roles_of(request.user)),
         },
     )
+
+
+def _agreement_fields(post) -> dict:
+    def day(key):
+        value = post.get(key, "").strip()
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    return {
+        "email": post.get("email", "").strip(),
+        "name": post.get("name", "").strip(),
+        "signed_on": day("signed_on"),
+        "expires_on": day("expires_on"),
+        "evidence_url": post.get("evidence_url", "").strip(),
+        "display_name": post.get("display_name", "").strip(),
+    }
+
+
+@login_required
+def agreements(request):
+    """Freelancers and their agreement status; legal, HR and admins record agreements here."""
+    from django.core.paginator import Paginator
+    from django.db.models import Prefetch, Q
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.program import actions as program
+
+    from .models import Agreement, Person
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    if request.method == "POST":
+        permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+        try:
+            agreement = actions.record_agreement(request.user, **_agreement_fields(request.POST))
+            messages.success(
+                request,
+                f"{agreement.name} of {agreement.person.display_name} recorded "
+                f"(signed {agreement.signed_on:%Y-%m-%d}).",
+            )
+        except RuleViolation as exc:
+            messages.error(request, f"Not recorded: {exc}")
+        back = request.POST.get("email", "").strip()
+        return redirect(reverse("web:agreements") + (f"?q={quote(back)}" if back else ""))
+    _, policy = program.current()
+    required = list(policy.compliance.required_agreements)
+    term = request.GET.get("q", "").strip()[:200]
+    people = Person.objects.filter(Q(kind=Person.Kind.FREELANCER) | Q(agreements__isnull=False))
+    if term:
+        people = people.filter(Q(email__icontains=term) | Q(display_name__icontains=term))
+    people = people.distinct().prefetch_related(
+        Prefetch("agreements", queryset=Agreement.objects.order_by("pk"))
+    )
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    rows = [
+        {"person": p, "status": actions.agreement_status(p, required)} for p in page.object_list
+    ]
+    return render(
+        request,
+        "people/agreements.html",
+        {
+            "page": page,
+            "rows": rows,
+            "required": required,
+            "term": term,
+            "extra": f"&q={quote(term)}" if term else "",
+            "can_record": permissions.can_record_agreements(request.user),
+            "prefill": request.GET.get("email", "")[:254],
+            "prefill_name": request.GET.get("name", "")[:50],
+            "today": clock.today(),
+        },
+    )
+
+
+@login_required
+def agreement_revoke(request, pk):
+    from django.shortcuts import get_object_or_404
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import InvalidTransition, RuleViolation
+
+    from .models import Agreement
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+    agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=pk)
+    if request.method != "POST":
+        return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
+    try:
+        actions.revoke_agreement(request.user, agreement, request.POST.get("reason", ""))
+        messages.success(request, f"{agreement.name} of {agreement.person.display_name} revoked.")
+    except (RuleViolation, InvalidTransition) as exc:
+        messages.error(request, f"Not revoked: {exc}")
+    return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
