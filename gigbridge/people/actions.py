@@ -240,6 +240,10 @@ def record_agreement(
         display_name=display_name,
         required=list(policy.compliance.required_agreements),
     )
+    valid_days = policy.compliance.terms_of(name).valid_days
+    if expires_on is None and valid_days and signed_on is not None:
+        # The policy's validity (compliance.agreements.<name>.valid_days) sets the expiry.
+        expires_on = signed_on + dt.timedelta(days=valid_days)
     if problems:
         raise RuleViolation(problems)
     person = Person.objects.filter(email__iexact=email).first()
