@@ -68,6 +68,7 @@ WITHDRAWN_SEEN = ["requester", "manager", *OVERSEERS]
 ENGAGEMENT_SEEN = ["requester", "manager", *OVERSEERS]  # the manager approved it
 AGREEMENT_KEEPERS = ["legal", "hr", "program_admin"]  # record and revoke agreements
 AGREEMENT_READERS = [*AGREEMENT_KEEPERS, "auditor"]
+SIGNATURE_SENDERS = [*AGREEMENT_KEEPERS, *REQUESTERS]  # hiring managers too
 
 
 @dataclass
@@ -207,6 +208,12 @@ def api_cases(w: dict) -> list[Case]:
         ),
         Case(
             "POST",
+            "/api/v1/agreements/send",
+            only(SIGNATURE_SENDERS, 202, 403, 401),
+            body={"email": "matrix@freelancers.example", "names": ["NDA"]},
+        ),
+        Case(
+            "POST",
             "/api/v1/agreements/{agreement_id}/revoke",
             only(AGREEMENT_KEEPERS, 200, 403, 401),
             "",
@@ -312,6 +319,15 @@ def web_cases(w: dict) -> list[Case]:
         ),
         Case(
             "POST",
+            "agreements/send/",
+            only(SIGNATURE_SENDERS, 302, 403, 302),
+            "",
+            body={"email": "matrix@freelancers.example"},
+        ),
+        # A mailed signing link needs no account: the signed token is the credential.
+        Case("GET", "s/<str:token>/", {r: SAME for r in ROLES}, "", {"token": w["signing_token"]}),
+        Case(
+            "POST",
             "agreements/<int:pk>/revoke/",
             only(AGREEMENT_KEEPERS, 302, 403, 302),
             "",
@@ -339,8 +355,9 @@ def world(people, tmp_path):
     from gigbridge import clock
     from gigbridge.engagements import actions, links, marketplace
     from gigbridge.engagements.models import ApprovalStep, DecisionLink, Proposal
-    from gigbridge.people.actions import record_agreement
+    from gigbridge.people.actions import record_agreement, send_for_signature
     from gigbridge.people.importer import import_file
+    from gigbridge.people.signing import token_for as signing_token_for
     from gigbridge.program.models import CostCenter
 
     csv = tmp_path / "people.csv"
@@ -397,8 +414,10 @@ def world(people, tmp_path):
         signed_on=dt.date(2026, 1, 5),
         evidence_url="https://docs.example/mona-nda.pdf",
     )
+    signing_link = send_for_signature(people["lena"], email="mona@freelancers.example")
     return {
         "agreement": agreement.pk,
+        "signing_token": signing_token_for(signing_link.nonce),
         "draft": draft.pk,
         "in_approval": in_approval.pk,
         "step": step.pk,

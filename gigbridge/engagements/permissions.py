@@ -36,6 +36,7 @@ class Capability(StrEnum):
     REVIEW_ACCESS = "see the access review"
     RECORD_AGREEMENTS = "record or revoke a worker's agreements"
     VIEW_AGREEMENTS = "see workers' agreements"
+    SEND_FOR_SIGNATURE = "send a worker agreements to sign"
 
 
 # The roles that hold each capability. A capability not listed here is held by nobody.
@@ -47,6 +48,8 @@ GRANTS: dict[Capability, tuple[str, ...]] = {
     Capability.REVIEW_ACCESS: OVERSEERS,
     Capability.RECORD_AGREEMENTS: (Role.LEGAL, Role.HR, Role.PROGRAM_ADMIN),
     Capability.VIEW_AGREEMENTS: (Role.LEGAL, Role.HR, *OVERSEERS),
+    # Hiring managers too: a freelancer they pick needs the agreements first.
+    Capability.SEND_FOR_SIGNATURE: (Role.LEGAL, Role.HR, Role.PROGRAM_ADMIN, Role.REQUESTER),
 }
 
 
@@ -80,6 +83,10 @@ def can_record_agreements(user) -> bool:
 
 def can_view_agreements(user) -> bool:
     return can(user, Capability.VIEW_AGREEMENTS)
+
+
+def can_send_for_signature(user) -> bool:
+    return can(user, Capability.SEND_FOR_SIGNATURE)
 
 
 def deny(user, action: str, obj=None, reason: str = "not allowed") -> NotAllowed:

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 
-from .models import Agreement, ApiToken, Delegation, Person, Role, RoleAssignment
+from .models import Agreement, ApiToken, Delegation, Person, Role, RoleAssignment, SigningLink
 
 
 def roles_of(user) -> set[str]:
@@ -349,3 +349,166 @@ def agreement_status(person: Person | None, required: list[str], on: dt.date | N
             state = "signed"
         rows.append({"name": name, "state": state, "agreement": a})
     return rows
+
+
+@transaction.atomic
+def send_for_signature(
+    user, *, email: str, names: list[str] | None = None, display_name: str = ""
+) -> SigningLink:
+    """Mail ``email`` a single-use, expiring link to sign ``names`` (default: the required
+    agreements not in force for them today). A freelancer Gigbridge does not know yet becomes
+    a person."""
+    from gigbridge.engagements import compliance, permissions
+    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.notifications.actions import mail_address
+    from gigbridge.program import actions as program
+
+    permissions.require(user, permissions.Capability.SEND_FOR_SIGNATURE, "agreement.send")
+    version, policy = program.current()
+    required = list(policy.compliance.required_agreements)
+    email = (email or "").strip().lower()
+    problems = [
+        Problem(f, m)
+        for f, m in limits.violations(
+            {"email": email, "display_name": display_name},
+            {"email": limits.Email, "display_name": limits.Name},
+        )
+    ]
+    if not email:
+        problems.append(Problem("email", "whom should the link go to? give their email address"))
+    unknown = [n for n in names or [] if n not in required]
+    if unknown:
+        problems.append(
+            Problem(
+                "names",
+                f"{', '.join(map(repr, unknown))} not named by the policy; it names "
+                + (", ".join(required) or "none"),
+                "compliance.required_agreements",
+            )
+        )
+    if problems:
+        raise RuleViolation(problems)
+    person = Person.objects.filter(email__iexact=email).first()
+    if names:
+        names = [n for n in required if n in names]  # the policy's order, no repeats
+    else:
+        names = compliance.missing_agreements(person, policy, clock.today())
+    if not names:
+        raise RuleViolation(
+            [Problem("names", f"{email} has every required agreement in force; nothing to sign")]
+        )
+    if person is None:
+        person = Person.objects.create(
+            email=email, kind=Person.Kind.FREELANCER, display_name=display_name.strip() or email
+        )
+    days = policy.compliance.signing_link_valid_days
+    link = SigningLink.objects.create(
+        person=person,
+        names=names,
+        nonce=secrets.token_urlsafe(32),
+        expires_at=clock.now() + dt.timedelta(days=days),
+        sent_by=user,
+    )
+    record(
+        user=user,
+        action="agreement.sent_for_signature",
+        obj=link,
+        object_type="signing_link",
+        after={"person": person.email, "names": names, "expires_at": link.expires_at},
+        policy_version=version.number,
+        rule="compliance.signing_link_valid_days",
+    )
+    mail_address(
+        person.email,
+        "agreements_to_sign",
+        {
+            "signing_nonce": link.nonce,
+            "names": names,
+            "person_name": person.display_name,
+            "program": policy.program.name,
+            "sender": user.get_full_name() or user.get_username(),
+            "link_expires": link.expires_at.isoformat(),
+        },
+        key=f"signing-link:{link.pk}",
+    )
+    return link
+
+
+@transaction.atomic
+def sign_agreements(link: SigningLink, *, typed_name: str, ip: str | None) -> list[Agreement]:
+    """The freelancer accepts the agreements of ``link`` (already resolved: valid, unused,
+    unexpired) by typing their name. One agreement and one audit event per signature; the
+    link is used up. Raises RuleViolation (the name) or signing.LinkError (used meanwhile, or
+    a document that cannot be shown)."""
+    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.program import actions as program
+
+    from . import signing
+
+    typed_name = " ".join((typed_name or "").split())
+    problems = [
+        Problem(f, m)
+        for f, m in limits.violations({"typed_name": typed_name}, {"typed_name": limits.Name})
+    ]
+    if not typed_name:
+        problems.append(Problem("typed_name", "type your full name to sign"))
+    if problems:
+        raise RuleViolation(problems)
+    link = SigningLink.objects.select_for_update().select_related("person").get(pk=link.pk)
+    if link.used_at is not None or link.expires_at < clock.now():
+        raise signing.LinkError("This link was used or has expired meanwhile; nothing was signed.")
+    version, policy = program.current()
+    now = clock.now()
+    today = clock.today()
+    signed = []
+    for name in link.names:
+        if name not in policy.compliance.required_agreements:
+            continue  # the policy no longer asks for it
+        document = signing.document_of(policy, name)
+        valid_days = policy.compliance.terms_of(name).valid_days
+        previous = (
+            Agreement.objects.select_for_update()
+            .filter(person=link.person, name=name, revoked_at__isnull=True)
+            .first()
+        )
+        if previous is not None:
+            previous.revoked_at = now
+            previous.revoked_by_label = link.person.email
+            previous.revoke_reason = "replaced by a newer signature"
+            previous.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+        agreement = Agreement.objects.create(
+            person=link.person,
+            name=name,
+            signed_on=today,
+            expires_on=today + dt.timedelta(days=valid_days) if valid_days else None,
+            source=Agreement.Source.CLICK_THROUGH,
+            recorded_by_label=link.person.email,
+            recorded_at=now,
+            signer_name=typed_name,
+            signer_ip=ip,
+            signed_at=now,
+            document=document.reference,
+            document_sha256=document.sha256,
+        )
+        record(
+            user=None,
+            actor=link.person.email,
+            action="agreement.signed",
+            obj=agreement,
+            before=_agreement_summary(previous) if previous else None,
+            after={
+                **_agreement_summary(agreement),
+                "signer_name": typed_name,
+                "signer_ip": ip,
+                "signed_at": now,
+                "document": document.reference,
+                "document_sha256": document.sha256,
+                "signing_link": link.pk,
+            },
+            policy_version=version.number,
+            rule="compliance.required_agreements",
+        )
+        signed.append(agreement)
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    return signed

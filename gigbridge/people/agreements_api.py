@@ -50,6 +50,18 @@ class AgreementIn(Schema):
     display_name: limits.Name = ""  # for a freelancer Gigbridge does not know yet
 
 
+class SendIn(Schema):
+    email: limits.Email
+    names: list[limits.AgreementName] = Field(default=[], max_length=50)  # default: missing
+    display_name: limits.Name = ""
+
+
+class SentOut(Schema):
+    email: str
+    names: list[str]
+    expires_at: dt.datetime
+
+
 class RevokeIn(Schema):
     reason: limits.RequiredReason
 
@@ -87,6 +99,25 @@ def record_agreement(request, payload: AgreementIn):
     require(request.user, Capability.RECORD_AGREEMENTS, f"{request.method} {request.path}")
     agreement = actions.record_agreement(request.user, **payload.dict())
     return Status(201, agreement)
+
+
+@router.post(
+    "/send",
+    response={202: SentOut},
+    summary="Mail a freelancer a single-use link to sign agreements (legal, HR, admins, "
+    "hiring managers)",
+)
+def send_for_signature(request, payload: SendIn):
+    require(request.user, Capability.SEND_FOR_SIGNATURE, f"{request.method} {request.path}")
+    link = actions.send_for_signature(
+        request.user,
+        email=payload.email,
+        names=list(payload.names) or None,
+        display_name=payload.display_name,
+    )
+    return Status(
+        202, SentOut(email=link.person.email, names=link.names, expires_at=link.expires_at)
+    )
 
 
 @router.post(

@@ -66,6 +66,12 @@ class Agreement(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by_label = models.CharField(max_length=200, blank=True)
     revoke_reason = models.CharField(max_length=2000, blank=True)
+    # Click-through signatures (source CLICK_THROUGH): what the signer typed and accepted.
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_ip = models.GenericIPAddressField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    document = models.CharField(max_length=500, blank=True)  # the policy's document reference
+    document_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["person__display_name", "name", "-signed_on"]
@@ -82,6 +88,26 @@ class Agreement(models.Model):
 
     def in_force_on(self, day) -> bool:
         return self.revoked_at is None and (self.expires_on is None or self.expires_on >= day)
+
+
+class SigningLink(models.Model):
+    """A mailed, single-use, expiring link to sign agreements without an account.
+
+    The mail carries a signed token of ``nonce`` (made at send time, never stored in the
+    outbox); the link is used up when the signature is posted, not when the page is opened."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="signing_links")
+    names = models.JSONField()  # the agreements to sign, e.g. ["NDA", "MSA"]
+    nonce = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"signing link for {self.person.email} ({', '.join(self.names)})"
 
 
 class Role(models.TextChoices):

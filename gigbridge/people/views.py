@@ -118,9 +118,11 @@ def agreements(request):
         Prefetch("agreements", queryset=Agreement.objects.order_by("pk"))
     )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    rows = [
-        {"person": p, "status": actions.agreement_status(p, required)} for p in page.object_list
-    ]
+    rows = []
+    for p in page.object_list:
+        status = actions.agreement_status(p, required)
+        missing = [s["name"] for s in status if s["state"] != "signed"]
+        rows.append({"person": p, "status": status, "missing": missing})
     return render(
         request,
         "people/agreements.html",
@@ -131,6 +133,7 @@ def agreements(request):
             "term": term,
             "extra": f"&q={quote(term)}" if term else "",
             "can_record": permissions.can_record_agreements(request.user),
+            "can_send": permissions.can_send_for_signature(request.user),
             "prefill": request.GET.get("email", "")[:254],
             "prefill_name": request.GET.get("name", "")[:50],
             "today": clock.today(),
@@ -158,3 +161,96 @@ def agreement_revoke(request, pk):
     except (RuleViolation, InvalidTransition) as exc:
         messages.error(request, f"Not revoked: {exc}")
     return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
+
+
+def sign(request, token):
+    """A mailed signing link: no account needed; shows each document and records acceptance."""
+    from gigbridge import securitylog
+    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.program import actions as program
+    from gigbridge.web.signin import client_address
+
+    from . import signing
+
+    def refused(message: str):
+        # Not request.path: the token in it may still work for the person it was sent to.
+        securitylog.refused(request.user, "open signing link", status=400, reason=message)
+        return render(request, "people/sign_error.html", {"message": message}, status=400)
+
+    try:
+        link = signing.resolve(token)
+        _, policy = program.current()
+        documents = [
+            signing.document_of(policy, name)
+            for name in link.names
+            if name in policy.compliance.required_agreements
+        ]
+    except signing.LinkError as exc:
+        return refused(str(exc))
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            error = "Tick the box to accept the agreements."
+        else:
+            try:
+                signed = actions.sign_agreements(
+                    link,
+                    typed_name=request.POST.get("typed_name", ""),
+                    ip=client_address(request),
+                )
+            except signing.LinkError as exc:
+                return refused(str(exc))
+            except RuleViolation as exc:
+                error = "; ".join(p.message for p in exc.problems)
+            else:
+                return render(
+                    request,
+                    "people/sign_done.html",
+                    {"signed": signed, "person": link.person, "program": policy.program.name},
+                )
+    return render(
+        request,
+        "people/sign.html",
+        {
+            "link": link,
+            "person": link.person,
+            "documents": documents,
+            "program": policy.program.name,
+            "error": error,
+            "typed_name": request.POST.get("typed_name", "")[:200],
+        },
+        status=422 if error else 200,
+    )
+
+
+@login_required
+def agreement_send(request):
+    """Mail a freelancer a link to sign the agreements they miss (POST); back where it came."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import RuleViolation
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.SEND_FOR_SIGNATURE, what)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("web:agreements")
+    if request.method != "POST":
+        return redirect(back)
+    email = request.POST.get("email", "").strip()
+    try:
+        link = actions.send_for_signature(
+            request.user,
+            email=email,
+            names=[n for n in request.POST.getlist("names") if n][:50] or None,
+            display_name=request.POST.get("display_name", "").strip(),
+        )
+        messages.success(
+            request,
+            f"{link.person.display_name} will get a mail with a link to sign "
+            f"{', '.join(link.names)} (valid until {link.expires_at:%Y-%m-%d}).",
+        )
+    except RuleViolation as exc:
+        messages.error(request, f"Not sent: {exc}")
+    return redirect(back)

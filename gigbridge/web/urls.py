@@ -48,4 +48,6 @@ urlpatterns = [
     path("me/", people_views.profile, name="profile"),
     path("agreements/", people_views.agreements, name="agreements"),
     path("agreements/<int:pk>/revoke/", people_views.agreement_revoke, name="agreement-revoke"),
+    path("agreements/send/", people_views.agreement_send, name="agreement-send"),
+    path("s/<str:token>/", people_views.sign, name="sign"),
 ]
