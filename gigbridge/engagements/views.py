@@ -255,6 +255,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
     from .marketplace import may_source
 
     m = marketplace_view(engagement)
+    agreements = _agreements_needed(request.user, engagement, m["proposals"])
     for proposal in m["proposals"]:
         if refused is not None and proposal.pk == refused.pk:
             errors: dict[str, list[str]] = {}
@@ -274,8 +275,39 @@ def _engagement_page(request, engagement, refused=None, problems=()):
             "m": m,
             "may_source": may_source(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
+            **agreements,
         },
     )
+
+
+def _agreements_needed(user, engagement, proposals) -> dict:
+    """The required agreements the freelancer (and each proposal's freelancer) miss on the
+    start date, so the page can say which and offer sending or recording them."""
+    from gigbridge.people.models import Person
+    from gigbridge.program import actions as program
+
+    from . import compliance
+
+    _, policy = program.current()
+    start = engagement.request.start_date
+    emails = {p.freelancer_email.lower() for p in proposals if p.freelancer_email}
+    persons = {
+        p.email.lower(): p
+        for p in Person.objects.filter(email__in=emails).prefetch_related("agreements")
+    }
+    for proposal in proposals:
+        email = (proposal.freelancer_email or "").lower()
+        proposal.missing_agreements = (
+            compliance.missing_agreements(persons.get(email), policy, start) if email else []
+        )
+    freelancer = engagement.freelancer
+    return {
+        "freelancer_missing": compliance.missing_agreements(freelancer, policy, start)
+        if freelancer
+        else [],
+        "can_send_for_signature": permissions.can_send_for_signature(user),
+        "can_record_agreements": permissions.can_record_agreements(user),
+    }
 
 
 @login_required
