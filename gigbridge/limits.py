@@ -47,6 +47,8 @@ REASON_MAX = 2000
 PAGE_LIMIT_MAX = 100
 PAGE_OFFSET_MAX = 1_000_000
 URL_MAX = 500  # evidence links (people.Agreement.evidence_url)
+EVIDENCE_FILE_MAX = 10 * 1024 * 1024  # an uploaded signed agreement (people.Agreement)
+EVIDENCE_FILE_TYPES = ("pdf", "png", "jpg", "jpeg")
 AGREEMENT_NAME_MAX = 50  # people.Agreement.name; the policy's names have the same bound
 AUDIT_TEXT_MAX = 2000  # longer texts are recorded in an audit event by prefix, length and hash
 

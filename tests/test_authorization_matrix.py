@@ -318,6 +318,13 @@ def web_cases(w: dict) -> list[Case]:
             body={"email": "matrix@freelancers.example", "name": "NDA", "signed_on": "2026-01-05"},
         ),
         Case(
+            "GET",
+            "agreements/<int:pk>/evidence/",
+            only(AGREEMENT_READERS, 404, 403, 302),
+            "no upload",
+            {"pk": w["agreement"]},
+        ),
+        Case(
             "POST",
             "agreements/send/",
             only(SIGNATURE_SENDERS, 302, 403, 302),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -148,6 +151,56 @@ def search_users(term: str, limit: int = 20) -> QuerySet:
 # --- agreements ----------------------------------------------------------------------------
 
 
+EVIDENCE_FOLDER = "agreements/evidence"
+_MAGIC = {"pdf": (b"%PDF",), "png": (b"\x89PNG",), "jpg": (b"\xff\xd8\xff",)}
+
+
+def _upload_problems(upload) -> list[str]:
+    extension = Path(upload.name or "").suffix.lower().lstrip(".")
+    if extension not in limits.EVIDENCE_FILE_TYPES:
+        return [f"must be a {', '.join(limits.EVIDENCE_FILE_TYPES)} file"]
+    if upload.size > limits.EVIDENCE_FILE_MAX:
+        return [f"must be at most {limits.EVIDENCE_FILE_MAX // (1024 * 1024)} MiB"]
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    magic = _MAGIC["jpg" if extension == "jpeg" else extension]
+    if not head.startswith(magic):
+        return [f"is not a {extension} file"]
+    return []
+
+
+def _store_evidence(agreement: Agreement, upload) -> None:
+    """Write the upload into the data folder, private to Gigbridge's account (0600)."""
+    from django.conf import settings
+
+    folder = Path(settings.DATA_DIR) / EVIDENCE_FOLDER
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    extension = Path(upload.name).suffix.lower()
+    relative = f"{EVIDENCE_FOLDER}/{agreement.pk}-{secrets.token_hex(8)}{extension}"
+    digest = hashlib.sha256()
+    fd = os.open(Path(settings.DATA_DIR) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            handle.write(chunk)
+    agreement.evidence_file = relative
+    agreement.evidence_file_name = Path(upload.name).name[:200]
+    agreement.evidence_sha256 = digest.hexdigest()
+    agreement.save(update_fields=["evidence_file", "evidence_file_name", "evidence_sha256"])
+
+
+def evidence_path(agreement: Agreement) -> Path | None:
+    """The stored evidence file of ``agreement`` (inside the data folder), if any."""
+    from django.conf import settings
+
+    if not agreement.evidence_file:
+        return None
+    root = Path(settings.DATA_DIR).resolve()
+    path = (root / agreement.evidence_file).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
 def _agreement_summary(agreement: Agreement) -> dict:
     return {
         "person": agreement.person.email,
@@ -156,6 +209,8 @@ def _agreement_summary(agreement: Agreement) -> dict:
         "expires_on": agreement.expires_on,
         "evidence_url": agreement.evidence_url,
         "source": agreement.source,
+        "evidence_file": agreement.evidence_file_name,
+        "evidence_sha256": agreement.evidence_sha256,
     }
 
 
@@ -217,13 +272,14 @@ def record_agreement(
     display_name: str = "",
     source: str = Agreement.Source.RECORDED,
     actor: str | None = None,
+    evidence_upload=None,
 ) -> Agreement:
     """Record an agreement ``email`` signed (elsewhere, or through a mailed link). A freelancer
     Gigbridge does not know yet becomes a person. An agreement of the same name in force is
     replaced (kept, marked revoked, in this one event). ``user`` None: a system actor
     (``actor``, e.g. the CSV import)."""
     from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.engagements.errors import Problem, RuleViolation
     from gigbridge.program import actions as program
 
     if user is not None:
@@ -240,6 +296,8 @@ def record_agreement(
         display_name=display_name,
         required=list(policy.compliance.required_agreements),
     )
+    if evidence_upload is not None:
+        problems += [Problem("evidence_file", m) for m in _upload_problems(evidence_upload)]
     valid_days = policy.compliance.terms_of(name).valid_days
     if expires_on is None and valid_days and signed_on is not None:
         # The policy's validity (compliance.agreements.<name>.valid_days) sets the expiry.
@@ -274,6 +332,8 @@ def record_agreement(
         recorded_by_label=label,
         recorded_at=now,
     )
+    if evidence_upload is not None:
+        _store_evidence(agreement, evidence_upload)
     record(
         user=user,
         actor=actor,

@@ -54,6 +54,11 @@ class Agreement(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.RECORDED)
     evidence_url = models.URLField(max_length=500, blank=True)
+    # An uploaded copy, kept in the data folder (mode 0600) and served only to those who may
+    # see agreements: its path relative to the data folder, the name it was uploaded with.
+    evidence_file = models.CharField(max_length=200, blank=True)
+    evidence_file_name = models.CharField(max_length=200, blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

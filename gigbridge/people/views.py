@@ -98,7 +98,11 @@ def agreements(request):
     if request.method == "POST":
         permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
         try:
-            agreement = actions.record_agreement(request.user, **_agreement_fields(request.POST))
+            agreement = actions.record_agreement(
+                request.user,
+                **_agreement_fields(request.POST),
+                evidence_upload=request.FILES.get("evidence_file"),
+            )
             messages.success(
                 request,
                 f"{agreement.name} of {agreement.person.display_name} recorded "
@@ -254,3 +258,30 @@ def agreement_send(request):
     except RuleViolation as exc:
         messages.error(request, f"Not sent: {exc}")
     return redirect(back)
+
+
+@login_required
+def agreement_evidence(request, pk):
+    """The uploaded copy of a signed agreement, to those who may see agreements only."""
+    from django.http import FileResponse, Http404
+    from django.shortcuts import get_object_or_404
+
+    from gigbridge.engagements import permissions
+
+    from .models import Agreement
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    agreement = get_object_or_404(Agreement, pk=pk)
+    path = actions.evidence_path(agreement)
+    if path is None:
+        raise Http404("this agreement has no uploaded evidence")
+    types = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=agreement.evidence_file_name or path.name,
+        content_type=types.get(path.suffix, "image/jpeg"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -49,5 +49,8 @@ urlpatterns = [
     path("agreements/", people_views.agreements, name="agreements"),
     path("agreements/<int:pk>/revoke/", people_views.agreement_revoke, name="agreement-revoke"),
     path("agreements/send/", people_views.agreement_send, name="agreement-send"),
+    path(
+        "agreements/<int:pk>/evidence/", people_views.agreement_evidence, name="agreement-evidence"
+    ),
     path("s/<str:token>/", people_views.sign, name="sign"),
 ]
