@@ -112,3 +112,15 @@ def test_compliance_counts_revoked_and_expired_agreements_as_missing(people):
         for r in actions.agreement_status(person, ["NDA", "MSA"], today + dt.timedelta(days=11))
     }
     assert states == {"NDA": "expired", "MSA": "revoked"}
+
+
+def test_loading_the_demo_again_keeps_a_revocation(people):
+    from gigbridge.people import demo
+
+    freya = Person.objects.get(email="freya@freelancers.example")
+    nda = freya.agreements.get(name="NDA")
+    actions.revoke_agreement(people["lena"], nda, "expired paper copy")
+    record(people["lena"], email=freya.email)  # signed again
+    demo.load("a-password-for-tests")
+    assert freya.agreements.filter(name="NDA").count() == 2
+    assert freya.agreements.filter(name="NDA", revoked_at__isnull=True).count() == 1
