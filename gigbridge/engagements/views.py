@@ -197,8 +197,31 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
             "other_steps": step.request.steps.filter(round=step.round).select_related(
                 "decided_by", "assignee"
             ),
+            **_direct_hire_agreements(request.user, step.request),
         },
     )
+
+
+def _direct_hire_agreements(user, work_request) -> dict:
+    """For a direct hire: the named freelancer's required agreements on the start date, so
+    approvers see them before they decide."""
+    if not work_request.freelancer_email:
+        return {}
+    from gigbridge.people import actions as people
+    from gigbridge.people.models import Person
+    from gigbridge.program import actions as program
+
+    _, policy = program.current()
+    person = Person.objects.filter(email__iexact=work_request.freelancer_email).first()
+    rows = people.agreement_status(
+        person, list(policy.compliance.required_agreements), work_request.start_date
+    )
+    return {
+        "freelancer_agreements": rows,
+        "freelancer_missing": [r["name"] for r in rows if r["state"] != "signed"],
+        "can_send_for_signature": permissions.can_send_for_signature(user),
+        "can_record_agreements": permissions.can_record_agreements(user),
+    }
 
 
 @login_required

@@ -90,3 +90,23 @@ def test_a_refused_contracted_transition_offers_recording_the_revoked_agreement(
     assert "Record a signed agreement" in page and "Send NDA for signature" in page
     engagement.refresh_from_db()
     assert engagement.state == Engagement.State.OFFERED
+
+
+def test_approvers_of_a_direct_hire_see_the_freelancers_agreements(people, api):
+    import json
+
+    from conftest import request_payload
+    from gigbridge import clock
+    from gigbridge.engagements.models import ApprovalStep
+    from gigbridge.people import actions
+
+    rita = api("rita")
+    body = request_payload(sourcing="direct", freelancer_email=EMAIL, freelancer_country="PT")
+    made = rita.post("/api/v1/requests", json.dumps(body), "application/json").json()
+    assert rita.post(f"/api/v1/requests/{made['id']}/submit").status_code == 200
+    actions.record_agreement(people["hank"], email=EMAIL, name="NDA", signed_on=clock.today())
+    step = ApprovalStep.objects.get(request_id=made["id"], state=ApprovalStep.State.PENDING)
+    page = client_of(step.assignee).get(f"/approvals/{step.pk}/").content.decode()
+    assert '<span id="freelancer-agreements">NDA <span class="badge signed">signed' in page
+    assert 'MSA <span class="badge missing">missing' in page
+    assert "has not signed MSA" in page
