@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
@@ -45,6 +46,10 @@ COMMENT_MAX = 5000  # approval comments, offer and invitation messages
 REASON_MAX = 2000
 PAGE_LIMIT_MAX = 100
 PAGE_OFFSET_MAX = 1_000_000
+URL_MAX = 500  # evidence links (people.Agreement.evidence_url)
+EVIDENCE_FILE_MAX = 10 * 1024 * 1024  # an uploaded signed agreement (people.Agreement)
+EVIDENCE_FILE_TYPES = ("pdf", "png", "jpg", "jpeg")
+AGREEMENT_NAME_MAX = 50  # people.Agreement.name; the policy's names have the same bound
 AUDIT_TEXT_MAX = 2000  # longer texts are recorded in an audit event by prefix, length and hash
 
 
@@ -65,6 +70,12 @@ def _email(value: str) -> str:
             validate_email(value)  # the same check as the web form's EmailField
         except FormError:
             raise ValueError("is not an email address") from None
+    return value
+
+
+def _http_url(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+        raise ValueError("must be an http:// or https:// address")
     return value
 
 
@@ -93,6 +104,9 @@ Path = Annotated[str, _text(0, PATH_MAX)]
 Search = Annotated[str, _text(0, SEARCH_MAX)]
 Comment = Annotated[str, _text(0, COMMENT_MAX)]
 Reason = Annotated[str, _text(0, REASON_MAX)]
+RequiredReason = Annotated[str, _text(1, REASON_MAX)]
+Url = Annotated[str, _text(0, URL_MAX), AfterValidator(_http_url)]
+AgreementName = Annotated[str, _text(1, AGREEMENT_NAME_MAX)]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 PageOffset = Annotated[int, Field(ge=0, le=PAGE_OFFSET_MAX)]
 
@@ -111,6 +125,15 @@ REQUEST_FIELDS: dict[str, Any] = {
     "end_date": PlanDate,
     "freelancer_email": Email,
     "freelancer_country": Country,
+}
+# What recording an agreement signed elsewhere takes (people.actions.record_agreement).
+AGREEMENT_FIELDS: dict[str, Any] = {
+    "email": Email,
+    "name": AgreementName,
+    "display_name": Name,
+    "signed_on": PlanDate,
+    "expires_on": PlanDate,
+    "evidence_url": Url,
 }
 # What an offer to a freelancer may say (marketplace.pick).
 OFFER_FIELDS: dict[str, Any] = {

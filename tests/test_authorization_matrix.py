@@ -66,6 +66,9 @@ IN_APPROVAL_SEEN = ["requester", "manager", "procurement", *OVERSEERS]
 # 30,000 EUR confidential contingent on CC-ENG, withdrawn while only the manager was asked.
 WITHDRAWN_SEEN = ["requester", "manager", *OVERSEERS]
 ENGAGEMENT_SEEN = ["requester", "manager", *OVERSEERS]  # the manager approved it
+AGREEMENT_KEEPERS = ["legal", "hr", "program_admin"]  # record and revoke agreements
+AGREEMENT_READERS = [*AGREEMENT_KEEPERS, "auditor"]
+SIGNATURE_SENDERS = [*AGREEMENT_KEEPERS, *REQUESTERS]  # hiring managers too
 
 
 @dataclass
@@ -87,9 +90,7 @@ def api_cases(w: dict) -> list[Case]:
     return [
         Case("GET", "/api/v1/me", everyone(200, 401)),
         Case("GET", "/api/v1/requests", everyone(200, 401)),
-        Case(
-            "POST", "/api/v1/requests", only(REQUESTERS, 201, 403, 401), body=request_payload()
-        ),
+        Case("POST", "/api/v1/requests", only(REQUESTERS, 201, 403, 401), body=request_payload()),
         Case("GET", f"/api/v1/requests/{req}", seen(DRAFT_SEEN, 200, 401), "draft", draft),
         Case(
             "GET",
@@ -193,6 +194,32 @@ def api_cases(w: dict) -> list[Case]:
         Case("GET", "/api/v1/workspaces/teams", everyone(200, 401)),
         Case("POST", "/api/v1/workspaces/teams/refresh", only(["program_admin"], 202, 403, 401)),
         Case("GET", "/api/v1/access/review", only(OVERSEERS, 200, 403, 401)),
+        Case("GET", "/api/v1/agreements", only(AGREEMENT_READERS, 200, 403, 401)),
+        Case(
+            "POST",
+            "/api/v1/agreements",
+            only(AGREEMENT_KEEPERS, 201, 403, 401),
+            body={
+                "email": "matrix@freelancers.example",
+                "name": "NDA",
+                "signed_on": "2026-01-05",
+                "evidence_url": "https://docs.example/nda.pdf",
+            },
+        ),
+        Case(
+            "POST",
+            "/api/v1/agreements/send",
+            only(SIGNATURE_SENDERS, 202, 403, 401),
+            body={"email": "matrix@freelancers.example", "names": ["NDA"]},
+        ),
+        Case(
+            "POST",
+            "/api/v1/agreements/{agreement_id}/revoke",
+            only(AGREEMENT_KEEPERS, 200, 403, 401),
+            "",
+            {"agreement_id": w["agreement"]},
+            {"reason": "matrix"},
+        ),
     ]
 
 
@@ -282,6 +309,38 @@ def web_cases(w: dict) -> list[Case]:
             body={"refresh": "1"},
         ),
         Case("GET", "me/", everyone(200, 302)),
+        Case("GET", "agreements/", only(AGREEMENT_READERS, 200, 403, 302)),
+        Case(
+            "POST",
+            "agreements/",
+            only(AGREEMENT_KEEPERS, 302, 403, 302),
+            "record",
+            body={"email": "matrix@freelancers.example", "name": "NDA", "signed_on": "2026-01-05"},
+        ),
+        Case(
+            "GET",
+            "agreements/<int:pk>/evidence/",
+            only(AGREEMENT_READERS, 404, 403, 302),
+            "no upload",
+            {"pk": w["agreement"]},
+        ),
+        Case(
+            "POST",
+            "agreements/send/",
+            only(SIGNATURE_SENDERS, 302, 403, 302),
+            "",
+            body={"email": "matrix@freelancers.example"},
+        ),
+        # A mailed signing link needs no account: the signed token is the credential.
+        Case("GET", "s/<str:token>/", {r: SAME for r in ROLES}, "", {"token": w["signing_token"]}),
+        Case(
+            "POST",
+            "agreements/<int:pk>/revoke/",
+            only(AGREEMENT_KEEPERS, 302, 403, 302),
+            "",
+            {"pk": w["agreement"]},
+            {"reason": "matrix"},
+        ),
         Case("GET", "healthz", {r: SAME for r in ROLES}),
         # Graph's subscription handshake: public, the clientState guards notifications.
         Case("POST", "hooks/graph", {r: SAME for r in ROLES}, query="?validationToken=matrix"),
@@ -303,7 +362,9 @@ def world(people, tmp_path):
     from gigbridge import clock
     from gigbridge.engagements import actions, links, marketplace
     from gigbridge.engagements.models import ApprovalStep, DecisionLink, Proposal
+    from gigbridge.people.actions import record_agreement, send_for_signature
     from gigbridge.people.importer import import_file
+    from gigbridge.people.signing import token_for as signing_token_for
     from gigbridge.program.models import CostCenter
 
     csv = tmp_path / "people.csv"
@@ -353,7 +414,17 @@ def world(people, tmp_path):
         country="PT",
         received_at=clock.now(),
     )
+    agreement = record_agreement(
+        people["lena"],
+        email="mona@freelancers.example",
+        name="NDA",
+        signed_on=dt.date(2026, 1, 5),
+        evidence_url="https://docs.example/mona-nda.pdf",
+    )
+    signing_link = send_for_signature(people["lena"], email="mona@freelancers.example")
     return {
+        "agreement": agreement.pk,
+        "signing_token": signing_token_for(signing_link.nonce),
         "draft": draft.pk,
         "in_approval": in_approval.pk,
         "step": step.pk,

@@ -10,6 +10,7 @@ from gigbridge.engagements.api import (
     engagements_router,
     requests_router,
 )
+from gigbridge.people.agreements_api import router as agreements_router
 from gigbridge.people.api import router as people_router
 from gigbridge.program.api import router as program_router
 from gigbridge.web.apidocs import LocalSwagger
@@ -54,3 +55,4 @@ api.add_router("/", program_router)
 api.add_router("/cost-centers", cost_centers_router)
 api.add_router("/audit", audit_router)
 api.add_router("/", access_router)
+api.add_router("/agreements", agreements_router)

@@ -206,6 +206,11 @@ SENTENCES: dict[str, Any] = {
     "upwork.connected": "{actor} connected the Upwork organization {organization_id}",
     "people.imported": "{actor} imported people from a CSV file ({counts})",
     "role.granted": "{actor} gave {user} the {role} role",
+    # agreements
+    "agreement.recorded": "{actor} recorded the {name} of {person}, signed {signed_on}",
+    "agreement.revoked": "{actor} revoked the {name} of {person}",
+    "agreement.sent_for_signature": "{actor} sent {person} a link to sign {names}",
+    "agreement.signed": "{signer_name} signed the {name} as {person} (from {signer_ip})",
     "delegation.created": "{actor} asked {delegate} to decide in their place from {starts_on} "
     "to {ends_on}",
     "api_token.created": "{actor} created the API token “{name}” (…{hint})",

@@ -198,7 +198,9 @@ def _days_after(day: dt.date, days: int) -> dt.date:
 
 
 def missing_agreements(person, policy: Policy, on: dt.date) -> list[str]:
+    """The required agreements ``person`` has not signed, or whose record is revoked or expired
+    by ``on``."""
     if person is None:
         return list(policy.compliance.required_agreements)
-    signed = {a.name for a in person.agreements.all() if a.expires_on is None or a.expires_on >= on}
+    signed = {a.name for a in person.agreements.all() if a.in_force_on(on)}
     return [name for name in policy.compliance.required_agreements if name not in signed]

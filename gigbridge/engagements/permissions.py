@@ -34,6 +34,9 @@ class Capability(StrEnum):
     MANAGE_WORKSPACES = "create workspaces or refresh the list of Teams"
     READ_AUDIT = "read the audit trail"
     REVIEW_ACCESS = "see the access review"
+    RECORD_AGREEMENTS = "record or revoke a worker's agreements"
+    VIEW_AGREEMENTS = "see workers' agreements"
+    SEND_FOR_SIGNATURE = "send a worker agreements to sign"
 
 
 # The roles that hold each capability. A capability not listed here is held by nobody.
@@ -43,6 +46,10 @@ GRANTS: dict[Capability, tuple[str, ...]] = {
     Capability.MANAGE_WORKSPACES: (Role.PROGRAM_ADMIN,),
     Capability.READ_AUDIT: OVERSEERS,
     Capability.REVIEW_ACCESS: OVERSEERS,
+    Capability.RECORD_AGREEMENTS: (Role.LEGAL, Role.HR, Role.PROGRAM_ADMIN),
+    Capability.VIEW_AGREEMENTS: (Role.LEGAL, Role.HR, *OVERSEERS),
+    # Hiring managers too: a freelancer they pick needs the agreements first.
+    Capability.SEND_FOR_SIGNATURE: (Role.LEGAL, Role.HR, Role.PROGRAM_ADMIN, Role.REQUESTER),
 }
 
 
@@ -68,6 +75,18 @@ def can_read_audit(user) -> bool:
 
 def can_review_access(user) -> bool:
     return can(user, Capability.REVIEW_ACCESS)
+
+
+def can_record_agreements(user) -> bool:
+    return can(user, Capability.RECORD_AGREEMENTS)
+
+
+def can_view_agreements(user) -> bool:
+    return can(user, Capability.VIEW_AGREEMENTS)
+
+
+def can_send_for_signature(user) -> bool:
+    return can(user, Capability.SEND_FOR_SIGNATURE)
 
 
 def deny(user, action: str, obj=None, reason: str = "not allowed") -> NotAllowed:

@@ -204,8 +204,31 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
             "other_steps": step.request.steps.filter(round=step.round).select_related(
                 "decided_by", "assignee"
             ),
+            **_direct_hire_agreements(request.user, step.request),
         },
     )
+
+
+def _direct_hire_agreements(user, work_request) -> dict:
+    """For a direct hire: the named freelancer's required agreements on the start date, so
+    approvers see them before they decide."""
+    if not work_request.freelancer_email:
+        return {}
+    from gigbridge.people import actions as people
+    from gigbridge.people.models import Person
+    from gigbridge.program import actions as program
+
+    _, policy = program.current()
+    person = Person.objects.filter(email__iexact=work_request.freelancer_email).first()
+    rows = people.agreement_status(
+        person, list(policy.compliance.required_agreements), work_request.start_date
+    )
+    return {
+        "freelancer_agreements": rows,
+        "freelancer_missing": [r["name"] for r in rows if r["state"] != "signed"],
+        "can_send_for_signature": permissions.can_send_for_signature(user),
+        "can_record_agreements": permissions.can_record_agreements(user),
+    }
 
 
 @login_required
@@ -278,6 +301,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
 
     m = marketplace_view(engagement)
     m["overspent"] = max(m["spent"] - m["budget"], 0)
+    agreements = _agreements_needed(request.user, engagement, m["proposals"])
     for proposal in m["proposals"]:
         if refused is not None and proposal.pk == refused.pk:
             errors: dict[str, list[str]] = {}
@@ -298,8 +322,39 @@ def _engagement_page(request, engagement, refused=None, problems=()):
             "m": m,
             "may_source": may_source(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
+            **agreements,
         },
     )
+
+
+def _agreements_needed(user, engagement, proposals) -> dict:
+    """The required agreements the freelancer (and each proposal's freelancer) miss on the
+    start date, so the page can say which and offer sending or recording them."""
+    from gigbridge.people.models import Person
+    from gigbridge.program import actions as program
+
+    from . import compliance
+
+    _, policy = program.current()
+    start = engagement.request.start_date
+    emails = {p.freelancer_email.lower() for p in proposals if p.freelancer_email}
+    persons = {
+        p.email.lower(): p
+        for p in Person.objects.filter(email__in=emails).prefetch_related("agreements")
+    }
+    for proposal in proposals:
+        email = (proposal.freelancer_email or "").lower()
+        proposal.missing_agreements = (
+            compliance.missing_agreements(persons.get(email), policy, start) if email else []
+        )
+    freelancer = engagement.freelancer
+    return {
+        "freelancer_missing": compliance.missing_agreements(freelancer, policy, start)
+        if freelancer
+        else [],
+        "can_send_for_signature": permissions.can_send_for_signature(user),
+        "can_record_agreements": permissions.can_record_agreements(user),
+    }
 
 
 @login_required

@@ -17,3 +17,14 @@ def mail(user, template: str, context: dict, key: str) -> None:
         {"user_id": user.pk, "template": template, "context": context},
         key=f"mail:{template}:{user.pk}:{key}",
     )
+
+
+def mail_address(email: str, template: str, context: dict, key: str) -> None:
+    """Queue one mail to someone without an account (a freelancer), by address."""
+    if not email:
+        return
+    jobs.enqueue(
+        MAIL_JOB,
+        {"to": email, "template": template, "context": context},
+        key=f"mail:{template}:{key}",
+    )

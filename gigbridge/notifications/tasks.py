@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 
 @handler(MAIL_JOB)
 def send_mail_job(payload: dict) -> None:
+    if payload.get("to"):  # someone without an account (a freelancer)
+        context = {"user": None, "base_url": settings.BASE_URL, **payload["context"]}
+        context.update(extra_context(payload["template"], payload["context"], None))
+        text = render_to_string(f"notifications/{payload['template']}.txt", context).strip()
+        subject, _, body = text.partition("\n")
+        _send(payload["to"], subject.strip(), body.strip() + "\n")
+        log.info("mail %s sent to an address", payload["template"])
+        return
     user = get_user_model().objects.filter(pk=payload["user_id"], is_active=True).first()
     if user is None or not user.email:
         raise PermanentError(f"user {payload['user_id']} has no active account with an email")

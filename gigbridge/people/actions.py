@@ -1,9 +1,12 @@
-"""People operations: roles, delegations and API tokens."""
+"""People operations: roles, delegations, API tokens and agreements."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,7 +15,7 @@ from django.db.models import Q, QuerySet
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 
-from .models import ApiToken, Delegation, Role, RoleAssignment
+from .models import Agreement, ApiToken, Delegation, Person, Role, RoleAssignment, SigningLink
 
 
 def roles_of(user) -> set[str]:
@@ -143,3 +146,429 @@ def search_users(term: str, limit: int = 20) -> QuerySet:
         | Q(last_name__icontains=term),
         is_active=True,
     )[:limit]
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+EVIDENCE_FOLDER = "agreements/evidence"
+_MAGIC = {"pdf": (b"%PDF",), "png": (b"\x89PNG",), "jpg": (b"\xff\xd8\xff",)}
+
+
+def _upload_problems(upload) -> list[str]:
+    extension = Path(upload.name or "").suffix.lower().lstrip(".")
+    if extension not in limits.EVIDENCE_FILE_TYPES:
+        return [f"must be a {', '.join(limits.EVIDENCE_FILE_TYPES)} file"]
+    if upload.size > limits.EVIDENCE_FILE_MAX:
+        return [f"must be at most {limits.EVIDENCE_FILE_MAX // (1024 * 1024)} MiB"]
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    magic = _MAGIC["jpg" if extension == "jpeg" else extension]
+    if not head.startswith(magic):
+        return [f"is not a {extension} file"]
+    return []
+
+
+def _store_evidence(agreement: Agreement, upload) -> None:
+    """Write the upload into the data folder, private to Gigbridge's account (0600)."""
+    from django.conf import settings
+
+    folder = Path(settings.DATA_DIR) / EVIDENCE_FOLDER
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    extension = Path(upload.name).suffix.lower()
+    relative = f"{EVIDENCE_FOLDER}/{agreement.pk}-{secrets.token_hex(8)}{extension}"
+    digest = hashlib.sha256()
+    fd = os.open(Path(settings.DATA_DIR) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            handle.write(chunk)
+    agreement.evidence_file = relative
+    agreement.evidence_file_name = Path(upload.name).name[:200]
+    agreement.evidence_sha256 = digest.hexdigest()
+    agreement.save(update_fields=["evidence_file", "evidence_file_name", "evidence_sha256"])
+
+
+def evidence_path(agreement: Agreement) -> Path | None:
+    """The stored evidence file of ``agreement`` (inside the data folder), if any."""
+    from django.conf import settings
+
+    if not agreement.evidence_file:
+        return None
+    root = Path(settings.DATA_DIR).resolve()
+    path = (root / agreement.evidence_file).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def _agreement_summary(agreement: Agreement) -> dict:
+    return {
+        "person": agreement.person.email,
+        "name": agreement.name,
+        "signed_on": agreement.signed_on,
+        "expires_on": agreement.expires_on,
+        "evidence_url": agreement.evidence_url,
+        "source": agreement.source,
+        "evidence_file": agreement.evidence_file_name,
+        "evidence_sha256": agreement.evidence_sha256,
+    }
+
+
+def check_agreement(
+    *,
+    email: str,
+    name: str,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None = None,
+    evidence_url: str = "",
+    display_name: str = "",
+    required: list[str] | None = None,
+) -> list:
+    """Problems (field, message, rule) with an agreement to record; empty when it can be."""
+    from gigbridge.engagements.errors import Problem
+
+    if required is None:
+        from gigbridge.program import actions as program
+
+        required = list(program.current()[1].compliance.required_agreements)
+    values = {
+        "email": email,
+        "name": name,
+        "display_name": display_name,
+        "signed_on": signed_on,
+        "expires_on": expires_on,
+        "evidence_url": evidence_url,
+    }
+    problems = [Problem(f, m) for f, m in limits.violations(values, limits.AGREEMENT_FIELDS)]
+    if not email:
+        problems.append(Problem("email", "whose agreement is it? give their email address"))
+    if name not in required:
+        problems.append(
+            Problem(
+                "name",
+                f"{name!r} is not an agreement the policy names; it names "
+                + (", ".join(required) or "none"),
+                "compliance.required_agreements",
+            )
+        )
+    if signed_on is None:
+        problems.append(Problem("signed_on", "the date it was signed is required"))
+    elif signed_on > clock.today():
+        problems.append(Problem("signed_on", f"is after today ({clock.today()})"))
+    if signed_on and expires_on and expires_on < signed_on:
+        problems.append(Problem("expires_on", "is before the date it was signed"))
+    return problems
+
+
+@transaction.atomic
+def record_agreement(
+    user,
+    *,
+    email: str,
+    name: str,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None = None,
+    evidence_url: str = "",
+    display_name: str = "",
+    source: str = Agreement.Source.RECORDED,
+    actor: str | None = None,
+    evidence_upload=None,
+) -> Agreement:
+    """Record an agreement ``email`` signed (elsewhere, or through a mailed link). A freelancer
+    Gigbridge does not know yet becomes a person. An agreement of the same name in force is
+    replaced (kept, marked revoked, in this one event). ``user`` None: a system actor
+    (``actor``, e.g. the CSV import)."""
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.program import actions as program
+
+    if user is not None:
+        permissions.require(user, permissions.Capability.RECORD_AGREEMENTS, "agreement.record")
+    version, policy = program.current()
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    problems = check_agreement(
+        email=email,
+        name=name,
+        signed_on=signed_on,
+        expires_on=expires_on,
+        evidence_url=evidence_url,
+        display_name=display_name,
+        required=list(policy.compliance.required_agreements),
+    )
+    if evidence_upload is not None:
+        problems += [Problem("evidence_file", m) for m in _upload_problems(evidence_upload)]
+    valid_days = policy.compliance.terms_of(name).valid_days
+    if expires_on is None and valid_days and signed_on is not None:
+        # The policy's validity (compliance.agreements.<name>.valid_days) sets the expiry.
+        expires_on = signed_on + dt.timedelta(days=valid_days)
+    if problems:
+        raise RuleViolation(problems)
+    person = Person.objects.filter(email__iexact=email).first()
+    if person is None:
+        person = Person.objects.create(
+            email=email, kind=Person.Kind.FREELANCER, display_name=display_name.strip() or email
+        )
+    now = clock.now()
+    label = actor or (user.get_username() if user is not None else "system")
+    previous = (
+        Agreement.objects.select_for_update()
+        .filter(person=person, name=name, revoked_at__isnull=True)
+        .first()
+    )
+    if previous is not None:
+        previous.revoked_at = now
+        previous.revoked_by_label = label
+        previous.revoke_reason = "replaced by a newer record"
+        previous.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    agreement = Agreement.objects.create(
+        person=person,
+        name=name,
+        signed_on=signed_on,
+        expires_on=expires_on,
+        evidence_url=evidence_url,
+        source=source,
+        recorded_by=user,
+        recorded_by_label=label,
+        recorded_at=now,
+    )
+    if evidence_upload is not None:
+        _store_evidence(agreement, evidence_upload)
+    record(
+        user=user,
+        actor=actor,
+        action="agreement.recorded",
+        obj=agreement,
+        before=_agreement_summary(previous) if previous else None,
+        after=_agreement_summary(agreement),
+        policy_version=version.number,
+        rule="compliance.required_agreements",
+    )
+    return agreement
+
+
+@transaction.atomic
+def revoke_agreement(user, agreement: Agreement, reason: str) -> Agreement:
+    """Revoke an agreement in force; from now on compliance counts it as missing."""
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
+
+    permissions.require(
+        user, permissions.Capability.RECORD_AGREEMENTS, "agreement.revoke", agreement
+    )
+    reason = (reason or "").strip()
+    problems = [
+        Problem(f, m) for f, m in limits.violations({"reason": reason}, {"reason": limits.Reason})
+    ]
+    if not reason:
+        problems.append(Problem("reason", "say why the agreement is revoked"))
+    if problems:
+        raise RuleViolation(problems)
+    agreement = Agreement.objects.select_for_update().select_related("person").get(pk=agreement.pk)
+    if agreement.revoked_at is not None:
+        raise InvalidTransition(
+            f"this {agreement.name} was already revoked on {agreement.revoked_at:%Y-%m-%d}"
+        )
+    agreement.revoked_at = clock.now()
+    agreement.revoked_by_label = user.get_username()
+    agreement.revoke_reason = reason
+    agreement.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    record(
+        user=user,
+        action="agreement.revoked",
+        obj=agreement,
+        before=_agreement_summary(agreement),
+        after={"revoked_at": agreement.revoked_at, "reason": limits.audit_value(reason)},
+        rule="compliance.required_agreements",
+    )
+    return agreement
+
+
+def agreement_status(person: Person | None, required: list[str], on: dt.date | None = None):
+    """One row per required agreement: (name, state, the agreement in force or last revoked)
+    where state is "signed", "expired", "revoked" or "missing"."""
+    on = on or clock.today()
+    rows = []
+    latest: dict[str, Agreement] = {}
+    if person is not None:
+        # The row in force if there is one, else the one revoked last.
+        for a in sorted(
+            person.agreements.all(),
+            key=lambda a: (a.revoked_at is None, a.revoked_at or clock.now(), a.pk),
+        ):
+            latest[a.name] = a
+    for name in required:
+        a = latest.get(name)
+        if a is None:
+            state = "missing"
+        elif a.revoked_at is not None:
+            state = "revoked"
+        elif a.expires_on is not None and a.expires_on < on:
+            state = "expired"
+        else:
+            state = "signed"
+        rows.append({"name": name, "state": state, "agreement": a})
+    return rows
+
+
+@transaction.atomic
+def send_for_signature(
+    user, *, email: str, names: list[str] | None = None, display_name: str = ""
+) -> SigningLink:
+    """Mail ``email`` a single-use, expiring link to sign ``names`` (default: the required
+    agreements not in force for them today). A freelancer Gigbridge does not know yet becomes
+    a person."""
+    from gigbridge.engagements import compliance, permissions
+    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.notifications.actions import mail_address
+    from gigbridge.program import actions as program
+
+    permissions.require(user, permissions.Capability.SEND_FOR_SIGNATURE, "agreement.send")
+    version, policy = program.current()
+    required = list(policy.compliance.required_agreements)
+    email = (email or "").strip().lower()
+    problems = [
+        Problem(f, m)
+        for f, m in limits.violations(
+            {"email": email, "display_name": display_name},
+            {"email": limits.Email, "display_name": limits.Name},
+        )
+    ]
+    if not email:
+        problems.append(Problem("email", "whom should the link go to? give their email address"))
+    unknown = [n for n in names or [] if n not in required]
+    if unknown:
+        problems.append(
+            Problem(
+                "names",
+                f"{', '.join(map(repr, unknown))} not named by the policy; it names "
+                + (", ".join(required) or "none"),
+                "compliance.required_agreements",
+            )
+        )
+    if problems:
+        raise RuleViolation(problems)
+    person = Person.objects.filter(email__iexact=email).first()
+    if names:
+        names = [n for n in required if n in names]  # the policy's order, no repeats
+    else:
+        names = compliance.missing_agreements(person, policy, clock.today())
+    if not names:
+        raise RuleViolation(
+            [Problem("names", f"{email} has every required agreement in force; nothing to sign")]
+        )
+    if person is None:
+        person = Person.objects.create(
+            email=email, kind=Person.Kind.FREELANCER, display_name=display_name.strip() or email
+        )
+    days = policy.compliance.signing_link_valid_days
+    link = SigningLink.objects.create(
+        person=person,
+        names=names,
+        nonce=secrets.token_urlsafe(32),
+        expires_at=clock.now() + dt.timedelta(days=days),
+        sent_by=user,
+    )
+    record(
+        user=user,
+        action="agreement.sent_for_signature",
+        obj=link,
+        object_type="signing_link",
+        after={"person": person.email, "names": names, "expires_at": link.expires_at},
+        policy_version=version.number,
+        rule="compliance.signing_link_valid_days",
+    )
+    mail_address(
+        person.email,
+        "agreements_to_sign",
+        {
+            "signing_nonce": link.nonce,
+            "names": names,
+            "person_name": person.display_name,
+            "program": policy.program.name,
+            "sender": user.get_full_name() or user.get_username(),
+            "link_expires": link.expires_at.isoformat(),
+        },
+        key=f"signing-link:{link.pk}",
+    )
+    return link
+
+
+@transaction.atomic
+def sign_agreements(link: SigningLink, *, typed_name: str, ip: str | None) -> list[Agreement]:
+    """The freelancer accepts the agreements of ``link`` (already resolved: valid, unused,
+    unexpired) by typing their name. One agreement and one audit event per signature; the
+    link is used up. Raises RuleViolation (the name) or signing.LinkError (used meanwhile, or
+    a document that cannot be shown)."""
+    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.program import actions as program
+
+    from . import signing
+
+    typed_name = " ".join((typed_name or "").split())
+    problems = [
+        Problem(f, m)
+        for f, m in limits.violations({"typed_name": typed_name}, {"typed_name": limits.Name})
+    ]
+    if not typed_name:
+        problems.append(Problem("typed_name", "type your full name to sign"))
+    if problems:
+        raise RuleViolation(problems)
+    link = SigningLink.objects.select_for_update().select_related("person").get(pk=link.pk)
+    if link.used_at is not None or link.expires_at < clock.now():
+        raise signing.LinkError("This link was used or has expired meanwhile; nothing was signed.")
+    version, policy = program.current()
+    now = clock.now()
+    today = clock.today()
+    signed = []
+    for name in link.names:
+        if name not in policy.compliance.required_agreements:
+            continue  # the policy no longer asks for it
+        document = signing.document_of(policy, name)
+        valid_days = policy.compliance.terms_of(name).valid_days
+        previous = (
+            Agreement.objects.select_for_update()
+            .filter(person=link.person, name=name, revoked_at__isnull=True)
+            .first()
+        )
+        if previous is not None:
+            previous.revoked_at = now
+            previous.revoked_by_label = link.person.email
+            previous.revoke_reason = "replaced by a newer signature"
+            previous.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+        agreement = Agreement.objects.create(
+            person=link.person,
+            name=name,
+            signed_on=today,
+            expires_on=today + dt.timedelta(days=valid_days) if valid_days else None,
+            source=Agreement.Source.CLICK_THROUGH,
+            recorded_by_label=link.person.email,
+            recorded_at=now,
+            signer_name=typed_name,
+            signer_ip=ip,
+            signed_at=now,
+            document=document.reference,
+            document_sha256=document.sha256,
+        )
+        record(
+            user=None,
+            actor=link.person.email,
+            action="agreement.signed",
+            obj=agreement,
+            before=_agreement_summary(previous) if previous else None,
+            after={
+                **_agreement_summary(agreement),
+                "signer_name": typed_name,
+                "signer_ip": ip,
+                "signed_at": now,
+                "document": document.reference,
+                "document_sha256": document.sha256,
+                "signing_link": link.pk,
+            },
+            policy_version=version.number,
+            rule="compliance.required_agreements",
+        )
+        signed.append(agreement)
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    return signed

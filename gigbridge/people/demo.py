@@ -70,9 +70,14 @@ def load(password: str) -> list[str]:
             defaults={"kind": Person.Kind.FREELANCER, "display_name": name, "country": country},
         )
         for agreement in agreements:
-            Agreement.objects.get_or_create(
-                person=person, name=agreement, defaults={"signed_on": "2026-01-05"}
-            )
+            # Once only: loading the demo again must not undo a revocation or a re-signing.
+            if not Agreement.objects.filter(person=person, name=agreement).exists():
+                Agreement.objects.create(
+                    person=person,
+                    name=agreement,
+                    signed_on="2026-01-05",
+                    recorded_by_label="demo data",
+                )
     return created_names
 
 

@@ -37,20 +37,82 @@ class Person(models.Model):
 
 
 class Agreement(models.Model):
-    """An agreement (NDA, MSA, ...) a worker has signed; the policy names which are required."""
+    """An agreement (NDA, MSA, ...) a worker has signed; the policy names which are required.
+
+    Rows are never deleted: a revoked or replaced agreement keeps its row (``revoked_at``), so
+    the history of who recorded and revoked what stays readable. At most one row per person and
+    name is in force (not revoked) at a time."""
+
+    class Source(models.TextChoices):
+        RECORDED = "recorded", "recorded by hand"
+        IMPORTED = "imported", "imported from CSV"
+        CLICK_THROUGH = "click_through", "signed through a mailed link"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="agreements")
     name = models.CharField(max_length=50)
     signed_on = models.DateField()
     expires_on = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.RECORDED)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    # An uploaded copy, kept in the data folder (mode 0600) and served only to those who may
+    # see agreements: its path relative to the data folder, the name it was uploaded with.
+    evidence_file = models.CharField(max_length=200, blank=True)
+    evidence_file_name = models.CharField(max_length=200, blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agreements_recorded",
+    )
+    recorded_by_label = models.CharField(max_length=200, blank=True)  # "hank", "csv import", ...
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=200, blank=True)
+    revoke_reason = models.CharField(max_length=2000, blank=True)
+    # Click-through signatures (source CLICK_THROUGH): what the signer typed and accepted.
+    signer_name = models.CharField(max_length=200, blank=True)
+    signer_ip = models.GenericIPAddressField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    document = models.CharField(max_length=500, blank=True)  # the policy's document reference
+    document_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        ordering = ["person__display_name", "name", "-signed_on"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "name"], name="one_agreement_per_name")
+            models.UniqueConstraint(
+                fields=["person", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_agreement_in_force_per_name",
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.name} signed by {self.person.email} on {self.signed_on}"
+
+    def in_force_on(self, day) -> bool:
+        return self.revoked_at is None and (self.expires_on is None or self.expires_on >= day)
+
+
+class SigningLink(models.Model):
+    """A mailed, single-use, expiring link to sign agreements without an account.
+
+    The mail carries a signed token of ``nonce`` (made at send time, never stored in the
+    outbox); the link is used up when the signature is posted, not when the page is opened."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="signing_links")
+    names = models.JSONField()  # the agreements to sign, e.g. ["NDA", "MSA"]
+    nonce = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"signing link for {self.person.email} ({', '.join(self.names)})"
 
 
 class Role(models.TextChoices):

@@ -1,9 +1,13 @@
 import datetime as dt
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from gigbridge import clock
 
 from . import actions
 from .models import ApiToken, Delegation
@@ -57,3 +61,227 @@ def profile(request):
             "roles": sorted(actions.roles_of(request.user)),
         },
     )
+
+
+def _agreement_fields(post) -> dict:
+    def day(key):
+        value = post.get(key, "").strip()
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    return {
+        "email": post.get("email", "").strip(),
+        "name": post.get("name", "").strip(),
+        "signed_on": day("signed_on"),
+        "expires_on": day("expires_on"),
+        "evidence_url": post.get("evidence_url", "").strip(),
+        "display_name": post.get("display_name", "").strip(),
+    }
+
+
+@login_required
+def agreements(request):
+    """Freelancers and their agreement status; legal, HR and admins record agreements here."""
+    from django.core.paginator import Paginator
+    from django.db.models import Prefetch, Q
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.program import actions as program
+
+    from .models import Agreement, Person
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    if request.method == "POST":
+        permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+        try:
+            agreement = actions.record_agreement(
+                request.user,
+                **_agreement_fields(request.POST),
+                evidence_upload=request.FILES.get("evidence_file"),
+            )
+            messages.success(
+                request,
+                f"{agreement.name} of {agreement.person.display_name} recorded "
+                f"(signed {agreement.signed_on:%Y-%m-%d}).",
+            )
+        except RuleViolation as exc:
+            messages.error(request, f"Not recorded: {exc}")
+        back = request.POST.get("email", "").strip()
+        return redirect(reverse("web:agreements") + (f"?q={quote(back)}" if back else ""))
+    _, policy = program.current()
+    required = list(policy.compliance.required_agreements)
+    term = request.GET.get("q", "").strip()[:200]
+    people = Person.objects.filter(Q(kind=Person.Kind.FREELANCER) | Q(agreements__isnull=False))
+    if term:
+        people = people.filter(Q(email__icontains=term) | Q(display_name__icontains=term))
+    people = people.distinct().prefetch_related(
+        Prefetch("agreements", queryset=Agreement.objects.order_by("pk"))
+    )
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    rows = []
+    for p in page.object_list:
+        status = actions.agreement_status(p, required)
+        missing = [s["name"] for s in status if s["state"] != "signed"]
+        rows.append({"person": p, "status": status, "missing": missing})
+    return render(
+        request,
+        "people/agreements.html",
+        {
+            "page": page,
+            "rows": rows,
+            "required": required,
+            "term": term,
+            "extra": f"&q={quote(term)}" if term else "",
+            "can_record": permissions.can_record_agreements(request.user),
+            "can_send": permissions.can_send_for_signature(request.user),
+            "prefill": request.GET.get("email", "")[:254],
+            "prefill_name": request.GET.get("name", "")[:50],
+            "today": clock.today(),
+        },
+    )
+
+
+@login_required
+def agreement_revoke(request, pk):
+    from django.shortcuts import get_object_or_404
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import InvalidTransition, RuleViolation
+
+    from .models import Agreement
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+    agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=pk)
+    if request.method != "POST":
+        return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
+    try:
+        actions.revoke_agreement(request.user, agreement, request.POST.get("reason", ""))
+        messages.success(request, f"{agreement.name} of {agreement.person.display_name} revoked.")
+    except (RuleViolation, InvalidTransition) as exc:
+        messages.error(request, f"Not revoked: {exc}")
+    return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
+
+
+def sign(request, token):
+    """A mailed signing link: no account needed; shows each document and records acceptance."""
+    from gigbridge import securitylog
+    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.program import actions as program
+    from gigbridge.web.signin import client_address
+
+    from . import signing
+
+    def refused(message: str):
+        # Not request.path: the token in it may still work for the person it was sent to.
+        securitylog.refused(request.user, "open signing link", status=400, reason=message)
+        return render(request, "people/sign_error.html", {"message": message}, status=400)
+
+    try:
+        link = signing.resolve(token)
+        _, policy = program.current()
+        documents = [
+            signing.document_of(policy, name)
+            for name in link.names
+            if name in policy.compliance.required_agreements
+        ]
+    except signing.LinkError as exc:
+        return refused(str(exc))
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            error = "Tick the box to accept the agreements."
+        else:
+            try:
+                signed = actions.sign_agreements(
+                    link,
+                    typed_name=request.POST.get("typed_name", ""),
+                    ip=client_address(request),
+                )
+            except signing.LinkError as exc:
+                return refused(str(exc))
+            except RuleViolation as exc:
+                error = "; ".join(p.message for p in exc.problems)
+            else:
+                return render(
+                    request,
+                    "people/sign_done.html",
+                    {"signed": signed, "person": link.person, "program": policy.program.name},
+                )
+    return render(
+        request,
+        "people/sign.html",
+        {
+            "link": link,
+            "person": link.person,
+            "documents": documents,
+            "program": policy.program.name,
+            "error": error,
+            "typed_name": request.POST.get("typed_name", "")[:200],
+        },
+        status=422 if error else 200,
+    )
+
+
+@login_required
+def agreement_send(request):
+    """Mail a freelancer a link to sign the agreements they miss (POST); back where it came."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import RuleViolation
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.SEND_FOR_SIGNATURE, what)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("web:agreements")
+    if request.method != "POST":
+        return redirect(back)
+    email = request.POST.get("email", "").strip()
+    try:
+        link = actions.send_for_signature(
+            request.user,
+            email=email,
+            names=[n for n in request.POST.getlist("names") if n][:50] or None,
+            display_name=request.POST.get("display_name", "").strip(),
+        )
+        messages.success(
+            request,
+            f"{link.person.display_name} will get a mail with a link to sign "
+            f"{', '.join(link.names)} (valid until {link.expires_at:%Y-%m-%d}).",
+        )
+    except RuleViolation as exc:
+        messages.error(request, f"Not sent: {exc}")
+    return redirect(back)
+
+
+@login_required
+def agreement_evidence(request, pk):
+    """The uploaded copy of a signed agreement, to those who may see agreements only."""
+    from django.http import FileResponse, Http404
+    from django.shortcuts import get_object_or_404
+
+    from gigbridge.engagements import permissions
+
+    from .models import Agreement
+
+    what = f"{request.method} {request.path}"
+    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    agreement = get_object_or_404(Agreement, pk=pk)
+    path = actions.evidence_path(agreement)
+    if path is None:
+        raise Http404("this agreement has no uploaded evidence")
+    types = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=agreement.evidence_file_name or path.name,
+        content_type=types.get(path.suffix, "image/jpeg"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -122,6 +122,10 @@ MAX_LIST_ITEMS = 1000  # cost centers, rules, categories, agreements, countries,
 MAX_NAME_LENGTH = limits.NAME_MAX  # program and cost center names: CharField(max_length=200)
 MAX_SLUG_LENGTH = 50  # task categories: WorkRequest.task_category; rule ids: rule columns
 MAX_AGREEMENT_LENGTH = 50  # people.Agreement.name
+# An agreement's document: an http(s) address or a path inside the data folder
+# (people.Agreement keeps evidence links in a URLField(max_length=500)).
+MAX_DOCUMENT_LENGTH = limits.URL_MAX
+MAX_SIGNING_LINK_DAYS = 30  # mailed signing links are secrets; keep them short-lived
 MAX_EMAIL_LENGTH = limits.EMAIL_MAX
 MAX_DESCRIPTION_LENGTH = 1000
 
@@ -131,6 +135,17 @@ NonEmptyStr = Annotated[str, AfterValidator(_not_blank)]
 # The length goes on str itself: after a validator pydantic would check it as a list length.
 Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)]
 AgreementName = Annotated[str, Field(max_length=MAX_AGREEMENT_LENGTH), AfterValidator(_not_blank)]
+DocumentRef = Annotated[
+    str,
+    Field(max_length=MAX_DOCUMENT_LENGTH),
+    _matching(
+        # An address, or a relative path with no ".." part (it must stay in the data folder).
+        r"https?://[^\s/?#]+\S*|(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*",
+        "document",
+        "must be an https:// address or a path inside the data folder, such as "
+        "agreements/nda-v3.md",
+    ),
+]
 Slug = Annotated[
     str,
     Field(max_length=MAX_SLUG_LENGTH),
@@ -283,11 +298,29 @@ class ApprovalSettings(_Model):
     rules: BoundedList[ApprovalRule]
 
 
+class AgreementTerms(_Model):
+    """What the policy says about one required agreement; both are optional."""
+
+    # The text a freelancer accepts when signing through a mailed link: an address, or a file
+    # in the data folder (its SHA-256 is recorded with each signature).
+    document: DocumentRef | None = None
+    # How long a signature holds: the expiry is the signing day plus this many days.
+    valid_days: Annotated[Days, Field(ge=1)] | None = None
+
+
 class CompliancePolicy(_Model):
     max_engagement_days: Annotated[Days, Field(ge=1)]
     rehire_cooling_off_days: Days
     required_agreements: BoundedList[AgreementName]
     blocked_countries: BoundedList[CountryCode]
+    # Details per required agreement, by name (each must be one of required_agreements).
+    agreements: Annotated[
+        dict[AgreementName, AgreementTerms], Field(max_length=MAX_LIST_ITEMS)
+    ] = {}
+    signing_link_valid_days: Annotated[Days, Field(ge=1, le=MAX_SIGNING_LINK_DAYS)] = 7
+
+    def terms_of(self, name: str) -> AgreementTerms:
+        return self.agreements.get(name) or AgreementTerms()
 
 
 class AccessPolicy(_Model):
@@ -906,6 +939,7 @@ def _consistency_problems(
         *_escalation_timing(data),
         *_rule_references(data, rules, "worker_category", "worker_categories"),
         *_rule_references(data, rules, "task_category", "task_categories"),
+        *_agreement_terms_references(data),
     ]
 
 
@@ -1006,6 +1040,22 @@ def _rule_references(
             path = ("approvals", "rules", index, "when", condition, position)
             listed = _excerpt(", ".join(names), 200)
             yield path, f"{_show(value)} is not one of this program's {program_list} ({listed})"
+
+
+def _agreement_terms_references(data: Any) -> Iterator[tuple[DataPath, str]]:
+    """compliance.agreements may only describe agreements the policy requires."""
+    terms = _get(data, "compliance", "agreements")
+    required = _get(data, "compliance", "required_agreements")
+    if not isinstance(terms, dict) or not isinstance(required, list | tuple):
+        return
+    names = [name for name in required if isinstance(name, str)]
+    for name in terms:
+        if isinstance(name, str) and name not in names:
+            listed = _excerpt(", ".join(names), 200) or "none"
+            yield (
+                ("compliance", "agreements", name),
+                f"{_show(name)} is not one of compliance.required_agreements ({listed})",
+            )
 
 
 def _is_valid_name(condition: str, value: Any) -> bool:

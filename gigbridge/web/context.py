@@ -1,4 +1,8 @@
-from gigbridge.engagements.permissions import can_create_requests, can_read_audit
+from gigbridge.engagements.permissions import (
+    can_create_requests,
+    can_read_audit,
+    can_view_agreements,
+)
 from gigbridge.people.actions import roles_of
 
 
@@ -11,4 +15,5 @@ def navigation(request):
         "can_read_audit": can_read_audit(user),
         # Links to pages the user would be refused are not shown.
         "can_create_requests": can_create_requests(user),
+        "can_view_agreements": can_view_agreements(user),
     }

@@ -46,4 +46,11 @@ urlpatterns = [
     path("access/", access_views.access_review, name="access-review"),
     path("workspaces/", access_views.workspace_list, name="workspaces"),
     path("me/", people_views.profile, name="profile"),
+    path("agreements/", people_views.agreements, name="agreements"),
+    path("agreements/<int:pk>/revoke/", people_views.agreement_revoke, name="agreement-revoke"),
+    path("agreements/send/", people_views.agreement_send, name="agreement-send"),
+    path(
+        "agreements/<int:pk>/evidence/", people_views.agreement_evidence, name="agreement-evidence"
+    ),
+    path("s/<str:token>/", people_views.sign, name="sign"),
 ]

@@ -85,7 +85,8 @@ def _ok(response, status=200) -> dict:
 
 @pytest.fixture
 def known_ids(api) -> dict[str, list[int]]:
-    """A draft, a pending approval, a withdrawn request and an engagement, made via the API."""
+    """A draft, a pending approval, a withdrawn request, an engagement and an agreement, made
+    via the API."""
     rita, max_ = api("rita"), api("max")
 
     def create(**overrides) -> int:
@@ -107,7 +108,12 @@ def known_ids(api) -> dict[str, list[int]]:
     _ok(max_.post(f"/api/v1/approvals/{approved_step}/decision", decision, "application/json"))
     engagements = [e["id"] for e in _ok(rita.get("/api/v1/engagements?limit=50"))["items"]]
     assert engagements, "an approved small request becomes an engagement"
+    agreement = json.dumps(
+        {"email": "fuzz@freelancers.example", "name": "NDA", "signed_on": "2026-01-05"}
+    )
+    recorded = _ok(api("ada").post("/api/v1/agreements", agreement, "application/json"), 201)
     return {
+        "agreement_id": [recorded["id"]],
         "request_id": [draft, pending, withdrawn, approved],
         "step_id": steps,
         "engagement_id": engagements,

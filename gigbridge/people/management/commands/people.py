@@ -29,5 +29,6 @@ class Command(BaseCommand):
             self.stderr.write(f"cannot read {options['file']}: {exc.strerror}")
             sys.exit(1)
         self.stdout.write(
-            "imported: {created} new, {updated} updated, {accounts} new accounts".format(**counts)
+            "imported: {created} new, {updated} updated, {accounts} new accounts, "
+            "{agreements} agreements recorded".format(**counts)
         )

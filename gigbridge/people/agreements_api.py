@@ -1,0 +1,131 @@
+"""REST endpoints for agreements (NDA, MSA, ...) workers signed: list, record, revoke."""
+
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from gigbridge import clock, limits
+from gigbridge.api.pagination import Pagination
+from gigbridge.engagements.permissions import Capability, require
+
+from . import actions
+from .models import Agreement
+
+router = Router(tags=["agreements"])
+
+
+class AgreementOut(Schema):
+    id: int
+    email: str = Field(alias="person.email")
+    person_name: str = Field(alias="person.display_name")
+    name: str
+    signed_on: dt.date
+    expires_on: dt.date | None
+    state: str  # signed, expired, revoked
+    source: str
+    evidence_url: str
+    recorded_by: str = Field(alias="recorded_by_label")
+    recorded_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoked_by: str = Field(alias="revoked_by_label")
+    revoke_reason: str
+
+    @staticmethod
+    def resolve_state(a: Agreement) -> str:
+        if a.revoked_at is not None:
+            return "revoked"
+        if a.expires_on is not None and a.expires_on < clock.today():
+            return "expired"
+        return "signed"
+
+
+class AgreementIn(Schema):
+    email: limits.Email
+    name: limits.AgreementName
+    signed_on: limits.PlanDate
+    expires_on: limits.PlanDate | None = None
+    evidence_url: limits.Url = ""
+    display_name: limits.Name = ""  # for a freelancer Gigbridge does not know yet
+
+
+class SendIn(Schema):
+    email: limits.Email
+    names: list[limits.AgreementName] = Field(default=[], max_length=50)  # default: missing
+    display_name: limits.Name = ""
+
+
+class SentOut(Schema):
+    email: str
+    names: list[str]
+    expires_at: dt.datetime
+
+
+class RevokeIn(Schema):
+    reason: limits.RequiredReason
+
+
+class AgreementFilter(Schema):
+    email: limits.Search | None = None
+    name: limits.Code | None = None
+    include_revoked: bool = False
+
+
+@router.get(
+    "",
+    response=list[AgreementOut],
+    summary="Agreements workers signed (legal, HR, program admins, auditors)",
+)
+@paginate(Pagination)
+def list_agreements(request, filters: Query[AgreementFilter]):
+    require(request.user, Capability.VIEW_AGREEMENTS, f"{request.method} {request.path}")
+    qs = Agreement.objects.select_related("person")
+    if filters.email:
+        qs = qs.filter(person__email__iexact=filters.email.strip())
+    if filters.name:
+        qs = qs.filter(name=filters.name)
+    if not filters.include_revoked:
+        qs = qs.filter(revoked_at__isnull=True)
+    return qs
+
+
+@router.post(
+    "",
+    response={201: AgreementOut},
+    summary="Record an agreement signed elsewhere (legal, HR, program admins)",
+)
+def record_agreement(request, payload: AgreementIn):
+    require(request.user, Capability.RECORD_AGREEMENTS, f"{request.method} {request.path}")
+    agreement = actions.record_agreement(request.user, **payload.dict())
+    return Status(201, agreement)
+
+
+@router.post(
+    "/send",
+    response={202: SentOut},
+    summary="Mail a freelancer a single-use link to sign agreements (legal, HR, admins, "
+    "hiring managers)",
+)
+def send_for_signature(request, payload: SendIn):
+    require(request.user, Capability.SEND_FOR_SIGNATURE, f"{request.method} {request.path}")
+    link = actions.send_for_signature(
+        request.user,
+        email=payload.email,
+        names=list(payload.names) or None,
+        display_name=payload.display_name,
+    )
+    return Status(
+        202, SentOut(email=link.person.email, names=link.names, expires_at=link.expires_at)
+    )
+
+
+@router.post(
+    "/{agreement_id}/revoke",
+    response=AgreementOut,
+    summary="Revoke an agreement; compliance then counts it as missing (legal, HR, admins)",
+)
+def revoke_agreement(request, agreement_id: int, payload: RevokeIn):
+    require(request.user, Capability.RECORD_AGREEMENTS, f"{request.method} {request.path}")
+    agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=agreement_id)
+    return actions.revoke_agreement(request.user, agreement, payload.reason)
