@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -32,7 +34,7 @@ def control(tenant, tenant_info):
 
 
 def test_a_storm_of_429s_and_503s_converges_without_duplicates(
-    graph, people, control, tenant_info, monkeypatch
+    graph, people, control, tenant_info, monkeypatch, caplog
 ):
     def welcome_mails() -> int:  # the sandbox tenant outlives a test: count what this one adds
         mail = sent_mail(control, tenant_info, to=FREELANCER)
@@ -56,17 +58,21 @@ def test_a_storm_of_429s_and_503s_converges_without_duplicates(
         faults={"error_rate": 0.35, "seed": 7, "retry_after": 1},
     )
 
-    failures = 0
+    caplog.set_level(logging.INFO, logger="gigbridge.integrations.msgraph")
     for _ in range(60):
         try:
             if reconcile(engagement.pk) == "0 granted, 0 revoked":
                 break
         except RetryableGraphError:
-            failures += 1  # the outbox would retry this job later; here: at once
+            # The outbox would retry this job later; here: at once.
             ReconcileState.objects.filter(engagement=engagement).update(running_until=None)
     else:
         pytest.fail("did not converge in 60 passes")
-    assert failures > 0, "the storm should have made some passes fail"
+    # The storm reached the client (seeded 503s, 429s from the small bucket). Whether the
+    # client's retries absorb it or a pass fails and is repeated depends on how fast the
+    # machine runs against the bucket; either way the result must be the same.
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("graph ")]
+    assert {"429", "503"} & {line.split()[3] for line in lines}, "the storm missed the client"
 
     set_dials(control, tenant_info, throttle=None, faults={"error_rate": 0.0})
     assert len(invitations) == len(set(invitations)) <= 1
