@@ -211,6 +211,8 @@ SENTENCES: dict[str, Any] = {
     "agreement.revoked": "{actor} revoked the {name} of {person}",
     "agreement.sent_for_signature": "{actor} sent {person} a link to sign {names}",
     "agreement.signed": "{signer_name} signed the {name} as {person} (from {signer_ip})",
+    "agreement.expiry_alert": "{actor} told {recipients} that the {name} of {person} expires"
+    " {expires_on}, before {engagement} ends {contract_end}",
     "delegation.created": "{actor} asked {delegate} to decide in their place from {starts_on} "
     "to {ends_on}",
     "api_token.created": "{actor} created the API token “{name}” (…{hint})",

@@ -572,3 +572,92 @@ def sign_agreements(link: SigningLink, *, typed_name: str, ip: str | None) -> li
     link.used_at = now
     link.save(update_fields=["used_at"])
     return signed
+
+
+def send_agreement_expiry_alerts() -> list[str]:
+    """Periodic: for each contracted or active engagement, each agreement of its freelancer in
+    force that expires before the engagement ends and within
+    ``compliance.agreement_expiry_alert_days`` from today alerts legal and the hiring manager,
+    once per agreement and engagement (the row's unique constraint keeps it once when two
+    schedulers race). Returns ``"<agreement id>@<engagement reference>"`` per alert sent."""
+    from gigbridge.engagements.models import Engagement
+    from gigbridge.program import actions as program
+
+    _, policy = program.current()
+    today = clock.today()
+    horizon = today + dt.timedelta(days=policy.compliance.agreement_expiry_alert_days)
+    required = list(policy.compliance.required_agreements)
+    engagements = Engagement.objects.filter(
+        state__in=[Engagement.State.CONTRACTED, Engagement.State.ACTIVE],
+        freelancer__isnull=False,
+    ).select_related("request__requester", "freelancer")
+    sent = []
+    for engagement in engagements:
+        ends = engagement.contract_end or engagement.request.end_date
+        expiring = Agreement.objects.filter(
+            person=engagement.freelancer,
+            name__in=required,
+            revoked_at__isnull=True,  # a revoked or replaced agreement says nothing any more
+            expires_on__isnull=False,
+            expires_on__lt=ends,  # in force on its expiry day: the last day may be the end
+            expires_on__lte=horizon,
+        ).exclude(expiry_alerts__engagement=engagement)
+        for agreement in expiring:
+            if _alert_expiry(agreement, engagement):
+                sent.append(f"{agreement.pk}@{engagement.reference}")
+    return sent
+
+
+@transaction.atomic
+def _alert_expiry(agreement: Agreement, engagement) -> bool:
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from gigbridge.notifications.actions import mail
+
+    from .models import AgreementExpiryAlert
+
+    _, created = AgreementExpiryAlert.objects.get_or_create(
+        agreement=agreement, engagement=engagement, defaults={"sent_at": clock.now()}
+    )
+    if not created:  # another pass got there first
+        return False
+    request = engagement.request
+    recipients = {
+        u.pk: u
+        for u in get_user_model().objects.filter(is_active=True, role_assignments__role=Role.LEGAL)
+    }
+    recipients[request.requester.pk] = request.requester
+    person = agreement.person
+    record(
+        user=None,
+        actor="system",
+        action="agreement.expiry_alert",
+        obj=engagement,
+        after={
+            "name": agreement.name,
+            "person": person.email,
+            "expires_on": agreement.expires_on,
+            "contract_end": engagement.contract_end or request.end_date,
+            "recipients": sorted(u.email for u in recipients.values()),
+        },
+        rule="compliance.agreement_expiry_alert_days",
+    )
+    context = {
+        "name": agreement.name,
+        "person": person.display_name,
+        "email": person.email,
+        "expires_on": agreement.expires_on.isoformat(),
+        "ends": (engagement.contract_end or request.end_date).isoformat(),
+        "reference": engagement.reference,
+        "title": request.title,
+        "path": reverse("web:engagement-detail", args=[engagement.pk]),
+        "send_path": reverse("web:agreements")
+        + "?"
+        + urlencode({"email": person.email, "name": agreement.name})
+        + "#send",
+    }
+    for user in recipients.values():
+        mail(user, "agreement_expiring", context, key=f"{agreement.pk}:{engagement.pk}")
+    return True

@@ -183,3 +183,26 @@ class ApiToken(models.Model):
     @staticmethod
     def hash(secret: str) -> str:
         return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class AgreementExpiryAlert(models.Model):
+    """That legal and the hiring manager were told ``agreement`` expires during ``engagement``.
+
+    One row per pair, ever: the unique constraint keeps the alert once even if two schedulers
+    race or one restarts."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="expiry_alerts")
+    engagement = models.ForeignKey(
+        "engagements.Engagement", on_delete=models.CASCADE, related_name="agreement_expiry_alerts"
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "engagement"], name="one_expiry_alert_per_agreement_engagement"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"expiry alert for {self.agreement_id} on engagement {self.engagement_id}"

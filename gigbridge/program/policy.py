@@ -126,6 +126,7 @@ MAX_AGREEMENT_LENGTH = 50  # people.Agreement.name
 # (people.Agreement keeps evidence links in a URLField(max_length=500)).
 MAX_DOCUMENT_LENGTH = limits.URL_MAX
 MAX_SIGNING_LINK_DAYS = 30  # mailed signing links are secrets; keep them short-lived
+MAX_AGREEMENT_EXPIRY_ALERT_DAYS = 365  # how far ahead an expiring agreement is announced
 MAX_EMAIL_LENGTH = limits.EMAIL_MAX
 MAX_DESCRIPTION_LENGTH = 1000
 
@@ -318,6 +319,11 @@ class CompliancePolicy(_Model):
         dict[AgreementName, AgreementTerms], Field(max_length=MAX_LIST_ITEMS)
     ] = {}
     signing_link_valid_days: Annotated[Days, Field(ge=1, le=MAX_SIGNING_LINK_DAYS)] = 7
+    # Legal and the hiring manager hear this many days ahead of an agreement that expires
+    # before the end of an engagement of its signer.
+    agreement_expiry_alert_days: Annotated[
+        Days, Field(ge=1, le=MAX_AGREEMENT_EXPIRY_ALERT_DAYS)
+    ] = 30
 
     def terms_of(self, name: str) -> AgreementTerms:
         return self.agreements.get(name) or AgreementTerms()

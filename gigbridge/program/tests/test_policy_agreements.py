@@ -67,6 +67,25 @@ def test_link_days_are_bounded():
     assert "signing_link_valid_days: must be at most 30" in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    "days, expected",
+    [
+        ("0", "agreement_expiry_alert_days: must be at least 1"),
+        ("366", "agreement_expiry_alert_days: must be at most 365"),
+        ("'30'", "agreement_expiry_alert_days"),
+    ],
+)
+def test_expiry_alert_days_are_bounded(days, expected):
+    assert parse_policy(example_text()).compliance.agreement_expiry_alert_days == 30
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(
+            example_text().replace(
+                "agreement_expiry_alert_days: 30", f"agreement_expiry_alert_days: {days}"
+            )
+        )
+    assert expected in str(exc.value)
+
+
 @pytest.mark.django_db
 def test_validity_sets_the_expiry_when_recorded(people, tmp_path):
     from gigbridge.people.actions import record_agreement
