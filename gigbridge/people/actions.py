@@ -587,10 +587,18 @@ def send_agreement_expiry_alerts() -> list[str]:
     today = clock.today()
     horizon = today + dt.timedelta(days=policy.compliance.agreement_expiry_alert_days)
     required = list(policy.compliance.required_agreements)
-    engagements = Engagement.objects.filter(
-        state__in=[Engagement.State.CONTRACTED, Engagement.State.ACTIVE],
-        freelancer__isnull=False,
-    ).select_related("request__requester", "freelancer")
+    # Runs every tick: one query finds the few engagements whose freelancer has an agreement
+    # in force expiring inside the window; each of those is then looked at closely.
+    engagements = (
+        Engagement.objects.filter(
+            state__in=[Engagement.State.CONTRACTED, Engagement.State.ACTIVE],
+            freelancer__agreements__name__in=required,
+            freelancer__agreements__revoked_at__isnull=True,
+            freelancer__agreements__expires_on__lte=horizon,
+        )
+        .distinct()
+        .select_related("request__requester", "freelancer")
+    )
     sent = []
     for engagement in engagements:
         ends = engagement.contract_end or engagement.request.end_date

@@ -107,6 +107,17 @@ def test_no_alert_for_a_replaced_or_revoked_agreement(people, frozen_now):
     assert not alerts().exists()
 
 
+def test_no_alert_for_a_revoked_agreement(people, frozen_now):
+    from gigbridge.people.models import Agreement
+
+    contracted(people, nda_days=40)
+    nda = Agreement.objects.get(person__email=EMAIL, name="NDA", revoked_at__isnull=True)
+    actions.revoke_agreement(people["lena"], nda, "signed for a different entity")
+    frozen_now(days=20)
+    assert actions.send_agreement_expiry_alerts() == []
+    assert not alerts().exists()
+
+
 def test_window_follows_the_policy(people, frozen_now, tmp_path):
     from conftest import EXAMPLE_POLICY
     from gigbridge.program import actions as program
