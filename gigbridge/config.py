@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -57,6 +58,27 @@ def data_dir() -> Path:
     return path
 
 
+def read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """The content of ``path``; created once (0600) with ``make()`` if missing.
+
+    The value is written to a temporary file and hard-linked into place: the link either
+    appears complete or fails because another process won, so two processes starting together
+    agree on one value and never read a half-written file.
+    """
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
 def secret_key(data: Path) -> str:
     """GIGBRIDGE_SECRET_KEY, or (embedded default only) a key generated once in the data dir."""
     configured = env("GIGBRIDGE_SECRET_KEY")
@@ -64,14 +86,4 @@ def secret_key(data: Path) -> str:
         if len(configured) < 32:
             raise ConfigError("GIGBRIDGE_SECRET_KEY must be at least 32 characters long")
         return configured
-    key_file = data / "secret_key"
-    if not key_file.exists():
-        # O_EXCL so two processes starting together cannot write two different keys.
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
+    return read_or_create(data / "secret_key", lambda: secrets.token_urlsafe(50))

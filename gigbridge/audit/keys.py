@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from gigbridge import config
-from gigbridge.sandbox.paths import read_or_create  # the same helper; no Django there
+from gigbridge.config import read_or_create
 
 KEY_FILE_NAME = "audit_key"
 

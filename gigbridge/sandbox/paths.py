@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
 from gigbridge import config
@@ -32,27 +31,6 @@ def write_private(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def read_or_create(path: Path, make: Callable[[], str]) -> str:
-    """The content of ``path``; created once (0600) with ``make()`` if missing.
-
-    The value is written to a temporary file and hard-linked into place: the link either
-    appears complete or fails because another process won, so two processes starting together
-    agree on one value and never read a half-written file.
-    """
-    if not path.exists():
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(make())
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text().strip()
 
 
 def new_secret() -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from gigbridge.config import read_or_create
+
 from . import tokens
 from .defaults import APPS, DOMAIN, EMPLOYEES
 from .models import AppRegistration, SandboxUser, Tenant, digest
-from .paths import new_secret, read_or_create, sandbox_dir
+from .paths import new_secret, sandbox_dir
 
 
 @transaction.atomic

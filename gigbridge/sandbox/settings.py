@@ -5,8 +5,9 @@ outside services, so it must share nothing with the product but the network.
 """
 
 from gigbridge import config
+from gigbridge.config import read_or_create
 
-from .paths import new_secret, read_or_create, sandbox_dir
+from .paths import new_secret, sandbox_dir
 
 SANDBOX_DIR = sandbox_dir()
 

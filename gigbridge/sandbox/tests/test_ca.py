@@ -8,8 +8,8 @@ import stat
 
 from cryptography import x509
 
+from gigbridge.config import read_or_create
 from gigbridge.sandbox import ca
-from gigbridge.sandbox.paths import read_or_create
 
 
 def _cert(path) -> x509.Certificate:

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from gigbridge.config import read_or_create
+
 from ..models import digest
-from ..paths import new_secret, read_or_create, sandbox_dir
+from ..paths import new_secret, sandbox_dir
 from . import defaults
 from .models import App, ClientUser, Dials, Freelancer, Membership, Organization
 
