@@ -376,13 +376,10 @@ def proposal_action(request, pk, proposal_pk, what):
             messages.success(request, f"{proposal.freelancer_name} is shortlisted.")
         else:
             amount = _decimal(request.POST, "amount")
-            rate, hours = _decimal(request.POST, "hourly_rate"), request.POST.get("weekly_hours")
+            rate = _decimal(request.POST, "hourly_rate")
+            hours = _whole(request.POST, "weekly_hours")
             marketplace.pick(
-                request.user,
-                proposal,
-                amount=amount,
-                hourly_rate=rate,
-                weekly_hours=int(hours) if hours and hours.isdigit() else None,
+                request.user, proposal, amount=amount, hourly_rate=rate, weekly_hours=hours
             )
             messages.success(request, f"The offer to {proposal.freelancer_name} is on its way.")
     except NotAllowed as exc:
@@ -408,6 +405,18 @@ def _decimal(data, field: str) -> Decimal | None:
     if value is None or not value.is_finite():
         raise RuleViolation([Problem(field, f"{text!r} is not a number")])
     return value
+
+
+def _whole(data, field: str) -> int | None:
+    """A typed whole number (blank is None); "-40" or "ten" is refused at the field, not read
+    as blank (the bounds are the action's)."""
+    text = (data.get(field) or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise RuleViolation([Problem(field, f"{text!r} is not a whole number")]) from None
 
 
 @login_required

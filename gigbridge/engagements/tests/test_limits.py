@@ -195,6 +195,25 @@ def test_the_web_pick_form_shows_the_bound_at_the_field(client, people, sourcing
     assert not MarketplaceOffer.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "hours, message",
+    [("-40", "Input should be greater than or equal to 1"), ("ten", "is not a whole number")],
+)
+def test_the_web_pick_form_refuses_weekly_hours_that_are_not_a_count(
+    client, people, sourcing, hours, message
+):
+    """"-40" was read as blank (and refused as missing); it is refused for what it is."""
+    engagement, p = sourcing
+    client.force_login(people["rita"])
+    page = client.post(
+        f"/engagements/{engagement.pk}/proposals/{p.pk}/pick/",
+        {"hourly_rate": "50", "weekly_hours": hours},
+    )
+    assert page.status_code == 200
+    assert message in page.content.decode()
+    assert not MarketplaceOffer.objects.exists()
+
+
 def test_invite_bounds_the_profile_key_and_message(api, people):
     engagement = approved_engagement(people, sourcing="marketplace")
     url = f"/api/v1/engagements/{engagement.pk}/invite"
