@@ -26,7 +26,7 @@ import pycountry
 from django.db import transaction
 from django.utils import timezone
 
-from gigbridge import clock
+from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import PermanentError
@@ -415,9 +415,21 @@ def _apply_contract(sourcing: Sourcing, contract) -> dict[str, int]:
     return counts
 
 
+CENT = Decimal("0.01")
+HOURS_A_DAY_MAX = Decimal(24)
+
+
+def _in_bounds(amount: Decimal) -> bool:
+    """What Upwork answers is bounded like what people type: a larger amount is a fault."""
+    return amount.is_finite() and abs(amount) <= limits.MONEY_MAX
+
+
 def _money(value) -> Decimal | None:
     amount = value.amount if value is not None else None
-    return amount if amount else None
+    if amount and not _in_bounds(amount):
+        log.warning("upwork sync: milestone amount %s out of bounds, kept unknown", amount)
+        return None
+    return amount.quantize(CENT) if amount else None
 
 
 def _upsert_milestone(engagement: Engagement, item) -> int:
@@ -571,6 +583,13 @@ def _upsert_hours(engagement: Engagement, contract_id: str, item) -> int:
     except (ValueError, InvalidOperation):
         log.warning("upwork sync: ContractTimeReport row without a usable date or hours skipped")
         return 0
+    if not (0 <= hours <= HOURS_A_DAY_MAX and _in_bounds(amount)):
+        log.warning(
+            "upwork sync: ContractTimeReport row of %s hours, %s skipped (out of bounds)",
+            hours,
+            amount,
+        )
+        return 0
     row, created = TimeEntry.objects.get_or_create(
         contract_id=contract_id,
         date=day,
@@ -634,13 +653,20 @@ def sync_payments(client, org: str) -> int:
     rows = ops.transaction_history(client, start, today)
     amounts = transaction_amounts(rows)
     _, policy = program.current()
-    for row in rows:
+    for row, amount in zip(rows, amounts, strict=True):
         try:  # before any write: a payment must never count as nothing
             policy.to_program_currency(Decimal(0), _currency(row))
         except UnknownCurrency as error:
             raise PermanentError(
                 f"payment {row.record_id} cannot count against budgets: {error}"
             ) from error
+        if amount is not None and not (
+            _in_bounds(amount) and _in_bounds(policy.to_program_currency(amount, _currency(row)))
+        ):
+            raise PermanentError(
+                f"payment {row.record_id} of {amount} {_currency(row)} is beyond "
+                f"{limits.MONEY_MAX:,}: the marketplace's answer is wrong; nothing was counted"
+            )
     new, latest = 0, mark
     with transaction.atomic():
         touched = set()
@@ -658,7 +684,7 @@ def sync_payments(client, org: str) -> int:
                     "contract_id": row.related_assignment,
                     "kind": (row.type or "")[:40],
                     "description": (row.description or "")[:500],
-                    "amount": amount,
+                    "amount": amount.quantize(CENT),
                     "currency": _currency(row),
                     "amount_program": policy.to_program_currency(amount, _currency(row)),
                     "paid_at": paid_at,

@@ -202,7 +202,7 @@ def test_the_web_pick_form_shows_the_bound_at_the_field(client, people, sourcing
 def test_the_web_pick_form_refuses_weekly_hours_that_are_not_a_count(
     client, people, sourcing, hours, message
 ):
-    """"-40" was read as blank (and refused as missing); it is refused for what it is."""
+    """Weekly hours of "-40" were read as blank (refused as missing); now refused as such."""
     engagement, p = sourcing
     client.force_login(people["rita"])
     page = client.post(

@@ -164,3 +164,37 @@ def test_overspend_is_flagged_in_red_with_words_on_the_engagement_and_policy_pag
     assert "<td>5,100.00 EUR <strong>Over budget</strong></td>" in policy
     css = (Path(__file__).parents[2] / "web" / "static" / "gigbridge" / "app.css").read_text()
     assert ".overspent" in css
+
+
+def test_a_payment_beyond_any_bound_stops_the_pass_and_counts_nothing(people, paid):
+    """A marketplace answer of 10^20 (a fault) is not stored or cut: the job fails permanently
+    and says which payment, and the payments before it in the same answer wait with it."""
+    from gigbridge.engagements.models import Payment
+    from gigbridge.jobs.errors import PermanentError
+
+    _contracted(people)
+    with pytest.raises(PermanentError, match=r"payment t2 of 9{18}00.00 USD is beyond 1,000,000,"):
+        paid("100.00", "100000000000000000000.00")
+    assert not Payment.objects.exists()
+
+
+def test_a_payment_with_fractions_of_a_cent_is_kept_in_cents(people, paid):
+    from gigbridge.engagements.models import Payment
+
+    _contracted(people)
+    paid("100.004")
+    assert Payment.objects.get().amount == Decimal("100.00")
+
+
+@pytest.mark.parametrize("hours, charges", [("25", "100"), ("-1", "10"), ("8", "1e15")])
+def test_a_day_of_hours_out_of_bounds_is_skipped_not_stored(people, hours, charges):
+    from types import SimpleNamespace
+
+    from gigbridge.engagements.models import TimeEntry
+
+    engagement = _contracted(people)
+    row = SimpleNamespace(
+        date_worked_on="2026-12-02", total_hours_worked=hours, total_charges=charges, memo=""
+    )
+    assert sync._upsert_hours(engagement, "k1", row) == 0
+    assert not TimeEntry.objects.exists()
