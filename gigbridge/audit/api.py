@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema
 from ninja.pagination import paginate
 
 from gigbridge import limits
@@ -38,7 +38,9 @@ class VerifyOut(Schema):
     ok: bool
     checked: int
     broken_seq: int | None
-    reason: str
+    reason: str = Field(description="the first problem found (empty when intact)")
+    problems: list[str] = Field(description="every problem found: chain and checkpoints")
+    checkpoints: int = Field(description="signed checkpoints the chain was compared with")
 
 
 def _require_auditor(request):
@@ -57,5 +59,10 @@ def verify_chain(request):
     _require_auditor(request)
     result = verify()
     return VerifyOut(
-        ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason
+        ok=result.ok,
+        checked=result.checked,
+        broken_seq=result.broken_seq,
+        reason=result.reason,
+        problems=result.problems,
+        checkpoints=result.checkpoints,
     )

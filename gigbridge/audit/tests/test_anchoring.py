@@ -431,3 +431,19 @@ def test_a_checkpoint_file_that_cannot_be_read_is_reported_not_a_crash(trail, tm
     assert verify(checkpoint_file=tmp_path / "none.jsonl").problems == [
         f"the checkpoint file {tmp_path / 'none.jsonl'} is missing"
     ]
+
+
+def test_the_api_and_the_page_list_every_problem_not_only_the_first(trail, people, client):
+    """An edited middle row and a checkpoint file cut short are two problems: both are shown."""
+    edit_a_field()
+    drop_the_last_checkpoint()
+    result = verify()
+    assert len(result.problems) >= 2
+    client.force_login(people["audrey"])
+    answer = client.get("/api/v1/audit/verify").json()
+    assert answer["ok"] is False and answer["problems"] == result.problems
+    assert answer["checkpoints"] == result.checkpoints
+    page = client.get("/audit/?verify=1").content.decode()
+    assert f"{len(result.problems)} problems found" in page
+    for problem in result.problems:
+        assert f"<li>{problem}</li>" in page.replace("&#x27;", "'")
