@@ -236,9 +236,19 @@ def _failed(ending: ContractEnd, sourcing: Sourcing, error: str) -> None:
 
 def page_context(user, engagement: Engagement) -> dict:
     """What engagements/_end_contract.html needs."""
+    from gigbridge.jobs.models import OutboxJob
+
     ending = ContractEnd.objects.filter(engagement=engagement).select_related("ended_by").first()
+    gave_up = ""
+    if ending is not None and ending.marketplace_state == ContractEnd.Marketplace.QUEUED:
+        # Retried until the outbox gave up (Upwork down for hours, the connection lost): say so.
+        job = OutboxJob.objects.filter(
+            idempotency_key=f"{END_JOB}:{engagement.pk}", state=OutboxJob.State.DEAD
+        ).first()
+        gave_up = (job.last_error or "no answer")[:500] if job else ""
     return {
         "ending": ending,
+        "ending_gave_up": gave_up,
         "ending_label": REASONS[ending.reason].label if ending and ending.reason in REASONS else "",
         "may_end": ending is None and may_end(user, engagement),
         "end_reasons": choices(),

@@ -363,3 +363,22 @@ def test_the_api_ends_and_answers_202_with_the_marketplace_view(people, api, mon
         content_type="application/json",
     )
     assert again.status_code == 409 and "already ended" in again.json()["detail"]
+
+
+def test_when_the_outbox_gives_up_the_page_says_so(people, monkeypatch, client, settings):
+    settings.GIGBRIDGE_JOB_MAX_ATTEMPTS = 1
+    engagement = _contracted(people)
+    FakeUpwork(
+        monkeypatch,
+        fail=[
+            RetryableUpworkError("Service Unavailable", operation="EndContractByClient", status=503)
+        ],
+    )
+    ending.end_contract(people["rita"], engagement, "work_completed")
+    client.force_login(people["rita"])
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "Upwork is being told." in page
+    assert run(end_jobs().get().pk).status == "dead"
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "Upwork could not be told" in page and "Service Unavailable" in page
+    assert ContractEnd.objects.get().marketplace_state == ContractEnd.Marketplace.QUEUED
