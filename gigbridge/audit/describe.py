@@ -137,7 +137,7 @@ def _decided(verb: str):
 def _others_declined(v: dict) -> str:
     count = v.get("declined")
     if count in (None, "—"):
-        text = "The other proposals for {engagement} were declined"
+        text = "Declined the other proposals for {engagement}"
     elif str(count) == "1":
         text = "Declined 1 other proposal for {engagement}"
     else:

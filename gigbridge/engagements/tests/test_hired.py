@@ -160,6 +160,7 @@ def test_the_page_shows_declined_proposals(people, monkeypatch, client):
         page.index('id="proposals"') : page.index("</table>", page.index('id="proposals"'))
     ]
     assert "declined" in table
+    assert "job1 (closed)" in page
     assert "Declined 1 other proposal for" in page
 
 
