@@ -180,6 +180,14 @@ def api_cases(w: dict) -> list[Case]:
             "",
             eng_id,
         ),
+        Case(
+            "POST",
+            e + "/end",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 202)),
+            "contracted direct hire",
+            {"engagement_id": w["contracted"]},
+            {"reason": "work_completed", "feedback": "Thank you"},
+        ),
         Case("GET", "/api/v1/policy", everyone(200, 401)),
         Case("GET", "/api/v1/cost-centers", everyone(200, 401)),
         Case("GET", "/api/v1/audit/events", only(OVERSEERS, 200, 403, 401)),
@@ -288,6 +296,14 @@ def web_cases(w: dict) -> list[Case]:
             seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
             "shortlist",
             {**eng, "proposal_pk": w["proposal"], "what": "shortlist"},
+        ),
+        Case(
+            "POST",
+            "engagements/<int:pk>/end/",
+            seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
+            "contracted direct hire",
+            {"pk": w["contracted"]},
+            {"reason": "work_completed", "confirm": "1"},
         ),
         Case(
             "POST",
@@ -414,6 +430,27 @@ def world(people, tmp_path):
         country="PT",
         received_at=clock.now(),
     )
+    # A direct hire under contract (not freya: she is the proposal's freelancer): its contract
+    # can be ended.
+    for name in ("NDA", "MSA"):
+        record_agreement(
+            people["lena"],
+            email="dora@freelancers.example",
+            name=name,
+            signed_on=dt.date(2026, 1, 5),
+            evidence_url="https://docs.example/dora.pdf",
+        )
+    direct = actions.submit_request(
+        people["rita"],
+        new(
+            title="Direct hire",
+            sourcing="direct",
+            freelancer_email="dora@freelancers.example",
+            freelancer_country="PT",
+        ),
+    )
+    actions.decide(people["max"], manager_step(direct), "approve")
+    contracted = actions.transition_engagement(people["ada"], direct.engagement, "contracted")
     agreement = record_agreement(
         people["lena"],
         email="mona@freelancers.example",
@@ -432,6 +469,7 @@ def world(people, tmp_path):
         "withdrawn": withdrawn.pk,
         "engagement": engagement.pk,
         "proposal": proposal.pk,
+        "contracted": contracted.pk,
     }
 
 

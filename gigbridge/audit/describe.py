@@ -134,6 +134,20 @@ def _decided(verb: str):
     return sentence
 
 
+def _others_declined(v: dict) -> str:
+    count = v.get("declined")
+    if count in (None, "—"):
+        text = "Declined the other proposals for {engagement}"
+    elif str(count) == "1":
+        text = "Declined 1 other proposal for {engagement}"
+    else:
+        text = "Declined {declined} other proposals for {engagement}"
+    text += " and closed the job posting" if v.get("posting_closed") != "no" else ""
+    if v.get("error"):
+        text += "; not everything went: {error}"
+    return text
+
+
 def _created_engagement(v: dict) -> str:
     if v.get("freelancer"):
         return "Gigbridge opened {engagement} for {request}, hiring {freelancer} directly"
@@ -157,6 +171,7 @@ SENTENCES: dict[str, Any] = {
     # engagements
     "engagement.created": _created_engagement,
     **{f"engagement.{state}": text for state, text in ENGAGEMENT_STATES.items()},
+    "engagement.contract_ended": "{actor} ended the contract of {engagement} ({ending_reason})",
     # the marketplace
     "marketplace.posting_queued": "{actor} asked Upwork to post the job of {engagement}",
     "marketplace.job_posted": "Upwork posted the job of {engagement}",
@@ -183,6 +198,10 @@ SENTENCES: dict[str, Any] = {
     "of {engagement}",
     "marketplace.hours_logged": "{hours} hours logged on {date} for {engagement} ({amount})",
     "marketplace.payment": "Upwork recorded a {type} payment of {amount} for {engagement}",
+    "marketplace.others_declined": _others_declined,
+    "marketplace.contract_ended": "Upwork ended the contract {contract} of {engagement}",
+    "marketplace.contract_end_failed": "Upwork could not end the contract of {engagement}: "
+    "{error}; it still ended in Gigbridge",
     "spend.alert": "{engagement} reached {threshold} % of its {scope} budget: {spent} of {budget}",
     # access in Microsoft 365
     **{

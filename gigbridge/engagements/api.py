@@ -13,13 +13,14 @@ from gigbridge.audit.describe import describe_all
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
-from . import actions, compliance, marketplace, permissions
+from . import actions, compliance, ending, marketplace, permissions
 from .errors import Problem, RuleViolation
 from .models import ApprovalStep, Engagement, Proposal, WorkRequest
 from .schemas import (
     ApprovalOut,
     CostCenterOut,
     DecisionIn,
+    EndContractIn,
     EngagementOut,
     InviteIn,
     MarketplaceOut,
@@ -296,6 +297,17 @@ def post_job(request, engagement_id: int):
     engagement = _visible_engagement(request, engagement_id)
     marketplace.post_job(request.user, engagement)
     return marketplace_view(engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/end",
+    response={202: MarketplaceOut},
+    summary="End the contract now (hiring manager or program admin); Upwork is told after",
+)
+def end_contract(request, engagement_id: int, payload: EndContractIn):
+    engagement = _visible_engagement(request, engagement_id)
+    ending.end_contract(request.user, engagement, payload.reason, payload.feedback)
+    return Status(202, marketplace_view(engagement))
 
 
 # --- cost centers --------------------------------------------------------------------------

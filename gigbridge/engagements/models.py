@@ -189,6 +189,7 @@ class Sourcing(models.Model):
         QUEUED = "queued"
         POSTED = "posted"
         FAILED = "failed"
+        CLOSED = "closed"  # a freelancer was hired: the other proposals declined, posting closed
 
     engagement = models.OneToOneField(Engagement, on_delete=models.CASCADE, related_name="sourcing")
     organization_id = models.CharField(max_length=64, blank=True, help_text="Upwork organization")
@@ -201,6 +202,32 @@ class Sourcing(models.Model):
 
     def __str__(self) -> str:
         return f"sourcing of engagement {self.engagement_id}"
+
+
+class ContractEnd(models.Model):
+    """The contract ended from Gigbridge: who ended it, why, and whether Upwork has been told."""
+
+    class Marketplace(models.TextChoices):
+        NONE = "none", "no marketplace contract"  # a direct hire
+        QUEUED = "queued", "telling Upwork"
+        ENDED = "ended", "ended on Upwork"
+        FAILED = "failed", "Upwork refused"
+
+    engagement = models.OneToOneField(Engagement, on_delete=models.CASCADE, related_name="ending")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=30, help_text="A code of engagements.ending.REASONS")
+    feedback = models.TextField(blank=True, help_text="For the freelancer")
+    ended_on = models.DateField()
+    ended_at = models.DateTimeField()
+    marketplace_state = models.CharField(
+        max_length=10, choices=Marketplace.choices, default=Marketplace.NONE
+    )
+    marketplace_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"end of engagement {self.engagement_id} ({self.reason})"
 
 
 class Proposal(models.Model):

@@ -354,3 +354,19 @@ class PickIn(Schema):
 class InviteIn(Schema):
     profile_key: limits.RequiredCode = Field(description="the freelancer's Upwork profile key")
     message: limits.Comment = ""
+
+
+def _end_reasons():
+    from .ending import REASONS
+
+    return tuple(REASONS)
+
+
+EndReason = Literal[_end_reasons()]  # type: ignore[valid-type]
+
+
+class EndContractIn(Schema):
+    """End the contract now; ``reason`` is one of the codes of ``engagements.ending.REASONS``."""
+
+    reason: EndReason = Field(description="why: " + ", ".join(_end_reasons()))
+    feedback: limits.Comment = Field(default="", description="for the freelancer (optional)")

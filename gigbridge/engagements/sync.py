@@ -321,6 +321,7 @@ def _offer_closed(offer: MarketplaceOffer, state: str) -> None:
 
 def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
     from .actions import transition_engagement
+    from .hired import queue_decline_others
 
     with transaction.atomic():
         MarketplaceOffer.objects.filter(pk=offer.pk).update(
@@ -339,12 +340,15 @@ def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
             after={"offer": offer.upwork_id, "contract": contract_id},
         )
     try:
-        transition_engagement(
-            None,
-            engagement,
-            Engagement.State.CONTRACTED,
-            reason=f"offer accepted on Upwork (contract {contract_id})",
-        )
+        with transaction.atomic():
+            transition_engagement(
+                None,
+                engagement,
+                Engagement.State.CONTRACTED,
+                reason=f"offer accepted on Upwork (contract {contract_id})",
+            )
+            # Hired: the job's other proposals are declined and its posting closed.
+            queue_decline_others(engagement)
     except (RuleViolation, InvalidTransition) as error:
         with transaction.atomic():
             Sourcing.objects.filter(engagement_id=engagement.pk).update(last_error=str(error)[:500])
@@ -482,7 +486,8 @@ def _upsert_milestone(engagement: Engagement, item) -> int:
 
 
 def _follow_contract(engagement_id: int, status: str, contract) -> int:
-    """Contract ACTIVE: engagement active once its start day came; ENDED: offboarding."""
+    """Contract ACTIVE: engagement active once its start day came; ENDED: offboarding (unless
+    it is there already: a contract ended from Gigbridge, see ``ending``, is not ended twice)."""
     from .actions import transition_engagement
 
     engagement = Engagement.objects.get(pk=engagement_id)

@@ -2,7 +2,7 @@
 
 from gigbridge.jobs.registry import handler
 
-from . import marketplace, sync
+from . import ending, hired, marketplace, sync
 
 
 @handler(marketplace.POST_JOB)
@@ -28,3 +28,13 @@ def invite_job(payload: dict) -> None:
 @handler(sync.SYNC_JOB)
 def sync_job(payload: dict) -> None:
     sync.sync_organization(payload["organization_id"])
+
+
+@handler(ending.END_JOB)
+def end_contract_job(payload: dict) -> None:
+    ending.run_end_contract(payload["engagement_id"])
+
+
+@handler(hired.DECLINE_OTHERS_JOB)
+def decline_others_job(payload: dict) -> None:
+    hired.run_decline_others(payload["engagement_id"])

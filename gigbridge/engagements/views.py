@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from gigbridge import limits, securitylog
 from gigbridge.audit.describe import describe_all
 
-from . import actions, links, permissions
+from . import actions, ending, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
@@ -322,7 +322,9 @@ def _engagement_page(request, engagement, refused=None, problems=()):
             "m": m,
             "may_source": may_source(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
+            "direct_hire": engagement.request.sourcing == WorkRequest.Sourcing.DIRECT,
             **agreements,
+            **ending.page_context(request.user, engagement),
         },
     )
 
@@ -444,4 +446,45 @@ def engagement_transition(request, pk):
         messages.success(request, "Engagement updated.")
     except (RuleViolation, InvalidTransition) as exc:
         messages.error(request, str(exc))
+    return redirect("web:engagement-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def engagement_end(request, pk):
+    """End the contract from the engagement page (engagements/_end_contract.html)."""
+    from .marketplace import may_source
+
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
+    if not may_source(request.user, engagement):
+        raise permissions.deny(
+            request.user,
+            _what(request),
+            engagement,
+            "only the hiring manager or a program admin can end the contract",
+        )
+    if not request.POST.get("confirm"):
+        messages.error(
+            request,
+            f"Ending the contract of {engagement.reference} cannot be undone: tick “I am sure” "
+            "to confirm.",
+        )
+        return redirect("web:engagement-detail", pk=pk)
+    try:
+        ended = ending.end_contract(
+            request.user,
+            engagement,
+            request.POST.get("reason", ""),
+            request.POST.get("feedback", ""),
+        )
+    except (RuleViolation, InvalidTransition) as exc:
+        messages.error(request, f"Not ended: {exc}")
+    else:
+        told = (
+            " Upwork is being told." if ended.marketplace_state == ended.Marketplace.QUEUED else ""
+        )
+        messages.success(
+            request,
+            f"The contract of {engagement.reference} has ended; offboarding started.{told}",
+        )
     return redirect("web:engagement-detail", pk=pk)

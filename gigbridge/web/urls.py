@@ -41,6 +41,7 @@ urlpatterns = [
         engagement_views.engagement_transition,
         name="engagement-transition",
     ),
+    path("engagements/<int:pk>/end/", engagement_views.engagement_end, name="engagement-end"),
     path("policy/", program_views.policy_view, name="policy"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),

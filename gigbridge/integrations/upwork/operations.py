@@ -26,11 +26,12 @@ CreateJobPosting               JobPostingCreateRequest              title, descr
                                                                     (PUBLIC | PRIVATE |
                                                                     INVITE_ONLY), categoryId?
 UpdateJobPosting               JobPostingUpdateRequest              same fields as create, each
-($jobPostingRequest, $id)                                           optional (only changes)
+($jobPostingRequest, $id)                                           optional (only changes),
+                                                                    status (OPEN | CLOSED)
 ClientProposals ($pagination)  Pagination                           first Int, after String
 ShortlistClientProposal        ClientProposalShortlistRequest       proposalId
-DeclineClientProposal          ClientProposalDeclineRequest         proposalId, reasonId?,
-                                                                    message?
+DeclineClientProposal          ClientProposalDeclineRequest         proposalId, jobPostingId?,
+                                                                    reasonId?, message?
 CreateClientJobInvitation      ClientJobInvitationCreateRequest...  jobPostingId, profileKey
                                                                     (the freelancer's
                                                                     ciphertext), message
@@ -49,8 +50,10 @@ CreateOffer ($offerInput)      CreationOfferInput                   title, descr
                                                                     contractEndDateTime?,
                                                                     messageToContractor?
 WithdrawOffer ($input)         WithdrawOfferInput                   offerId, message?
-EndContractByClient ($input)   EndContractInput                     reason (closing reason
-                                                                    apiRef), message?
+EndContractByClient ($input)   EndContractInput                     reasonRef (a contract end
+                                                                    reason's id), feedbackInfo
+                                                                    {comment}? (the reference's
+                                                                    FeedbackInfoInput)
 CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
                                                                     amount Money, dueDateTime?,
                                                                     instructions?
@@ -871,13 +874,19 @@ def job_posting_request(
     end_date: dt.date | str | None = None,
     visibility: str | None = None,
     category_id: str | None = None,
+    status: str | None = None,
 ) -> dict:
     """The ``JobPostingCreateRequest``/``UpdateRequest`` object (None fields left out).
 
-    ``budget`` and the hourly bounds are ``money(...)`` dicts.
+    ``budget`` and the hourly bounds are ``money(...)`` dicts. ``status`` (updates only):
+    ``OPEN`` or ``CLOSED``. Like the other fields it is sent at the top level, the names the
+    sandbox accepts today; the reference nests it as ``jobPostingInfo.status``
+    (``JobPostingStatus``, whose values the scrape leaves out: ``CLOSED`` is assumed).
     """
     if contract_type is not None and contract_type not in ("HOURLY", "FIXED_PRICE"):
         raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    if status is not None and status not in ("OPEN", "CLOSED"):
+        raise ValueError(f"status must be OPEN or CLOSED, not {status!r}")
     return _drop_none(
         {
             "title": title,
@@ -891,6 +900,7 @@ def job_posting_request(
             "endDate": iso_date(end_date),
             "visibility": visibility,
             "categoryId": category_id,
+            "status": status,
         }
     )
 
@@ -941,6 +951,11 @@ def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> 
     return _parse(JobPostingResult, value, "UpdateJobPosting")
 
 
+def close_job_posting(client: UpworkClient, job_posting_id: str) -> JobPostingResult:
+    """Close a job posting: it takes no more proposals."""
+    return update_job_posting(client, job_posting_id, status="CLOSED")
+
+
 # -- proposals and invitations ------------------------------------------------------------------
 
 
@@ -976,10 +991,18 @@ def decline_proposal(
     client: UpworkClient,
     proposal_id: str,
     *,
+    job_posting_id: str | None = None,
     reason_id: str | None = None,
     message: str | None = None,
 ) -> ProposalAction:
-    request = _drop_none({"proposalId": proposal_id, "reasonId": reason_id, "message": message})
+    request = _drop_none(
+        {
+            "proposalId": proposal_id,
+            "jobPostingId": job_posting_id,
+            "reasonId": reason_id,
+            "message": message,
+        }
+    )
     data = client.execute(
         DECLINE_PROPOSAL, {"clientProposalDeclineRequest": request}, "DeclineClientProposal"
     )
@@ -1178,13 +1201,26 @@ def contract_list(client: UpworkClient, contract_ids: list[str]) -> list[Contrac
     return contracts
 
 
+def end_contract_input(*, reason_ref: str, feedback: str | None = None) -> dict:
+    """The ``EndContractInput`` (the reference's names): ``reasonRef`` (a contract end reason's
+    id, see ``gigbridge.engagements.ending.REASONS``), ``feedbackInfo {comment}`` when there is
+    feedback for the freelancer. ``endDate`` is left out: Upwork ends it today."""
+    if not reason_ref:
+        raise ValueError("reason_ref is required")
+    feedback_info = {"comment": feedback} if feedback else None
+    return _drop_none({"reasonRef": reason_ref, "feedbackInfo": feedback_info})
+
+
 def end_contract(
-    client: UpworkClient, contract_id: str, *, reason: str, message: str | None = None
+    client: UpworkClient, contract_id: str, *, reason_ref: str, feedback: str | None = None
 ) -> bool:
-    """End a contract as the client (``reason``: a closing reason's apiRef)."""
+    """End a contract as the client, with the reason and optional feedback for the freelancer."""
     data = client.execute(
         END_CONTRACT,
-        {"contractId": contract_id, "input": _drop_none({"reason": reason, "message": message})},
+        {
+            "contractId": contract_id,
+            "input": end_contract_input(reason_ref=reason_ref, feedback=feedback),
+        },
         "EndContractByClient",
     )
     result = _parse(Success, data.get("endContractByClient"), "EndContractByClient")

@@ -216,3 +216,48 @@ def test_room_stories_between_and_after(api, http, info):
     assert "alternatives" in errors_of(api, STORIES, {"filter": {"roomId_eq": room_id, **both}})
     odd = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeBegin": at}}
     assert '"rangeBegin"' in errors_of(api, STORIES, {"filter": odd})
+
+
+END_CONTRACT = """mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {
+  endContractByClient(contractId: $contractId, input: $input) { success } }"""
+
+
+def test_end_contract_takes_the_references_end_contract_input(api, http, info):
+    made = api.data(CREATE_OFFER, {"offerInput": {
+        "title": "To end", "contractType": "HOURLY", "vendorUserId": ANA,
+        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
+        "contractId"
+    ]
+
+    def refused(**given) -> str:
+        return errors_of(api, END_CONTRACT, {"contractId": contract_id, "input": given})
+
+    # The names the sandbox once guessed are not the reference's.
+    assert '"reason"' in refused(reason="done")
+    assert '"message"' in refused(reasonRef="done", message="Thanks")
+    assert "EndContractInput.reasonRef" in refused(feedbackInfo={"comment": "Thanks"})
+    assert '"stars"' in refused(reasonRef="done", feedbackInfo={"stars": 5})
+    assert "qualityScore" in refused(reasonRef="done", feedbackInfo={"qualityScore": "great"})
+    ended = api.data(
+        END_CONTRACT,
+        {
+            "contractId": contract_id,
+            "input": {
+                "reasonRef": "API_REAS_JOB_COMPLETED_SUCCESSFULLY",
+                "feedbackInfo": {"comment": "Thank you!", "qualityScore": 5},
+            },
+        },
+    )
+    assert ended["endContractByClient"]["success"] is True
+    details = api.data(
+        "query ContractDetails($id: String!) { contractDetails(id: $id) { status"
+        " closingReason { apiRef reason } } }",
+        {"id": contract_id},
+    )["contractDetails"]
+    assert details["status"] == "ENDED"
+    assert details["closingReason"] == {
+        "apiRef": "CLIENT",
+        "reason": "API_REAS_JOB_COMPLETED_SUCCESSFULLY",
+    }
+    assert "already ended" in refused(reasonRef="API_REAS_JOB_COMPLETED_SUCCESSFULLY")

@@ -287,9 +287,13 @@ def test_end_contract_both_sides_and_withdraw(api, http, info):
       endContractByClient(contractId: $contractId, input: $input) { success } }"""
     by_client, by_freelancer = hire(), hire()
     assert (
-        api.data(end, {"contractId": by_client, "input": {"reason": "done"}})[
-            "endContractByClient"
-        ]["success"]
+        api.data(
+            end,
+            {
+                "contractId": by_client,
+                "input": {"reasonRef": "done", "feedbackInfo": {"comment": "Thanks"}},
+            },
+        )["endContractByClient"]["success"]
         is True
     )
     tool(http, info, "act", {"action": "end_contract", "contractId": by_freelancer})

@@ -37,7 +37,10 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   contractStartDateTime | startDate, contractEndDateTime (checked, not modelled),
   messageToContractor | messageToFreelancer. A due or start date-time is kept as its UTC date.
   ``withdrawOffer(input)``: offerId!, reason, message; answers true.
-- ``endContractByClient(contractId, input)``: reason, message, feedback (object).
+- ``endContractByClient(contractId, input)`` (``EndContractInput``, the reference's names):
+  reasonRef!, endDate (accepted, not modelled), feedbackInfo {comment, availabilityScore,
+  communicationScore, cooperationScore, deadlinesScore, qualityScore, skillsScore}. The
+  reasonRef becomes the contract's ``closingReason.reason``.
 - ``createMilestoneV2(input)``: contractId!, description!, amount Money!, dueDateTime |
   dueDate, instructions. ``activateMilestone(input)`` (funds it): milestoneId!, message.
   ``approveMilestone(input)`` (pays it): milestoneId!, amount Money (all when omitted),
@@ -492,12 +495,25 @@ def contract_details(ctx: Context, id=None, date=None) -> dict:  # noqa: A002
     return shapes.contract(_contract(ctx, id))
 
 
+# The reference's EndContractInput and FeedbackInfoInput (types.ts), field for field. reasonRef
+# is declared non-null there (its comment calls it optional: the type wins); endDate is "a
+# timestamp" (accepted as a date-time, not modelled: a contract ends when it is ended).
+END_CONTRACT_INPUT = {"reasonRef": "str!", "endDate": "datetime", "feedbackInfo": "obj"}
+FEEDBACK_INFO_INPUT = {
+    "comment": "str", "availabilityScore": "num", "communicationScore": "num",
+    "cooperationScore": "num", "deadlinesScore": "num", "qualityScore": "num",
+    "skillsScore": "num",
+}  # fmt: skip
+
+
 def end_contract_by_client(ctx: Context, contractId=None, input=None) -> dict:  # noqa: A002,N803
-    data = check(input, "EndContractInput", {"reason": "str", "message": "str", "feedback": "obj"})
+    data = check(input, "EndContractInput", END_CONTRACT_INPUT)
+    if data["feedbackInfo"] is not None:
+        check(data["feedbackInfo"], "FeedbackInfoInput", FEEDBACK_INFO_INPUT)
     contract = _contract(ctx, contractId)
     if contract.status == "ENDED":
         raise UpworkError(f"Contract {contract.uid} has already ended.")
-    simulate.end_contract(contract, "CLIENT", clock.now(), data["reason"] or "")
+    simulate.end_contract(contract, "CLIENT", clock.now(), data["reasonRef"])
     return {"success": True}
 
 

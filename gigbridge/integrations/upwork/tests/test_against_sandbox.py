@@ -216,7 +216,11 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     shortlisted = ops.shortlist_proposal(client, chosen.id)
     assert shortlisted.proposal.state == "SHORTLISTED"
     declined = ops.decline_proposal(
-        client, other.id, reason_id="146", message="We went with someone else."
+        client,
+        other.id,
+        job_posting_id=job_id,
+        reason_id="146",
+        message="We went with someone else.",
     )
     assert declined.proposal.state == "DECLINED"
 
@@ -366,10 +370,17 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     assert everything.total_count >= 3 and len(everything.items) == 2
 
     # The end.
-    assert ops.end_contract(client, hourly_contract.id, reason="JOB_COMPLETED", message="Thanks!")
+    assert ops.end_contract(
+        client,
+        hourly_contract.id,
+        reason_ref="API_REAS_JOB_COMPLETED_SUCCESSFULLY",
+        feedback="Thanks!",
+    )
     ended = ops.contract_details(client, hourly_contract.id)
     assert ended.status == "ENDED" and ended.closing_reason.api_ref == "CLIENT"
     assert ops.contract_room(client, hourly_contract.id).read_only is True
+    # The job is filled: its posting takes no more proposals.
+    assert ops.close_job_posting(client, job_id).id == job_id
 
     # Everything went through the documented operations, and every wrapper was used.
     assert recorder.problems == []

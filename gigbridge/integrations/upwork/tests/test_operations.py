@@ -75,6 +75,10 @@ def test_update_job_posting_sends_only_changes():
     assert fake.variables == {"id": "1234", "jobPostingRequest": {"title": "New title"}}
     with pytest.raises(ValueError):
         ops.update_job_posting(fake.client(), "1234")
+    ops.close_job_posting(fake.client(), "1234")
+    assert fake.variables == {"id": "1234", "jobPostingRequest": {"status": "CLOSED"}}
+    with pytest.raises(ValueError, match="OPEN or CLOSED"):
+        ops.update_job_posting(fake.client(), "1234", status="FILLED")
 
 
 def test_money_refuses_floats():
@@ -142,6 +146,14 @@ def test_proposal_actions_and_invitation_inputs():
     assert ops.decline_proposal(client, "p1", message="Thanks").status == "DECLINED"
     assert fake.variables == {
         "clientProposalDeclineRequest": {"proposalId": "p1", "message": "Thanks"}
+    }
+    ops.decline_proposal(client, "p1", job_posting_id="job-1", message="Thanks")
+    assert fake.variables == {
+        "clientProposalDeclineRequest": {
+            "proposalId": "p1",
+            "jobPostingId": "job-1",
+            "message": "Thanks",
+        }
     }
     assert ops.invite_freelancer(client, "job-1", "~01abc", "Would you join?") is True
     assert fake.variables == {
@@ -294,11 +306,16 @@ def test_end_contract_and_milestones():
         ApproveMilestone={"approveMilestone": None},
     )
     client = fake.client()
-    assert ops.end_contract(client, "c1", reason="JOB_COMPLETED", message="Thanks") is True
+    # EndContractInput as the reference has it: reasonRef, feedbackInfo (FeedbackInfoInput).
+    assert ops.end_contract(client, "c1", reason_ref="API_REAS_X", feedback="Thanks") is True
     assert fake.variables == {
         "contractId": "c1",
-        "input": {"reason": "JOB_COMPLETED", "message": "Thanks"},
+        "input": {"reasonRef": "API_REAS_X", "feedbackInfo": {"comment": "Thanks"}},
     }
+    ops.end_contract(client, "c1", reason_ref="API_REAS_X")
+    assert fake.variables == {"contractId": "c1", "input": {"reasonRef": "API_REAS_X"}}
+    with pytest.raises(ValueError):
+        ops.end_contract(client, "c1", reason_ref="")
     milestone = ops.create_milestone(
         client, "c1", description="Phase 2", amount=ops.money("750", "USD"), due="2027-01-31"
     )
