@@ -12,6 +12,7 @@ from pydantic import ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
 from gigbridge import limits
+from gigbridge.access.reach import kinds_described
 from gigbridge.program.policy import DATA_CLASSIFICATIONS
 
 Pricing = Literal["fixed", "hourly"]
@@ -39,7 +40,12 @@ class RequestIn(Schema):
     freelancer_email: limits.Email = ""
     freelancer_country: limits.Country = ""
     workspace: limits.Name | None = Field(
-        default=None, description="workspace name (see /workspaces)"
+        default=None,
+        description="workspace name (see /workspaces: each one's `kind` and `guest_can_open`). "
+        "What the freelancer will be able to open depends on the workspace's kind. "
+        + kinds_described()
+        + " Every workspace also shares its folder and Planner tasks until the contract ends "
+        "plus the grace days. None: a guest account only.",
     )
 
 
