@@ -20,6 +20,7 @@ from .schemas import (
     ApprovalOut,
     CostCenterOut,
     DecisionIn,
+    EngagementDetailOut,
     EngagementOut,
     InviteIn,
     MarketplaceOut,
@@ -183,7 +184,7 @@ def list_engagements(request, state: limits.Code | None = None):
     return qs
 
 
-@engagements_router.get("/{engagement_id}", response=EngagementOut)
+@engagements_router.get("/{engagement_id}", response=EngagementDetailOut)
 def get_engagement(request, engagement_id: int):
     return _visible_engagement(request, engagement_id)
 

@@ -228,6 +228,25 @@ class EngagementOut(Schema):
         return sorted(ENGAGEMENT_TRANSITIONS[engagement.state])
 
 
+class ExpiringAgreementOut(Schema):
+    id: int
+    name: str
+    signed_on: dt.date
+    expires_on: dt.date
+
+
+class EngagementDetailOut(EngagementOut):
+    # The freelancer's required agreements that expire before the contract ends (renew them:
+    # POST /agreements/send or POST /agreements).
+    agreements_expiring: list[ExpiringAgreementOut]
+
+    @staticmethod
+    def resolve_agreements_expiring(engagement) -> list:
+        from gigbridge.people.expiring import expiring_during
+
+        return expiring_during(engagement)
+
+
 class TransitionIn(Schema):
     state: limits.Code
     reason: limits.Reason = ""
