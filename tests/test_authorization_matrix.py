@@ -80,6 +80,7 @@ class Case:
     params: dict = field(default_factory=dict)
     body: dict | None = None
     query: str = ""
+    files: dict | None = None  # name -> (file name, bytes): sent as multipart/form-data
 
 
 def api_cases(w: dict) -> list[Case]:
@@ -222,6 +223,28 @@ def api_cases(w: dict) -> list[Case]:
         ),
         Case(
             "POST",
+            "/api/v1/agreements/{agreement_id}/evidence",
+            only(AGREEMENT_KEEPERS, 200, 403, 401),
+            "",
+            {"agreement_id": w["agreement"]},
+            files={"evidence_file": ("nda.pdf", b"%PDF-1.7 matrix")},
+        ),
+        Case(
+            "GET",
+            "/api/v1/agreements/{agreement_id}/evidence",
+            only(AGREEMENT_READERS, 404, 403, 401),
+            "no upload",
+            {"agreement_id": w["agreement"]},
+        ),
+        Case(
+            "GET",
+            "/api/v1/agreements/{agreement_id}/evidence",
+            only(AGREEMENT_READERS, 200, 403, 401),
+            "uploaded",
+            {"agreement_id": w["agreement_with_evidence"]},
+        ),
+        Case(
+            "POST",
             "/api/v1/agreements/{agreement_id}/revoke",
             only(AGREEMENT_KEEPERS, 200, 403, 401),
             "",
@@ -341,6 +364,13 @@ def web_cases(w: dict) -> list[Case]:
             {"pk": w["agreement"]},
         ),
         Case(
+            "GET",
+            "agreements/<int:pk>/evidence/",
+            only(AGREEMENT_READERS, 200, 403, 302),
+            "uploaded",
+            {"pk": w["agreement_with_evidence"]},
+        ),
+        Case(
             "POST",
             "agreements/send/",
             only(SIGNATURE_SENDERS, 302, 403, 302),
@@ -371,7 +401,7 @@ def web_cases(w: dict) -> list[Case]:
 
 
 @pytest.fixture
-def world(people, tmp_path):
+def world(people, tmp_path, settings):
     """The objects the pages need, made the way the product makes them."""
     import datetime as dt
 
@@ -459,8 +489,19 @@ def world(people, tmp_path):
         evidence_url="https://docs.example/mona-nda.pdf",
     )
     signing_link = send_for_signature(people["lena"], email="mona@freelancers.example")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_DIR = tmp_path  # uploaded evidence is kept in the data folder
+    with_evidence = record_agreement(
+        people["lena"],
+        email="mona@freelancers.example",
+        name="MSA",
+        signed_on=dt.date(2026, 1, 5),
+        evidence_upload=SimpleUploadedFile("msa.pdf", b"%PDF-1.7 mona's MSA"),
+    )
     return {
         "agreement": agreement.pk,
+        "agreement_with_evidence": with_evidence.pk,
         "signing_token": signing_token_for(signing_link.nonce),
         "draft": draft.pk,
         "in_approval": in_approval.pk,
@@ -510,6 +551,11 @@ def answer(client: Client, case: Case, url: str, as_json: bool) -> int:
     with transaction.atomic():
         if case.method == "GET":
             response = client.get(url)
+        elif case.files:
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            files = {k: SimpleUploadedFile(name, data) for k, (name, data) in case.files.items()}
+            response = client.post(url, {**(case.body or {}), **files})
         elif as_json:
             response = client.generic(
                 case.method, url, json.dumps(case.body or {}), content_type="application/json"

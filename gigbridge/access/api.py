@@ -2,14 +2,16 @@
 
 import datetime as dt
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from gigbridge import limits
 from gigbridge.engagements.errors import Problem, RuleViolation
 from gigbridge.engagements.permissions import Capability, require
+from gigbridge.program import actions as program
 from gigbridge.program.models import TenantTeam, Workspace
 
 from . import workspaces
+from .reach import reach
 from .review import Row, drift_rows, granted_rows
 
 router = Router(tags=["access"])
@@ -22,6 +24,17 @@ class WorkspaceOut(Schema):
     folder_path: str
     ready: bool
     last_error: str
+    # What a freelancer engaged in it will be able to open, under the policy in force.
+    kind: str = Field(description="new_team, existing_team or private_channel")
+    kind_words: str
+    guest_can_open: list[str] = Field(description="each place a guest will be able to open")
+
+
+def _with_reach(workspace: Workspace, policy) -> Workspace:
+    found = reach(workspace, policy)
+    workspace.kind, workspace.kind_words = found.kind, found.kind_words
+    workspace.guest_can_open = list(found.can_open)
+    return workspace
 
 
 class WorkspaceIn(Schema):
@@ -38,7 +51,8 @@ class TeamOut(Schema):
 
 @router.get("/workspaces", response=list[WorkspaceOut], summary="Project workspaces")
 def list_workspaces(request):
-    return Workspace.objects.all()
+    _, policy = program.current()
+    return [_with_reach(w, policy) for w in Workspace.objects.all()]
 
 
 @router.post(
@@ -56,7 +70,7 @@ def create_workspace(request, payload: WorkspaceIn):
         raise RuleViolation(
             [Problem("name" if "name" in str(exc) else "team_id", str(exc))]
         ) from exc
-    return Status(201, workspace)
+    return Status(201, _with_reach(workspace, program.current()[1]))
 
 
 @router.get(

@@ -52,8 +52,21 @@ def workspace_list(request):
             except ValueError as exc:
                 messages.error(request, f"Not created: {exc}")
         return redirect("web:workspaces")
+    from gigbridge.program import actions as program
+
+    from .reach import KIND_REACH, reach
+
+    _, policy = program.current()
+    rows = list(Workspace.objects.all())
+    for workspace in rows:  # what a guest of each will be able to open, under today's policy
+        workspace.reach = reach(workspace, policy)
     return render(
         request,
         "access/workspaces.html",
-        {"workspaces": Workspace.objects.all(), "teams": TenantTeam.objects.all(), "admin": admin},
+        {
+            "workspaces": rows,
+            "teams": TenantTeam.objects.all(),
+            "admin": admin,
+            "kind_reach": KIND_REACH,
+        },
     )

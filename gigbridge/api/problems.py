@@ -62,7 +62,7 @@ class Problem(Schema):
 def _field(loc: list) -> str:
     # ninja reports ("body", "payload", "budget"); users know the field as "budget".
     parts = [str(p) for p in loc]
-    while parts and parts[0] in {"body", "query", "path", "payload", "filters"}:
+    while parts and parts[0] in {"body", "query", "path", "payload", "filters", "file", "form"}:
         parts.pop(0)
     return ".".join(parts) or "(body)"
 

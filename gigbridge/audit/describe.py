@@ -228,6 +228,8 @@ SENTENCES: dict[str, Any] = {
     # agreements
     "agreement.recorded": "{actor} recorded the {name} of {person}, signed {signed_on}",
     "agreement.revoked": "{actor} revoked the {name} of {person}",
+    "agreement.evidence_added": "{actor} added the signed copy “{evidence_file}” to the {name} "
+    "of {person}",
     "agreement.sent_for_signature": "{actor} sent {person} a link to sign {names}",
     "agreement.signed": "{signer_name} signed the {name} as {person} (from {signer_ip})",
     "agreement.expiry_alert": "{actor} told {recipients} that the {name} of {person} expires"

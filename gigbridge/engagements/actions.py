@@ -400,8 +400,9 @@ def inbox(user) -> QuerySet:
 def decision_facts(step: ApprovalStep) -> dict:
     """What a decider needs beside the request itself, for the decision page and the mail: the
     rule that made them an approver (from the policy version the step was made under), the
-    direct-hire freelancer and country, the workspace and what is left in the cost center this
-    fiscal year. Strings and numbers only, so a mail's outbox payload can hold it."""
+    direct-hire freelancer and country, the workspace and what the freelancer will be able to
+    open in it, and what is left in the cost center this fiscal year. Strings and numbers only,
+    so a mail's outbox payload can hold it."""
     import pycountry
 
     request = step.request
@@ -421,6 +422,9 @@ def decision_facts(step: ApprovalStep) -> dict:
             "country_name": country.name if country else request.freelancer_country,
         }
     workspace = request.workspace
+    from gigbridge.access.reach import reach
+
+    guest_reach = reach(workspace, policy)  # what the freelancer will be able to open
     return {
         "rule_id": step.rule_id,
         "rule_description": (rule.description or "") if rule else "",
@@ -431,8 +435,9 @@ def decision_facts(step: ApprovalStep) -> dict:
                 "name": workspace.name,
                 "team": workspace.team_name,
                 "folder": workspace.folder_path,
+                **guest_reach.as_dict(),
             }
-            if workspace
+            if workspace and guest_reach
             else None
         ),
         "cost_center": {

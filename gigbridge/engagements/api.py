@@ -21,6 +21,7 @@ from .schemas import (
     CostCenterOut,
     DecisionIn,
     EndContractIn,
+    EngagementDetailOut,
     EngagementOut,
     InviteIn,
     MarketplaceOut,
@@ -184,7 +185,7 @@ def list_engagements(request, state: limits.Code | None = None):
     return qs
 
 
-@engagements_router.get("/{engagement_id}", response=EngagementOut)
+@engagements_router.get("/{engagement_id}", response=EngagementDetailOut)
 def get_engagement(request, engagement_id: int):
     return _visible_engagement(request, engagement_id)
 

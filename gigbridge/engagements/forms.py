@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from gigbridge import limits
+from gigbridge.access import reach
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
@@ -57,7 +58,8 @@ class RequestForm(forms.Form):
         queryset=Workspace.objects.all(),
         to_field_name="name",
         required=False,
-        help_text="The project's Team, Planner plan and folder the freelancer will work in.",
+        help_text="The project's Team, Planner plan and folder the freelancer will work in. "
+        "What they will be able to open depends on the workspace's kind (listed below).",
     )
     freelancer_country = forms.CharField(
         required=False,
@@ -75,6 +77,8 @@ class RequestForm(forms.Form):
         ]
         self.fields["currency"].initial = policy.program.currency
         self.fields["worker_category"].initial = "freelancer"
+        # What a guest of each workspace offered will be able to open, next to the choice.
+        self.workspace_reach = reach.choices(self.fields["workspace"].queryset, policy)
 
     def clean_deliverables(self) -> list[str]:
         return _bounded_list(self.cleaned_data.get("deliverables"), "\n", limits.Deliverables)

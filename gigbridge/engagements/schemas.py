@@ -12,6 +12,7 @@ from pydantic import ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
 from gigbridge import limits
+from gigbridge.access.reach import kinds_described
 from gigbridge.program.policy import DATA_CLASSIFICATIONS
 
 Pricing = Literal["fixed", "hourly"]
@@ -39,7 +40,12 @@ class RequestIn(Schema):
     freelancer_email: limits.Email = ""
     freelancer_country: limits.Country = ""
     workspace: limits.Name | None = Field(
-        default=None, description="workspace name (see /workspaces)"
+        default=None,
+        description="workspace name (see /workspaces: each one's `kind` and `guest_can_open`). "
+        "What the freelancer will be able to open depends on the workspace's kind. "
+        + kinds_described()
+        + " Every workspace also shares its folder and Planner tasks until the contract ends "
+        "plus the grace days. None: a guest account only.",
     )
 
 
@@ -220,6 +226,25 @@ class EngagementOut(Schema):
         from .actions import ENGAGEMENT_TRANSITIONS
 
         return sorted(ENGAGEMENT_TRANSITIONS[engagement.state])
+
+
+class ExpiringAgreementOut(Schema):
+    id: int
+    name: str
+    signed_on: dt.date
+    expires_on: dt.date
+
+
+class EngagementDetailOut(EngagementOut):
+    # The freelancer's required agreements that expire before the contract ends (renew them:
+    # POST /agreements/send or POST /agreements).
+    agreements_expiring: list[ExpiringAgreementOut]
+
+    @staticmethod
+    def resolve_agreements_expiring(engagement) -> list:
+        from gigbridge.people.expiring import expiring_during
+
+        return expiring_during(engagement)
 
 
 class TransitionIn(Schema):

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from gigbridge import limits, securitylog
+from gigbridge.access import reach
 from gigbridge.audit.describe import describe_all
 
 from . import actions, ending, links, permissions
@@ -126,6 +127,7 @@ def request_detail(request, pk):
             "engagement": engagement,
             "timeline": describe_all(actions.request_timeline(work_request)),
             "is_requester": work_request.requester_id == request.user.pk,
+            "workspace_reach": reach.of_request(work_request),
         },
     )
 

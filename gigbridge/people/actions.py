@@ -185,9 +185,58 @@ def _store_evidence(agreement: Agreement, upload) -> None:
             digest.update(chunk)
             handle.write(chunk)
     agreement.evidence_file = relative
-    agreement.evidence_file_name = Path(upload.name).name[:200]
+    # As uploaded, less anything unprintable (a NUL cannot be stored by PostgreSQL).
+    name = "".join(c for c in Path(upload.name).name if c.isprintable())
+    agreement.evidence_file_name = name[:200] or f"evidence{extension}"
     agreement.evidence_sha256 = digest.hexdigest()
     agreement.save(update_fields=["evidence_file", "evidence_file_name", "evidence_sha256"])
+
+
+@transaction.atomic
+def attach_evidence(user, agreement: Agreement, upload) -> Agreement:
+    """Add the signed copy (a pdf, png or jpg within ``limits.EVIDENCE_FILE_MAX``) to an
+    agreement in force; it replaces an earlier copy, which stays in the data folder (the audit
+    trail names both by SHA-256)."""
+    from gigbridge.engagements import permissions
+    from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
+
+    permissions.require(
+        user, permissions.Capability.RECORD_AGREEMENTS, "agreement.evidence", agreement
+    )
+    if upload is None:
+        raise RuleViolation([Problem("evidence_file", "choose the file of the signed agreement")])
+    problems = [Problem("evidence_file", m) for m in _upload_problems(upload)]
+    if problems:
+        raise RuleViolation(problems)
+    agreement = Agreement.objects.select_for_update().select_related("person").get(pk=agreement.pk)
+    if agreement.revoked_at is not None:
+        raise InvalidTransition(
+            f"this {agreement.name} was revoked on {agreement.revoked_at:%Y-%m-%d}; "
+            "record the agreement again with its evidence"
+        )
+    before = (
+        {
+            "evidence_file": agreement.evidence_file_name,
+            "evidence_sha256": agreement.evidence_sha256,
+        }
+        if agreement.evidence_file
+        else None
+    )
+    _store_evidence(agreement, upload)
+    record(
+        user=user,
+        action="agreement.evidence_added",
+        obj=agreement,
+        before=before,
+        after={
+            "person": agreement.person.email,
+            "name": agreement.name,
+            "evidence_file": agreement.evidence_file_name,
+            "evidence_sha256": agreement.evidence_sha256,
+        },
+        rule="compliance.required_agreements",
+    )
+    return agreement
 
 
 def evidence_path(agreement: Agreement) -> Path | None:

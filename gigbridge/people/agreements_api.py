@@ -1,16 +1,17 @@
-"""REST endpoints for agreements (NDA, MSA, ...) workers signed: list, record, revoke."""
+"""REST endpoints for agreements (NDA, MSA, ...) workers signed: list, record, revoke, and the
+signed copy (evidence) uploaded and downloaded."""
 
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from gigbridge import clock, limits
 from gigbridge.api.pagination import Pagination
 from gigbridge.engagements.permissions import Capability, require
 
-from . import actions
+from . import actions, evidence
 from .models import Agreement
 
 router = Router(tags=["agreements"])
@@ -26,6 +27,9 @@ class AgreementOut(Schema):
     state: str  # signed, expired, revoked
     source: str
     evidence_url: str
+    # The uploaded copy, if any (GET /agreements/{id}/evidence): its name and SHA-256.
+    evidence_file: str = Field(alias="evidence_file_name")
+    evidence_sha256: str
     recorded_by: str = Field(alias="recorded_by_label")
     recorded_at: dt.datetime | None
     revoked_at: dt.datetime | None
@@ -129,3 +133,41 @@ def revoke_agreement(request, agreement_id: int, payload: RevokeIn):
     require(request.user, Capability.RECORD_AGREEMENTS, f"{request.method} {request.path}")
     agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=agreement_id)
     return actions.revoke_agreement(request.user, agreement, payload.reason)
+
+
+EVIDENCE_TYPES = ", ".join(limits.EVIDENCE_FILE_TYPES)
+EVIDENCE_MIB = limits.EVIDENCE_FILE_MAX // (1024 * 1024)
+
+
+@router.post(
+    "/{agreement_id}/evidence",
+    response=AgreementOut,
+    summary="Upload the signed copy of an agreement in force (legal, HR, program admins)",
+    description=f"multipart/form-data with the file in `evidence_file`: a {EVIDENCE_TYPES} file "
+    f"of at most {EVIDENCE_MIB} MiB. It replaces an earlier copy (the audit trail keeps both "
+    "SHA-256s). A revoked agreement takes no evidence (409): record it again.",
+)
+def upload_evidence(request, agreement_id: int, evidence_file: File[UploadedFile]):
+    require(request.user, Capability.RECORD_AGREEMENTS, f"{request.method} {request.path}")
+    agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=agreement_id)
+    return actions.attach_evidence(request.user, agreement, evidence_file)
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/{agreement_id}/evidence",
+    summary="Download the signed copy of an agreement (legal, HR, program admins, auditors)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The uploaded file, as an attachment",
+                "content": dict.fromkeys(sorted(set(evidence.CONTENT_TYPES.values())), _BINARY),
+            }
+        }
+    },
+)
+def download_evidence(request, agreement_id: int):
+    require(request.user, Capability.VIEW_AGREEMENTS, f"{request.method} {request.path}")
+    return evidence.download(get_object_or_404(Agreement, pk=agreement_id))

@@ -263,25 +263,13 @@ def agreement_send(request):
 @login_required
 def agreement_evidence(request, pk):
     """The uploaded copy of a signed agreement, to those who may see agreements only."""
-    from django.http import FileResponse, Http404
     from django.shortcuts import get_object_or_404
 
     from gigbridge.engagements import permissions
 
+    from . import evidence
     from .models import Agreement
 
     what = f"{request.method} {request.path}"
     permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
-    agreement = get_object_or_404(Agreement, pk=pk)
-    path = actions.evidence_path(agreement)
-    if path is None:
-        raise Http404("this agreement has no uploaded evidence")
-    types = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
-    response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=agreement.evidence_file_name or path.name,
-        content_type=types.get(path.suffix, "image/jpeg"),
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return evidence.download(get_object_or_404(Agreement, pk=pk))

@@ -84,9 +84,10 @@ def _ok(response, status=200) -> dict:
 
 
 @pytest.fixture
-def known_ids(api) -> dict[str, list[int]]:
+def known_ids(api, settings, tmp_path) -> dict[str, list[int]]:
     """A draft, a pending approval, a withdrawn request, an engagement and an agreement, made
     via the API."""
+    settings.DATA_DIR = tmp_path  # uploaded evidence lands in the data folder
     rita, max_ = api("rita"), api("max")
 
     def create(**overrides) -> int:

@@ -81,6 +81,19 @@ def base_url(live_server, settings):
     return live_server.url
 
 
+def menu_button(page: Page):
+    """The "Menu" button of the main navigation: shown on a phone, where the links fold."""
+    return page.get_by_role("navigation", name="Main").locator("details.nav-menu > summary")
+
+
+def open_menu(page: Page) -> None:
+    """On a phone, tap "Menu" as a person would (nothing to do where the links show)."""
+    button = menu_button(page)
+    if button.is_visible() and page.locator("details.nav-menu[open]").count() == 0:
+        button.click()
+        expect(page.locator("details.nav-menu[open]")).to_have_count(1)
+
+
 def sign_in(page: Page, username: str) -> None:
     """Sign in on the login page; opens it first unless a redirect already showed it."""
     if not re.search(r"/login/", page.url):
@@ -88,10 +101,16 @@ def sign_in(page: Page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.locator("header details.nav-menu")).to_be_attached()  # signed in
+    sign_out_button = page.locator("header form button", has_text="Sign out")
+    if menu_button(page).is_visible():  # on a phone: behind "Menu", left closed
+        expect(sign_out_button).to_be_attached()
+    else:
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def sign_out(page: Page) -> None:
+    open_menu(page)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 

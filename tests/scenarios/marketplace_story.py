@@ -14,7 +14,7 @@ from conftest import request_payload
 from gigbridge import clock
 from gigbridge.engagements import actions, marketplace, sync
 from gigbridge.engagements.models import Engagement, Proposal, Sourcing
-from gigbridge.people.models import Agreement, Person
+from gigbridge.people.models import Person
 from gigbridge.program.models import CostCenter
 from gigbridge.sandbox.client import ssl_context_from
 
@@ -94,10 +94,9 @@ def approved_engagement(people, workspace=None, **overrides) -> Engagement:
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
     data["start_date"] = dt.date.fromisoformat(data["start_date"])
     data["end_date"] = dt.date.fromisoformat(data["end_date"])
-    request = actions.create_request(people["rita"], data)
     if workspace is not None:
-        request.workspace = workspace
-        request.save(update_fields=["workspace"])
+        data["workspace"] = workspace  # chosen on the request form
+    request = actions.create_request(people["rita"], data)
     actions.submit_request(people["rita"], request)
     while (step := request.steps.filter(state="pending").first()) is not None:
         approver = actions.eligible_users(step).first()
@@ -117,19 +116,52 @@ def proposals_arrive(market: Marketplace, engagement: Engagement) -> list[Propos
     return list(engagement.proposals.all())
 
 
-def signed_freelancer(proposal: Proposal, country: str = "PT") -> Person:
-    """The proposal's freelancer as a person who lives in ``country`` and signed NDA and MSA."""
-    person, _ = Person.objects.get_or_create(
-        email=proposal.freelancer_email,
-        defaults={"kind": "freelancer", "display_name": proposal.freelancer_name},
-    )
-    person.country = country
-    person.save()
-    for name in ("NDA", "MSA"):
-        Agreement.objects.get_or_create(
-            person=person, name=name, defaults={"signed_on": clock.today()}
-        )
-    return person
+def signed_freelancer(proposal: Proposal, country: str = "") -> Person:
+    """The proposal's freelancer with NDA and MSA on file, put there as people do it: legal
+    records the agreements they signed elsewhere (the product's action). With ``country``,
+    HR's CSV export brings them in instead, living in ``country``, their agreements in the same
+    file (``gigbridge people import``)."""
+    from gigbridge.people.actions import record_agreement, users_with_role
+    from gigbridge.people.models import Role
+
+    if country:
+        _hr_import(proposal, country)
+    else:
+        legal = users_with_role(Role.LEGAL).order_by("username").first()
+        for name in ("NDA", "MSA"):
+            record_agreement(
+                legal,
+                email=proposal.freelancer_email,
+                name=name,
+                signed_on=clock.today(),
+                display_name=proposal.freelancer_name,
+            )
+    return Person.objects.get(email__iexact=proposal.freelancer_email)
+
+
+def _hr_import(proposal: Proposal, country: str) -> None:
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from gigbridge.people.importer import import_file
+
+    today = clock.today().isoformat()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "people.csv"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["email", "first_name", "kind", "country", "agreements"])
+            writer.writerow(
+                [
+                    proposal.freelancer_email,
+                    proposal.freelancer_name,
+                    "freelancer",
+                    country,
+                    f"NDA:{today};MSA:{today}",
+                ]
+            )
+        import_file(path, actor="HR export")
 
 
 def good_proposal(engagement: Engagement) -> Proposal:

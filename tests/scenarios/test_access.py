@@ -49,13 +49,23 @@ def contracted_engagement(people, workspace, freelancer: str = FREELANCER) -> En
     data["cost_center"] = CostCenter.objects.get(code=data["cost_center"])
     data["start_date"] = dt.date.fromisoformat(data["start_date"])
     data["end_date"] = dt.date.fromisoformat(data["end_date"])
+    data["workspace"] = workspace  # chosen on the request form
     request = actions.create_request(people["rita"], data)
-    request.workspace = workspace
-    request.save(update_fields=["workspace"])
     actions.submit_request(people["rita"], request)
     actions.decide(people["max"], request.steps.get(), "approve")
     engagement = Engagement.objects.get(request=request)
     return actions.transition_engagement(people["ada"], engagement, "contracted")
+
+
+def agreements_signed_elsewhere(people, email: str, name: str) -> None:
+    """Legal records the freelancer's NDA and MSA, signed on paper, as on the Agreements page
+    (the product's action: no row a person could not make)."""
+    from gigbridge.people.actions import record_agreement
+
+    for agreement in ("NDA", "MSA"):
+        record_agreement(
+            people["lena"], email=email, name=agreement, signed_on=clock.today(), display_name=name
+        )
 
 
 def team_member(graph, team_id: str, user_id: str) -> dict | None:
@@ -386,15 +396,10 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
 
 def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people, client):
     from gigbridge.jobs.models import OutboxJob
-    from gigbridge.people.models import Agreement, Person
 
     team_id = create_team(graph, "Blocked", "max@contoso.example")
     workspace = Workspace.objects.create(name="Blocked", team_id=team_id)
-    person = Person.objects.create(
-        email="bob@blocked.example", kind=Person.Kind.FREELANCER, display_name="Bob", country="PT"
-    )
-    for name in ("NDA", "MSA"):
-        Agreement.objects.create(person=person, name=name, signed_on="2026-01-05")
+    agreements_signed_elsewhere(people, "bob@blocked.example", "Bob")
     engagement = contracted_engagement(people, workspace, "bob@blocked.example")
 
     run_jobs()
@@ -486,13 +491,7 @@ def test_a_folder_in_use_is_not_shared_with_another_engagements_freelancer(
     run_jobs()
     assert first.grants.filter(kind="folder_share", state="applied").exists()
 
-    from gigbridge.people.models import Agreement, Person
-
-    gus = Person.objects.create(  # as the blocked-domain test: agreements signed elsewhere
-        email="gus@freelancers.example", kind=Person.Kind.FREELANCER, display_name="Gus"
-    )
-    for name in ("NDA", "MSA"):
-        Agreement.objects.create(person=gus, name=name, signed_on="2026-01-05")
+    agreements_signed_elsewhere(people, "gus@freelancers.example", "Gus")
     second = contracted_engagement(people, workspace, "gus@freelancers.example")
     with pytest.raises(AccessProblem, match="access.share_folder_across_engagements"):
         reconcile(second.pk)

@@ -23,13 +23,17 @@ from gigbridge.access.models import ReconcileState
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.jobs.tests.test_workers import start_worker, wait_until, worker_env
-from gigbridge.people.models import Agreement, Person
 from gigbridge.program.models import Workspace
 from gigbridge.sandbox.connect import product_env
 from gigbridge.sandbox.graph.testing import invitations, sent_mail, set_dials
 from gigbridge.sandbox.tests.conftest import ssl_context_from
 
-from .test_access import contracted_engagement, create_team, team_member
+from .test_access import (
+    agreements_signed_elsewhere,
+    contracted_engagement,
+    create_team,
+    team_member,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -62,11 +66,7 @@ def test_workers_killed_at_random_points_converge_with_one_invitation(
     team_id = create_team(graph, "Kill test", "max@contoso.example")
     workspace = Workspace.objects.create(name="Kill test", team_id=team_id)
     assert graph.find_user_by_mail(FREELANCER) is None
-    kim = Person.objects.create(
-        email=FREELANCER, kind=Person.Kind.FREELANCER, display_name="Kim Dev", country="PT"
-    )
-    for name in ("NDA", "MSA"):
-        Agreement.objects.create(person=kim, name=name, signed_on=clock.today())
+    agreements_signed_elsewhere(people, FREELANCER, "Kim Dev")  # legal records them
     set_dials(tools, tenant_info, faults={"latency_ms": 300})
     engagement = contracted_engagement(people, workspace, FREELANCER)  # queues the onboarding pass
     env = {**worker_env(subprocess_env, 0), **product_env(tenant_info)}
