@@ -2,7 +2,7 @@
 
 from gigbridge.jobs.registry import handler
 
-from . import marketplace, sync
+from . import marketplace, milestones, sync
 
 
 @handler(marketplace.POST_JOB)
@@ -28,3 +28,8 @@ def invite_job(payload: dict) -> None:
 @handler(sync.SYNC_JOB)
 def sync_job(payload: dict) -> None:
     sync.sync_organization(payload["organization_id"])
+
+
+@handler(milestones.DECISION_JOB)
+def milestone_decision_job(payload: dict) -> None:
+    milestones.run_decision(payload["decision_id"])
