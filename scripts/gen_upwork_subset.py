@@ -54,6 +54,7 @@ OPERATIONS = [
     "CreateMilestoneV2",
     "ActivateMilestone",
     "ApproveMilestone",
+    "RejectSubmittedMilestone",
     "ContractTimeReport",
     "TransactionHistory",
     # messages

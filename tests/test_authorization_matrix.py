@@ -186,8 +186,41 @@ def api_cases(w: dict) -> list[Case]:
             e + "/end",
             seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 202)),
             "contracted direct hire",
-            {"engagement_id": w["contracted"]},
+            {"engagement_id": w["contracted_direct"]},
             {"reason": "work_completed", "feedback": "Thank you"},
+        ),
+        # Deciding a contract's work: the hiring manager and program admins.
+        Case(
+            "POST",
+            f"{e}/milestones/{{milestone_id}}/approve",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 202)),
+            "submitted",
+            {"engagement_id": w["contracted"], "milestone_id": w["submitted_milestone"]},
+            {"amount": "100.00", "comment": "matrix"},
+        ),
+        Case(
+            "POST",
+            f"{e}/milestones/{{milestone_id}}/request-changes",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 202)),
+            "submitted",
+            {"engagement_id": w["contracted"], "milestone_id": w["submitted_milestone"]},
+            {"comment": "matrix"},
+        ),
+        Case(
+            "POST",
+            f"{e}/milestones/{{milestone_id}}/activate",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 202)),
+            "not funded",
+            {"engagement_id": w["contracted"], "milestone_id": w["unfunded_milestone"]},
+            {},
+        ),
+        Case(
+            "POST",
+            f"{e}/hours/{{week_start}}/approve",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 200)),
+            "ended week",
+            {"engagement_id": w["contracted"], "week_start": "2026-11-23"},
+            {"comment": "matrix"},
         ),
         Case("GET", "/api/v1/policy", everyone(200, 401)),
         Case("GET", "/api/v1/cost-centers", everyone(200, 401)),
@@ -320,12 +353,34 @@ def web_cases(w: dict) -> list[Case]:
             "shortlist",
             {**eng, "proposal_pk": w["proposal"], "what": "shortlist"},
         ),
+        *[
+            Case(
+                "POST",
+                f"engagements/<int:pk>/milestones/<int:ms_pk>/{what}/",
+                seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
+                label,
+                {"pk": w["contracted"], "ms_pk": w[milestone]},
+                body,
+            )
+            for what, label, milestone, body in (
+                ("approve", "submitted", "submitted_milestone", {"amount": "100.00"}),
+                ("changes", "submitted", "submitted_milestone", {"comment": "matrix"}),
+                ("activate", "not funded", "unfunded_milestone", {}),
+            )
+        ],
+        Case(
+            "POST",
+            "engagements/<int:pk>/hours/<str:week>/approve/",
+            seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
+            "ended week",
+            {"pk": w["contracted"], "week": "2026-11-23"},
+        ),
         Case(
             "POST",
             "engagements/<int:pk>/end/",
             seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
             "contracted direct hire",
-            {"pk": w["contracted"]},
+            {"pk": w["contracted_direct"]},
             {"reason": "work_completed", "confirm": "1"},
         ),
         Case(
@@ -404,10 +459,19 @@ def web_cases(w: dict) -> list[Case]:
 def world(people, tmp_path, settings):
     """The objects the pages need, made the way the product makes them."""
     import datetime as dt
+    from decimal import Decimal
 
     from gigbridge import clock
     from gigbridge.engagements import actions, links, marketplace
-    from gigbridge.engagements.models import ApprovalStep, DecisionLink, Proposal
+    from gigbridge.engagements.models import (
+        ApprovalStep,
+        DecisionLink,
+        Engagement,
+        Milestone,
+        Proposal,
+        Sourcing,
+        TimeEntry,
+    )
     from gigbridge.people.actions import record_agreement, send_for_signature
     from gigbridge.people.importer import import_file
     from gigbridge.people.signing import token_for as signing_token_for
@@ -480,7 +544,35 @@ def world(people, tmp_path, settings):
         ),
     )
     actions.decide(people["max"], manager_step(direct), "approve")
-    contracted = actions.transition_engagement(people["ada"], direct.engagement, "contracted")
+    contracted_direct = actions.transition_engagement(
+        people["ada"], direct.engagement, "contracted"
+    )
+    # A contracted engagement with work to decide, as the marketplace sync stores it.
+    contracted = actions.submit_request(people["rita"], new(title="Contracted work"))
+    actions.decide(people["max"], manager_step(contracted), "approve")
+    contracted = contracted.engagement
+    Engagement.objects.filter(pk=contracted.pk).update(state=Engagement.State.CONTRACTED)
+    Sourcing.objects.filter(pk=marketplace.sourcing_of(contracted).pk).update(contract_id="k9")
+    submitted_milestone, unfunded_milestone = (
+        Milestone.objects.create(
+            engagement=contracted,
+            upwork_id=f"matrix-m{n}",
+            sequence=n,
+            description=f"Part {n}",
+            amount=Decimal("500.00") if state == "SUBMITTED" else None,
+            state=state,
+            submitted_at=clock.now() if state == "SUBMITTED" else None,
+        )
+        for n, state in ((1, "SUBMITTED"), (2, "NOT_FUNDED"))
+    )
+    TimeEntry.objects.create(  # in the week of Monday 2026-11-23, which has ended
+        engagement=contracted,
+        contract_id="k9",
+        date=dt.date(2026, 11, 24),
+        hours=Decimal("6.00"),
+        amount=Decimal("510.00"),
+        synced_at=clock.now(),
+    )
     agreement = record_agreement(
         people["lena"],
         email="mona@freelancers.example",
@@ -511,6 +603,9 @@ def world(people, tmp_path, settings):
         "engagement": engagement.pk,
         "proposal": proposal.pk,
         "contracted": contracted.pk,
+        "contracted_direct": contracted_direct.pk,
+        "submitted_milestone": submitted_milestone.pk,
+        "unfunded_milestone": unfunded_milestone.pk,
     }
 
 

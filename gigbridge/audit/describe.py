@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -154,6 +155,50 @@ def _created_engagement(v: dict) -> str:
     return "Gigbridge opened {engagement} for {request}; sourcing on the marketplace"
 
 
+def _amount(v: dict) -> str:
+    """An amount and its currency as pages show money ("1,200.00 USD"), inside a template."""
+    try:
+        text = f"{Decimal(str(v.get('amount'))).quantize(Decimal('0.01')):,.2f}"
+    except (InvalidOperation, ValueError):
+        return "—"
+    currency = str(v.get("currency", "")).replace("{", "").replace("}", "")
+    return f"{text} {currency}".strip()
+
+
+def _milestone_submitted(v: dict) -> str:
+    again = " again, after changes were asked for" if v.get("again") == "yes" else ""
+    return "The freelancer submitted the milestone “{description}” of {engagement}" + again
+
+
+def _milestone_approved(v: dict) -> str:
+    return "{actor} approved milestone “{description}” of {engagement} for " + _amount(v)
+
+
+MILESTONE_DECISIONS = {  # what Upwork did with a decision, by its kind
+    "approve": ("paid", "pay"),
+    "changes": ("sent back for changes", "send back for changes"),
+    "activate": ("funded", "fund"),
+}
+
+
+def _decision_sent(v: dict) -> str:
+    done, _ = MILESTONE_DECISIONS.get(v.get("kind", ""), ("has the decision on", ""))
+    paid = f" ({_amount(v)})" if v.get("kind") == "approve" and v.get("amount") else ""
+    return f"Upwork {done} milestone “{{description}}” of {{engagement}}{paid}"
+
+
+def _decision_failed(v: dict) -> str:
+    _, do = MILESTONE_DECISIONS.get(v.get("kind", ""), ("", "act on"))
+    return f"Upwork could not {do} milestone “{{description}}” of {{engagement}}: {{error}}"
+
+
+def _hours_approved(v: dict) -> str:
+    return (
+        "{actor} approved the hours of {engagement} in the week of {week_start}: {hours} hours, "
+        + _amount(v)
+    )
+
+
 SENTENCES: dict[str, Any] = {
     # requests and approvals
     "request.created": "{actor} created {request} “{title}” as a draft",
@@ -194,8 +239,17 @@ SENTENCES: dict[str, Any] = {
     },
     "marketplace.contract_blocked": "Upwork reported a contract for {engagement}, but "
     "compliance blocked it: {error}",
-    "marketplace.milestone_submitted": "The freelancer submitted the milestone “{description}” "
-    "of {engagement}",
+    "marketplace.milestone_submitted": _milestone_submitted,
+    "marketplace.milestone_approved": _milestone_approved,
+    "marketplace.milestone_approval_refused": "Not sent: Gigbridge refused the approval "
+    "{actor} tried to make of milestone “{description}” of {engagement} ({problems})",
+    "marketplace.milestone_changes_requested": "{actor} asked for changes to milestone "
+    "“{description}” of {engagement}",
+    "marketplace.milestone_activation_queued": "{actor} asked Upwork to fund milestone "
+    "“{description}” of {engagement}",
+    "marketplace.milestone_decision_sent": _decision_sent,
+    "marketplace.milestone_decision_failed": _decision_failed,
+    "marketplace.hours_approved": _hours_approved,
     "marketplace.hours_logged": "{hours} hours logged on {date} for {engagement} ({amount})",
     "marketplace.payment": "Upwork recorded a {type} payment of {amount} for {engagement}",
     "marketplace.others_declined": _others_declined,

@@ -13,9 +13,16 @@ from gigbridge.audit.describe import describe_all
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
-from . import actions, compliance, ending, marketplace, permissions
+from . import actions, compliance, ending, marketplace, milestones, permissions
 from .errors import Problem, RuleViolation
-from .models import ApprovalStep, Engagement, Proposal, WorkRequest
+from .models import (
+    ApprovalStep,
+    Engagement,
+    Milestone,
+    MilestoneDecision,
+    Proposal,
+    WorkRequest,
+)
 from .schemas import (
     ApprovalOut,
     CostCenterOut,
@@ -25,6 +32,9 @@ from .schemas import (
     EngagementOut,
     InviteIn,
     MarketplaceOut,
+    MilestoneActivateIn,
+    MilestoneApproveIn,
+    MilestoneChangesIn,
     PickIn,
     RequestFilter,
     RequestIn,
@@ -33,6 +43,7 @@ from .schemas import (
     StepOut,
     TimelineEventOut,
     TransitionIn,
+    WeekApproveIn,
 )
 
 requests_router = Router(tags=["requests"])
@@ -220,6 +231,7 @@ def marketplace_view(engagement: Engagement) -> dict:
     """The engagement's marketplace side and spend (the web page shows the same)."""
     sourcing = getattr(engagement, "sourcing", None)
     entries = list(engagement.time_entries.all())
+    budget = milestones.budget_left(engagement)
     return {
         "engagement_id": engagement.pk,
         "organization_id": sourcing.organization_id if sourcing else "",
@@ -234,10 +246,17 @@ def marketplace_view(engagement: Engagement) -> dict:
         "marketplace_currency": marketplace.MARKETPLACE_CURRENCY,
         "offer_limit": marketplace.offer_limit(engagement.request),
         "hours": sum((e.hours for e in entries), Decimal("0")),
+        "budget_left": budget,
+        "approval_limit": budget.limit,
         "proposals": list(engagement.proposals.all()),
         "offers": list(engagement.offers.all()),
-        "milestones": list(engagement.milestones.all()),
+        "milestones": list(
+            engagement.milestones.prefetch_related(
+                Prefetch("decisions", queryset=MilestoneDecision.objects.select_related("by"))
+            )
+        ),
         "time_entries": entries,
+        "weeks": milestones.weeks(engagement, entries),
         "payments": list(engagement.payments.all()),
     }
 
@@ -309,6 +328,64 @@ def end_contract(request, engagement_id: int, payload: EndContractIn):
     engagement = _visible_engagement(request, engagement_id)
     ending.end_contract(request.user, engagement, payload.reason, payload.feedback)
     return Status(202, marketplace_view(engagement))
+
+
+# --- milestones and weekly hours (engagements.milestones) ---------------------------------
+
+
+def _visible_milestone(request, engagement_id: int, milestone_id: int) -> Milestone:
+    engagement = _visible_engagement(request, engagement_id)
+    return get_object_or_404(Milestone, pk=milestone_id, engagement=engagement)
+
+
+@engagements_router.post(
+    "/{engagement_id}/milestones/{milestone_id}/approve",
+    response={202: MarketplaceOut},
+    summary="Approve submitted work and pay all or part of the milestone (hiring manager or "
+    "program admin); Upwork is told soon after",
+)
+def approve_milestone(request, engagement_id: int, milestone_id: int, payload: MilestoneApproveIn):
+    milestone = _visible_milestone(request, engagement_id, milestone_id)
+    milestones.approve(request.user, milestone, payload.amount, payload.comment)
+    return Status(202, marketplace_view(milestone.engagement))
+
+
+@engagements_router.post(
+    "/{engagement_id}/milestones/{milestone_id}/request-changes",
+    response={202: MarketplaceOut},
+    summary="Ask the freelancer for changes to submitted work (a comment is required)",
+)
+def request_milestone_changes(
+    request, engagement_id: int, milestone_id: int, payload: MilestoneChangesIn
+):
+    milestone = _visible_milestone(request, engagement_id, milestone_id)
+    milestones.request_changes(request.user, milestone, payload.comment)
+    return Status(202, marketplace_view(milestone.engagement))
+
+
+@engagements_router.post(
+    "/{engagement_id}/milestones/{milestone_id}/activate",
+    response={202: MarketplaceOut},
+    summary="Fund the next milestone that is not funded yet",
+)
+def activate_milestone(
+    request, engagement_id: int, milestone_id: int, payload: MilestoneActivateIn
+):
+    milestone = _visible_milestone(request, engagement_id, milestone_id)
+    milestones.activate(request.user, milestone, payload.message)
+    return Status(202, marketplace_view(milestone.engagement))
+
+
+@engagements_router.post(
+    "/{engagement_id}/hours/{week_start}/approve",
+    response=MarketplaceOut,
+    summary="Record the program's approval of a week of hours (week_start: its Monday); "
+    "Upwork approves hours on its own and disputes are made there",
+)
+def approve_week(request, engagement_id: int, week_start: limits.PlanDate, payload: WeekApproveIn):
+    engagement = _visible_engagement(request, engagement_id)
+    milestones.approve_week(request.user, engagement, week_start, payload.comment)
+    return marketplace_view(engagement)
 
 
 # --- cost centers --------------------------------------------------------------------------

@@ -378,3 +378,83 @@ class SpendAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} at {self.threshold}%"
+
+
+# --- decisions on the marketplace's work (milestones, weekly hours) ------------------------
+
+
+class MilestoneDecision(models.Model):
+    """What the hiring manager decided about a milestone in Gigbridge, and how telling the
+    marketplace went: queued (decided, the outbox job will tell Upwork), sent (Upwork has it;
+    the next sync shows the milestone's new state and payment), failed (Upwork refused; the
+    reason is shown and the decision can be made again)."""
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve"
+        CHANGES = "changes", "ask for changes"
+        ACTIVATE = "activate"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        FAILED = "failed"
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Approved to pay"
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    comment = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A milestone is paid once and funded once: a second approval (a double click, two
+            # tabs) is refused by the database too, unless the first one failed.
+            models.UniqueConstraint(
+                fields=["milestone", "kind"],
+                condition=models.Q(kind__in=["approve", "activate"]) & ~models.Q(state="failed"),
+                name="one_live_payment_or_funding_a_milestone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} milestone {self.milestone_id} ({self.state})"
+
+
+class HoursApproval(models.Model):
+    """The program's own approval of a week of hours on an hourly contract. Upwork documents no
+    way to approve a timesheet: hours are approved there automatically after its review
+    window, and disputes are made there. This records that the hiring manager checked them."""
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="hours_approvals"
+    )
+    week_start = models.DateField(help_text="The week's Monday")
+    hours = models.DecimalField(max_digits=8, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    comment = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["week_start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "week_start"], name="one_hours_approval_a_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"hours of {self.engagement_id} in the week of {self.week_start}"

@@ -319,7 +319,30 @@ class OfferOut(Schema):
     sent_at: dt.datetime | None
 
 
+class MilestoneDecisionOut(Schema):
+    """A decision on a milestone made in Gigbridge, and how telling Upwork went."""
+
+    id: int
+    kind: Literal["approve", "changes", "activate"]
+    amount: Decimal | None = Field(description="what an approval pays, marketplace currency")
+    currency: str
+    comment: str
+    by: str
+    state: Literal["queued", "sent", "failed"] = Field(
+        description="queued: Upwork is told soon; sent: Upwork has it (the next sync shows the "
+        "milestone's state and payment); failed: Upwork refused, see error"
+    )
+    error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_by(decision) -> str:
+        return decision.by.username
+
+
 class MilestoneOut(Schema):
+    id: int
     upwork_id: str
     sequence: int
     description: str
@@ -327,6 +350,44 @@ class MilestoneOut(Schema):
     state: str
     submitted_at: dt.datetime | None
     approved_at: dt.datetime | None
+    decisions: list[MilestoneDecisionOut] = Field(default_factory=list)
+
+    @staticmethod
+    def resolve_decisions(milestone) -> list:
+        return list(milestone.decisions.all())
+
+
+class WeekOut(Schema):
+    """A week (Monday to Sunday) of hours, and the program's approval of it."""
+
+    week_start: dt.date
+    week_end: dt.date
+    hours: Decimal
+    amount: Decimal = Field(description="in the marketplace currency")
+    ended: bool
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    comment: str
+
+    @staticmethod
+    def resolve_week_start(week) -> dt.date:
+        return week.start
+
+    @staticmethod
+    def resolve_week_end(week) -> dt.date:
+        return week.end
+
+    @staticmethod
+    def resolve_approved_by(week) -> str | None:
+        return week.approval.approved_by.username if week.approval else None
+
+    @staticmethod
+    def resolve_approved_at(week) -> dt.datetime | None:
+        return week.approval.approved_at if week.approval else None
+
+    @staticmethod
+    def resolve_comment(week) -> str:
+        return week.approval.comment if week.approval else ""
 
 
 class TimeEntryOut(Schema):
@@ -358,10 +419,15 @@ class MarketplaceOut(Schema):
     marketplace_currency: str = Field(description="what offers and payments are made in")
     offer_limit: Decimal = Field(description="the approved budget in the marketplace currency")
     hours: Decimal
+    approval_limit: Decimal = Field(
+        description="the most milestone approvals may pay now, in the marketplace currency: "
+        "what is left of the approved budget after payments and approvals on their way"
+    )
     proposals: list[ProposalOut]
     offers: list[OfferOut]
     milestones: list[MilestoneOut]
     time_entries: list[TimeEntryOut]
+    weeks: list[WeekOut] = Field(description="hours by week, newest first, with approvals")
     payments: list[PaymentOut]
 
 
@@ -395,3 +461,24 @@ class EndContractIn(Schema):
 
     reason: EndReason = Field(description="why: " + ", ".join(_end_reasons()))
     feedback: limits.Comment = Field(default="", description="for the freelancer (optional)")
+
+
+class MilestoneApproveIn(Schema):
+    amount: limits.Money | None = Field(
+        default=None,
+        description="to pay, in USD (at most the milestone's amount and what is "
+        "left of the budget); the milestone's amount when left out",
+    )
+    comment: limits.Comment = ""
+
+
+class MilestoneChangesIn(Schema):
+    comment: limits.RequiredComment = Field(description="what should change")
+
+
+class MilestoneActivateIn(Schema):
+    message: limits.Comment = ""
+
+
+class WeekApproveIn(Schema):
+    comment: limits.Comment = ""

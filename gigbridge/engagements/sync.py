@@ -457,14 +457,20 @@ def _upsert_milestone(engagement: Engagement, item) -> int:
     if amount and row.amount != amount:
         changes["amount"] = amount
     event = 0
-    if state == "SUBMITTED" and row.submitted_at is None:
+    # Submitted for the first time, or again after changes were asked for (it was active).
+    again = not created and row.submitted_at is not None and row.state != "SUBMITTED"
+    if state == "SUBMITTED" and (row.submitted_at is None or again):
         changes["submitted_at"] = clock.now()
         record(
             user=None,
             actor="upwork",
             action="marketplace.milestone_submitted",
             obj=engagement,
-            after={"milestone": item.id, "description": item.description},
+            after={
+                "milestone": item.id,
+                "description": item.description,
+                **({"again": True} if again else {}),
+            },
         )
         mail(
             engagement.request.requester,
@@ -473,9 +479,13 @@ def _upsert_milestone(engagement: Engagement, item) -> int:
                 "reference": engagement.reference,
                 "title": engagement.request.title,
                 "engagement_id": engagement.pk,
+                "milestone_id": row.pk,
                 "milestone": item.description or item.id,
+                **({"again": True} if again else {}),
             },
-            key=item.id,
+            key=f"{item.id}:{item.submission_count or clock.now().isoformat()}"
+            if again
+            else item.id,
         )
         event = 1
     if state in ("PAID", "APPROVED", "RELEASED") and row.approved_at is None:

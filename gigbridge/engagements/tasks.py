@@ -2,7 +2,7 @@
 
 from gigbridge.jobs.registry import handler
 
-from . import ending, hired, marketplace, sync
+from . import ending, hired, marketplace, milestones, sync
 
 
 @handler(marketplace.POST_JOB)
@@ -38,3 +38,8 @@ def end_contract_job(payload: dict) -> None:
 @handler(hired.DECLINE_OTHERS_JOB)
 def decline_others_job(payload: dict) -> None:
     hired.run_decline_others(payload["engagement_id"])
+
+
+@handler(milestones.DECISION_JOB)
+def milestone_decision_job(payload: dict) -> None:
+    milestones.run_decision(payload["decision_id"])

@@ -16,7 +16,7 @@ from gigbridge import limits, securitylog
 from gigbridge.access import reach
 from gigbridge.audit.describe import describe_all
 
-from . import actions, ending, links, permissions
+from . import actions, ending, links, milestones, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
@@ -327,6 +327,7 @@ def _engagement_page(request, engagement, refused=None, problems=()):
             "direct_hire": engagement.request.sourcing == WorkRequest.Sourcing.DIRECT,
             **agreements,
             **ending.page_context(request.user, engagement),
+            **milestones.page_context(request.user, engagement, m),
         },
     )
 
@@ -490,3 +491,108 @@ def engagement_end(request, pk):
             f"The contract of {engagement.reference} has ended; offboarding started.{told}",
         )
     return redirect("web:engagement-detail", pk=pk)
+
+
+# --- milestones and weekly hours (engagements.milestones) ---------------------------------
+
+
+def _back_to(pk, anchor: str):
+    from django.urls import reverse
+
+    return redirect(reverse("web:engagement-detail", args=[pk]) + f"#{anchor}")
+
+
+def _milestone_of(request, pk, ms_pk):
+    from .models import Milestone
+
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
+    return get_object_or_404(Milestone, pk=ms_pk, engagement=engagement)
+
+
+def _refused(request, what: str, exc: Exception) -> None:
+    if isinstance(exc, RuleViolation):
+        text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
+    else:
+        text = str(exc)
+    messages.error(request, f"{what}: {text}")
+
+
+@login_required
+@require_POST
+def milestone_approve(request, pk, ms_pk):
+    milestone = _milestone_of(request, pk, ms_pk)
+    try:
+        amount = _decimal(request.POST, "amount")
+        decision = milestones.approve(
+            request.user, milestone, amount, request.POST.get("comment", "")
+        )
+    except NotAllowed as exc:
+        return HttpResponseForbidden(str(exc))
+    except (RuleViolation, InvalidTransition) as exc:
+        _refused(request, "Not approved", exc)
+    else:
+        messages.success(
+            request,
+            f"Approved: {decision.amount:,.2f} {decision.currency} for "
+            f"“{milestones._name(milestone)}” goes to Upwork now; the payment shows after the "
+            "next sync.",
+        )
+    return _back_to(pk, f"milestone-{milestone.pk}")
+
+
+@login_required
+@require_POST
+def milestone_changes(request, pk, ms_pk):
+    milestone = _milestone_of(request, pk, ms_pk)
+    try:
+        milestones.request_changes(request.user, milestone, request.POST.get("comment", ""))
+    except NotAllowed as exc:
+        return HttpResponseForbidden(str(exc))
+    except (RuleViolation, InvalidTransition) as exc:
+        _refused(request, "Changes not asked for", exc)
+    else:
+        messages.success(
+            request,
+            f"Changes asked for “{milestones._name(milestone)}”: Upwork tells the freelancer now.",
+        )
+    return _back_to(pk, f"milestone-{milestone.pk}")
+
+
+@login_required
+@require_POST
+def milestone_activate(request, pk, ms_pk):
+    milestone = _milestone_of(request, pk, ms_pk)
+    try:
+        milestones.activate(request.user, milestone, request.POST.get("message", ""))
+    except NotAllowed as exc:
+        return HttpResponseForbidden(str(exc))
+    except (RuleViolation, InvalidTransition) as exc:
+        _refused(request, "Not funded", exc)
+    else:
+        messages.success(request, f"“{milestones._name(milestone)}” is being funded on Upwork.")
+    return _back_to(pk, f"milestone-{milestone.pk}")
+
+
+@login_required
+@require_POST
+def week_approve(request, pk, week):
+    import datetime as dt
+
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
+    try:
+        try:
+            week_start = dt.date.fromisoformat(week)
+        except ValueError:
+            raise RuleViolation(
+                [Problem("week_start", f"{week[:20]!r} is not a date (YYYY-MM-DD)")]
+            ) from None
+        milestones.approve_week(
+            request.user, engagement, week_start, request.POST.get("comment", "")
+        )
+    except NotAllowed as exc:
+        return HttpResponseForbidden(str(exc))
+    except (RuleViolation, InvalidTransition) as exc:
+        _refused(request, "Week not approved", exc)
+        return _back_to(pk, "hours")
+    messages.success(request, f"The hours of the week of {week_start.isoformat()} are approved.")
+    return _back_to(pk, f"week-{week_start.isoformat()}")

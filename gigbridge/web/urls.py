@@ -37,6 +37,26 @@ urlpatterns = [
         name="proposal-action",
     ),
     path(
+        "engagements/<int:pk>/milestones/<int:ms_pk>/approve/",
+        engagement_views.milestone_approve,
+        name="milestone-approve",
+    ),
+    path(
+        "engagements/<int:pk>/milestones/<int:ms_pk>/changes/",
+        engagement_views.milestone_changes,
+        name="milestone-changes",
+    ),
+    path(
+        "engagements/<int:pk>/milestones/<int:ms_pk>/activate/",
+        engagement_views.milestone_activate,
+        name="milestone-activate",
+    ),
+    path(
+        "engagements/<int:pk>/hours/<str:week>/approve/",
+        engagement_views.week_approve,
+        name="week-approve",
+    ),
+    path(
         "engagements/<int:pk>/transition/",
         engagement_views.engagement_transition,
         name="engagement-transition",

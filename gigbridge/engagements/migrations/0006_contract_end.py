@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0004_payment_amount_program"),
+        ("engagements", "0005_milestone_decisions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

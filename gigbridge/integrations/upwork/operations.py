@@ -6,11 +6,14 @@ passes only documented arguments and selects only documented fields; the test
 pydantic models that tolerate nulls and unknown fields (Upwork returns ``null`` for what the
 key may not see); an answer that does not fit raises ``MalformedResponse``.
 
-Upwork documents the operations but not the fields of their input objects. Gigbridge sends the
-names below (where Upwork's output types name the same thing, the input uses that name; filters
-follow Upwork's ``_eq`` / ``_any`` / ``_bt`` suffix convention, ranges are
-``{rangeStart, rangeEnd}``). Money is ``{rawValue: "1500.00", currency: "USD"}`` (a decimal
-string); dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC (``2026-12-01T09:00:00Z``).
+Upwork documents the operations, and its type listing (``../shared/reference/upwork/types.ts``)
+names the fields of some input objects: the milestone mutations below send exactly those
+(``ActivateMilestoneInput``, ``ApproveMilestoneInput``, ``RejectMilestoneSubmissionInput``,
+amounts in cents as strings). For the others Gigbridge sends the names below (where
+Upwork's output types name the same thing, the input uses that name; filters follow Upwork's
+``_eq`` / ``_any`` / ``_bt`` suffix convention, ranges are ``{rangeStart, rangeEnd}``). Money
+is ``{rawValue: "1500.00", currency: "USD"}`` (a decimal string); dates are ``YYYY-MM-DD``,
+date-times ISO 8601 in UTC (``2026-12-01T09:00:00Z``).
 
 =============================  ===================================  ==========================
 operation (variable)           input type                           fields Gigbridge sends
@@ -57,10 +60,18 @@ EndContractByClient ($input)   EndContractInput                     reasonRef (a
 CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
                                                                     amount Money, dueDateTime?,
                                                                     instructions?
-ActivateMilestone ($input)     ActivateMilestoneInput               milestoneId, message?
-ApproveMilestone ($input)      ApproveMilestoneInput                milestoneId, amount Money?
-                                                                    (all when omitted),
+ActivateMilestone ($input)     ActivateMilestoneInput               id (the milestone's),
                                                                     message?
+ApproveMilestone ($input)      ApproveMilestoneInput                id (the milestone's),
+                                                                    paidAmount (cents, a
+                                                                    string; all when omitted),
+                                                                    paymentComment?,
+                                                                    noteToContractor?
+RejectSubmittedMilestone       RejectMilestoneSubmissionInput       id (the submission's,
+($input)                                                            from the milestone's
+                                                                    submissionEvents),
+                                                                    noteToContractor,
+                                                                    attachments [String]
 ContractTimeReport ($filter)   TimeReportFilter                     contractId_eq or
                                                                     contractIds_any [String],
                                                                     timeReportDate_bt
@@ -224,6 +235,25 @@ class ProposalAction(UpworkModel):
     status: str | None = None
 
 
+class Submission(UpworkModel):
+    id: str | None = None
+    created_date_time: str | None = None
+    modified_date_time: str | None = None
+    sequence_id: int | None = None
+
+
+class SubmissionMessage(UpworkModel):
+    created_date_time: str | None = None
+    message: str | None = None
+
+
+class SubmissionEvent(UpworkModel):
+    """One submission of a milestone's work, and its message (``SubmissionEvent``)."""
+
+    submission: Submission | None = None
+    submission_message: SubmissionMessage | None = None
+
+
 class Milestone(UpworkModel):
     id: str | None = None
     description: str | None = None
@@ -236,6 +266,21 @@ class Milestone(UpworkModel):
     pay_comments: str | None = None
     created_date_time: str | None = None
     modified_date_time: str | None = None
+    submission_events: Items[SubmissionEvent] = []  # only the ``Offer`` query selects them
+
+    @property
+    def latest_submission_id(self) -> str | None:
+        """The id of the newest submission (what ``RejectSubmittedMilestone`` takes)."""
+        submissions = [e.submission for e in self.submission_events if e.submission]
+        submissions = [s for s in submissions if s.id]
+        if not submissions:
+            return None
+        newest = max(submissions, key=lambda s: (s.created_date_time or "", s.sequence_id or 0))
+        return newest.id
+
+
+class MilestoneRejection(UpworkModel):
+    response: bool | None = None
 
 
 class HourlyRateTerms(UpworkModel):
@@ -660,7 +705,13 @@ query Offer($id: String!) {{
       expectedStartDate expectedEndDate
       hourlyTerms {{ weeklyHoursLimit manualTimeAllowed }}
     }}
-    milestones {{ {MILESTONE_FIELDS} }}
+    milestones {{
+      {MILESTONE_FIELDS}
+      submissionEvents {{
+        submission {{ id createdDateTime modifiedDateTime sequenceId }}
+        submissionMessage {{ createdDateTime message }}
+      }}
+    }}
     freelancer {{
       user {{ id nid rid email name photoUrl ciphertext }}
       fullName email
@@ -737,6 +788,14 @@ mutation ApproveMilestone($input: ApproveMilestoneInput!) {{
 {_MILESTONE_RESULT}
   }}
 }}
+"""
+
+REJECT_SUBMITTED_MILESTONE = """
+mutation RejectSubmittedMilestone($input: RejectMilestoneSubmissionInput) {
+  rejectSubmittedMilestone(input: $input) {
+    response
+  }
+}
 """
 
 CONTRACT_TIME_REPORT = """
@@ -848,6 +907,7 @@ DOCUMENTS: dict[str, str] = {
     "CreateMilestoneV2": CREATE_MILESTONE,
     "ActivateMilestone": ACTIVATE_MILESTONE,
     "ApproveMilestone": APPROVE_MILESTONE,
+    "RejectSubmittedMilestone": REJECT_SUBMITTED_MILESTONE,
     "ContractTimeReport": CONTRACT_TIME_REPORT,
     "TransactionHistory": TRANSACTION_HISTORY,
     "ContractRoom": CONTRACT_ROOM,
@@ -1256,6 +1316,18 @@ def create_milestone(
     )
 
 
+def cents(amount: Mapping | Decimal | str) -> str:
+    """An amount (``money(...)`` or a decimal) as Upwork's milestone inputs take it: whole
+    cents, as a string ("1000" is 10 USD)."""
+    raw = amount.get("rawValue") if isinstance(amount, Mapping) else amount
+    if isinstance(raw, float):
+        raise TypeError("pass money as Decimal or str, not float")
+    value = Decimal(str(raw)) * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"{raw} has fractions of a cent")
+    return str(int(value))
+
+
 def activate_milestone(
     client: UpworkClient, milestone_id: str, *, message: str | None = None
 ) -> Milestone | None:
@@ -1265,7 +1337,7 @@ def activate_milestone(
         ACTIVATE_MILESTONE,
         "ActivateMilestone",
         "activateMilestone",
-        {"milestoneId": milestone_id, "message": message},
+        {"id": milestone_id, "message": message},
     )
 
 
@@ -1273,21 +1345,48 @@ def approve_milestone(
     client: UpworkClient,
     milestone_id: str,
     *,
-    amount: Mapping | None = None,
+    amount: Mapping | Decimal | str | None = None,
     message: str | None = None,
+    note: str | None = None,
 ) -> Milestone | None:
-    """Approve submitted work and release payment (the whole escrow when ``amount`` is None)."""
+    """Approve submitted work and release ``amount`` (``paidAmount``, in cents) of its escrow,
+    with ``message`` as the payment's comment and ``note`` to the freelancer. Upwork documents
+    ``paidAmount`` as required: Gigbridge's jobs always give it; left out, the sandbox pays
+    the whole escrow. Never re-sent by the client: read the milestone before trying again."""
     return _milestone(
         client,
         APPROVE_MILESTONE,
         "ApproveMilestone",
         "approveMilestone",
         {
-            "milestoneId": milestone_id,
-            "amount": dict(amount) if amount is not None else None,
-            "message": message,
+            "id": milestone_id,
+            "paidAmount": cents(amount) if amount is not None else None,
+            "paymentComment": message,
+            "noteToContractor": note,
         },
     )
+
+
+def reject_milestone_submission(
+    client: UpworkClient, submission_id: str, *, note: str, attachments: list[str] = ()
+) -> bool:
+    """Ask for changes to a submitted milestone: its submission (``submission_id``, from the
+    milestone's ``submission_events``) is rejected with ``note`` to the freelancer, and the
+    milestone is active again until they submit anew. Never re-sent by the client."""
+    data = client.execute(
+        REJECT_SUBMITTED_MILESTONE,
+        {
+            "input": {
+                "id": submission_id,
+                "noteToContractor": note,
+                "attachments": list(attachments),
+            }
+        },
+        "RejectSubmittedMilestone",
+    )
+    answer = data.get("rejectSubmittedMilestone")
+    result = _parse(MilestoneRejection, answer, "RejectSubmittedMilestone")
+    return bool(result and result.response)
 
 
 # -- hours, money, messages ---------------------------------------------------------------------

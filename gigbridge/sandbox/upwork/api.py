@@ -42,9 +42,15 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   communicationScore, cooperationScore, deadlinesScore, qualityScore, skillsScore}. The
   reasonRef becomes the contract's ``closingReason.reason``.
 - ``createMilestoneV2(input)``: contractId!, description!, amount Money!, dueDateTime |
-  dueDate, instructions. ``activateMilestone(input)`` (funds it): milestoneId!, message.
-  ``approveMilestone(input)`` (pays it): milestoneId!, amount Money (all when omitted),
-  message | paymentComments, note.
+  dueDate, instructions. ``activateMilestone(input)`` (funds it): id | milestoneId (one
+  needed), message. ``approveMilestone(input)`` (pays it): id | milestoneId (one needed),
+  paidAmount (cents as a string, as types.ts documents) | amount Money (all when omitted; never
+  more than the escrow), paymentComment | paymentComments | message, noteToContractor | note,
+  bonusAmount and underpaymentReason (accepted, not modelled).
+  ``rejectSubmittedMilestone(input)`` (asks for changes), exactly as types.ts documents
+  ``RejectMilestoneSubmissionInput``: id! (the submission's: a milestone's
+  ``submissionEvents.submission.id``), noteToContractor, attachments! [String] (accepted, not
+  modelled); the milestone is ACTIVE again and the freelancer submits anew.
 - ``contractTimeReport(filter, pagination)``: filter organizationId_eq, contractId_eq,
   contractIds_any, timeReportDate_bt {rangeStart, rangeEnd} (YYYYMMDD or YYYY-MM-DD,
   inclusive), modifiedDateTime_gt.
@@ -79,6 +85,7 @@ from .models import (
     Invitation,
     JobPosting,
     Milestone,
+    MilestoneSubmission,
     Offer,
     Payment,
     Proposal,
@@ -548,8 +555,11 @@ def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
 
 
 def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
-    data = check(input, "ActivateMilestoneInput", {"milestoneId": "str!", "message": "str"})
-    milestone = _milestone(ctx, data["milestoneId"])
+    data = check(
+        input, "ActivateMilestoneInput", {"id": "str", "milestoneId": "str", "message": "str"}
+    )
+    milestone = _milestone(ctx, either(data, "ActivateMilestoneInput", "id", "milestoneId",
+                                       required=True))  # fmt: skip
     if milestone.state != "NOT_FUNDED":
         raise UpworkError(f"Milestone {milestone.uid} is {milestone.state}, not NOT_FUNDED.")
     now = clock.now()
@@ -559,20 +569,45 @@ def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
     return shapes.milestone(milestone)
 
 
+def _cents(value: str | None, where: str) -> Decimal | None:
+    """An amount in cents as a string of digits ("1000" is 10 USD), as types.ts documents."""
+    if value is None:
+        return None
+    if not str(value).isdigit():
+        raise UpworkError(f'Field "{where}" must be whole cents as a string, not {value!r}.')
+    return Decimal(int(value)) / 100
+
+
 def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
+    where = "ApproveMilestoneInput"
     data = check(
-        input, "ApproveMilestoneInput",
-        {"milestoneId": "str!", "amount": "money", "paymentComments": "str", "message": "str",
+        input, where,
+        {"id": "str", "milestoneId": "str", "paidAmount": "str", "amount": "money",
+         "bonusAmount": "str", "paymentComment": "str", "paymentComments": "str",
+         "message": "str", "underpaymentReason": "str", "noteToContractor": "str",
          "note": "str"},
     )  # fmt: skip
-    comments = either(data, "ApproveMilestoneInput", "paymentComments", "message")
-    if data["amount"] is not None and data["amount"] <= 0:
-        raise UpworkError('Field "ApproveMilestoneInput.amount" must be above 0.')
-    milestone = _milestone(ctx, data["milestoneId"])
+    milestone_id = either(data, where, "id", "milestoneId", required=True)
+    comments = either(data, where, "paymentComment", "paymentComments", "message")
+    either(data, where, "noteToContractor", "note")  # accepted, not modelled
+    paid = either(
+        {"paidAmount": _cents(data["paidAmount"], f"{where}.paidAmount"),
+         "amount": data["amount"]},
+        where, "paidAmount", "amount",
+    )  # fmt: skip
+    _cents(data["bonusAmount"], f"{where}.bonusAmount")  # accepted, not modelled
+    if paid is not None and paid <= 0:
+        raise UpworkError(f'Field "{where}.paidAmount" must be above 0.')
+    milestone = _milestone(ctx, milestone_id)
     if milestone.state not in {"ACTIVE", "SUBMITTED"}:
         raise UpworkError(f"Milestone {milestone.uid} is {milestone.state} and cannot be paid.")
+    if paid is not None and paid > milestone.amount:
+        raise UpworkError(
+            f'Field "{where}.paidAmount" ({paid:.2f}) is more than the milestone\'s escrow '
+            f"({milestone.amount:.2f}); pay more as a bonus."
+        )
     now = clock.now()
-    amount = data["amount"] if data["amount"] is not None else milestone.amount
+    amount = paid if paid is not None else milestone.amount
     milestone.state, milestone.pay_comments = "PAID", comments or ""
     milestone.touch(now, "state", "pay_comments")
     contract = milestone.contract
@@ -582,6 +617,37 @@ def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
         amount=amount, created=now, modified=now,
     )  # fmt: skip
     return shapes.milestone(milestone)
+
+
+def reject_submitted_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
+    """Ask for changes: the submission (by its id, as types.ts documents
+    ``RejectMilestoneSubmissionInput``) is rejected with the note, the milestone is active again
+    and the freelancer submits anew later (``simulate.on_changes_requested``)."""
+    where = "RejectMilestoneSubmissionInput"
+    data = check(input, where, {"id": "str!", "noteToContractor": "str", "attachments": "list!"})
+    if not all(isinstance(item, str) for item in data["attachments"]):
+        raise UpworkError(f'Field "{where}.attachments" must be a list of attachment ids.')
+    submission = MilestoneSubmission.by_uid(
+        data["id"], milestone__contract__organization=ctx.organization
+    )
+    if submission is None:
+        raise _not_found("Milestone submission", data["id"])
+    milestone = submission.milestone
+    latest = milestone.submissions.order_by("-sequence").first()
+    if milestone.state != "SUBMITTED" or latest is None or latest.pk != submission.pk:
+        raise UpworkError(
+            f"Submission {submission.uid} is not the pending submission of milestone "
+            f"{milestone.uid} ({milestone.state})."
+        )
+    if milestone.contract.status != "ACTIVE":
+        raise UpworkError(f"Contract {milestone.contract.uid} is not active.")
+    now = clock.now()
+    submission.rejected_at, submission.revision_note = now, data["noteToContractor"] or ""
+    submission.touch(now, "rejected_at", "revision_note")
+    milestone.state = "ACTIVE"
+    milestone.touch(now, "state")
+    simulate.on_changes_requested(milestone, now)
+    return {"response": True}
 
 
 # -- hours and payments --------------------------------------------------------------------------
@@ -742,6 +808,7 @@ RESOLVERS = {
     "createMilestoneV2": Resolver(create_milestone, defaults.SCOPE_CONTRACTS),
     "activateMilestone": Resolver(activate_milestone, defaults.SCOPE_CONTRACTS),
     "approveMilestone": Resolver(approve_milestone, defaults.SCOPE_CONTRACTS),
+    "rejectSubmittedMilestone": Resolver(reject_submitted_milestone, defaults.SCOPE_CONTRACTS),
     "contractTimeReport": Resolver(contract_time_report, defaults.SCOPE_TIME),
     "transactionHistory": Resolver(transaction_history, defaults.SCOPE_PAYMENTS),
     "contractRoom": Resolver(contract_room, defaults.SCOPE_MESSAGES),

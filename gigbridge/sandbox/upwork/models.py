@@ -313,7 +313,7 @@ class Milestone(PublicId, Stamped):
     instructions = models.TextField(blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     due = models.DateField(null=True)
-    # NOT_FUNDED -> ACTIVE (funded) -> SUBMITTED -> PAID
+    # NOT_FUNDED -> ACTIVE (funded) -> SUBMITTED -> PAID; changes asked: SUBMITTED -> ACTIVE
     state = models.CharField(max_length=12, default="NOT_FUNDED")
     submission_count = models.PositiveIntegerField(default=0)
     last_submission_at = models.DateTimeField(null=True)
@@ -325,6 +325,26 @@ class Milestone(PublicId, Stamped):
 
     def __str__(self) -> str:
         return self.description
+
+
+class MilestoneSubmission(PublicId, Stamped):
+    """One submission of a milestone's work (Upwork's ``Submission``; its id is what
+    ``rejectSubmittedMilestone`` takes). A rejected one keeps the client's note."""
+
+    ID_BASE = 1_690_000_000_000_000_000
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="submissions")
+    sequence = models.PositiveIntegerField()  # 1 for the first submission of the milestone
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    message = models.TextField(blank=True)
+    rejected_at = models.DateTimeField(null=True)
+    revision_note = models.TextField(blank=True)  # the client's noteToContractor
+
+    class Meta:
+        ordering = ["milestone", "sequence"]
+
+    def __str__(self) -> str:
+        return f"submission {self.sequence} of {self.milestone_id}"
 
 
 class TimeEntry(Stamped):

@@ -18,6 +18,7 @@ from .models import (
     Freelancer,
     JobPosting,
     Milestone,
+    MilestoneSubmission,
     Offer,
     Organization,
     Payment,
@@ -187,8 +188,25 @@ def milestone(row: Milestone) -> dict:
         "createdDateTime": iso(row.created),
         "modifiedDateTime": iso(row.modified),
         "createdBy": lambda: client_user(row.contract.offer.created_by),
-        "submissionEvents": [],
+        "submissionEvents": lambda: [submission_event(s) for s in row.submissions.all()],
     }
+
+
+def submission_event(row: MilestoneSubmission) -> dict:
+    """A ``SubmissionEvent``: the submission, the freelancer's message with it and, once the
+    client asked for changes, their note (``revisionMessage``)."""
+    return {
+        "submission": {
+            "id": row.uid,
+            "createdDateTime": iso(row.created),
+            "modifiedDateTime": iso(row.modified),
+            "amount": money(row.amount),
+            "sequenceId": row.sequence,
+        },
+        "submissionMessage": {"createdDateTime": iso(row.created), "message": row.message},
+        "revisionMessage": {"createdDateTime": iso(row.rejected_at), "message": row.revision_note}
+        if row.rejected_at else None,
+    }  # fmt: skip
 
 
 def offer(row: Offer) -> dict:

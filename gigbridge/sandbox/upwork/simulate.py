@@ -15,7 +15,8 @@ What happens (``persona`` fields in ``defaults``):
   weekly limit) for each weekday at 18:00 UTC, and each logged day is billed at once (a
   transaction of type "Hourly");
 - a funded (active) milestone is submitted ``submit_days`` later, with a message in the room;
-  approving it pays it (a "Fixed Price" transaction);
+  approving it pays it (a "Fixed Price" transaction); when the client asks for changes it is
+  active again and submitted anew ``submit_days`` later;
 - a client's message in a contract room is answered after ``reply_hours``.
 """
 
@@ -34,6 +35,7 @@ from .models import (
     Invitation,
     JobPosting,
     Milestone,
+    MilestoneSubmission,
     Offer,
     Payment,
     Proposal,
@@ -190,16 +192,29 @@ def log_hours(
 def submit_milestone(milestone: Milestone, when: dt.datetime, text: str = "") -> Milestone:
     if milestone.state not in {"ACTIVE", "SUBMITTED"}:
         return milestone
+    if milestone.state == "ACTIVE":
+        milestone.submission_count += 1
     milestone.state = "SUBMITTED"
-    milestone.submission_count += 1
     milestone.last_submission_at = when
     milestone.submission_message = text or f"Submitted: {milestone.description}"
     milestone.touch(when)
+    if milestone.submissions.filter(sequence=milestone.submission_count).exists():
+        return milestone  # submitting again what is already submitted adds no submission
+    MilestoneSubmission.objects.create(
+        milestone=milestone, sequence=milestone.submission_count, amount=milestone.amount,
+        message=milestone.submission_message, created=when, modified=when,
+    )  # fmt: skip
     contract = milestone.contract
     room = Room.objects.filter(contract=contract).first()
     if room is not None:
         message(room, contract.freelancer, milestone.submission_message, when)
     return milestone
+
+
+def on_changes_requested(milestone: Milestone, when: dt.datetime) -> None:
+    """The client asked for changes: the freelancer works on and submits again, as long after
+    as after funding (``submit_days``)."""
+    on_milestone_funded(milestone, when)
 
 
 def end_contract(contract: Contract, by: str, when: dt.datetime, reason: str = "") -> Contract:

@@ -339,6 +339,23 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     assert funded.state == "ACTIVE" and funded.current_escrow_amount.amount == Decimal("150.00")
     tool(http, info, "act", {"action": "submit_milestone", "milestoneId": extra.id,
                              "message": "Polished."})  # fmt: skip
+    # Changes asked for: the submission (named in the offer's milestones) goes back; the
+    # milestone is active until the freelancer submits again.
+    offer = ops.get_offer(client, fixed_contract.offer_id)
+    submitted = next(m for m in offer.all_milestones if m.id == extra.id)
+    assert submitted.state == "SUBMITTED" and submitted.latest_submission_id
+    assert ops.reject_milestone_submission(
+        client, submitted.latest_submission_id, note="Contrast is still too low."
+    )
+    back = next(m for m in ops.contract_details(client, fixed_contract.id).milestones
+                if m.id == extra.id)  # fmt: skip
+    assert back.state == "ACTIVE"
+    tool(http, info, "act", {"action": "submit_milestone", "milestoneId": extra.id,
+                             "message": "Polished again."})  # fmt: skip
+    again = next(m for m in ops.get_offer(client, fixed_contract.offer_id).all_milestones
+                 if m.id == extra.id)  # fmt: skip
+    assert again.submission_count == 2 and len(again.submission_events) == 2
+    assert again.latest_submission_id != submitted.latest_submission_id
     paid_all = ops.approve_milestone(client, first.id, message="Great wireframes.")
     paid_part = ops.approve_milestone(client, extra.id, amount=usd("100.00"), message="Partial.")
     assert paid_all.state == "PAID" and paid_all.pay_comments == "Great wireframes."

@@ -328,10 +328,54 @@ def test_end_contract_and_milestones():
             "dueDateTime": "2027-01-31",
         }
     }
+    # The milestone inputs are named as types.ts documents them; amounts in cents, as strings.
     assert ops.activate_milestone(client, "m3").state == "ACTIVE"
-    assert fake.variables == {"input": {"milestoneId": "m3"}}
+    assert fake.variables == {"input": {"id": "m3"}}
     assert ops.approve_milestone(client, "m3", message="Great") is None
-    assert fake.variables == {"input": {"milestoneId": "m3", "message": "Great"}}
+    assert fake.variables == {"input": {"id": "m3", "paymentComment": "Great"}}
+    ops.approve_milestone(client, "m3", amount=ops.money("1200.5", "USD"), note="Thanks")
+    assert fake.variables == {
+        "input": {"id": "m3", "paidAmount": "120050", "noteToContractor": "Thanks"}
+    }
+
+
+def test_cents_are_whole_and_never_floats():
+    assert ops.cents(ops.money("10", "USD")) == "1000"
+    assert ops.cents(Decimal("0.01")) == "1"
+    with pytest.raises(ValueError, match="fractions of a cent"):
+        ops.cents("1.005")
+    with pytest.raises(TypeError):
+        ops.cents(1.5)
+
+
+def test_asking_for_changes_names_the_submission_and_sends_documented_inputs():
+    fake = FakeUpwork(
+        Offer={
+            "offer": {
+                "id": "o1",
+                "milestones": [
+                    {
+                        "id": "m1",
+                        "state": "SUBMITTED",
+                        "submissionEvents": [
+                            {"submission": {"id": "s1", "createdDateTime": "2026-12-03T18:00:00Z"}},
+                            {"submission": {"id": "s2", "createdDateTime": "2026-12-08T18:00:00Z"}},
+                        ],
+                    }
+                ],
+            }
+        },
+        RejectSubmittedMilestone={"rejectSubmittedMilestone": {"response": True}},
+    )
+    client = fake.client()
+    milestone = ops.get_offer(client, "o1").all_milestones[0]
+    assert milestone.latest_submission_id == "s2"
+    assert ops.reject_milestone_submission(client, "s2", note="Bigger logo, please") is True
+    assert fake.calls[-1] == (
+        "RejectSubmittedMilestone",
+        {"input": {"id": "s2", "noteToContractor": "Bigger logo, please", "attachments": []}},
+    )
+    assert ops.Milestone().latest_submission_id is None
 
 
 def test_time_report_and_transactions():
