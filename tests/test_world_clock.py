@@ -279,3 +279,16 @@ def test_advancing_the_sandbox_clock_moves_the_products_now_in_another_process(
     )
     child = dt.datetime.fromisoformat(out.stdout.split()[0])  # the test's own pinned date
     assert clock_start() <= child < clock_start() + dt.timedelta(minutes=5)
+
+
+def test_healthz_says_which_time_the_process_runs_on(client, db, world_file, ticks):
+    assert client.get("/healthz").json()["clock"]["follows"] == "wall time"
+    clock.follow(world_file, monotonic=ticks)
+    body = client.get("/healthz").json()["clock"]
+    assert body["follows"] == "sandbox clock" and body["offset_seconds"] == DAY
+    assert body["file_readable"] is True and body["problem"] is None
+    world_file.unlink()
+    ticks.value += 2
+    body = client.get("/healthz").json()["clock"]
+    assert body["offset_seconds"] == DAY  # the last known offset, kept
+    assert body["file_readable"] is False and body["problem"] == "FileNotFoundError"

@@ -13,8 +13,8 @@ move the sandbox clock forward, which the product follows (``gigbridge.worldcloc
 - ``POST /_sandbox/viewer/sign-out`` (``next``).
 - ``POST /_sandbox/viewer/clock`` (``advance``: ``hour`` | ``day`` | ``week``, or ``date``:
   ``YYYY-MM-DD``, a day after the sandbox's today, reached at the same time of day; ``next``):
-  moves the clock forward only (the product's world time never goes back), then lets the
-  simulated freelancers do what became due, so the viewer shows it at once.
+  moves the clock forward only (the product's world time never goes back). The simulated
+  freelancers do what became due when the marketplace is next asked (``upwork.simulate``).
 - ``GET /_sandbox/viewer.css``: the viewers' stylesheet (their CSP allows no inline style).
 
 Every form carries Django's CSRF token; refusals are pages that say why (403 signed out, 400
@@ -189,9 +189,9 @@ def move_clock(request: HttpRequest) -> HttpResponse:
         return refuse(request, str(exc), 400)
     with transaction.atomic():
         clock.set_offset(offset)  # published for the product once committed
-    from .upwork import simulate
-
-    simulate.run_due()  # proposals, answers and hours that became due, made now
+    # The simulated freelancers catch up when the marketplace is next asked (Gigbridge's sync,
+    # or POST /upwork/_sandbox/tick), not in this request: months of hours for every contract
+    # could outlast it.
     return HttpResponseRedirect(_next(request) + "#clock", status=303)
 
 
