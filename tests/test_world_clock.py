@@ -201,19 +201,92 @@ def test_a_real_tenant_or_marketplace_refuses_to_start_with_a_world_clock(
     assert "cannot be read" in problem and "start the sandbox first" in problem
 
 
-def test_the_up_command_hands_the_world_clock_to_its_parts_only_with_the_sandbox():
-    from gigbridge.sandbox.connect import world_clock_env
+SANDBOX_INFO = {
+    "authority": "https://127.0.0.1:8443/0aafafd6-8ea9-4d4b-a53c-1c379a1a6b50",
+    "client_id": "tools-id",
+    "client_secret": "tools-secret",
+    "graph_base_url": "https://127.0.0.1:8443/v1.0",
+    "ca_cert": "/data/sandbox/ca.pem",
+    "viewer_url": "https://127.0.0.1:8443/",
+    "world_clock_file": "/data/sandbox/world-clock.json",
+    "sign_in": {"client_id": "sign-in-id", "client_secret": "sign-in-secret"},
+    "upwork": {
+        "client_id": "upwork-id",
+        "client_secret": "upwork-secret",
+        "authorize_url": "https://127.0.0.1:8443/upwork/authorize",
+        "token_url": "https://127.0.0.1:8443/upwork/token",
+        "graphql_url": "https://127.0.0.1:8443/upwork/graphql",
+        "default_tenant_id": "org-1",
+        "viewer_url": "https://127.0.0.1:8443/upwork/",
+    },
+}
 
-    assert world_clock_env({"world_clock_file": "/data/sandbox/world-clock.json"}) == {
-        "GIGBRIDGE_WORLD_CLOCK_FILE": "/data/sandbox/world-clock.json"
-    }
-    source = Path(__file__).resolve().parent.parent / "gigbridge/jobs/management/commands/up.py"
-    text = source.read_text()
-    # Popped for everyone first; set again only beside the sandbox marketplace's settings.
-    assert "env.pop(WORLD_VARIABLE, None)" in text
-    assert text.index("env.update(marketplace_env(info))") < text.index(
-        "env.update(world_clock_env(info))"
-    )
+
+@pytest.fixture
+def up_children(monkeypatch):
+    """Run ``gigbridge up`` with its parts and the sandbox stood in for: returns the
+    environment each part would have been started with."""
+    from django.core.management import call_command
+
+    from gigbridge.jobs.management.commands import up
+
+    started: dict[str, dict] = {}
+
+    class Child:
+        returncode = 0
+
+        def __init__(self, command, env):
+            name = "sandbox" if "gigbridge.sandbox" in command else command[3]
+            started[name] = env
+
+        def poll(self):
+            return 0  # stops at once: ``up`` then stops everything
+
+        def terminate(self):
+            pass
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(up, "check_or_exit", lambda stream: None)
+    monkeypatch.setattr(up.subprocess, "Popen", Child)
+    monkeypatch.setattr(up.signal, "signal", lambda *args: None)  # pytest keeps its Ctrl+C
+    monkeypatch.setattr(up.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr("gigbridge.sandbox.connect.sandbox_info", lambda port: SANDBOX_INFO)
+    for name in ("GIGBRIDGE_GRAPH_TENANT_ID", "GIGBRIDGE_UPWORK_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> dict[str, dict]:
+        started.clear()
+        with pytest.raises(SystemExit):
+            call_command("up", *args)
+        return dict(started)
+
+    return run
+
+
+def test_up_gives_web_worker_and_scheduler_the_world_clock_only_with_the_sandbox(
+    up_children, monkeypatch, capsys
+):
+    parts = up_children()
+    assert set(parts) == {"web", "worker", "scheduler", "sandbox"}
+    for name in ("web", "worker", "scheduler"):
+        assert parts[name][clock.WORLD_VARIABLE] == "/data/sandbox/world-clock.json"
+    assert "One world time" in capsys.readouterr().out
+
+    monkeypatch.setenv("GIGBRIDGE_UPWORK_CLIENT_ID", "a-real-key")  # a real marketplace
+    parts = up_children()
+    assert "sandbox" in parts and clock.WORLD_VARIABLE not in parts["web"]
+
+    monkeypatch.delenv("GIGBRIDGE_UPWORK_CLIENT_ID")
+    monkeypatch.setenv(clock.WORLD_VARIABLE, "/left/over/from/the/shell.json")
+    parts = up_children("--no-sandbox")  # wall time: the shell's variable is not passed on
+    assert "sandbox" not in parts
+    assert all(clock.WORLD_VARIABLE not in env for env in parts.values())
+    monkeypatch.setenv("GIGBRIDGE_GRAPH_TENANT_ID", "a-real-tenant")
+    parts = up_children()
+    assert "sandbox" not in parts
+    assert all(clock.WORLD_VARIABLE not in env for env in parts.values())
 
 
 # -- the page says so ---------------------------------------------------------------------------
