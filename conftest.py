@@ -39,6 +39,11 @@ def clock_start() -> dt.datetime:
 
 def pytest_configure(config):
     clock_start()  # a mistyped start fails the run at once, not every test
+    # Tests pin the product's clock themselves: never the sandbox's world clock that a shell
+    # running `gigbridge up` may have exported (nor in the processes tests start), unless a
+    # test turns it on with clock.follow (the pinned-clocks fixture turns it off again).
+    os.environ.pop(clock.WORLD_VARIABLE, None)
+    clock.follow(None)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,6 +84,7 @@ def _pinned_clocks(request):
 
         pin_sandbox_clock(request.getfixturevalue("tenant_info"), start)
     yield
+    clock.follow(None)
     clock.start_at(None)
 
 

@@ -39,6 +39,7 @@ def check() -> list[str]:
     from gigbridge.integrations.upwork.connection import config_problems as upwork_problems
 
     problems.extend(upwork_problems())
+    problems.extend(world_clock_problems())
     policy_file = settings.POLICY_FILE
     if not policy_file.exists():
         problems.append(
@@ -56,6 +57,19 @@ def check() -> list[str]:
         if created:
             print(f"policy v{version.number} activated from {policy_file}", file=sys.stderr)
     return problems
+
+
+def world_clock_problems() -> list[str]:
+    """Following the sandbox's clock is for the embedded default only (gigbridge.worldclock)."""
+    from gigbridge import worldclock
+    from gigbridge.clock import world
+
+    follower = world()
+    urls = {
+        "GIGBRIDGE_GRAPH_BASE_URL": settings.GRAPH["base_url"],
+        "GIGBRIDGE_UPWORK_GRAPHQL_URL": settings.UPWORK["graphql_url"],
+    }
+    return worldclock.config_problems(str(follower.path) if follower else None, urls)
 
 
 def check_or_exit(stream=None) -> None:

@@ -55,3 +55,9 @@ def marketplace_env(info: dict) -> dict[str, str]:
         "GIGBRIDGE_UPWORK_ORGANIZATION_ID": upwork["default_tenant_id"],
         "GIGBRIDGE_UPWORK_CA_BUNDLE": info["ca_cert"],
     }
+
+
+def world_clock_env(info: dict) -> dict[str, str]:
+    """The product's clock follows the sandbox's (one world time): only when both the tenant and
+    the marketplace are the sandbox's, since a real marketplace's hours carry real dates."""
+    return {"GIGBRIDGE_WORLD_CLOCK_FILE": info["world_clock_file"]}

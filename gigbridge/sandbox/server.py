@@ -54,6 +54,11 @@ def prepare(host: str, port: int) -> ca.Paths:
     with locked(sandbox_dir() / ".migrate.lock"):
         call_command("migrate", interactive=False, verbosity=0)
         seed()
+    from . import worldtime
+    from .m365files import clock
+
+    # The product's processes start after this (``gigbridge up``): the file they follow exists.
+    worldtime.publish(clock.offset())
     return paths
 
 
@@ -99,6 +104,7 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
     Prepares the sandbox too, so it answers the same before the first ``run`` as after it.
     """
     paths = prepare(host, port)
+    from . import worldtime
     from .models import AppRegistration, Tenant
     from .seed import app_secret
 
@@ -116,6 +122,8 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
         "client_secret": app_secret(OUTSIDE_TOOLS),
         "ca_cert": str(paths.ca_cert),
         "viewer_url": f"{url}/",
+        # The sandbox's clock for the product to follow (gigbridge.worldclock).
+        "world_clock_file": str(worldtime.path()),
         "sign_in": {
             "client_id": str(sign_in.client_id),
             "client_secret": app_secret(SIGN_IN_APP),

@@ -44,7 +44,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": ["django.template.context_processors.request"],
+            # |when: one date format on every sandbox page.
+            "builtins": ["gigbridge.sandbox.templatetags.sandbox_time"],
+        },
     },
 ]
 

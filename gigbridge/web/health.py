@@ -54,6 +54,22 @@ def _upwork_health() -> dict:
         return {"ok": False, "state": "error", "detail": type(exc).__name__}
 
 
+def _clock_health() -> dict:
+    """Wall time, or the sandbox's world time this process follows (gigbridge.worldclock): its
+    offset and, while its file cannot be read, why (the last known offset is kept meanwhile)."""
+    world = clock.world()
+    if world is None:
+        return {"follows": "wall time", "now": clock.now().isoformat()}
+    offset = world.offset_seconds()
+    return {
+        "follows": "sandbox clock",
+        "now": clock.now().isoformat(),
+        "offset_seconds": round(offset),
+        "file_readable": world.problem is None,
+        "problem": world.problem,
+    }
+
+
 @require_GET
 def healthz(request):
     body: dict = {}
@@ -82,6 +98,7 @@ def healthz(request):
     version = PolicyVersion.objects.order_by("-number").first()
     body["policy"] = {"ok": version is not None, "version": version.number if version else None}
     body["integrations"] = {"microsoft365": _tenant_health(), "upwork": _upwork_health()}
+    body["clock"] = _clock_health()  # informative: which time this process runs on
     healthy = (
         body["worker"]["ok"]
         and body["policy"]["ok"]

@@ -96,7 +96,12 @@ def _uuid(value) -> uuid.UUID | None:
 
 def tools_app(request: HttpRequest) -> AppRegistration | None:
     """The outside-tools app when the request carries its client id and secret (Basic)."""
-    client_id, secret = basic_credentials(request)
+    return tools_app_for(*basic_credentials(request))
+
+
+def tools_app_for(client_id: str | None, secret: str | None) -> AppRegistration | None:
+    """The outside-tools app if ``client_id`` and ``secret`` are its (Basic, or the viewer's
+    sign-in form)."""
     if not client_id or not secret:
         return None
     app = AppRegistration.objects.filter(

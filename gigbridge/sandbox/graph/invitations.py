@@ -19,8 +19,8 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.utils import timezone
 
+from ..m365files import clock
 from ..models import (
     GraphBlockedDomain,
     GraphGuest,
@@ -153,5 +153,5 @@ def _send_invitation_mail(request, invitation, redeem_url: str, info: dict) -> N
         message=message,
         save_to_sent_items=False,
         source="invitation",
-        created=timezone.now(),
+        created=clock.now(),  # the tenant's time: the sandbox clock
     )

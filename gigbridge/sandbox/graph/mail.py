@@ -9,6 +9,7 @@ action (names case-insensitively, as Graph matches them).
 
 from __future__ import annotations
 
+from ..m365files import clock
 from ..models import GraphSentMail, SandboxUser
 from .dispatch import GraphRequest, GraphResponse, route
 from .errors import GraphError, bad_request
@@ -66,6 +67,7 @@ def send(request: GraphRequest, sender: SandboxUser) -> GraphResponse:
         to=everyone,
         message=stored,
         save_to_sent_items=True if save is None else bool(save),
+        created=clock.now(),  # sentDateTime is the tenant's time: the sandbox clock
     )
     return GraphResponse(202)
 

@@ -12,21 +12,30 @@ with the outside-tools app's credentials, like ``/_sandbox/control``.
 Set to an instant, the clock keeps running from it, as a real server's does: objects are
 ordered and polled by their timestamps, which a stopped clock would make equal. The offset is
 computed here, against this server's own real time, so a client's clock does not matter.
+
+Every change is also published for the product to follow (``..worldtime``: one world time in
+the embedded default). That world time only moves forward: set back, the sandbox's clock moves
+back alone, and the answer's ``world_offset_seconds`` (what the product follows) stays higher.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from .. import worldtime
 from ..graph.auth import tools_only
 from .models import FilesSettings
+
+log = logging.getLogger(__name__)
 
 MAX_OFFSET = 10 * 365 * 86400  # ten years either way
 KINDS = {"offset_seconds", "advance_seconds", "now"}  # what a POST may set
@@ -50,14 +59,25 @@ def set_offset(seconds: float) -> float:
     row.clock_offset_seconds = seconds
     row.updated = timezone.now()
     row.save()
+    transaction.on_commit(lambda: _publish(seconds))
     return seconds
 
 
+def _publish(seconds: float) -> None:
+    try:
+        worldtime.publish(seconds)
+    except OSError:  # the answer's world_offset_seconds shows the product kept its time
+        log.exception("could not publish the sandbox clock for Gigbridge to follow")
+
+
 def describe() -> dict:
-    moment = now()
+    seconds = offset()
+    moment = timezone.now() + dt.timedelta(seconds=seconds)
     return {
         "now": moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "offset_seconds": offset(),
+        "offset_seconds": seconds,
+        # What the product follows (forward only; None before the sandbox first started).
+        "world_offset_seconds": worldtime.held(),
     }
 
 

@@ -977,6 +977,7 @@ def _sharing_mail(request: GraphRequest, item: DriveItem, permission, who: dict)
         message=message,
         save_to_sent_items=False,
         source="sharing",
+        created=clock.now(),  # the tenant's time: the sandbox clock
     )
 
 

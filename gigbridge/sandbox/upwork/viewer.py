@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..m365files import clock
+from .. import viewertools
 from . import control
 from .models import (
     ClientUser,
@@ -24,6 +24,7 @@ SHOWN = 100  # newest rows of each kind; bulk benchmarks make thousands
 
 
 @require_GET
+@viewertools.viewer_page
 def viewer(request: HttpRequest) -> HttpResponse:
     base = f"{settings.SANDBOX_URL}/upwork"
     contracts = list(
@@ -33,7 +34,6 @@ def viewer(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "base": base,
-        "now": clock.now(),
         "dials": control.current(),
         "organizations": Organization.objects.order_by("id"),
         "users": ClientUser.objects.prefetch_related("organizations"),
@@ -51,5 +51,6 @@ def viewer(request: HttpRequest) -> HttpResponse:
         "rooms": Room.objects.prefetch_related(
             "stories__freelancer", "stories__client_user"
         ).order_by("-modified")[:20],
+        **viewertools.context(request),
     }
     return render(request, "sandbox_upwork/viewer.html", context)

@@ -9,6 +9,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from gigbridge.clock import WORLD_VARIABLE
 from gigbridge.startup import check_or_exit
 
 
@@ -41,9 +42,16 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         # Links in mails must point where this instance listens unless the operator said otherwise.
         env = {**os.environ, "GIGBRIDGE_BASE_URL": os.environ.get("GIGBRIDGE_BASE_URL", url)}
+        # Wall time unless the whole outside world is the sandbox's (then its clock is ours).
+        env.pop(WORLD_VARIABLE, None)
         sandbox = not options["no_sandbox"] and not os.environ.get("GIGBRIDGE_GRAPH_TENANT_ID")
         if sandbox:
-            from gigbridge.sandbox.connect import marketplace_env, product_env, sandbox_info
+            from gigbridge.sandbox.connect import (
+                marketplace_env,
+                product_env,
+                sandbox_info,
+                world_clock_env,
+            )
 
             port = str(options["sandbox_port"])
             parts["sandbox"] = [sys.executable, "-m", "gigbridge.sandbox", "run", "--port", port]
@@ -51,6 +59,7 @@ class Command(BaseCommand):
             env.update(product_env(info))
             if not os.environ.get("GIGBRIDGE_UPWORK_CLIENT_ID"):  # a real marketplace wins
                 env.update(marketplace_env(info))
+                env.update(world_clock_env(info))  # one world time: the sandbox's clock
         children = {name: subprocess.Popen(cmd, env=env) for name, cmd in parts.items()}
         self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
         creds = settings.DATA_DIR / "demo-credentials.txt"
@@ -63,6 +72,12 @@ class Command(BaseCommand):
                 "Outlook mail lands there. 'Sign in with Microsoft' uses it too; "
                 f"the sandbox marketplace (Upwork) is at {info['upwork']['viewer_url']}."
             )
+            if WORLD_VARIABLE in env:
+                self.stdout.write(
+                    "One world time: Gigbridge's clock follows the sandbox clock. Move it "
+                    "forward with the viewer's clock buttons (sign in to the sandbox tools with "
+                    "the client_id and client_secret that `gigbridge sandbox info` prints)."
+                )
         else:
             self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
         self.stdout.write("Press Ctrl+C to stop.\n")
