@@ -75,8 +75,11 @@ class Command(BaseCommand):
             if WORLD_VARIABLE in env:
                 self.stdout.write(
                     "One world time: Gigbridge's clock follows the sandbox clock. Move it "
-                    "forward with the viewer's clock buttons (sign in to the sandbox tools with "
-                    "the client_id and client_secret that `gigbridge sandbox info` prints)."
+                    "forward with the viewer's clock buttons; sign in to the sandbox tools with\n"
+                    f"  client id: {info['client_id']}\n"
+                    f"  client secret: {info['client_secret']}\n"
+                    "  (the local sandbox's own credentials; `gigbridge sandbox info` prints "
+                    "them again)"
                 )
         else:
             self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
