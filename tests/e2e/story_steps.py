@@ -20,6 +20,7 @@ __all__ = [
     "engagement_page",
     "fill_request",
     "move_engagement",
+    "review_shows_share_until",
     "sign_through_mailed_link",
 ]
 
@@ -138,8 +139,8 @@ def sign_through_mailed_link(world: World, persons: People, name: str) -> str:
     return email
 
 
-def end_contract(page: Page, feedback: str) -> None:
-    """The contract spec's "End the contract" form on the engagement page."""
+def end_contract(page: Page, feedback: str, persons: People) -> None:
+    """The contract spec's "End the contract" form on the engagement page, filled and sent."""
     contract_spec("ending a contract")
     section = page.get_by_role("region", name="End the contract")
     reason = section.locator("select[name=reason]")
@@ -149,6 +150,7 @@ def end_contract(page: Page, feedback: str) -> None:
     reason.select_option(value)
     section.locator("textarea[name=feedback]").fill(feedback)
     section.get_by_label("I am sure").check()
+    persons.shoot(page, "end-contract")
     section.get_by_role("button", name="End contract").click()
 
 
@@ -158,3 +160,12 @@ def move_engagement(page: Page, state: str, reason: str) -> None:
     page.get_by_label("Reason").fill(reason)
     page.get_by_role("button", name="Change state").click()
     expect(page.get_by_role("status")).to_have_text("Engagement updated.")
+
+
+def review_shows_share_until(persons: People, email: str, until: dt.date, shot: str) -> None:
+    """The program admin's access review lists the guest's folder share until ``until``."""
+    ada = persons.signed_in("ada", "/")
+    ada.get_by_role("navigation", name="Main").get_by_role("link", name="Access").click()
+    share = ada.get_by_role("row").filter(has_text=email).filter(has_text="folder")
+    expect(share.locator("td").last).to_have_text(until.isoformat())
+    persons.shoot(ada, shot)

@@ -35,6 +35,7 @@ from .story_steps import (
     engagement_page,
     fill_request,
     move_engagement,
+    review_shows_share_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -158,11 +159,12 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     expect(ada.locator("#access-grants tbody tr").filter(has_text="folder")).to_contain_text(
         (end + dt.timedelta(days=3)).isoformat()
     )
+    review_shows_share_until(persons, FREELANCER, end + dt.timedelta(days=3), "access-review")
 
     # The start day comes; the admin marks the work started.
     world.advance(2 * DAY)
     world.work()
-    ada.reload()
+    ada = engagement_page(persons, "ada", reference)
     move_engagement(ada, "active", "Started on time.")
     expect(ada.locator("#engagement-state")).to_have_text("Active")
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
@@ -173,7 +175,7 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     ended_on = world.today()
     assert ended_on < end
     page = engagement_page(persons, "rita", reference)
-    end_contract(page, "Thank you, Nora: the relaunch moved to next year.")
+    end_contract(page, "Thank you, Nora: the relaunch moved to next year.", persons)
     world.work()
     world.work()
     page.reload()
@@ -184,6 +186,9 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
         (ended_on + dt.timedelta(days=3)).isoformat()
     )
     persons.shoot(page, "offboarding")
+    review_shows_share_until(
+        persons, FREELANCER, ended_on + dt.timedelta(days=3), "access-review-shortened"
+    )
 
     world.advance(4 * DAY)
     world.work()

@@ -37,6 +37,7 @@ from .story_steps import (
     end_contract,
     engagement_page,
     fill_request,
+    review_shows_share_until,
     sign_through_mailed_link,
 )
 
@@ -151,6 +152,7 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     expect(access.filter(has_text="folder")).to_contain_text(
         (end + dt.timedelta(days=3)).isoformat()
     )
+    review_shows_share_until(persons, email, end + dt.timedelta(days=3), "access-review")
 
     # The freelancer submits the milestone two days after it was funded.
     world.advance(3 * DAY)
@@ -168,10 +170,11 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     contract_spec("milestone approval")
     milestones = page.get_by_role("region", name="Milestones", exact=True)
     item = milestones.locator("[id^=milestone-]").filter(has_text=re.compile("submitted", re.I))
-    expect(item.locator("input[name=amount]")).to_have_value(re.compile(r"^3,?000(\.00)?$"))
-    item.locator("[name=comment]").fill("Lovely work, thank you.")
+    approve = item.locator("form").filter(has=page.get_by_role("button", name="Approve and pay"))
+    expect(approve.locator("[name=amount]")).to_have_value(re.compile(r"^3,?000(\.00)?$"))
+    approve.locator("[name=comment]").fill("Lovely work, thank you.")
     persons.shoot(page, "milestone-to-approve")
-    item.get_by_role("button", name="Approve and pay").click()
+    approve.get_by_role("button", name="Approve and pay").click()
     world.work()
     world.advance(HOUR)
     world.work()
@@ -194,8 +197,7 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     contract_spec("ending a contract")
     ended_on = world.today()
     assert ended_on < end
-    end_contract(page, "The campaign was cancelled; the logo is all we need.")
-    persons.shoot(page, "ending")
+    end_contract(page, "The campaign was cancelled; the logo is all we need.", persons)
     world.work()
     world.advance(10 * 60)  # the worker's next pass, minutes later
     world.work()
@@ -207,6 +209,9 @@ def test_marketplace_story_from_an_empty_product(world, persons):
         (ended_on + dt.timedelta(days=3)).isoformat()
     )
     persons.shoot(page, "offboarding")
+    review_shows_share_until(
+        persons, email, ended_on + dt.timedelta(days=3), "access-review-shortened"
+    )
 
     # Grace over: every grant goes, the guest too; the engagement closes.
     world.advance(4 * DAY)
