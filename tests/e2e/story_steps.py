@@ -156,9 +156,10 @@ def end_contract(page: Page, feedback: str, persons: People) -> None:
 
 def move_engagement(page: Page, state: str, reason: str) -> None:
     """A program admin moves the engagement on by hand (the path of a direct hire)."""
-    page.get_by_label("Move to").select_option(state)
-    page.get_by_label("Reason").fill(reason)
-    page.get_by_role("button", name="Change state").click()
+    form = page.locator("form").filter(has=page.get_by_role("button", name="Change state"))
+    form.get_by_label("Move to").select_option(state)
+    form.get_by_label("Reason").fill(reason)
+    form.get_by_role("button", name="Change state").click()
     expect(page.get_by_role("status")).to_have_text("Engagement updated.")
 
 
