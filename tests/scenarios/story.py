@@ -39,7 +39,6 @@ __all__ = ["DAY", "HOUR", "AVOID", "World", "as_gigbridge_up", "start_world"]
 # Where ``gigbridge.sandbox.connect``'s variables land in the product's settings.
 SECTIONS = {"GIGBRIDGE_GRAPH_": "GRAPH", "GIGBRIDGE_OIDC_": "OIDC", "GIGBRIDGE_UPWORK_": "UPWORK"}
 GRACE_DAYS = 3  # examples/program.yaml access.grace_days
-EXAMPLE_DEMO_USERS = ("rita", "max", "paula", "lena", "hank", "fiona", "ada", "audrey")
 
 
 def as_gigbridge_up(settings, info: dict, base_url: str) -> dict[str, str]:
