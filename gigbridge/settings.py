@@ -167,6 +167,8 @@ if SIGNIN_ACCOUNT_LIMIT < 1 or SIGNIN_ADDRESS_LIMIT < SIGNIN_ACCOUNT_LIMIT:
     )
 
 LANGUAGE_CODE = "en"
+# Dates print as 2026-12-03 wherever a template forgets the `day` filter.
+FORMAT_MODULE_PATH = ["gigbridge.formats"]
 TIME_ZONE = config.env("GIGBRIDGE_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True

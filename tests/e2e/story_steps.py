@@ -7,14 +7,13 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.scenarios.story import World, contract_spec
+from tests.scenarios.story import World
 
 from .story_pages import People
 
 __all__ = [
     "approve_in_inbox",
     "approve_through_mailed_link",
-    "contract_spec",
     "create_workspace",
     "end_contract",
     "engagement_page",
@@ -141,7 +140,6 @@ def sign_through_mailed_link(world: World, persons: People, name: str) -> str:
 
 def end_contract(page: Page, feedback: str, persons: People) -> None:
     """The contract spec's "End the contract" form on the engagement page, filled and sent."""
-    contract_spec("ending a contract")
     section = page.get_by_role("region", name="End the contract")
     reason = section.locator("select[name=reason]")
     value = reason.locator("option").evaluate_all(

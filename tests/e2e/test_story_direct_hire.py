@@ -29,7 +29,6 @@ from .story_pages import People, screenshot_dir
 from .story_steps import (
     approve_in_inbox,
     approve_through_mailed_link,
-    contract_spec,
     create_workspace,
     end_contract,
     engagement_page,
@@ -170,7 +169,6 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
 
     # --- from here on: the contract spec (ending), not merged yet ---------------------------
-    contract_spec("ending a contract")
     world.advance(5 * DAY)
     ended_on = world.today()
     assert ended_on < end

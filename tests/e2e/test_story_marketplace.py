@@ -32,7 +32,6 @@ from .story_pages import People, screenshot_dir
 from .story_steps import (
     approve_in_inbox,
     approve_through_mailed_link,
-    contract_spec,
     create_workspace,
     end_contract,
     engagement_page,
@@ -167,7 +166,6 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
 
     # --- from here on: the contract spec (milestones and ending), not merged yet -----------
-    contract_spec("milestone approval")
     milestones = page.get_by_role("region", name="Milestones", exact=True)
     item = milestones.locator("[id^=milestone-]").filter(has_text=re.compile("submitted", re.I))
     approve = item.locator("form").filter(has=page.get_by_role("button", name="Approve and pay"))
@@ -194,7 +192,6 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     persons.shoot(page, "policy-spend")
     page.goto(engagement_url)
 
-    contract_spec("ending a contract")
     ended_on = world.today()
     assert ended_on < end
     end_contract(page, "The campaign was cancelled; the logo is all we need.", persons)

@@ -240,27 +240,3 @@ def own_sandbox(tmp_path_factory):
         yield info
     finally:
         server.stop()
-
-
-# The parts of the story the contract spec (/work/notes/contract-spec.md: milestones, hours and
-# ending a contract from Gigbridge) adds, by the addresses it fixes. Until they are served, a
-# story stops there as an expected failure, having passed every step before; once they are,
-# the rest runs for real.
-CONTRACT_SPEC = {
-    "milestone approval": (
-        "/engagements/1/milestones/1/approve/",
-        "/api/v1/engagements/1/milestones/1/approve",
-    ),
-    "ending a contract": ("/engagements/1/end/", "/api/v1/engagements/1/end"),
-}
-
-
-def contract_spec(feature: str) -> None:
-    """Stop the story here (xfail) while ``feature`` of the contract spec is not served."""
-    from django.urls import Resolver404, resolve
-
-    for path in CONTRACT_SPEC[feature]:
-        try:
-            resolve(path)
-        except Resolver404:
-            pytest.xfail(f"{feature} (contract spec) is not in the product yet: {path}")

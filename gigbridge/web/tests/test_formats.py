@@ -59,3 +59,14 @@ def test_no_template_formats_dates_its_own_way():
         if "sandbox" not in p.parts and '|date:"Y' in p.read_text()
     ]
     assert offenders == []
+
+
+def test_a_date_printed_without_a_filter_has_the_one_format_too():
+    import datetime as dt
+
+    from django.template import Context, Template
+
+    out = Template("{{ d }} · {{ m }}").render(
+        Context({"d": dt.date(2026, 12, 3), "m": dt.datetime(2026, 12, 3, 14, 5, tzinfo=dt.UTC)})
+    )
+    assert out == "2026-12-03 · 2026-12-03 14:05"
