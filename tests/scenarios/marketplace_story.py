@@ -23,6 +23,9 @@ DAY = 24 * HOUR
 # Freelancers of the seeded marketplace that an offer should not go to in these stories:
 # Dmitri lives in a blocked country, Grace declines every offer.
 AVOID = {"1300000000000000004", "1300000000000000007"}
+# A funded milestone is submitted two days later, four for the slowest freelancer (which of
+# them propose, and so which is picked, depends on the tests that ran before in the session).
+SUBMITTED_WITHIN = 5 * DAY
 
 
 class Marketplace:
