@@ -144,7 +144,8 @@ def install(api) -> None:
 
 # What each documented error means; `document` attaches those that apply to each operation.
 ERROR_RESPONSES = {
-    400: "The body is not valid JSON",
+    400: "The request could not be understood: a malformed header (such as Host) or a body "
+    "that is not valid JSON",
     401: "No valid bearer token or session",
     403: "Your roles do not allow this",
     404: "No such object, or not visible to you",
@@ -158,7 +159,7 @@ ERROR_RESPONSES = {
 
 def _applicable(path: str, method: str, operation: dict, throttled: bool) -> list[int]:
     """The errors an operation can answer, from its shape: auth, path ids, inputs, a body."""
-    codes = []
+    codes = [400]  # any request can arrive malformed (a bad Host header), with a body or not
     if operation.get("security"):
         codes += [401, 403, 429]  # 429: bearer tokens are throttled like passwords
     if "{" in path:
@@ -166,7 +167,7 @@ def _applicable(path: str, method: str, operation: dict, throttled: bool) -> lis
         if method != "get":
             codes.append(409)  # actions on an object depend on its state
     if operation.get("requestBody"):
-        codes += [400, 413]
+        codes.append(413)
     if operation.get("parameters") or operation.get("requestBody"):
         codes.append(422)
     if throttled and 429 not in codes:
