@@ -189,6 +189,14 @@ def api_cases(w: dict) -> list[Case]:
             {"engagement_id": w["contracted_direct"]},
             {"reason": "work_completed", "feedback": "Thank you"},
         ),
+        Case(
+            "POST",
+            e + "/start",
+            seen(ENGAGEMENT_SEEN, 403, 401, **dict.fromkeys(sourcers, 200)),
+            "direct hire in sourcing",
+            {"engagement_id": w["sourcing_direct"]},
+            {},
+        ),
         # Deciding a contract's work: the hiring manager and program admins.
         Case(
             "POST",
@@ -385,6 +393,13 @@ def web_cases(w: dict) -> list[Case]:
         ),
         Case(
             "POST",
+            "engagements/<int:pk>/start/",
+            seen(ENGAGEMENT_SEEN, 403, 302, requester=302, program_admin=302),
+            "direct hire in sourcing",
+            {"pk": w["sourcing_direct"]},
+        ),
+        Case(
+            "POST",
             "engagements/<int:pk>/transition/",
             seen(ENGAGEMENT_SEEN, 403, 302, program_admin=302),
             "",
@@ -526,14 +541,16 @@ def world(people, tmp_path, settings):
     )
     # A direct hire under contract (not freya: she is the proposal's freelancer): its contract
     # can be ended.
-    for name in ("NDA", "MSA"):
-        record_agreement(
-            people["lena"],
-            email="dora@freelancers.example",
-            name=name,
-            signed_on=dt.date(2026, 1, 5),
-            evidence_url="https://docs.example/dora.pdf",
-        )
+    # dario: a second direct hire, still in sourcing, whose contract can be started.
+    for email in ("dora@freelancers.example", "dario@freelancers.example"):
+        for name in ("NDA", "MSA"):
+            record_agreement(
+                people["lena"],
+                email=email,
+                name=name,
+                signed_on=dt.date(2026, 1, 5),
+                evidence_url="https://docs.example/signed.pdf",
+            )
     direct = actions.submit_request(
         people["rita"],
         new(
@@ -547,6 +564,17 @@ def world(people, tmp_path, settings):
     contracted_direct = actions.transition_engagement(
         people["ada"], direct.engagement, "contracted"
     )
+    # A direct hire of dario approved and waiting in sourcing: its contract can be started.
+    sourcing_direct = actions.submit_request(
+        people["rita"],
+        new(
+            title="Direct hire to start",
+            sourcing="direct",
+            freelancer_email="dario@freelancers.example",
+            freelancer_country="PT",
+        ),
+    )
+    actions.decide(people["max"], manager_step(sourcing_direct), "approve")
     # A contracted engagement with work to decide, as the marketplace sync stores it.
     contracted = actions.submit_request(people["rita"], new(title="Contracted work"))
     actions.decide(people["max"], manager_step(contracted), "approve")
@@ -604,6 +632,7 @@ def world(people, tmp_path, settings):
         "proposal": proposal.pk,
         "contracted": contracted.pk,
         "contracted_direct": contracted_direct.pk,
+        "sourcing_direct": sourcing_direct.engagement.pk,
         "submitted_milestone": submitted_milestone.pk,
         "unfunded_milestone": unfunded_milestone.pk,
     }

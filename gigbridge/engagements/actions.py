@@ -793,9 +793,13 @@ def transition_engagement(
     reason: str = "",
     contract_start: dt.date | None = None,
     contract_end: dt.date | None = None,
+    *,
+    actor=None,
 ) -> Engagement:
     """Move an engagement along its lifecycle; only legal transitions. Program admins only (the
-    marketplace sync drives it once connected; by hand remains the path for direct hires)."""
+    marketplace sync drives it once connected; a direct hire's contract is started by its hiring
+    manager, see ``direct``). With ``user`` None the caller has checked who may act: ``actor``
+    (a user) is then the person the audit event names, else Gigbridge itself."""
     if user is not None:
         permissions.require(
             user, permissions.Capability.MANAGE_ENGAGEMENTS, "engagement.transition", engagement
@@ -843,7 +847,7 @@ def transition_engagement(
 
     request_reconcile(engagement, f"engagement {to_state}")
     record(
-        user=user,
+        user=user if user is not None else actor,
         action=f"engagement.{to_state}",
         obj=engagement,
         before=before,

@@ -13,7 +13,7 @@ from gigbridge.audit.describe import describe_all
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
-from . import actions, compliance, ending, marketplace, milestones, permissions
+from . import actions, compliance, direct, ending, marketplace, milestones, permissions
 from .errors import Problem, RuleViolation
 from .models import (
     ApprovalStep,
@@ -40,6 +40,7 @@ from .schemas import (
     RequestIn,
     RequestOut,
     RequestPatch,
+    StartContractIn,
     StepOut,
     TimelineEventOut,
     TransitionIn,
@@ -417,3 +418,17 @@ def cost_center_rows(today=None) -> list[CostCenterOut]:
             )
         )
     return rows
+
+
+# --- a direct hire's contract (engagements.direct) ------------------------------------------
+
+
+@engagements_router.post(
+    "/{engagement_id}/start",
+    response=EngagementOut,
+    summary="Start a direct hire's contract (hiring manager or program admin): contracted, "
+    "active at once if it starts today or earlier, else on its start day",
+)
+def start_contract(request, engagement_id: int, payload: StartContractIn):
+    engagement = _visible_engagement(request, engagement_id)
+    return direct.start_contract(request.user, engagement, payload.start, payload.end)

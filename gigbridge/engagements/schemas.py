@@ -482,3 +482,14 @@ class MilestoneActivateIn(Schema):
 
 class WeekApproveIn(Schema):
     comment: limits.Comment = ""
+
+
+class StartContractIn(Schema):
+    """Start a direct hire's contract (engagements.direct); within the request's dates."""
+
+    start: limits.PlanDate | None = Field(
+        default=None, description="the first day (the request's start date when left out)"
+    )
+    end: limits.PlanDate | None = Field(
+        default=None, description="the last day (the request's end date when left out)"
+    )

@@ -16,7 +16,7 @@ from gigbridge import limits, securitylog
 from gigbridge.access import reach
 from gigbridge.audit.describe import describe_all
 
-from . import actions, ending, links, milestones, permissions
+from . import actions, direct, ending, links, milestones, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
@@ -286,9 +286,9 @@ CONFIRM_STATES = (
 PICK_FIELDS = ("amount", "hourly_rate", "weekly_hours")
 
 
-def _engagement_page(request, engagement, refused=None, problems=()):
-    """The engagement page; after a refused pick, the reasons at that proposal's form fields
-    and what was typed kept."""
+def _engagement_page(request, engagement, refused=None, problems=(), start_problems=()):
+    """The engagement page; after a refused pick (or contract start), the reasons at that
+    form's fields and what was typed kept."""
     form = None
     if permissions.can_manage_engagements(request.user):
         form = TransitionForm()
@@ -327,6 +327,9 @@ def _engagement_page(request, engagement, refused=None, problems=()):
             "direct_hire": engagement.request.sourcing == WorkRequest.Sourcing.DIRECT,
             **agreements,
             **ending.page_context(request.user, engagement),
+            **direct.page_context(
+                request.user, engagement, start_problems, request.POST if start_problems else None
+            ),
             **milestones.page_context(request.user, engagement, m),
         },
     )
@@ -596,3 +599,48 @@ def week_approve(request, pk, week):
         return _back_to(pk, "hours")
     messages.success(request, f"The hours of the week of {week_start.isoformat()} are approved.")
     return _back_to(pk, f"week-{week_start.isoformat()}")
+
+
+@login_required
+@require_POST
+def engagement_start(request, pk):
+    """Start a direct hire's contract from the engagement page (engagements/_start_contract.html).
+    A refusal shows the page again with the reasons at their fields and what was typed."""
+    import datetime as dt
+
+    from .marketplace import may_source
+
+    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
+    if not may_source(request.user, engagement):
+        raise permissions.deny(
+            request.user,
+            _what(request),
+            engagement,
+            "only the hiring manager or a program admin can start the contract",
+        )
+    dates, problems = {}, []
+    for field in ("start", "end"):
+        text = (request.POST.get(field) or "").strip()
+        try:
+            dates[field] = dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            problems.append(Problem(field, f"{text[:40]!r} is not a date (YYYY-MM-DD)"))
+    try:
+        if problems:
+            raise RuleViolation(problems)
+        engagement = direct.start_contract(request.user, engagement, **dates)
+    except RuleViolation as exc:
+        engagement.refresh_from_db()
+        return _engagement_page(request, engagement, start_problems=exc.problems)
+    except InvalidTransition as exc:
+        messages.error(request, f"Not started: {exc}")
+        return redirect("web:engagement-detail", pk=pk)
+    if engagement.state == Engagement.State.ACTIVE:
+        done = "has started today"
+    else:
+        done = f"starts on {engagement.contract_start.isoformat()}"
+    messages.success(
+        request,
+        f"The contract of {engagement.reference} {done}; access in Microsoft 365 follows.",
+    )
+    return redirect("web:engagement-detail", pk=pk)

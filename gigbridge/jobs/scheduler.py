@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 PERIODIC = [
     "gigbridge.jobs.actions.sweep",
     "gigbridge.engagements.actions.send_reminders_and_escalations",
+    "gigbridge.engagements.direct.start_due_contracts",
     "gigbridge.people.actions.send_agreement_expiry_alerts",
     "gigbridge.access.actions.reconcile_due",
     "gigbridge.access.actions.schedule_drift_scan",

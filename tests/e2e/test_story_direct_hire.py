@@ -4,10 +4,11 @@ product's worker, the sandbox's clock, mail and Graph; never a row of its own).
 
 rita asks to engage a freelancer she names → max approves from the mailed link, paula from her
 inbox → lena (legal) sees the NDA and MSA missing before she decides, records both from the
-signed copies (a link, an uploaded PDF) and approves → the program admin contracts the
-engagement → the tenant has the guest, the Team membership, the Planner tasks and a folder share
-until contract end + grace → the work starts → rita ends the contract early in Gigbridge → the
-share's expiry is cut to today + grace → after grace every grant is gone.
+signed copies (a link, an uploaded PDF) and approves → rita starts the contract from the
+engagement page (from tomorrow) → the tenant has the guest, the Team membership, the Planner tasks
+and a folder share until contract end + grace → on the start day the scheduler makes the
+engagement active → rita ends the contract early in Gigbridge → the share's expiry is cut to
+today + grace → after grace every grant is gone.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from .story_steps import (
     end_contract,
     engagement_page,
     fill_request,
-    move_engagement,
     review_shows_share_until,
 )
 
@@ -133,16 +133,22 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     lena.get_by_role("button", name="Record decision").click()
     expect(lena.get_by_role("status")).to_have_text(f"Decision recorded for {reference}.")
 
-    # Approved: a direct hire has no marketplace step; the program admin contracts it.
+    # Approved: a direct hire has no marketplace step; rita starts the contract herself.
+    world.work()
+    rita = engagement_page(persons, "rita", reference)
+    expect(rita.locator("#engagement-state")).to_have_text("Sourcing")
+    expect(rita.locator(".agreements-needed")).to_have_count(0)  # nothing missing any more
+    section = rita.get_by_role("region", name="Start the contract")
+    expect(section.get_by_label("Start date")).to_have_value(start.isoformat())
+    expect(section.get_by_label("End date")).to_have_value(end.isoformat())
+    persons.shoot(rita, "start-contract")
+    section.get_by_role("button", name="Start the contract").click()
+    expect(rita.get_by_role("status")).to_contain_text(f"starts on {start.isoformat()}")
+    expect(rita.locator("#engagement-state")).to_have_text("Contracted")
+    expect(rita.get_by_role("region", name="Start the contract")).to_have_count(0)
+    world.work()
     world.work()
     ada = engagement_page(persons, "ada", reference)
-    expect(ada.locator("#engagement-state")).to_have_text("Sourcing")
-    expect(ada.locator(".agreements-needed")).to_have_count(0)  # nothing missing any more
-    move_engagement(ada, "contracted", "Signed agreements on file; starts tomorrow.")
-    expect(ada.locator("#engagement-state")).to_have_text("Contracted")
-    world.work()
-    world.work()
-    ada.reload()
     persons.shoot(ada, "contracted")
 
     guest = world.user(FREELANCER)
@@ -160,12 +166,12 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     )
     review_shows_share_until(persons, FREELANCER, end + dt.timedelta(days=3), "access-review")
 
-    # The start day comes; the admin marks the work started.
+    # The start day comes; the scheduler makes the engagement active (nobody has to).
     world.advance(2 * DAY)
     world.work()
-    ada = engagement_page(persons, "ada", reference)
-    move_engagement(ada, "active", "Started on time.")
-    expect(ada.locator("#engagement-state")).to_have_text("Active")
+    rita = engagement_page(persons, "rita", reference)
+    expect(rita.locator("#engagement-state")).to_have_text("Active")
+    expect(rita.locator("ol.timeline")).to_contain_text("contract started")
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
 
     # --- from here on: the contract spec (ending), not merged yet ---------------------------
