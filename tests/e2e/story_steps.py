@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.scenarios.story import World
+from tests.scenarios.story import DAY, World, end_of_grace
 
 from .story_pages import People
 
@@ -18,7 +18,7 @@ __all__ = [
     "end_contract",
     "engagement_page",
     "fill_request",
-    "move_engagement",
+    "offboarding_cuts_access",
     "review_shows_share_until",
     "sign_through_mailed_link",
 ]
@@ -139,7 +139,7 @@ def sign_through_mailed_link(world: World, persons: People, name: str) -> str:
 
 
 def end_contract(page: Page, feedback: str, persons: People) -> None:
-    """The contract spec's "End the contract" form on the engagement page, filled and sent."""
+    """The "End the contract" form on the engagement page, filled and sent."""
     section = page.get_by_role("region", name="End the contract")
     reason = section.locator("select[name=reason]")
     value = reason.locator("option").evaluate_all(
@@ -152,15 +152,6 @@ def end_contract(page: Page, feedback: str, persons: People) -> None:
     section.get_by_role("button", name="End contract").click()
 
 
-def move_engagement(page: Page, state: str, reason: str) -> None:
-    """A program admin moves the engagement on by hand (the path of a direct hire)."""
-    form = page.locator("form").filter(has=page.get_by_role("button", name="Change state"))
-    form.get_by_label("Move to").select_option(state)
-    form.get_by_label("Reason").fill(reason)
-    form.get_by_role("button", name="Change state").click()
-    expect(page.get_by_role("status")).to_have_text("Engagement updated.")
-
-
 def review_shows_share_until(persons: People, email: str, until: dt.date, shot: str) -> None:
     """The program admin's access review lists the guest's folder share until ``until``."""
     ada = persons.signed_in("ada", "/")
@@ -168,3 +159,41 @@ def review_shows_share_until(persons: People, email: str, until: dt.date, shot: 
     share = ada.get_by_role("row").filter(has_text=email).filter(has_text="folder")
     expect(share.locator("td").last).to_have_text(until.isoformat())
     persons.shoot(ada, shot)
+
+
+def offboarding_cuts_access(
+    world: World,
+    persons: People,
+    page: Page,
+    where: tuple[dict, str],
+    who: tuple[dict, str],
+    ended_on: dt.date,
+) -> None:
+    """After an early end: offboarding, the share of the folder (``where``: the Team and the
+    folder's path) cut back to the end + grace on the page, in the review and in the tenant;
+    once grace is over every grant (and ``who``: the guest, by account and mail) is gone."""
+    (team, folder), (guest, email) = where, who
+    page.reload()
+    expect(page.locator("#engagement-state")).to_have_text("Offboarding")
+    share = world.folder_share(team["id"], folder, email)
+    assert share is not None and share["expirationDateTime"] == end_of_grace(ended_on), share
+    expect(page.locator("#access-grants tbody tr").filter(has_text="folder")).to_contain_text(
+        (ended_on + dt.timedelta(days=3)).isoformat()
+    )
+    persons.shoot(page, "offboarding")
+    review_shows_share_until(
+        persons, email, ended_on + dt.timedelta(days=3), "access-review-shortened"
+    )
+
+    # Grace over: every grant goes, the guest too; the engagement closes.
+    world.advance(4 * DAY)
+    world.work()
+    world.work()
+    assert world.user(email) is None
+    assert world.team_membership(team["id"], guest["id"]) is None
+    assert world.folder_share(team["id"], folder, email) is None
+    assert not [t for t in world.tasks(team["id"]) if guest["id"] in (t.get("assignments") or {})]
+    page.reload()
+    expect(page.locator("#engagement-state")).to_have_text("Closed")
+    persons.shoot(page, "closed")
+    assert persons.too_wide == [], persons.too_wide

@@ -34,6 +34,7 @@ from .story_steps import (
     end_contract,
     engagement_page,
     fill_request,
+    offboarding_cuts_access,
     review_shows_share_until,
 )
 
@@ -174,7 +175,6 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     expect(rita.locator("ol.timeline")).to_contain_text("contract started")
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
 
-    # --- from here on: the contract spec (ending), not merged yet ---------------------------
     world.advance(5 * DAY)
     ended_on = world.today()
     assert ended_on < end
@@ -182,26 +182,4 @@ def test_direct_hire_story_from_an_empty_product(world, persons):
     end_contract(page, "Thank you, Nora: the relaunch moved to next year.", persons)
     world.work()
     world.work()
-    page.reload()
-    expect(page.locator("#engagement-state")).to_have_text("Offboarding")
-    share = world.folder_share(team["id"], FOLDER, FREELANCER)
-    assert share is not None and share["expirationDateTime"] == end_of_grace(ended_on), share
-    expect(page.locator("#access-grants tbody tr").filter(has_text="folder")).to_contain_text(
-        (ended_on + dt.timedelta(days=3)).isoformat()
-    )
-    persons.shoot(page, "offboarding")
-    review_shows_share_until(
-        persons, FREELANCER, ended_on + dt.timedelta(days=3), "access-review-shortened"
-    )
-
-    world.advance(4 * DAY)
-    world.work()
-    world.work()
-    assert world.user(FREELANCER) is None
-    assert world.team_membership(team["id"], guest["id"]) is None
-    assert world.folder_share(team["id"], FOLDER, FREELANCER) is None
-    assert not [t for t in world.tasks(team["id"]) if guest["id"] in (t.get("assignments") or {})]
-    page.reload()
-    expect(page.locator("#engagement-state")).to_have_text("Closed")
-    persons.shoot(page, "closed")
-    assert persons.too_wide == [], persons.too_wide
+    offboarding_cuts_access(world, persons, page, (team, FOLDER), (guest, FREELANCER), ended_on)

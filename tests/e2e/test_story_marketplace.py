@@ -36,6 +36,7 @@ from .story_steps import (
     end_contract,
     engagement_page,
     fill_request,
+    offboarding_cuts_access,
     review_shows_share_until,
     sign_through_mailed_link,
 )
@@ -165,7 +166,6 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     persons.shoot(page, "milestone-submitted")
     assert persons.too_wide == [], persons.too_wide  # every page so far fits a phone
 
-    # --- from here on: the contract spec (milestones and ending), not merged yet -----------
     milestones = page.get_by_role("region", name="Milestones", exact=True)
     item = milestones.locator("[id^=milestone-]").filter(has_text=re.compile("submitted", re.I))
     approve = item.locator("form").filter(has=page.get_by_role("button", name="Approve and pay"))
@@ -198,30 +198,7 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     world.work()
     world.advance(10 * 60)  # the worker's next pass, minutes later
     world.work()
-    page.reload()
-    expect(page.locator("#engagement-state")).to_have_text("Offboarding")
-    share = world.folder_share(team["id"], FOLDER, email)
-    assert share is not None and share["expirationDateTime"] == end_of_grace(ended_on), share
-    expect(page.locator("#access-grants tbody tr").filter(has_text="folder")).to_contain_text(
-        (ended_on + dt.timedelta(days=3)).isoformat()
-    )
-    persons.shoot(page, "offboarding")
-    review_shows_share_until(
-        persons, email, ended_on + dt.timedelta(days=3), "access-review-shortened"
-    )
-
-    # Grace over: every grant goes, the guest too; the engagement closes.
-    world.advance(4 * DAY)
-    world.work()
-    world.work()
-    assert world.user(email) is None
-    assert world.team_membership(team["id"], guest["id"]) is None
-    assert world.folder_share(team["id"], FOLDER, email) is None
-    assert not [t for t in world.tasks(team["id"]) if guest["id"] in (t.get("assignments") or {})]
-    page.reload()
-    expect(page.locator("#engagement-state")).to_have_text("Closed")
-    persons.shoot(page, "closed")
-    assert persons.too_wide == [], persons.too_wide
+    offboarding_cuts_access(world, persons, page, (team, FOLDER), (guest, email), ended_on)
 
 
 def choose(world, rows) -> dict:

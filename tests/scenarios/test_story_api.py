@@ -218,7 +218,6 @@ def test_marketplace_story_through_the_api(world):
     assert [m["state"] for m in market["milestones"]] == ["SUBMITTED"], market["milestones"]
     assert rita.get(f"/engagements/{engagement_id}")["state"] == "active"
 
-    # --- from here on: the contract spec (milestones and ending), not merged yet -----------
     milestone = market["milestones"][0]
     approved = rita.post(
         f"/engagements/{engagement_id}/milestones/{milestone['id']}/approve",
@@ -270,7 +269,7 @@ def test_marketplace_story_through_the_api(world):
 
 def end_reason(api: Api) -> str:
     """A reason the API accepts for ending a contract, as its OpenAPI description lists them
-    (the contract spec names the field, not its values); free text when it lists none."""
+    (the API names the field, not its values); free text when it lists none."""
     schema = api.client.get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/engagements/{engagement_id}/end"]["post"]
     body = operation["requestBody"]["content"]["application/json"]["schema"]
