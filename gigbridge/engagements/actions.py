@@ -25,7 +25,7 @@ from gigbridge.program.policy import RequestFacts
 
 from . import compliance, links, permissions
 from .errors import InvalidTransition, Problem, RuleViolation
-from .models import ApprovalStep, DecisionLink, Engagement, WorkRequest
+from .models import ApprovalStep, DecisionLink, Engagement, Sourcing, WorkRequest
 
 log = logging.getLogger(__name__)
 User = get_user_model()
@@ -825,6 +825,8 @@ def transition_engagement(
             f"{engagement.reference} is {engagement.state}; it can move to "
             f"{allowed}, not {to_state}"
         )
+    if user is not None:
+        _refuse_ending_a_live_contract_by_hand(engagement, to_state)
     version, policy = program.current()
     rule = ""
     if to_state == Engagement.State.CONTRACTED:
@@ -856,6 +858,22 @@ def transition_engagement(
         rule=rule,
     )
     return engagement
+
+
+def _refuse_ending_a_live_contract_by_hand(engagement: Engagement, to_state: str) -> None:
+    """Moving an engagement with a running Upwork contract to offboarding (or cancelling it) by
+    hand would cut access while the contract, and its payments, go on: ending goes through
+    ``ending.end_contract``, which tells Upwork."""
+    if to_state not in (Engagement.State.OFFBOARDING, Engagement.State.CANCELLED):
+        return
+    sourcing = Sourcing.objects.filter(engagement=engagement).first()
+    if sourcing is None or not sourcing.contract_id or sourcing.contract_status == "ENDED":
+        return
+    raise InvalidTransition(
+        f"{engagement.reference} has a running Upwork contract ({sourcing.contract_id}): end it "
+        "with “End the contract” on its page (or POST /api/v1/engagements/"
+        f"{engagement.pk}/end), which ends it on Upwork too"
+    )
 
 
 def _check_contract(engagement: Engagement, policy, start, end) -> str:

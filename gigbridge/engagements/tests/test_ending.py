@@ -382,3 +382,13 @@ def test_when_the_outbox_gives_up_the_page_says_so(people, monkeypatch, client, 
     page = client.get(f"/engagements/{engagement.pk}/").content.decode()
     assert "Upwork could not be told" in page and "Service Unavailable" in page
     assert ContractEnd.objects.get().marketplace_state == ContractEnd.Marketplace.QUEUED
+
+
+def test_an_admin_cannot_end_a_running_upwork_contract_by_hand(people):
+    """The generic state change would cut access while the contract and its payments go on:
+    it is refused and names the way that tells Upwork."""
+    engagement = _contracted(people)
+    with pytest.raises(InvalidTransition, match="End the contract"):
+        actions.transition_engagement(people["ada"], engagement, "cancelled", "by hand")
+    engagement.refresh_from_db()
+    assert engagement.state == "contracted"
