@@ -79,35 +79,48 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _text(min_length: int = 0, max_length: int = 0) -> StringConstraints:
-    return StringConstraints(min_length=min_length or None, max_length=max_length)
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000 (a 500 on insert); the API refuses it in the body, and
+    # this refuses it wherever a bound is checked, web forms included.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+def _text(min_length: int = 0, max_length: int = 0) -> Any:
+    """A bounded text without NUL."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length or None, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
 
 
 Money = Annotated[Decimal, Field(gt=0, le=MONEY_MAX, max_digits=14, decimal_places=2)]
 HourlyRate = Annotated[Decimal, Field(gt=0, le=HOURLY_RATE_MAX, max_digits=8, decimal_places=2)]
 WeeklyHours = Annotated[int, Field(ge=1, le=WEEKLY_HOURS_MAX)]
 PlanDate = Annotated[dt.date, AfterValidator(_in_plan_window)]
-Title = Annotated[str, _text(3, TITLE_MAX)]
-Description = Annotated[str, _text(1, DESCRIPTION_MAX)]
+Title = _text(3, TITLE_MAX)
+Description = _text(1, DESCRIPTION_MAX)
 Deliverables = Annotated[
-    list[Annotated[str, _text(0, DELIVERABLE_MAX)]], Field(max_length=DELIVERABLES_MAX)
+    list[_text(0, DELIVERABLE_MAX)], Field(max_length=DELIVERABLES_MAX)
 ]
-Skills = Annotated[list[Annotated[str, _text(0, SKILL_MAX)]], Field(max_length=SKILLS_MAX)]
-Email = Annotated[str, _text(0, EMAIL_MAX), AfterValidator(_email)]
+Skills = Annotated[list[_text(0, SKILL_MAX)], Field(max_length=SKILLS_MAX)]
+Email = Annotated[_text(0, EMAIL_MAX), AfterValidator(_email)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{2})?$")]
-Code = Annotated[str, _text(0, CODE_MAX)]
-RequiredCode = Annotated[str, _text(1, CODE_MAX)]
-Name = Annotated[str, _text(0, NAME_MAX)]
-RequiredName = Annotated[str, _text(1, NAME_MAX)]
-Path = Annotated[str, _text(0, PATH_MAX)]
-Search = Annotated[str, _text(0, SEARCH_MAX)]
-Comment = Annotated[str, _text(0, COMMENT_MAX)]
-RequiredComment = Annotated[str, _text(1, COMMENT_MAX)]
-Reason = Annotated[str, _text(0, REASON_MAX)]
-RequiredReason = Annotated[str, _text(1, REASON_MAX)]
-Url = Annotated[str, _text(0, URL_MAX), AfterValidator(_http_url)]
-AgreementName = Annotated[str, _text(1, AGREEMENT_NAME_MAX)]
+Code = _text(0, CODE_MAX)
+RequiredCode = _text(1, CODE_MAX)
+Name = _text(0, NAME_MAX)
+RequiredName = _text(1, NAME_MAX)
+Path = _text(0, PATH_MAX)
+Search = _text(0, SEARCH_MAX)
+Comment = _text(0, COMMENT_MAX)
+RequiredComment = _text(1, COMMENT_MAX)
+Reason = _text(0, REASON_MAX)
+RequiredReason = _text(1, REASON_MAX)
+Url = Annotated[_text(0, URL_MAX), AfterValidator(_http_url)]
+AgreementName = _text(1, AGREEMENT_NAME_MAX)
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 PageOffset = Annotated[int, Field(ge=0, le=PAGE_OFFSET_MAX)]
 

@@ -5,6 +5,7 @@ import datetime as dt
 from ninja import Field, Router, Schema, Status
 
 from gigbridge import limits
+from gigbridge.api.inputs import InputSchema
 from gigbridge.engagements.errors import Problem, RuleViolation
 from gigbridge.engagements.permissions import Capability, require
 from gigbridge.program import actions as program
@@ -37,7 +38,7 @@ def _with_reach(workspace: Workspace, policy) -> Workspace:
     return workspace
 
 
-class WorkspaceIn(Schema):
+class WorkspaceIn(InputSchema):
     name: limits.RequiredName
     team_id: limits.Code = ""
     folder_path: limits.Path = ""

@@ -33,6 +33,7 @@ DECLINE_OTHERS_JOB = "engagements.decline_others"
 # Upwork's proposal states that need no decline: already decided one way or another (the
 # offered and hired ones are the chosen freelancer's; Upwork refuses to decline those).
 FINISHED = {"DECLINED", "WITHDRAWN", "HIRED", "OFFERED", "ARCHIVED", "REJECTED", "CANCELLED"}
+MAX_PAGES = 200  # of 50 proposals: far beyond any real posting, so a faulty answer cannot loop
 MESSAGE = (
     "Thank you for your proposal for “{title}” and for the time you took. We have now hired "
     "another freelancer for this job, so we are declining your proposal. We wish you every "
@@ -83,15 +84,15 @@ def run_decline_others(engagement_id: int) -> dict:
     declined, refused, retry = [], [], None
     after = None
     open_items = []
-    while True:  # read every page first: declining changes what a page holds
+    for _ in range(MAX_PAGES):  # read every page first: declining changes what a page holds
         page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
         open_items += [
             item
             for item in page.items
             if item.id and item.id not in hired and (item.state or "").upper() not in FINISHED
         ]
-        if not page.has_next_page or not page.items:
-            break
+        if not page.has_next_page or not page.items or page.end_cursor in (None, after):
+            break  # the last page, or an answer that would page in a circle
         after = page.end_cursor
     for item in open_items:
         try:

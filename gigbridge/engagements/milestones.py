@@ -454,9 +454,13 @@ def _act(client, decision: MilestoneDecision, contract, found, state: str, ops) 
 
 @transaction.atomic
 def _sent(decision: MilestoneDecision) -> None:
-    MilestoneDecision.objects.filter(pk=decision.pk).update(
+    # Only a queued decision moves: a second worker (after an expired lease) that lost the race
+    # must not mark a decision Upwork carried out as failed, or the other way round.
+    moved = MilestoneDecision.objects.filter(pk=decision.pk, state=State.QUEUED).update(
         state=State.SENT, sent_at=clock.now(), error=""
     )
+    if not moved:
+        return
     milestone = decision.milestone
     record(
         user=None,
@@ -474,9 +478,11 @@ def _sent(decision: MilestoneDecision) -> None:
 
 @transaction.atomic
 def _failed(decision: MilestoneDecision, error: str) -> None:
-    MilestoneDecision.objects.filter(pk=decision.pk).update(
+    moved = MilestoneDecision.objects.filter(pk=decision.pk, state=State.QUEUED).update(
         state=State.FAILED, error=error[:500], failed_at=clock.now()
     )
+    if not moved:
+        return
     milestone = decision.milestone
     record(
         user=None,

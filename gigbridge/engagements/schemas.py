@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from gigbridge import limits
 from gigbridge.access.reach import kinds_described
+from gigbridge.api.inputs import InputSchema
 from gigbridge.program.policy import DATA_CLASSIFICATIONS
 
 Pricing = Literal["fixed", "hourly"]
@@ -20,7 +21,7 @@ Classification = Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
 Sourcing = Literal["marketplace", "direct"]
 
 
-class RequestIn(Schema):
+class RequestIn(InputSchema):
     """A new request; every bound is in ``gigbridge.limits`` (the web form uses the same)."""
 
     title: limits.Title
@@ -66,7 +67,7 @@ def _partial(schema: type[Schema], name: str, nullable: set[str]) -> type[Schema
         return value
 
     validator = field_validator("*", mode="before")(classmethod(no_null))
-    return create_model(name, __base__=Schema, __validators__={"no_null": validator}, **fields)
+    return create_model(name, __base__=InputSchema, __validators__={"no_null": validator}, **fields)
 
 
 # One schema for create and update: an edit has the same fields and bounds as RequestIn.
@@ -180,7 +181,7 @@ class RequestFilter(FilterSchema):
     ] = None
 
 
-class DecisionIn(Schema):
+class DecisionIn(InputSchema):
     decision: Literal["approve", "reject", "request_changes"]
     comment: limits.Comment = ""
 
@@ -247,7 +248,7 @@ class EngagementDetailOut(EngagementOut):
         return expiring_during(engagement)
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     state: limits.Code
     reason: limits.Reason = ""
     contract_start: limits.PlanDate | None = None
@@ -431,7 +432,7 @@ class MarketplaceOut(Schema):
     payments: list[PaymentOut]
 
 
-class PickIn(Schema):
+class PickIn(InputSchema):
     """The bounds are limits.OFFER_FIELDS; marketplace.pick checks them again."""
 
     amount: limits.Money | None = Field(
@@ -442,7 +443,7 @@ class PickIn(Schema):
     message: limits.Comment = ""
 
 
-class InviteIn(Schema):
+class InviteIn(InputSchema):
     profile_key: limits.RequiredCode = Field(description="the freelancer's Upwork profile key")
     message: limits.Comment = ""
 
@@ -456,14 +457,14 @@ def _end_reasons():
 EndReason = Literal[_end_reasons()]  # type: ignore[valid-type]
 
 
-class EndContractIn(Schema):
+class EndContractIn(InputSchema):
     """End the contract now; ``reason`` is one of the codes of ``engagements.ending.REASONS``."""
 
     reason: EndReason = Field(description="why: " + ", ".join(_end_reasons()))
     feedback: limits.Comment = Field(default="", description="for the freelancer (optional)")
 
 
-class MilestoneApproveIn(Schema):
+class MilestoneApproveIn(InputSchema):
     amount: limits.Money | None = Field(
         default=None,
         description="to pay, in USD (at most the milestone's amount and what is "
@@ -472,19 +473,19 @@ class MilestoneApproveIn(Schema):
     comment: limits.Comment = ""
 
 
-class MilestoneChangesIn(Schema):
+class MilestoneChangesIn(InputSchema):
     comment: limits.RequiredComment = Field(description="what should change")
 
 
-class MilestoneActivateIn(Schema):
+class MilestoneActivateIn(InputSchema):
     message: limits.Comment = ""
 
 
-class WeekApproveIn(Schema):
+class WeekApproveIn(InputSchema):
     comment: limits.Comment = ""
 
 
-class StartContractIn(Schema):
+class StartContractIn(InputSchema):
     """Start a direct hire's contract (engagements.direct); within the request's dates."""
 
     start: limits.PlanDate | None = Field(

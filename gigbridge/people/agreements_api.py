@@ -8,6 +8,7 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from gigbridge import clock, limits
+from gigbridge.api.inputs import InputSchema
 from gigbridge.api.pagination import Pagination
 from gigbridge.engagements.permissions import Capability, require
 
@@ -45,7 +46,7 @@ class AgreementOut(Schema):
         return "signed"
 
 
-class AgreementIn(Schema):
+class AgreementIn(InputSchema):
     email: limits.Email
     name: limits.AgreementName
     signed_on: limits.PlanDate
@@ -54,7 +55,7 @@ class AgreementIn(Schema):
     display_name: limits.Name = ""  # for a freelancer Gigbridge does not know yet
 
 
-class SendIn(Schema):
+class SendIn(InputSchema):
     email: limits.Email
     names: list[limits.AgreementName] = Field(default=[], max_length=50)  # default: missing
     display_name: limits.Name = ""
@@ -66,7 +67,7 @@ class SentOut(Schema):
     expires_at: dt.datetime
 
 
-class RevokeIn(Schema):
+class RevokeIn(InputSchema):
     reason: limits.RequiredReason
 
 

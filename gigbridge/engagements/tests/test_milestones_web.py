@@ -230,3 +230,41 @@ def test_the_api_refuses_others_and_hides_what_they_cannot_see(api, page_of):
     other = f"/api/v1/engagements/{engagement.pk}/milestones/{design.pk + 100}/approve"
     assert post(api("rita"), other, {}).status_code == 404
     assert not MilestoneDecision.objects.exists()
+
+
+@pytest.mark.parametrize("body", ['{"amout": "500.00"}', '{"Amount": 500}', "[]", '"500.00"'])
+def test_a_misspelt_or_malformed_approval_pays_nothing(api, page_of, body):
+    """An unknown field or a body that is not an object was read as {} (pay the whole
+    milestone); it is refused, naming what is wrong."""
+    engagement, design, _ = page_of
+    response = api("rita").post(
+        f"/api/v1/engagements/{engagement.pk}/milestones/{design.pk}/approve",
+        body,
+        content_type="application/json",
+    )
+    assert response.status_code in (400, 422), response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert not MilestoneDecision.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("what", "field", "body"),
+    [
+        ("approve", "comment", {"amount": "10.00"}),
+        ("changes", "comment", {}),
+        ("activate", "message", {}),
+    ],
+)
+def test_a_nul_character_in_a_page_form_is_refused_not_a_server_error(
+    login, page_of, what, field, body
+):
+    """PostgreSQL text cannot hold U+0000: the forms refuse it at the field."""
+    engagement, design, guide = page_of
+    milestone = guide if what == "activate" else design
+    response = login("rita").post(
+        f"/engagements/{engagement.pk}/milestones/{milestone.pk}/{what}/",
+        {**body, field: "a\x00b"},
+    )
+    assert response.status_code == 302
+    assert "must not contain the NUL character" in messages_of(response)[0]
+    assert not MilestoneDecision.objects.exists()
