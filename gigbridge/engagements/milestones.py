@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
@@ -37,7 +37,14 @@ from gigbridge.program import actions as program
 
 from . import marketplace, permissions
 from .errors import InvalidTransition, Problem, RuleViolation
-from .models import Engagement, HoursApproval, Milestone, MilestoneDecision, TimeEntry
+from .models import (
+    Engagement,
+    HoursApproval,
+    Milestone,
+    MilestoneDecision,
+    SyncCursor,
+    TimeEntry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +110,29 @@ class Budget:
 
 
 def on_the_way(engagement: Engagement, policy=None) -> Decimal:
-    """Approvals decided in Gigbridge (queued or sent) whose milestone no sync has shown paid
-    yet, in the program's currency. Counted until the sync that shows the milestone paid; that
-    pass stores the payment right after (``sync.sync_organization`` reads contracts, then
-    transactions), so the money is counted once, as spend."""
+    """Approvals decided in Gigbridge (queued or sent) not yet counted as spend, in the
+    program's currency: until a sync shows the milestone paid and a payments pass has finished
+    after that (``sync.sync_organization`` reads contracts, then transactions, in separate
+    steps), so the money is counted once: on its way, then as spend."""
     policy = policy or program.current()[1]
+    # Shown paid by a sync, an approval still counts until a payments pass has finished after
+    # it: contracts and payments are separate steps, and the payments step may fail or lag.
+    unpaid = Q(milestone__approved_at__isnull=True)
+    settled = (
+        SyncCursor.objects.filter(
+            organization_id=getattr(getattr(engagement, "sourcing", None), "organization_id", ""),
+            stream="payments",
+        )
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if settled is not None:
+        unpaid |= Q(milestone__approved_at__gt=settled)
     pending = MilestoneDecision.objects.filter(
+        unpaid,
         milestone__engagement=engagement,
         kind=Kind.APPROVE,
         state__in=[State.QUEUED, State.SENT],
-        milestone__approved_at__isnull=True,
     ).values_list("amount", "currency")
     return sum(
         (policy.to_program_currency(amount, currency) for amount, currency in pending),

@@ -528,3 +528,26 @@ def test_engagement_states_where_nothing_is_decided(people, contracted):
     Engagement.objects.filter(pk=contracted.pk).update(state="offboarding")
     with pytest.raises(InvalidTransition, match="offboarding"):
         milestones.approve(people["rita"], milestone(contracted))
+
+
+def test_an_approval_shown_paid_counts_until_a_payments_pass_has_finished_after_it(
+    people, contracted
+):
+    """Contracts and payments are separate steps of a pass: when the payments step fails (or
+    has not run since), the approval shown paid is not yet spend, so it still counts."""
+    from gigbridge.engagements.models import SyncCursor
+
+    first = milestone(contracted, "m1", "1200.00")
+    milestones.approve(people["rita"], first)
+    before = clock.now()
+    SyncCursor.objects.create(
+        organization_id=contracted.sourcing.organization_id,
+        stream="payments",
+        value="2026-11-30",
+        updated_at=before,
+    )
+    shown_paid = before + dt.timedelta(minutes=1)
+    Milestone.objects.filter(pk=first.pk).update(state="PAID", approved_at=shown_paid)
+    assert milestones.budget_left(contracted).on_the_way == Decimal("1200.00")
+    SyncCursor.objects.update(updated_at=shown_paid + dt.timedelta(seconds=5))
+    assert milestones.budget_left(contracted).on_the_way == Decimal("0.00")
