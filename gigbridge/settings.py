@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so it sees every final answer (also axes' lockout page): CSP, no-store, HSTS.
     "gigbridge.web.security.SecurityHeadersMiddleware",
+    # A body larger than the largest upload is refused before any of it is read or parsed.
+    "gigbridge.web.bodysize.DeclaredSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
