@@ -741,7 +741,7 @@ query ContractDetails($id: String!, $date: String) {{
 """
 
 CONTRACT_LIST = f"""
-query ContractList($ids: [string]!) {{
+query ContractList($ids: [String]!) {{
   contractList(ids: $ids) {{
     contracts {{
       id title status
