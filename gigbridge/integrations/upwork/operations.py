@@ -33,8 +33,10 @@ UpdateJobPosting               JobPostingUpdateRequest              same fields 
                                                                     status (OPEN | CLOSED)
 ClientProposals ($pagination)  Pagination                           first Int, after String
 ShortlistClientProposal        ClientProposalShortlistRequest       proposalId
-DeclineClientProposal          ClientProposalDeclineRequest         proposalId, jobPostingId?,
-                                                                    reasonId?, message?
+DeclineClientProposal          ClientProposalDeclineRequest         proposalId, jobPostingId
+                                                                    (documented as required),
+                                                                    reason? (a reason's id),
+                                                                    message?
 CreateClientJobInvitation      ClientJobInvitationCreateRequest...  jobPostingId, profileKey
                                                                     (the freelancer's
                                                                     ciphertext), message
@@ -1059,7 +1061,7 @@ def decline_proposal(
         {
             "proposalId": proposal_id,
             "jobPostingId": job_posting_id,
-            "reasonId": reason_id,
+            "reason": reason_id,  # the reference's name: "Identifier of the reason"
             "message": message,
         }
     )

@@ -186,10 +186,18 @@ def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
     assert api.data(CREATE_OFFER, {"offerInput": right})["createOffer"]["offer"]["id"]
 
     declined = api.data(DECLINE, {"r": {"proposalId": proposals[1]["node"]["id"],
-                                        "reasonId": "146", "message": "No"}})  # fmt: skip
+                                        "jobPostingId": job_id, "reason": "146",
+                                        "message": "No"}})  # fmt: skip
     assert declined["declineClientProposal"]["proposal"]["status"]["status"] == "DECLINED"
-    both = {"proposalId": proposals[2]["node"]["id"], "reasonId": "146", "reason": "budget"}
-    assert "alternatives" in errors_of(api, DECLINE, {"r": both})
+    # ClientProposalDeclineRequest as types.ts documents it: no reasonId, jobPostingId required
+    # and the proposal's.
+    undocumented = {"proposalId": proposals[2]["node"]["id"], "jobPostingId": job_id,
+                    "reasonId": "146"}  # fmt: skip
+    assert 'Field "reasonId" is not defined' in errors_of(api, DECLINE, {"r": undocumented})
+    missing = {"proposalId": proposals[2]["node"]["id"], "reason": "146"}
+    assert "jobPostingId" in errors_of(api, DECLINE, {"r": missing})
+    wrong = {"proposalId": proposals[2]["node"]["id"], "jobPostingId": "1", "reason": "146"}
+    assert "is not of job posting" in errors_of(api, DECLINE, {"r": wrong})
 
 
 def test_room_stories_between_and_after(api, http, info):

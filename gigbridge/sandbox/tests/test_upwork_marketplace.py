@@ -100,7 +100,8 @@ def test_shortlist_decline_and_invite(api, http, info):
       createClientJobInvitation(clientJobInvitationCreateRequest: $r) }"""
 
     shortlisted = api.data(shortlist, {"r": {"proposalId": first}})["shortlistClientProposal"]
-    declined = api.data(decline, {"r": {"proposalId": second, "reason": "budget"}})
+    declined = api.data(decline, {"r": {"proposalId": second, "jobPostingId": job_id,
+                                        "reason": "budget"}})  # fmt: skip
     invited = api.data(invite, {"r": {"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
                                       "message": "Would you apply?"}})  # fmt: skip
 

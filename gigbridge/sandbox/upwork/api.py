@@ -23,10 +23,12 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
   sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
   follow creation order, so a poller keeps the last one.
-- ``shortlistClientProposal(clientProposalShortlistRequest)`` and
-  ``declineClientProposal(clientProposalDeclineRequest)``: proposalId!, jobPostingId,
-  reasonId | reason, message. ``createClientJobInvitation(clientJobInvitationCreateRequest)``:
-  jobPostingId!, freelancerId or profileKey, message; answers the invitation's id.
+- ``shortlistClientProposal(clientProposalShortlistRequest)``: proposalId!, jobPostingId,
+  reason, reasonId, message. ``declineClientProposal(clientProposalDeclineRequest)``, exactly as
+  types.ts documents ``ClientProposalDeclineRequest``: proposalId!, jobPostingId! (the
+  proposal's job posting), reason (a reason's id), otherReason, message.
+  ``createClientJobInvitation(clientJobInvitationCreateRequest)``: jobPostingId!, freelancerId
+  or profileKey, message; answers the invitation's id.
 - ``createOffer(offerInput)`` (``CreationOfferInput``): title!, contractType!, description,
   jobPostingId, and the freelancer: clientProposalId (a vendorUserId given with it must be the
   proposal's freelancer) or vendorUserId | freelancerId or profileKey. Hourly:
@@ -296,13 +298,24 @@ def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None)
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
 
+# The reference's ClientProposalDeclineRequest (types.ts), field for field.
+DECLINE_REQUEST = {"proposalId": "str!", "jobPostingId": "str!", "reason": "str",
+                   "otherReason": "str", "message": "str"}  # fmt: skip
+
+
 def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> dict:  # noqa: N803
-    data = check(clientProposalDeclineRequest, "ClientProposalDeclineRequest", PROPOSAL_REQUEST)
+    where = "ClientProposalDeclineRequest"
+    data = check(clientProposalDeclineRequest, where, DECLINE_REQUEST)
     proposal = _proposal(ctx, data["proposalId"])
+    if data["jobPostingId"] != proposal.job.uid:
+        raise UpworkError(
+            f'Field "{where}.jobPostingId": proposal {proposal.uid} is not of job posting '
+            f"{data['jobPostingId']!r}."
+        )
     if proposal.status in {"HIRED", "OFFERED"}:
         raise UpworkError(f"Proposal {proposal.uid} is {proposal.status} and cannot be declined.")
-    reason = either(data, "ClientProposalDeclineRequest", "reason", "reasonId")
-    proposal.status, proposal.decline_reason = "DECLINED", reason or data["message"] or ""
+    reason = data["reason"] or data["otherReason"] or data["message"] or ""
+    proposal.status, proposal.decline_reason = "DECLINED", reason
     proposal.touch(None, "status", "decline_reason")
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 

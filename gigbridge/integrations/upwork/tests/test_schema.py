@@ -70,9 +70,6 @@ KNOWN_INVALID: dict[str, tuple[str, ...]] = {
         "$clientProposalShortlistRequest: ClientProposalShortlistRequest to include required field 'jobPostingId'",
         "$clientProposalShortlistRequest: ClientProposalShortlistRequest to include required field 'shortlisted'",
     ),
-    "variables:decline_proposal": (
-        "$clientProposalDeclineRequest: ClientProposalDeclineRequest not to include unknown field 'reasonId'. Did you mean 'reason'?",
-    ),
     "variables:invite_freelancer": (
         "$clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput to include required field 'freelancerId'",
         "$clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput not to include unknown field 'profileKey'",
