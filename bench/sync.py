@@ -305,9 +305,11 @@ def check(spec: dict) -> dict:
     start = today - dt.timedelta(days=60)
     # Hours: every entry of the organization, page by page.
     upwork_hours, after = {}, None
+    organization_id = ops.acting_organization_id(client, spec["organization_id"])
     while True:
         variables = {
             "filter": {
+                "organizationId_eq": organization_id,
                 "timeReportDate_bt": {
                     "rangeStart": start.isoformat(),
                     "rangeEnd": (today + dt.timedelta(days=1)).isoformat(),

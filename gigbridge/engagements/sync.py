@@ -556,7 +556,8 @@ def _marketplace_today() -> dt.date:
 
 def sync_hours(client, org: str) -> dict[str, int]:
     """Hours of every contract of the organization, up to HOURS_BATCH contracts a read
-    (``contractIds_any``), each batch from the earliest day any of its contracts needs."""
+    (``contractIds``), each batch from the earliest day any of its contracts needs. The filter's
+    organization is the client's tenant (``operations.acting_organization_id``)."""
     from gigbridge.integrations.upwork import operations as ops
 
     sourcings = _contracted_sourcings(org)

@@ -219,7 +219,8 @@ def marketplace_counts(market: Marketplace, job_id: str, contract_id: str) -> di
         " { totalCount edges { node { dateWorkedOn totalCharges } } } }",
         {
             "f": {
-                "contractId_eq": contract_id,
+                "organizationId_eq": market.org,
+                "contractIds": [contract_id],
                 "timeReportDate_bt": {
                     "rangeStart": (now - dt.timedelta(days=400)).isoformat(),
                     "rangeEnd": now.isoformat(),

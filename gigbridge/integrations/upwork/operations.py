@@ -74,9 +74,9 @@ RejectSubmittedMilestone       RejectMilestoneSubmissionInput       id (the subm
                                                                     submissionEvents),
                                                                     noteToContractor,
                                                                     attachments [String]
-ContractTimeReport ($filter)   TimeReportFilter                     contractId_eq or
-                                                                    contractIds_any [String],
-                                                                    timeReportDate_bt
+ContractTimeReport ($filter)   TimeReportFilter                     organizationId_eq (the
+                                                                    tenant), contractIds
+                                                                    [String!], timeReportDate_bt
                                                                     {rangeStart, rangeEnd}
    ($pagination)               Pagination                           first, after
 TransactionHistory             TransactionHistoryFilter             aceIds_any [String]?,
@@ -1400,19 +1400,19 @@ def contract_time_report(
     date_from: dt.date | str,
     date_to: dt.date | str,
     *,
+    organization_id: str | None = None,
     first: int = PAGE_SIZE,
     after: str | None = None,
 ) -> Page[TimeReportEntry]:
     """Hours logged between two dates (inclusive) on a contract, or on any of a list of
-    contracts (``contractIds_any``: one paged read for many contracts), one page."""
-    which = (
-        {"contractId_eq": contract_id}
-        if isinstance(contract_id, str)
-        else {"contractIds_any": list(contract_id)}
-    )
+    contracts (``contractIds``: one paged read for many contracts), one page. The reference's
+    ``TimeReportFilter`` requires the organization (``organizationId_eq``): ``organization_id``,
+    else the client's tenant, else the one Upwork says the client acts for (one more read)."""
+    ids = [contract_id] if isinstance(contract_id, str) else list(contract_id)
     variables = {
         "filter": {
-            **which,
+            "organizationId_eq": acting_organization_id(client, organization_id),
+            "contractIds": ids,
             "timeReportDate_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)},
         },
         "pagination": _pagination(first, after),
@@ -1505,3 +1505,18 @@ def organization(client: UpworkClient) -> CurrentOrganization | None:
     """The organization the client acts for (the tenant header's, else the user's default)."""
     data = client.execute(ORGANIZATION, {}, "Organization")
     return _parse(CurrentOrganization, data.get("organization"), "Organization")
+
+
+def acting_organization_id(client: UpworkClient, organization_id: str | None = None) -> str:
+    """``organization_id``, else the client's tenant id, else the id of the organization Upwork
+    says the client acts for (one ``Organization`` read); what filters that require the
+    organization (``organizationId_eq``) are given."""
+    found = organization_id or getattr(client, "organization_id", None)
+    if not found:
+        current = organization(client)
+        found = current.id if current is not None else None
+    if not found:
+        raise MalformedResponse(
+            "the organization the client acts for has no id", operation="Organization"
+        )
+    return found

@@ -145,7 +145,10 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     assert room["latestStory"]["message"].startswith("Thanks for the offer")
 
     advance(http, info, 7 * DAY)
-    report = api.data(TIME_REPORT, {"filter": {"contractId_eq": contract_id}})
+    org = info["upwork"]["default_tenant_id"]
+    everything = {"rangeStart": "2000-01-01", "rangeEnd": "2100-01-01"}
+    report = api.data(TIME_REPORT, {"filter": {"organizationId_eq": org, "contractIds": [
+        contract_id], "timeReportDate_bt": everything}})  # fmt: skip
     rows = [e["node"] for e in report["contractTimeReport"]["edges"]]
     # Seven days hold five weekdays (four when the contract started in a weekday's afternoon,
     # before 18:00); at 4 to 8 hours a day, a week's 20-hour limit allows three of them at least.
@@ -153,10 +156,25 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     assert sum(r["totalHoursWorked"] for r in rows) <= 20 * 2  # at most two weeks at the limit
     for row in rows:
         assert row["totalCharges"] == pytest.approx(row["totalHoursWorked"] * 80)
-    window = api.data(TIME_REPORT, {"filter": {"contractId_eq": contract_id, "timeReportDate_bt": {
+    window = api.data(TIME_REPORT, {"filter": {
+        "organizationId_eq": org, "contractIds": [contract_id], "timeReportDate_bt": {
         "rangeStart": rows[0]["dateWorkedOn"].replace("-", ""),
         "rangeEnd": rows[0]["dateWorkedOn"]}}})  # fmt: skip
     assert window["contractTimeReport"]["totalCount"] == 1
+    # TimeReportFilter as types.ts documents it: the organization and the dates are required,
+    # the old names are refused, another organization is forbidden.
+    body = api.post(TIME_REPORT, {"filter": {"contractIds": [contract_id],
+                                             "timeReportDate_bt": everything}}).json()  # fmt: skip
+    assert "organizationId_eq" in body["errors"][0]["message"]
+    body = api.post(TIME_REPORT, {"filter": {"organizationId_eq": org}}).json()
+    assert "timeReportDate_bt" in body["errors"][0]["message"]
+    body = api.post(TIME_REPORT, {"filter": {"organizationId_eq": org, "contractId_eq": contract_id,
+                                             "timeReportDate_bt": everything}}).json()  # fmt: skip
+    assert 'Field "contractId_eq" is not defined' in body["errors"][0]["message"]
+    design = info["upwork"]["tenant_ids"][1]
+    body = api.post(TIME_REPORT, {"filter": {"organizationId_eq": design,
+                                             "timeReportDate_bt": everything}}).json()  # fmt: skip
+    assert "no access to organization" in body["errors"][0]["message"]
     payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})
     billed = [
         r

@@ -53,9 +53,10 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   ``RejectMilestoneSubmissionInput``: id! (the submission's: a milestone's
   ``submissionEvents.submission.id``), noteToContractor, attachments! [String] (accepted, not
   modelled); the milestone is ACTIVE again and the freelancer submits anew.
-- ``contractTimeReport(filter, pagination)``: filter organizationId_eq, contractId_eq,
-  contractIds_any, timeReportDate_bt {rangeStart, rangeEnd} (YYYYMMDD or YYYY-MM-DD,
-  inclusive), modifiedDateTime_gt.
+- ``contractTimeReport(filter, pagination)``: filter exactly as types.ts documents
+  ``TimeReportFilter``: organizationId_eq! (the request's organization), timeReportDate_bt!
+  {rangeStart, rangeEnd} (YYYYMMDD, YYYY-MM-DD or an ISO timestamp's day; inclusive, either
+  optional), contractIds [String] (only those contracts when given).
 - ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
   transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
   contractId_eq. Newest last; at most 1000 rows.
@@ -666,13 +667,15 @@ def reject_submitted_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
 # -- hours and payments --------------------------------------------------------------------------
 
 
+# The reference's TimeReportFilter (types.ts), field for field.
+TIME_REPORT_FILTER = {"organizationId_eq": "str!", "timeReportDate_bt": "obj!",
+                      "contractIds": "list"}  # fmt: skip
+
+
 def contract_time_report(ctx: Context, filter=None, pagination=None) -> dict:  # noqa: A002
-    data = check(
-        filter, "TimeReportFilter",
-        {"organizationId_eq": "str", "contractId_eq": "str", "contractIds_any": "list",
-         "timeReportDate_bt": "obj", "modifiedDateTime_gt": "datetime"},
-    )  # fmt: skip
-    if data["organizationId_eq"] and data["organizationId_eq"] != ctx.organization.id:
+    where = "TimeReportFilter"
+    data = check(filter, where, TIME_REPORT_FILTER)
+    if data["organizationId_eq"] != ctx.organization.id:
         raise UpworkError(
             f"User has no access to organization {data['organizationId_eq']!r} in this request.",
             "FORBIDDEN",
@@ -680,20 +683,16 @@ def contract_time_report(ctx: Context, filter=None, pagination=None) -> dict:  #
     rows = TimeEntry.objects.filter(contract__organization=ctx.organization).select_related(
         "contract__freelancer", "contract__organization", "contract__offer"
     )
-    ids = ([data["contractId_eq"]] if data["contractId_eq"] else []) + (
-        data["contractIds_any"] or []
-    )
-    if ids:
-        pks = [int(i) - Contract.ID_BASE for i in ids if str(i).isdigit()]
-        rows = rows.filter(contract__pk__in=pks)
-    if data["timeReportDate_bt"] is not None:
-        start, end = date_range(data["timeReportDate_bt"], "TimeReportFilter.timeReportDate_bt")
-        if start:
-            rows = rows.filter(date__gte=start)
-        if end:
-            rows = rows.filter(date__lte=end)
-    if data["modifiedDateTime_gt"]:
-        rows = rows.filter(modified__gt=data["modifiedDateTime_gt"])
+    ids = data["contractIds"]
+    if ids is not None:
+        if not all(isinstance(i, str) for i in ids):
+            raise UpworkError(f'Field "{where}.contractIds" must be a list of contract ids.')
+        rows = rows.filter(contract__pk__in=[int(i) - Contract.ID_BASE for i in ids if i.isdigit()])
+    start, end = date_range(data["timeReportDate_bt"], f"{where}.timeReportDate_bt")
+    if start:
+        rows = rows.filter(date__gte=start)
+    if end:
+        rows = rows.filter(date__lte=end)
     first, after = _pagination(pagination)
     return connection(rows, first, after, shapes.time_entry)
 

@@ -398,11 +398,14 @@ def test_time_report_and_transactions():
         },
     )
     client = fake.client()
-    page = ops.contract_time_report(client, "c1", dt.date(2026, 12, 14), dt.date(2026, 12, 20))
+    page = ops.contract_time_report(
+        client, "c1", dt.date(2026, 12, 14), dt.date(2026, 12, 20), organization_id="424242"
+    )
     assert page.items[0].total_hours_worked == 7.5 and not page.has_next_page
     assert fake.variables == {
         "filter": {
-            "contractId_eq": "c1",
+            "organizationId_eq": "424242",
+            "contractIds": ["c1"],
             "timeReportDate_bt": {"rangeStart": "2026-12-14", "rangeEnd": "2026-12-20"},
         },
         "pagination": {"first": 50},

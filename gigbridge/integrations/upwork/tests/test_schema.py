@@ -132,14 +132,6 @@ KNOWN_INVALID: dict[str, tuple[str, ...]] = {
         "$input: CreateMilestoneInput not to include unknown field 'dueDateTime'. Did you mean 'dueDate'?",
         "$input: CreateMilestoneInput not to include unknown field 'instructions'. Did you mean 'instruction'?",
     ),
-    "variables:contract_time_report_one": (
-        "$filter: TimeReportFilter to include required field 'organizationId_eq'",
-        "$filter: TimeReportFilter not to include unknown field 'contractId_eq'. Did you mean 'contractIds'?",
-    ),
-    "variables:contract_time_report_many": (
-        "$filter: TimeReportFilter to include required field 'organizationId_eq'",
-        "$filter: TimeReportFilter not to include unknown field 'contractIds_any'. Did you mean 'contractIds'?",
-    ),
     "variables:room_stories": (
         "$filter: RoomStoryFilter not to include unknown field 'pagination'",
         "$filter: RoomStoryFilter not to include unknown field 'createdDateTime_bt'",
@@ -342,10 +334,10 @@ CASES = {
         c, "submission-1", note="Please add the SVG"
     ),
     "contract_time_report_one": lambda c: operations.contract_time_report(
-        c, "contract-1", DAY, DAY
+        c, "contract-1", DAY, DAY, organization_id="org-1"
     ),
     "contract_time_report_many": lambda c: operations.contract_time_report(
-        c, ["contract-1", "contract-2"], DAY, DAY, after="50"
+        c, ["contract-1", "contract-2"], DAY, DAY, organization_id="org-1", after="50"
     ),
     "transaction_history": lambda c: operations.transaction_history(
         c, DAY, DAY, accounting_entity_ids=["ace-1"]
