@@ -60,8 +60,9 @@ EndContractByClient ($input)   EndContractInput                     reasonRef (a
                                                                     {comment}? (the reference's
                                                                     FeedbackInfoInput)
 CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
-                                                                    amount Money, dueDateTime?,
-                                                                    instructions?
+                                                                    depositAmount (cents, a
+                                                                    string), dueDate?
+                                                                    (YYYY-MM-DD), instruction?
 ActivateMilestone ($input)     ActivateMilestoneInput               id (the milestone's),
                                                                     message?
 ApproveMilestone ($input)      ApproveMilestoneInput                id (the milestone's),
@@ -1303,6 +1304,10 @@ def create_milestone(
     due: dt.datetime | dt.date | str | None = None,
     instructions: str | None = None,
 ) -> Milestone | None:
+    """Add a milestone to a fixed-price contract, as the reference's ``CreateMilestoneInput``:
+    ``depositAmount`` in cents (a string), ``dueDate`` the day (a date-time's UTC day)."""
+    if isinstance(due, dt.datetime):
+        due = iso_datetime(due)[:10]
     return _milestone(
         client,
         CREATE_MILESTONE,
@@ -1311,9 +1316,9 @@ def create_milestone(
         {
             "contractId": contract_id,
             "description": description,
-            "amount": dict(amount),
-            "dueDateTime": iso_datetime(due),
-            "instructions": instructions,
+            "depositAmount": cents(amount),
+            "dueDate": iso_date(due),
+            "instruction": instructions,
         },
     )
 

@@ -146,13 +146,22 @@ def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]
+    # CreateMilestoneInput as types.ts documents it: depositAmount in cents (a string), dueDate,
+    # instruction; the connector's old names are refused.
     extra = api.data(MILESTONE, {"input": {"contractId": contract_id, "description": "Three",
-                                           "amount": {"rawValue": "75.00", "currency": "USD"},
-                                           "dueDateTime": "2031-03-31T08:00:00Z"}})  # fmt: skip
+                                           "depositAmount": "7500", "dueDate": "2031-03-31",
+                                           "instruction": "PNG", "attachmentIds": []}})  # fmt: skip
     assert extra["createMilestoneV2"]["dueDateTime"].startswith("2031-03-31")
-    old = api.data(MILESTONE, {"input": {"contractId": contract_id, "description": "Four",
-                                         "amount": 25, "dueDate": "2031-04-30"}})  # fmt: skip
-    assert old["createMilestoneV2"]["dueDateTime"].startswith("2031-04-30")
+    plain = {"contractId": contract_id, "description": "Four"}
+    for undocumented in ({"amount": 25}, {"dueDateTime": "2031-04-30T00:00:00Z"},
+                         {"instructions": "PNG"}):  # fmt: skip
+        name = next(iter(undocumented))
+        body = {**plain, "depositAmount": "2500", **undocumented}
+        assert f'Field "{name}" is not defined' in errors_of(api, MILESTONE, {"input": body})
+    assert "depositAmount" in errors_of(api, MILESTONE, {"input": plain})
+    for bad in ("25.00", "-100", "0"):
+        message = errors_of(api, MILESTONE, {"input": {**plain, "depositAmount": bad}})
+        assert "depositAmount" in message, (bad, message)
     first = api.data(
         "query ContractDetails($id: String!) { contractDetails(id: $id) { offer { milestones {"
         " id state } } } }",

@@ -239,7 +239,7 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
     paid = api.data(approve, {"input": {"milestoneId": milestones[0]["id"]}})
     funded = api.data(activate, {"input": {"milestoneId": milestones[1]["id"]}})
     extra = api.data(create, {"input": {"contractId": contract_id, "description": "Polish",
-                                        "amount": 150}})  # fmt: skip
+                                        "depositAmount": "15000"}})  # fmt: skip
 
     assert paid["approveMilestone"]["state"] == "PAID"
     assert funded["activateMilestone"]["state"] == "ACTIVE"

@@ -43,8 +43,10 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
   reasonRef!, endDate (accepted, not modelled), feedbackInfo {comment, availabilityScore,
   communicationScore, cooperationScore, deadlinesScore, qualityScore, skillsScore}. The
   reasonRef becomes the contract's ``closingReason.reason``.
-- ``createMilestoneV2(input)``: contractId!, description!, amount Money!, dueDateTime |
-  dueDate, instructions. ``activateMilestone(input)`` (funds it): id | milestoneId (one
+- ``createMilestoneV2(input)``, with the names types.ts documents for ``CreateMilestoneInput``:
+  contractId!, description!, depositAmount! (cents as a string, as types.ts documents), dueDate
+  (YYYY-MM-DD), instruction, offerId and attachmentIds [String] (accepted, not modelled).
+  ``activateMilestone(input)`` (funds it): id | milestoneId (one
   needed), message. ``approveMilestone(input)`` (pays it): id | milestoneId (one needed),
   paidAmount (cents as a string, as types.ts documents) | amount Money (all when omitted; never
   more than the escrow), paymentComment | paymentComments | message, noteToContractor | note,
@@ -548,22 +550,28 @@ def _milestone(ctx: Context, milestone_id) -> Milestone:
     return found
 
 
+# The reference's CreateMilestoneInput (types.ts), field for field; the sandbox models
+# milestones of contracts, so contractId, description and depositAmount are required.
+CREATE_MILESTONE_INPUT = {"offerId": "str", "contractId": "str!", "description": "str!",
+                          "instruction": "str", "depositAmount": "str!", "dueDate": "date",
+                          "attachmentIds": "list"}  # fmt: skip
+
+
 def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
-    data = check(
-        input, "CreateMilestoneInput",
-        {"contractId": "str!", "description": "str!", "amount": "money!", "dueDate": "date",
-         "dueDateTime": "datetime", "instructions": "str"},
-    )  # fmt: skip
-    due = _due(data, "CreateMilestoneInput")
+    where = "CreateMilestoneInput"
+    data = check(input, where, CREATE_MILESTONE_INPUT)
+    if not all(isinstance(item, str) for item in data["attachmentIds"] or []):
+        raise UpworkError(f'Field "{where}.attachmentIds" must be a list of attachment ids.')
+    amount = _cents(data["depositAmount"], f"{where}.depositAmount")
     contract = _contract(ctx, data["contractId"])
     if contract.kind != "FIXED" or contract.status != "ACTIVE":
         raise UpworkError(f"Contract {contract.uid} is not an active fixed-price contract.")
-    if data["amount"] <= 0:
-        raise UpworkError('Field "CreateMilestoneInput.amount" must be above 0.')
+    if amount <= 0:
+        raise UpworkError(f'Field "{where}.depositAmount" must be above 0.')
     milestone = Milestone.objects.create(
         contract=contract, sequence=contract.milestones.count() + 1,
-        description=data["description"], amount=data["amount"], due=due,
-        instructions=data["instructions"] or "",
+        description=data["description"], amount=amount, due=data["dueDate"],
+        instructions=data["instruction"] or "",
     )  # fmt: skip
     return shapes.milestone(milestone)
 

@@ -324,8 +324,8 @@ def test_end_contract_and_milestones():
         "input": {
             "contractId": "c1",
             "description": "Phase 2",
-            "amount": {"rawValue": "750.00", "currency": "USD"},
-            "dueDateTime": "2027-01-31",
+            "depositAmount": "75000",
+            "dueDate": "2027-01-31",
         }
     }
     # The milestone inputs are named as types.ts documents them; amounts in cents, as strings.

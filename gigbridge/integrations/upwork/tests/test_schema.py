@@ -127,11 +127,6 @@ KNOWN_INVALID: dict[str, tuple[str, ...]] = {
         "$offerInput: CreationOfferInput not to include unknown field 'fixedPrice'",
         "$offerInput: CreationOfferInput not to include unknown field 'milestones'. Did you mean 'milestoneTerms'?",
     ),
-    "variables:create_milestone": (
-        "$input: CreateMilestoneInput not to include unknown field 'amount'",
-        "$input: CreateMilestoneInput not to include unknown field 'dueDateTime'. Did you mean 'dueDate'?",
-        "$input: CreateMilestoneInput not to include unknown field 'instructions'. Did you mean 'instruction'?",
-    ),
     "variables:room_stories": (
         "$filter: RoomStoryFilter not to include unknown field 'pagination'",
         "$filter: RoomStoryFilter not to include unknown field 'createdDateTime_bt'",
