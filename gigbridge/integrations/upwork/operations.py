@@ -83,10 +83,13 @@ ContractTimeReport ($filter)   TimeReportFilter                     organization
 TransactionHistory             TransactionHistoryFilter             aceIds_any [String]?,
 ($transactionHistoryFilter)                                         transactionDateTime_bt
                                                                     {rangeStart, rangeEnd}
-RoomStories ($filter)          RoomStoryFilter                      roomId_eq,
-                                                                    createdDateTime_bt
+RoomStories ($filter)          RoomStoryFilter                      roomId_eq, storyFilter
+                                                                    {storyCreatedDateTime_bt
                                                                     {rangeStart}, pagination
-                                                                    {first, after}
+                                                                    {first, after}};
+                                                                    stories_since (every
+                                                                    room): createdDateTime_gt,
+                                                                    pagination (not documented)
 CreateRoomStoryV2 ($input)     RoomStoryCreateInputV2               roomId, message
 =============================  ===================================  ==========================
 
@@ -1463,10 +1466,12 @@ def room_stories(
     first: int = PAGE_SIZE,
     after: str | None = None,
 ) -> Page[RoomStory]:
-    """Messages in a room, created at or after ``since`` (the poller's cursor), one page."""
-    flt: dict[str, Any] = {"roomId_eq": room_id, "pagination": _pagination(first, after)}
+    """Messages in a room, created at or after ``since`` (the poller's cursor), one page
+    (the reference's ``RoomStoryFilter {roomId_eq, storyFilter}``)."""
+    story: dict[str, Any] = {"pagination": _pagination(first, after)}
     if since is not None:
-        flt["createdDateTime_bt"] = {"rangeStart": iso_datetime(since)}
+        story["storyCreatedDateTime_bt"] = {"rangeStart": iso_datetime(since)}
+    flt = {"roomId_eq": room_id, "storyFilter": story}
     data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
     return _page(RoomStory, data.get("roomStories"), "RoomStories")
 

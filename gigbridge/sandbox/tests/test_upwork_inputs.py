@@ -225,13 +225,17 @@ def test_room_stories_between_and_after(api, http, info):
         body = api.data(STORIES, {"filter": {"roomId_eq": room_id, **flt}})
         return body["roomStories"]["totalCount"]
 
-    assert count(createdDateTime_bt={"rangeStart": at}) == 1  # inclusive
-    assert count(storyCreatedDateTime_bt={"rangeStart": at}) == 1
-    assert count(createdDateTime_gt=at) == 0  # exclusive
-    assert count(createdDateTime_bt={"rangeEnd": at}) == 1
-    both = {"createdDateTime_bt": {"rangeStart": at}, "storyCreatedDateTime_bt": {}}
-    assert "alternatives" in errors_of(api, STORIES, {"filter": {"roomId_eq": room_id, **both}})
-    odd = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeBegin": at}}
+    # RoomStoryFilter as types.ts documents it: the range and the page inside storyFilter.
+    assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeStart": at}}) == 1  # inclusive
+    assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeEnd": at}}) == 1
+    assert count(storyFilter={"pagination": {"first": 1}}) == 1
+    assert count(createdDateTime_gt=at) == 0  # exclusive (stories_since's, not documented)
+    old = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeStart": at}}
+    assert 'Field "createdDateTime_bt" is not defined' in errors_of(api, STORIES, {"filter": old})
+    both = {"roomId_eq": room_id, "pagination": {"first": 1},
+            "storyFilter": {"pagination": {"first": 1}}}  # fmt: skip
+    assert "alternatives" in errors_of(api, STORIES, {"filter": both})
+    odd = {"roomId_eq": room_id, "storyFilter": {"storyCreatedDateTime_bt": {"rangeBegin": at}}}
     assert '"rangeBegin"' in errors_of(api, STORIES, {"filter": odd})
 
 

@@ -62,11 +62,13 @@ ISO 8601 (naive means UTC) or epoch milliseconds.
 - ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
   transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
   contractId_eq. Newest last; at most 1000 rows.
-- ``roomStories(filter)``: roomId_eq or contractId_eq (neither: every room of the
-  organization), createdDateTime_gt (since, exclusive), createdDateTime_bt |
-  storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive, either optional), pagination
-  {first, after}. A story's ``room`` names its ``contractId`` and ``offerIds``: how a poller
-  finds the contract an accepted offer became. ``createRoomStoryV2(input)``: roomId!, message!.
+- ``roomStories(filter)``: as types.ts documents ``RoomStoryFilter``: roomId_eq, storyFilter
+  {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive, either optional), pagination
+  {first, after}}; and, for the connector's poll of every room until it uses roomList:
+  contractId_eq, no room (every room of the organization), createdDateTime_gt (since,
+  exclusive), pagination at the top (pagination | storyFilter.pagination). A story's ``room``
+  names its ``contractId`` and ``offerIds``: how a poller finds the contract an accepted offer
+  became. ``createRoomStoryV2(input)``: roomId!, message!.
 - ``contractRoom(contractId)``, ``offer(id)``, ``contractDetails(id, date)``,
   ``companySelector``, ``organization``: no inputs beyond their documented arguments.
 """
@@ -762,16 +764,22 @@ def contract_room(ctx: Context, contractId=None) -> dict:  # noqa: N803
     return shapes.room(room)
 
 
+# The reference's RoomStoryFilter (roomId_eq, storyFilter) and StoryFilter (types.ts). The
+# connector's stories_since still reads every room at once (contractId_eq or no room,
+# createdDateTime_gt, pagination at the top): accepted until it pages through roomList.
+ROOM_STORY_FILTER = {"roomId_eq": "str", "storyFilter": "obj", "contractId_eq": "str",
+                     "createdDateTime_gt": "datetime", "pagination": "obj"}  # fmt: skip
+STORY_FILTER = {"storyCreatedDateTime_bt": "obj", "pagination": "obj"}
+
+
 def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
-    data = check(
-        filter, "RoomStoryFilter",
-        {"roomId_eq": "str", "contractId_eq": "str", "createdDateTime_gt": "datetime",
-         "createdDateTime_bt": "obj", "storyCreatedDateTime_bt": "obj", "pagination": "obj"},
+    where = "RoomStoryFilter"
+    data = check(filter, where, ROOM_STORY_FILTER)
+    story = check(data["storyFilter"], f"{where}.storyFilter", STORY_FILTER)
+    page = either(
+        {"pagination": data["pagination"], "storyFilter.pagination": story["pagination"]},
+        where, "pagination", "storyFilter.pagination",
     )  # fmt: skip
-    either(data, "RoomStoryFilter", "createdDateTime_bt", "storyCreatedDateTime_bt")
-    between_name = next(
-        (n for n in ("createdDateTime_bt", "storyCreatedDateTime_bt") if data[n] is not None), None
-    )
     rows = Story.objects.filter(room__organization=ctx.organization).select_related(
         "room", "freelancer", "client_user"
     )
@@ -781,16 +789,16 @@ def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
         rows = rows.filter(room__contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
     if data["createdDateTime_gt"]:
         rows = rows.filter(created__gt=data["createdDateTime_gt"])
-    if between_name is not None:
+    if story["storyCreatedDateTime_bt"] is not None:
         bounds = check(
-            data[between_name], f"RoomStoryFilter.{between_name}",
+            story["storyCreatedDateTime_bt"], f"{where}.storyFilter.storyCreatedDateTime_bt",
             {"rangeStart": "datetime", "rangeEnd": "datetime"},
         )  # fmt: skip
         if bounds["rangeStart"]:
             rows = rows.filter(created__gte=bounds["rangeStart"])
         if bounds["rangeEnd"]:
             rows = rows.filter(created__lte=bounds["rangeEnd"])
-    first, after = _pagination(data["pagination"])
+    first, after = _pagination(page)
     return connection(rows, first, after, shapes.story)
 
 

@@ -452,8 +452,10 @@ def test_rooms_and_messages():
     assert fake.variables == {
         "filter": {
             "roomId_eq": "r1",
-            "pagination": {"first": 50},
-            "createdDateTime_bt": {"rangeStart": "2026-12-01T10:00:00Z"},
+            "storyFilter": {
+                "pagination": {"first": 50},
+                "storyCreatedDateTime_bt": {"rangeStart": "2026-12-01T10:00:00Z"},
+            },
         }
     }
     assert ops.send_room_message(client, "r1", "Hello").id == "s2"

@@ -127,10 +127,6 @@ KNOWN_INVALID: dict[str, tuple[str, ...]] = {
         "$offerInput: CreationOfferInput not to include unknown field 'fixedPrice'",
         "$offerInput: CreationOfferInput not to include unknown field 'milestones'. Did you mean 'milestoneTerms'?",
     ),
-    "variables:room_stories": (
-        "$filter: RoomStoryFilter not to include unknown field 'pagination'",
-        "$filter: RoomStoryFilter not to include unknown field 'createdDateTime_bt'",
-    ),
     "variables:stories_since": (
         "$filter: RoomStoryFilter to include required field 'roomId_eq'",
         "$filter: RoomStoryFilter not to include unknown field 'pagination'",
