@@ -5,13 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from tests.scenarios.story import DAY, World, end_of_grace
+from tests.scenarios.story import (
+    DAY,
+    World,
+    end_of_grace,
+    own_sandbox,  # noqa: F401 - a fixture
+    start_world,
+)
 
-from .story_pages import People
+from .story_pages import People, screenshot_dir
 
 __all__ = [
+    "persons",
+    "world",
+    "own_sandbox",
     "approve_in_inbox",
     "approve_through_mailed_link",
     "create_workspace",
@@ -197,3 +207,20 @@ def offboarding_cuts_access(
     expect(page.locator("#engagement-state")).to_have_text("Closed")
     persons.shoot(page, "closed")
     assert persons.too_wide == [], persons.too_wide
+
+
+@pytest.fixture
+def world(own_sandbox, settings, tmp_path, live_server):  # noqa: F811
+    """A product as `make run` leaves it, on a sandbox of its own (see tests/scenarios/story)."""
+    world = start_world(settings, own_sandbox, tmp_path / "data", live_server.url)
+    yield world
+    world.close()
+
+
+@pytest.fixture
+def persons(browser, live_server, world, request):  # noqa: F811
+    """The demo people, each in a browser of their own, screenshots kept per test."""
+    persons = People(browser, live_server.url, world.password, screenshot_dir(request.node.name))
+    yield persons
+    persons.close()
+    assert persons.csp == [], "the Content-Security-Policy blocked something"

@@ -22,12 +22,9 @@ from playwright.sync_api import expect
 from tests.scenarios.story import (
     DAY,
     end_of_grace,
-    own_sandbox,  # noqa: F401 - a fixture
-    start_world,
 )
 
-from .story_pages import People, screenshot_dir
-from .story_steps import (
+from .story_steps import (  # noqa: F401 - own_sandbox, persons and world are fixtures
     approve_in_inbox,
     approve_through_mailed_link,
     create_workspace,
@@ -35,7 +32,10 @@ from .story_steps import (
     engagement_page,
     fill_request,
     offboarding_cuts_access,
+    own_sandbox,
+    persons,
     review_shows_share_until,
+    world,
 )
 
 pytestmark = pytest.mark.browser
@@ -47,22 +47,7 @@ NAME = "Nora Lind"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def world(own_sandbox, settings, tmp_path, live_server):  # noqa: F811
-    world = start_world(settings, own_sandbox, tmp_path / "data", live_server.url)
-    yield world
-    world.close()
-
-
-@pytest.fixture
-def persons(browser, live_server, world, request):
-    persons = People(browser, live_server.url, world.password, screenshot_dir(request.node.name))
-    yield persons
-    persons.close()
-    assert persons.csp == [], "the Content-Security-Policy blocked something"
-
-
-def test_direct_hire_story_from_an_empty_product(world, persons):
+def test_direct_hire_story_from_an_empty_product(world, persons):  # noqa: F811 - fixtures
     today = world.today()
     start = today + dt.timedelta(days=1)
     end = start + dt.timedelta(days=89)

@@ -24,12 +24,9 @@ from tests.scenarios.story import (
     DAY,
     HOUR,
     end_of_grace,
-    own_sandbox,  # noqa: F401 - a fixture
-    start_world,
 )
 
-from .story_pages import People, screenshot_dir
-from .story_steps import (
+from .story_steps import (  # noqa: F401 - own_sandbox, persons and world are fixtures
     approve_in_inbox,
     approve_through_mailed_link,
     create_workspace,
@@ -37,8 +34,11 @@ from .story_steps import (
     engagement_page,
     fill_request,
     offboarding_cuts_access,
+    own_sandbox,
+    persons,
     review_shows_share_until,
     sign_through_mailed_link,
+    world,
 )
 
 pytestmark = pytest.mark.browser
@@ -49,22 +49,7 @@ BUDGET = "8000"  # EUR: procurement from 5,000; confidential work: legal
 OFFER = "3000"  # USD, within the budget's 8,695.65 USD
 
 
-@pytest.fixture
-def world(own_sandbox, settings, tmp_path, live_server):  # noqa: F811
-    world = start_world(settings, own_sandbox, tmp_path / "data", live_server.url)
-    yield world
-    world.close()
-
-
-@pytest.fixture
-def persons(browser, live_server, world, request):
-    persons = People(browser, live_server.url, world.password, screenshot_dir(request.node.name))
-    yield persons
-    persons.close()
-    assert persons.csp == [], "the Content-Security-Policy blocked something"
-
-
-def test_marketplace_story_from_an_empty_product(world, persons):
+def test_marketplace_story_from_an_empty_product(world, persons):  # noqa: F811 - fixtures
     # Work starts the day after tomorrow: still ahead when the offer is accepted (at most 16
     # hours from now), come when the milestone is submitted, whatever the hour it is now.
     start = world.today() + dt.timedelta(days=2)
@@ -201,7 +186,7 @@ def test_marketplace_story_from_an_empty_product(world, persons):
     offboarding_cuts_access(world, persons, page, (team, FOLDER), (guest, email), ended_on)
 
 
-def choose(world, rows) -> dict:
+def choose(world, rows) -> dict:  # noqa: F811 - the story's world
     """The first proposal (as listed) by a freelancer who may be engaged and accepts offers;
     the sandbox's personas say who that is."""
     people = {f["name"]: f for f in world.market.tool("freelancers")["value"]}
