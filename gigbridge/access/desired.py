@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from gigbridge.engagements.models import Engagement
 from gigbridge.program.policy import Policy
 
@@ -52,9 +54,16 @@ def window_open(engagement: Engagement, policy: Policy, today: dt.date) -> bool:
 
 def share_expires(engagement: Engagement, policy: Policy) -> dt.datetime | None:
     """When a folder share must expire: the end of the last day of grace after the contract's
-    real end (the planned end while it runs; the day it ended once it ended early)."""
+    real end (the planned end while it runs; the day it ended once it ended early).
+
+    Days are the program's (settings.TIME_ZONE, as ``clock.today()``): in UTC+14 the last day
+    ends ten hours before it does in UTC, and a share must not outlive it. Sent to Graph in UTC.
+    """
     ends = access_ends(engagement, policy)
-    return dt.datetime.combine(ends, dt.time(23, 59, 59), dt.UTC) if ends else None
+    if ends is None:
+        return None
+    last_moment = dt.datetime.combine(ends, dt.time(23, 59, 59))
+    return timezone.make_aware(last_moment).astimezone(dt.UTC)
 
 
 def desired(engagement: Engagement, policy: Policy, today: dt.date) -> list[Want]:

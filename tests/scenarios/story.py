@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from gigbridge import clock
 from gigbridge.sandbox.client import ssl_context_from
@@ -211,8 +212,10 @@ class World:
 
 
 def end_of_grace(day: dt.date) -> str:
-    """A share's expiry as Graph shows it: the end of the last day of grace, in UTC."""
-    return f"{(day + dt.timedelta(days=GRACE_DAYS)).isoformat()}T23:59:59Z"
+    """A share's expiry as Graph shows it (UTC): the end of the last day of grace, a day of the
+    program's time zone (GIGBRIDGE_TIME_ZONE), since "today" is one of its days."""
+    last_moment = dt.datetime.combine(day + dt.timedelta(days=GRACE_DAYS), dt.time(23, 59, 59))
+    return timezone.make_aware(last_moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def start_world(settings, info: dict, data_dir: Path, base_url: str) -> World:

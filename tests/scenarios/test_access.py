@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from conftest import request_payload
 from gigbridge import clock
@@ -15,6 +16,7 @@ from gigbridge.engagements.models import Engagement
 from gigbridge.program.models import CostCenter, Workspace
 
 from .conftest import run_jobs
+from .story import end_of_grace
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 FREELANCER = "freya@freelancers.example"
@@ -260,9 +262,7 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
     shares = graph.list_permissions(workspace.drive_id, workspace.folder_id)
     share = next(p for p in shares if p["id"] == grants["folder_share"].external_id)
     assert share["roles"] == ["write"]
-    assert share["expirationDateTime"].startswith(
-        (engagement.contract_end + dt.timedelta(days=3)).isoformat()
-    )
+    assert share["expirationDateTime"] == end_of_grace(engagement.contract_end)
 
     # Cancelled before its planned end: the share is cut back to today + grace at once, and
     # every grant goes when the grace ends.
@@ -282,11 +282,6 @@ def test_new_team_workspace_then_tasks_and_folder_share_come_and_go(graph, peopl
         .exclude(kind__in=["welcome_mail", "manager_note"])
         .exists()
     )
-
-
-def end_of_grace(day: dt.date) -> str:
-    """A share's expiry as Graph shows it: the end of the last day of grace (3 days), in UTC."""
-    return f"{(day + dt.timedelta(days=3)).isoformat()}T23:59:59Z"
 
 
 def share_expiry(graph, workspace, grant) -> str | None:
@@ -337,9 +332,11 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
 
     assert share_expiry(graph, workspace, share) == end_of_grace(ended_on)
     share.refresh_from_db()
-    assert share.state == "applied" and share.expires_at.date() == ended_on + dt.timedelta(days=3)
+    assert share.state == "applied"
+    assert timezone.localdate(share.expires_at) == ended_on + dt.timedelta(days=3)
     shortened = AuditEvent.objects.get(action="access.folder_share.shortened")
-    assert shortened.before["expires"].startswith((planned_end + dt.timedelta(days=3)).isoformat())
+    was = dt.datetime.fromisoformat(shortened.before["expires"])
+    assert timezone.localdate(was) == planned_end + dt.timedelta(days=3)
     row = next(r for r in granted_rows() if r.kind == "folder_share")
     assert row.until == (ended_on + dt.timedelta(days=3)).isoformat()  # the review's new date
     assert row.on == 'folder "Freelance/Early end" of Team "Early end"'
@@ -376,7 +373,7 @@ def test_an_early_end_shortens_the_share_at_once_and_grace_ends_every_grant(
     )
     reconcile(engagement.pk)
     share.refresh_from_db()
-    assert share.expires_at.date() == ended_on + dt.timedelta(days=3)
+    assert timezone.localdate(share.expires_at) == ended_on + dt.timedelta(days=3)
 
     move_clocks(tenant_info, days=3)  # the last day of grace: still there
     assert reconcile(engagement.pk) == "0 granted, 0 revoked"
@@ -411,7 +408,7 @@ def test_a_blocked_domain_fails_with_the_reason_on_the_engagement(graph, people,
     assert graph.find_user_by_mail("bob@blocked.example") is None
     client.force_login(people["ada"])
     page = client.get(f"/engagements/{engagement.pk}/").content.decode()
-    assert f"The access check of <a href=\"/engagements/{engagement.pk}/\">" in page
+    assert f'The access check of <a href="/engagements/{engagement.pk}/">' in page
     assert "is not allowed by" in page
 
 
