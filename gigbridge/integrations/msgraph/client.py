@@ -183,6 +183,11 @@ class GraphClient(RetryKnobs):
     def limiter(self, value: Any) -> None:
         self._caller.limiter = value
 
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled ``httpx.Client`` every attempt goes through."""
+        return self._caller.http
+
     def close(self) -> None:
         self._caller.http.close()
 
