@@ -79,6 +79,14 @@ class TokenProvider(Protocol):
     def mark_needs_reconnect(self, reason: str) -> None: ...
 
 
+class _TokenFailure(Exception):
+    """Internal: carries a token provider's error past the retry loop."""
+
+    def __init__(self, error: UpworkError):
+        super().__init__(str(error))
+        self.error = error
+
+
 class StaticTokens:
     """A fixed access token (tests, scripts): nothing to refresh, a 401 is final."""
 
@@ -317,7 +325,7 @@ class UpworkClient(RetryKnobs):
         def attempt_once(attempt: int) -> dict:
             nonlocal refreshed
             while True:
-                token = self.tokens.token()
+                token = self._token(self.tokens.token)
                 response = self._send(payload, operation, attempt, token)
                 if response.status_code != 401:
                     break
@@ -330,15 +338,28 @@ class UpworkClient(RetryKnobs):
                 # Upwork did not run it: refresh once per call (another worker may already
                 # have) and send the same attempt again, query or mutation.
                 refreshed = True
-                self.tokens.refresh_after_rejection(token)
+                self._token(self.tokens.refresh_after_rejection, token)
             if 200 <= response.status_code < 300:
                 return self._data(response, operation)
             raise self._error_for(response, operation)
 
-        # A mutation is never re-sent blindly: the caller checks what happened, then acts.
-        return self.retrier.run(
-            attempt_once, idempotent=kind == "query", retryable=RetryableUpworkError
-        )
+        try:
+            # A mutation is never re-sent blindly: the caller checks what happened, then acts.
+            return self.retrier.run(
+                attempt_once, idempotent=kind == "query", retryable=RetryableUpworkError
+            )
+        except _TokenFailure as failure:
+            raise failure.error from None
+
+    @staticmethod
+    def _token(get: Callable[..., str], *args: str) -> str:
+        """A token from the provider. Its failures are raised as they are, never retried here:
+        the token endpoint was already asked under the connection's row lock, and the outbox
+        tries again later."""
+        try:
+            return get(*args)
+        except UpworkError as exc:
+            raise _TokenFailure(exc) from None
 
     def for_organization(self, organization_id: str | None) -> UpworkClient:
         """The same connection (tokens, limiter, HTTP pool) acting for another organization."""
