@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "gigbridge.engagements",
     "gigbridge.notifications",
     "gigbridge.access",
+    "gigbridge.integrations.outbound",
     "gigbridge.integrations.upwork",
     "gigbridge.web",
 ]

@@ -37,15 +37,14 @@ import requests
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 from msal.exceptions import MsalServiceError
 
+from gigbridge.integrations.outbound.classify import RETRYABLE_OAUTH_ERRORS
+
 from .errors import GraphError, PermanentGraphError, RetryableGraphError
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 MICROSOFT_AUTHORITY_HOST = "login.microsoftonline.com"
 # For error messages only: MSAL reads the real token endpoint from the discovery document.
 TOKEN_PATH = "/oauth2/v2.0/token"  # noqa: S105 - a path, not a secret
-
-# OAuth2 / Entra ID error codes that another try may cure; every other one is permanent.
-_RETRYABLE_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
 
 
 class TokenProvider:
@@ -165,7 +164,7 @@ class TokenProvider:
         description = _first_line(result.get("error_description") or "")
         if codes and not description.startswith("AADSTS"):
             description = f"AADSTS{codes[0]} {description}".strip()
-        cls = RetryableGraphError if error in _RETRYABLE_OAUTH_ERRORS else PermanentGraphError
+        cls = RetryableGraphError if error in RETRYABLE_OAUTH_ERRORS else PermanentGraphError
         raise self._error(cls, error, description, result.get("correlation_id"))
 
 

@@ -22,6 +22,9 @@ What every call gets, in one place (``request``):
   can check what happened and then act on its next attempt;
 - typed errors (``errors.py``) for everything else.
 
+The limiter, the log line, the retry loop and the classification of failures are the shared
+outbound layer's (``gigbridge.integrations.outbound``); this module says what is Graph's.
+
 ``on_body(type_name, body, direction)`` is called by the typed helpers with every JSON body they
 send ("request") or receive ("response"), named so tests can hand it to ``conformance``:
 
@@ -33,10 +36,8 @@ send ("request") or receive ("response"), named so tests can hand it to ``confor
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import random
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -47,21 +48,19 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from gigbridge.integrations.outbound.classify import TransportFailure, strip_query
+from gigbridge.integrations.outbound.http import Caller, new_client
+from gigbridge.integrations.outbound.retry import Retrier, RetryKnobs, RetryPolicy
+
 from .errors import (
     FailedDependency,
     GraphError,
     PermanentGraphError,
     RetryableGraphError,
     error_for_status,
-    strip_query,
 )
 
 log = logging.getLogger("gigbridge.integrations.msgraph")
-# httpx logs every request at INFO with its full URL: the query string (an e-mail address in a
-# $filter) and an upload URL's own credential (tempauth=...). This module logs each call itself,
-# safely, so httpx's line is held back unless someone configured that logger on purpose.
-if logging.getLogger("httpx").level == logging.NOTSET:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 GRAPH_V1 = "https://graph.microsoft.com/v1.0"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -107,28 +106,6 @@ def odata_string(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; None if absent/bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = when.timestamp() - now()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
 def _iso(value: dt.datetime | dt.date | str) -> str:
     if isinstance(value, str):
         return value
@@ -151,7 +128,7 @@ def _json_of(response: httpx.Response) -> Any:
         return None
 
 
-class GraphClient:
+class GraphClient(RetryKnobs):
     """A Microsoft Graph client over one ``httpx.Client``; see the module docstring."""
 
     def __init__(
@@ -172,8 +149,6 @@ class GraphClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30,
     ):
-        if verify is False or verify is None:
-            raise ValueError("TLS verification cannot be turned off: pass a CA bundle path")
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme != "https" or not parts.netloc:
             raise ValueError(f"base_url must be an https URL, not {base_url!r}")
@@ -181,28 +156,40 @@ class GraphClient:
         self._origin = (parts.scheme, parts.netloc.lower())
         self._base_path = parts.path.rstrip("/")
         self.tokens = tokens
-        self.limiter = limiter
-        self.max_retries = max_retries
-        self.max_wait = max_wait
-        self.sleep = sleep
         self.on_body = on_body
-        self._now = now
-        self._rng = rng
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        tls: bool | ssl.SSLContext = True
-        if transport is None and verify is not True:
-            tls = ssl.create_default_context(cafile=str(verify))
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            verify=tls,
-            transport=transport,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        self.retrier = Retrier(
+            RetryPolicy(
+                statuses=RETRIED_STATUSES,
+                max_retries=max_retries,
+                max_wait=max_wait,
+                backoff_base=backoff_base,
+                backoff_cap=backoff_cap,
+            ),
+            sleep=sleep,
+            now=now,
+            rng=rng,
         )
+        http = new_client(
+            user_agent=USER_AGENT, verify=verify, timeout=timeout, transport=transport
+        )
+        self._caller = Caller(http, service="graph", logger=log, limiter=limiter)
+
+    @property
+    def limiter(self) -> Any:
+        """The rate limiter each attempt takes a token from (None: unlimited)."""
+        return self._caller.limiter
+
+    @limiter.setter
+    def limiter(self, value: Any) -> None:
+        self._caller.limiter = value
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled ``httpx.Client`` every attempt goes through."""
+        return self._caller.http
 
     def close(self) -> None:
-        self._http.close()
+        self._caller.http.close()
 
     def __enter__(self) -> GraphClient:
         return self
@@ -237,17 +224,6 @@ class GraphClient:
                 path = path[len(self._base_path) :] or "/"
         return path
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter for the n-th retry (1-based): half fixed, half random."""
-        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + self._rng() * ceiling / 2
-
-    def _acquire(self, cost: int) -> None:
-        if self.limiter is None:
-            return
-        burst = getattr(self.limiter, "burst", None)
-        self.limiter.acquire(min(cost, burst) if burst else cost)
-
     def send(
         self,
         method: str,
@@ -275,54 +251,33 @@ class GraphClient:
         client_request_id = client_request_id or str(uuid.uuid4())
         request_headers = {"client-request-id": client_request_id}
         request_headers.update(headers or {})
-        self._acquire(cost)
         if auth:
             request_headers["Authorization"] = f"Bearer {self.tokens.token()}"
         path = self.log_path(url)
-        started = time.perf_counter()
-        try:
-            response = self._http.request(
-                method, url, json=json, params=params, headers=request_headers, content=content
-            )
-        except httpx.TimeoutException as exc:
-            self._log(method, path, "timeout", started, None, client_request_id, attempt)
-            raise RetryableGraphError(
-                None, "timeout", type(exc).__name__, None, method, path
-            ) from None
-        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-            self._log(method, path, "error", started, None, client_request_id, attempt)
-            raise PermanentGraphError(
-                None, "requestError", type(exc).__name__, None, method, path
-            ) from None
-        except httpx.TransportError as exc:
-            self._log(method, path, "error", started, None, client_request_id, attempt)
-            raise RetryableGraphError(
-                None, "connectionError", type(exc).__name__, None, method, path
-            ) from None
-        self._log(
-            method,
-            path,
-            response.status_code,
-            started,
-            response.headers.get("request-id"),
-            response.headers.get("client-request-id", client_request_id),
-            attempt,
-        )
-        return response
 
-    @staticmethod
-    def _log(method, path, status, started, request_id, client_request_id, attempt) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info(
-            "graph %s %s %s %.0fms request-id=%s client-request-id=%s attempt=%d",
-            method,
-            path,
-            status,
-            elapsed_ms,
-            request_id or "-",
-            client_request_id,
-            attempt,
-        )
+        def log_fields(response: httpx.Response | None):
+            answered = response.headers if response is not None else {}
+            return [
+                ("request-id", answered.get("request-id")),
+                ("client-request-id", answered.get("client-request-id") or client_request_id),
+                ("attempt", attempt),
+            ]
+
+        try:
+            return self._caller.attempt(
+                method,
+                url,
+                label=f"{method} {path}",
+                log_fields=log_fields,
+                cost=cost,
+                json=json,
+                params=params,
+                headers=request_headers,
+                content=content,
+            )
+        except TransportFailure as failure:
+            cls = RetryableGraphError if failure.kind.retryable else PermanentGraphError
+            raise cls(None, failure.code, failure.name, None, method, path) from None
 
     def error_for(self, response: httpx.Response, method: str, url: str) -> GraphError:
         """The typed error for a non-2xx response (with Retry-After parsed)."""
@@ -331,7 +286,7 @@ class GraphClient:
             body = response.json() if response.content else None
         except ValueError:
             pass
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now)
+        retry_after = self.retrier.retry_after(response.headers.get("Retry-After"))
         return error_for_status(
             response.status_code,
             body,
@@ -359,40 +314,26 @@ class GraphClient:
             idempotent = method in IDEMPOTENT_METHODS
         url = self._url(path)
         client_request_id = str(uuid.uuid4())
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self.send(
-                    method,
-                    url,
-                    json=json,
-                    params=params,
-                    headers=headers,
-                    content=content,
-                    attempt=attempt,
-                    client_request_id=client_request_id,
-                    cost=cost,
-                )
-            except RetryableGraphError as exc:
-                error: GraphError = exc
-            else:
-                if response.is_success:
-                    return response
-                error = self.error_for(response, method, url)
-                if response.status_code not in RETRIED_STATUSES:
-                    raise error
-            # A throttle, an unavailable server, a timeout or a lost connection.
-            if not idempotent or attempt > self.max_retries:
-                raise error
-            delay = getattr(error, "retry_after", None)
-            if delay is None:
-                delay = self.backoff(attempt)
-            if waited + delay > self.max_wait:
-                raise error  # the outbox waits the rest (error.retry_after) between attempts
-            self.sleep(delay)
-            waited += delay
+
+        def attempt_once(attempt: int) -> httpx.Response:
+            response = self.send(
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=headers,
+                content=content,
+                attempt=attempt,
+                client_request_id=client_request_id,
+                cost=cost,
+            )
+            if response.is_success:
+                return response
+            raise self.error_for(response, method, url)
+
+        # A throttle, an unavailable server, a timeout or a lost connection is sent again; the
+        # outbox waits the rest (error.retry_after) when the budget is spent.
+        return self.retrier.run(attempt_once, idempotent=idempotent, retryable=RetryableGraphError)
 
     def emit_body(self, type_name: str | None, body: Any, direction: str) -> None:
         if self.on_body is not None and type_name and body is not None:
@@ -556,7 +497,7 @@ class GraphClient:
         pending = list(chunk)
         results: dict[str, BatchResponse] = {}
         rounds = 0
-        waited = 0.0
+        budget = self.retrier.budget()
         while pending:
             rounds += 1
             sending = {item["id"] for item in pending}
@@ -594,7 +535,7 @@ class GraphClient:
                 round_results[item["id"]] = self._sub_response(item, answer)
             states = _classify(pending, round_results)
             again = [i for i in pending if states[i["id"]] in ("throttled", "blocked_throttled")]
-            delay = None
+            retrying = False
             if again and rounds <= self.max_retries:
                 waits = [
                     round_results[i["id"]].error.retry_after
@@ -602,10 +543,8 @@ class GraphClient:
                     if states[i["id"]] == "throttled"
                 ]
                 waits = [w for w in waits if w is not None]
-                delay = max(waits) if waits else self.backoff(rounds)
-                if waited + delay > self.max_wait:
-                    delay = None
-            again_ids = {item["id"] for item in again} if delay is not None else set()
+                retrying = budget.wait(rounds, max(waits) if waits else None)
+            again_ids = {item["id"] for item in again} if retrying else set()
             for item in pending:
                 if item["id"] in again_ids:
                     continue
@@ -614,10 +553,8 @@ class GraphClient:
                 if state.startswith("blocked_"):
                     result.error = self._dependency_error(item, result, state)
                 results[item["id"]] = result
-            if delay is None:
+            if not retrying:
                 break
-            self.sleep(delay)
-            waited += delay
             pending = again
         return results
 
@@ -630,7 +567,7 @@ class GraphClient:
             retry_after = None
             for key, value in headers.items():
                 if key.lower() == "retry-after":
-                    retry_after = parse_retry_after(value, self._now)
+                    retry_after = self.retrier.retry_after(value)
             result.error = error_for_status(
                 status, body, headers, item["method"], item["url"], retry_after=retry_after
             )

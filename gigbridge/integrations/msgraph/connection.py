@@ -6,9 +6,10 @@ import threading
 
 from django.conf import settings
 
+from gigbridge.integrations.outbound.ratelimit import DatabaseTokenBucket
+
 from .auth import TokenProvider
 from .client import GraphClient
-from .ratelimit import DatabaseTokenBucket
 
 _client: GraphClient | None = None
 _lock = threading.Lock()

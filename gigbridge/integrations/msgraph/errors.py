@@ -13,33 +13,11 @@ headers, token or body). ``str()`` is safe to store and log: the outbox keeps it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
+from gigbridge.integrations.outbound.classify import clean, kind_of_status, strip_query
 from gigbridge.jobs.errors import PermanentError, RetryableError
-
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_MAX_MESSAGE = 300
-# Anything that looks like a JWT or a bearer credential is cut out of messages, should a server
-# ever echo one back.
-_SECRETS = re.compile(
-    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer)\s+\S+|tempauth=[^&\s]+"
-)
-
-
-def strip_query(path_or_url: str) -> str:
-    """``/users?$filter=...`` -> ``/users``; an absolute URL keeps only its path."""
-    if "://" in path_or_url:
-        return urlsplit(path_or_url).path or "/"
-    return path_or_url.split("?", 1)[0].split("#", 1)[0]
-
-
-def _clean(text: Any) -> str:
-    text = "" if text is None else str(text)
-    text = _SECRETS.sub("[redacted]", text.replace("\r", " ").replace("\n", " "))
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
 class GraphError(Exception):
@@ -57,8 +35,8 @@ class GraphError(Exception):
         date: str | None = None,
     ):
         self.status = status
-        self.code = _clean(code)
-        self.message = _clean(message)
+        self.code = clean(code)
+        self.message = clean(message)
         self.request_id = request_id
         self.method = method
         self.path = strip_query(path)
@@ -194,6 +172,6 @@ def error_for_status(
     lowered = _lower_keys(headers)
     request_id = lowered.get("request-id") or body_request_id
     args = (status, code, message, request_id, method, path)
-    if status in RETRYABLE_STATUSES:
+    if kind_of_status(status).retryable:
         return RetryableGraphError(*args, date=date, retry_after=retry_after)
     return _BY_STATUS.get(status, PermanentGraphError)(*args, date=date)

@@ -75,7 +75,7 @@ class _Upload:
         self.max_retries = retries
         self.origin = stream.tell()
         self.failures = 0
-        self.waited = 0.0
+        self.budget = client.retrier.budget()
 
     def failed(self, error: GraphError) -> None:
         """Count a failure; give up (raise) or wait before resuming."""
@@ -90,10 +90,8 @@ class _Upload:
                 error.path,
                 retry_after=getattr(error, "retry_after", None),
             )
-        delay = getattr(error, "retry_after", None)
-        if delay is None:
-            delay = self.client.backoff(self.failures)
-        if self.waited + delay > self.client.max_wait:
+        delay = self.budget.delay(self.failures, getattr(error, "retry_after", None))
+        if not self.budget.wait_for(delay):
             raise RetryableGraphError(
                 error.status,
                 error.code or "uploadFailed",
@@ -103,8 +101,6 @@ class _Upload:
                 error.path,
                 retry_after=delay,
             )
-        self.client.sleep(delay)
-        self.waited += delay
 
     def status_offset(self) -> int:
         """Ask the session where to go on: GET uploadUrl -> nextExpectedRanges."""

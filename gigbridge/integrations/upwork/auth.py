@@ -1,5 +1,10 @@
-"""Upwork OAuth2 through Authlib's httpx client: authorize, code exchange, refresh, client
-credentials, and the token provider that ``UpworkClient`` asks for a bearer token.
+"""Upwork OAuth2: authorize, code exchange, refresh, client credentials, and the token provider
+that ``UpworkClient`` asks for a bearer token.
+
+The URLs and form bodies are built with Authlib's RFC 6749 helpers (``prepare_grant_uri``,
+``prepare_token_request``) and sent through the shared outbound layer like every other call
+(one sanitised log line, classified failures). Authlib's httpx integration is not used: it is
+deprecated (Authlib 1.9 moves it to ``httpx2``), and the token endpoint needs nothing from it.
 
 Flows (endpoints from ``settings.UPWORK``):
 
@@ -24,18 +29,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import ssl
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from django.conf import settings
 from django.db import transaction
 
 from gigbridge import clock
+from gigbridge.integrations.outbound.classify import (
+    RETRYABLE_OAUTH_ERRORS,
+    TransportFailure,
+    kind_of_status,
+)
+from gigbridge.integrations.outbound.http import Caller, new_client
+from gigbridge.integrations.outbound.retry import parse_retry_after
 
 from .crypto import TokenKeyError
 from .errors import (
@@ -52,7 +62,7 @@ from .models import UpworkConnection
 log = logging.getLogger("gigbridge.integrations.upwork")
 
 TOKEN_TIMEOUT = 15  # seconds for each call to the token endpoint (the row lock is held meanwhile)
-RETRYABLE_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
+USER_AGENT = "Gigbridge (upwork)"
 # A client-credentials connection that failed is tried again at most this often.
 CLIENT_CREDENTIALS_RETRY = dt.timedelta(seconds=60)
 
@@ -67,28 +77,123 @@ def verify_setting(cfg: Mapping | None = None) -> bool | str:
     return cfg.get("ca_bundle") or True
 
 
+class _Reconnect(Exception):
+    """Internal: the token endpoint refused us for good; carries the reason."""
+
+
+class OAuthClient:
+    """Upwork's authorize and token endpoints for one API key (client id and secret sent in the
+    POST body, as Upwork's documentation shows). Each token call is sent once: it runs under the
+    connection row's lock, and the outbox job tries again later."""
+
+    def __init__(
+        self,
+        cfg: Mapping,
+        *,
+        redirect_uri: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.client_id = cfg.get("client_id")
+        self.client_secret = cfg.get("client_secret")
+        self.redirect_uri = redirect_uri
+        http = new_client(
+            user_agent=USER_AGENT,
+            verify=verify_setting(cfg),
+            timeout=TOKEN_TIMEOUT,
+            transport=transport,
+        )
+        self._caller = Caller(http, service="upwork", logger=log)
+
+    def close(self) -> None:
+        self._caller.http.close()
+
+    def __enter__(self) -> OAuthClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def create_authorization_url(self, url: str, state: str) -> str:
+        """The authorize URL for the code flow with this ``state`` (no network)."""
+        return prepare_grant_uri(
+            url,
+            client_id=self.client_id,
+            response_type="code",
+            redirect_uri=self.redirect_uri,
+            state=state,
+        )
+
+    def fetch_token(self, url: str, *, grant_type: str, what: str, **params: Any) -> Mapping:
+        """POST a token request; -> the token response, else a typed error or ``_Reconnect``."""
+        body = prepare_token_request(
+            grant_type,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            **params,
+        )
+        try:
+            response = self._caller.attempt(
+                "POST",
+                url,
+                label=what,
+                content=body.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except TransportFailure as failure:
+            raise RetryableUpworkError(failure.name, operation=what) from None
+        return _token_of(response, what)
+
+
+def _token_of(response: httpx.Response, what: str) -> Mapping:
+    """The token in a token endpoint's answer; failures typed.
+
+    ``_Reconnect`` when only a person (or a configuration change) can fix it; retryable errors
+    for throttling, server faults and OAuth's own "try later" codes.
+    """
+    status = response.status_code
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if error:
+        code = clean(error)
+        description = clean(body.get("error_description") or "")
+        if code in RETRYABLE_OAUTH_ERRORS:
+            raise RetryableUpworkError(f"{code}: {description}", operation=what, status=status)
+        if not kind_of_status(status).retryable:
+            detail = f" ({description})" if description else ""
+            raise _Reconnect(f"{what} refused: {code}{detail}")
+    if 200 <= status < 300:
+        if not isinstance(body, Mapping):
+            raise MalformedResponse(
+                f"the token response is not a JSON object (HTTP {status})", operation=what
+            )
+        if not body.get("access_token"):
+            raise MalformedResponse("the token response has no access_token", operation=what)
+        return body
+    kind = kind_of_status(status)
+    if kind.retryable:
+        raise RetryableUpworkError(
+            f"token endpoint answered {status}",
+            operation=what,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status in (400, 401):  # RFC 6749 5.2: the key or the grant was refused
+        raise _Reconnect(f"{what} refused with HTTP {status}")
+    raise PermanentUpworkError(f"token endpoint answered {status}", operation=what, status=status)
+
+
 def oauth_client(
     cfg: Mapping | None = None,
     *,
     redirect_uri: str | None = None,
     transport: httpx.BaseTransport | None = None,
-) -> OAuth2Client:
-    """Authlib's OAuth2 client for Upwork (client id and secret sent in the POST body, as
-    Upwork's documentation shows)."""
-    cfg = config() if cfg is None else cfg
-    kwargs: dict[str, Any] = {"timeout": TOKEN_TIMEOUT, "follow_redirects": False}
-    if transport is not None:
-        kwargs["transport"] = transport
-    else:
-        verify = verify_setting(cfg)
-        # httpx deprecates a CA path for verify: hand it a context that trusts exactly that CA.
-        kwargs["verify"] = verify if verify is True else ssl.create_default_context(cafile=verify)
-    return OAuth2Client(
-        client_id=cfg.get("client_id"),
-        client_secret=cfg.get("client_secret"),
-        token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
-        redirect_uri=redirect_uri,
-        **kwargs,
+) -> OAuthClient:
+    """The OAuth2 client for the configured Upwork key."""
+    return OAuthClient(
+        config() if cfg is None else cfg, redirect_uri=redirect_uri, transport=transport
     )
 
 
@@ -96,52 +201,7 @@ def authorization_url(state: str, redirect_uri: str, cfg: Mapping | None = None)
     """Upwork's authorize URL for this state and callback (no network)."""
     cfg = config() if cfg is None else cfg
     with oauth_client(cfg, redirect_uri=redirect_uri) as client:
-        url, _ = client.create_authorization_url(cfg["authorize_url"], state=state)
-    return url
-
-
-class _Reconnect(Exception):
-    """Internal: the token endpoint refused us for good; carries the reason."""
-
-
-def _token_call(call: Callable[[], Mapping], what: str) -> Mapping:
-    """Run one token-endpoint call; map its failures to typed errors.
-
-    ``_Reconnect`` when only a person (or a configuration change) can fix it; retryable errors
-    for throttling, server faults and lost connections.
-    """
-    try:
-        token = call()
-    except OAuthError as exc:
-        code = clean(getattr(exc, "error", "") or "oauth_error")
-        description = clean(getattr(exc, "description", "") or "")
-        if code in RETRYABLE_OAUTH_ERRORS:
-            raise RetryableUpworkError(f"{code}: {description}", operation=what) from None
-        detail = f" ({description})" if description else ""
-        raise _Reconnect(f"{what} refused: {code}{detail}") from None
-    except httpx.HTTPStatusError as exc:
-        status = exc.response.status_code
-        if status in (400, 401):
-            raise _Reconnect(f"{what} refused with HTTP {status}") from None
-        if status == 429 or status >= 500:
-            from gigbridge.integrations.msgraph.client import parse_retry_after
-
-            raise RetryableUpworkError(
-                f"token endpoint answered {status}",
-                operation=what,
-                status=status,
-                retry_after=parse_retry_after(exc.response.headers.get("Retry-After")),
-            ) from None
-        raise PermanentUpworkError(
-            f"token endpoint answered {status}", operation=what, status=status
-        ) from None
-    except httpx.TransportError as exc:
-        raise RetryableUpworkError(type(exc).__name__, operation=what) from None
-    except ValueError as exc:
-        raise MalformedResponse(clean(exc), operation=what) from None
-    if not isinstance(token, Mapping) or not token.get("access_token"):
-        raise MalformedResponse("the token response has no access_token", operation=what)
-    return token
+        return client.create_authorization_url(cfg["authorize_url"], state)
 
 
 def exchange_code(
@@ -153,19 +213,18 @@ def exchange_code(
 ) -> Mapping:
     """Trade an authorization code for tokens (raises AuthExpired when Upwork refuses)."""
     cfg = config() if cfg is None else cfg
+    what = "token (authorization code)"
     with oauth_client(cfg, redirect_uri=redirect_uri, transport=transport) as client:
         try:
-            return _token_call(
-                lambda: client.fetch_token(
-                    cfg["token_url"],
-                    grant_type="authorization_code",
-                    code=code,
-                    redirect_uri=redirect_uri,
-                ),
-                "token (authorization code)",
+            return client.fetch_token(
+                cfg["token_url"],
+                grant_type="authorization_code",
+                what=what,
+                code=code,
+                redirect_uri=redirect_uri,
             )
         except _Reconnect as exc:
-            raise AuthExpired(str(exc), operation="token (authorization code)") from None
+            raise AuthExpired(str(exc), operation=what) from None
 
 
 def _expires_at(token: Mapping, now: dt.datetime) -> dt.datetime | None:
@@ -362,11 +421,10 @@ class ConnectionTokens:
     def _renew(self, row: UpworkConnection, now: dt.datetime) -> None:
         with oauth_client(self.cfg, transport=self._transport) as client:
             if self.client_credentials:
-                token = _token_call(
-                    lambda: client.fetch_token(
-                        self.cfg["token_url"], grant_type="client_credentials"
-                    ),
-                    "token (client credentials)",
+                token = client.fetch_token(
+                    self.cfg["token_url"],
+                    grant_type="client_credentials",
+                    what="token (client credentials)",
                 )
                 row.grant_type = UpworkConnection.Grant.CLIENT_CREDENTIALS
                 if row.connected_at is None:
@@ -375,11 +433,11 @@ class ConnectionTokens:
                 refresh_token = row.refresh_token
                 if not refresh_token:
                     raise _Reconnect("no refresh token is stored")
-                token = _token_call(
-                    lambda: client.refresh_token(
-                        self.cfg["token_url"], refresh_token=refresh_token
-                    ),
-                    "token refresh",
+                token = client.fetch_token(
+                    self.cfg["token_url"],
+                    grant_type="refresh_token",
+                    what="token refresh",
+                    refresh_token=refresh_token,
                 )
         _apply(row, token, now)
         row.save()

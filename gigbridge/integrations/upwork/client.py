@@ -26,15 +26,16 @@ What every call gets, in one place (``execute``):
   for an ``errors`` array, ``MalformedResponse`` for an answer that is not GraphQL.
 
 ``sleep``, ``now`` (wall clock, for Retry-After dates) and ``rng`` (jitter) are injectable so
-the tests run without waiting.
+the tests run without waiting. The limiter, the log line, the retry loop and the classification
+of failures are the shared outbound layer's (``gigbridge.integrations.outbound``).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import re
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from os import PathLike
@@ -43,7 +44,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gigbridge.integrations.msgraph.client import parse_retry_after
+from gigbridge.integrations.outbound.classify import RETRYABLE_STATUSES, TransportFailure
+from gigbridge.integrations.outbound.http import Caller, new_client
+from gigbridge.integrations.outbound.retry import Retrier, RetryKnobs, RetryPolicy
 
 from .errors import (
     AuthExpired,
@@ -59,9 +62,6 @@ from .errors import (
 )
 
 log = logging.getLogger("gigbridge.integrations.upwork")
-# httpx logs each request at INFO; this module logs its own sanitised line instead.
-if logging.getLogger("httpx").level == logging.NOTSET:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 GRAPHQL_URL = "https://api.upwork.com/graphql"
 TENANT_HEADER = "X-Upwork-API-TenantId"
@@ -77,6 +77,14 @@ class TokenProvider(Protocol):
     def refresh_after_rejection(self, rejected: str) -> str: ...
 
     def mark_needs_reconnect(self, reason: str) -> None: ...
+
+
+class _TokenFailure(Exception):
+    """Internal: carries a token provider's error past the retry loop."""
+
+    def __init__(self, error: UpworkError):
+        super().__init__(str(error))
+        self.error = error
 
 
 class StaticTokens:
@@ -143,7 +151,7 @@ def _message_of(body: Any, response: httpx.Response) -> str:
     return response.reason_phrase or ""
 
 
-class UpworkClient:
+class UpworkClient(RetryKnobs):
     """An Upwork GraphQL client over one ``httpx.Client``; see the module docstring."""
 
     def __init__(
@@ -173,32 +181,42 @@ class UpworkClient:
             raise ValueError(f"the GraphQL URL must be an https URL, not {url!r}")
         self.url = url
         self.tokens = tokens
-        self.limiter = limiter
         self.organization_id = organization_id or None
-        self.max_retries = max_retries
-        self.max_wait = max_wait
-        self.sleep = sleep
         self.on_error = on_error
-        self._now = now
-        self._rng = rng
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._verify = verify
+        self.retrier = Retrier(
+            RetryPolicy(
+                statuses=RETRYABLE_STATUSES,  # queries only: see _execute
+                max_retries=max_retries,
+                max_wait=max_wait,
+                backoff_base=backoff_base,
+                backoff_cap=backoff_cap,
+            ),
+            sleep=sleep,
+            now=now,
+            rng=rng,
+        )
         if http is None:
-            tls: bool | ssl.SSLContext = True
-            if transport is None and verify is not True:
-                tls = ssl.create_default_context(cafile=str(verify))
-            http = httpx.Client(
-                timeout=httpx.Timeout(timeout),
-                verify=tls,
-                transport=transport,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            http = new_client(
+                user_agent=USER_AGENT, verify=verify, timeout=timeout, transport=transport
             )
-        self._http = http
+        self._caller = Caller(http, service="upwork", logger=log, limiter=limiter)
+
+    @property
+    def limiter(self) -> Any:
+        """The rate limiter each attempt takes a token from (None: unlimited)."""
+        return self._caller.limiter
+
+    @limiter.setter
+    def limiter(self, value: Any) -> None:
+        self._caller.limiter = value
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled ``httpx.Client`` every attempt goes through."""
+        return self._caller.http
 
     def close(self) -> None:
-        self._http.close()
+        self._caller.http.close()
 
     def __enter__(self) -> UpworkClient:
         return self
@@ -206,44 +224,32 @@ class UpworkClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter for the n-th retry (1-based): half fixed, half random."""
-        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + self._rng() * ceiling / 2
-
     # -- one attempt ------------------------------------------------------------------------------
 
     def _send(self, payload: dict, operation: str, attempt: int, token: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         if self.organization_id:
             headers[TENANT_HEADER] = self.organization_id
-        if self.limiter is not None:
-            self.limiter.acquire(1)
-        started = time.perf_counter()
-        try:
-            response = self._http.post(self.url, json=payload, headers=headers)
-        except httpx.TimeoutException as exc:
-            self._log(operation, "timeout", started, None, attempt)
-            raise RetryableUpworkError(type(exc).__name__, operation=operation) from None
-        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-            self._log(operation, "error", started, None, attempt)
-            raise PermanentUpworkError(type(exc).__name__, operation=operation) from None
-        except httpx.TransportError as exc:
-            self._log(operation, "error", started, None, attempt)
-            raise RetryableUpworkError(type(exc).__name__, operation=operation) from None
-        self._log(operation, response.status_code, started, _request_id(response), attempt)
-        return response
 
-    def _log(self, operation, status, started, request_id, attempt) -> None:
-        log.info(
-            "upwork %s %s %.0fms request-id=%s attempt=%d tenant=%s",
-            operation,
-            status,
-            (time.perf_counter() - started) * 1000,
-            request_id or "-",
-            attempt,
-            self.organization_id or "-",
-        )
+        def log_fields(response: httpx.Response | None):
+            return [
+                ("request-id", _request_id(response) if response is not None else None),
+                ("attempt", attempt),
+                ("tenant", self.organization_id),
+            ]
+
+        try:
+            return self._caller.attempt(
+                "POST",
+                self.url,
+                label=operation,
+                log_fields=log_fields,
+                json=payload,
+                headers=headers,
+            )
+        except TransportFailure as failure:
+            cls = RetryableUpworkError if failure.kind.retryable else PermanentUpworkError
+            raise cls(failure.name, operation=operation) from None
 
     def _error_for(self, response: httpx.Response, operation: str) -> UpworkError:
         body = _json_of(response)
@@ -258,7 +264,7 @@ class UpworkClient:
             _message_of(body, response),
             operation=operation,
             request_id=request_id,
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), self._now),
+            retry_after=self.retrier.retry_after(response.headers.get("Retry-After")),
         )
 
     def _data(self, response: httpx.Response, operation: str) -> dict:
@@ -313,47 +319,54 @@ class UpworkClient:
             "operationName": operation,
             "variables": dict(variables or {}),
         }
-        idempotent = kind == "query"
-        waited = 0.0
-        attempt = 0
+
         refreshed = False
-        while True:
-            attempt += 1
-            token = self.tokens.token()
-            try:
+
+        def attempt_once(attempt: int) -> dict:
+            nonlocal refreshed
+            while True:
+                token = self._token(self.tokens.token)
                 response = self._send(payload, operation, attempt, token)
-            except RetryableUpworkError as exc:
-                error: UpworkError = exc
-            else:
-                if response.status_code == 401:
-                    if not refreshed:
-                        refreshed = True
-                        self.tokens.refresh_after_rejection(token)
-                        attempt -= 1  # the same attempt again, with the new token
-                        continue
+                if response.status_code != 401:
+                    break
+                if refreshed:
                     reason = "Upwork refused a freshly refreshed access token (401)"
                     self.tokens.mark_needs_reconnect(reason)
                     raise AuthExpired(
                         reason, operation=operation, status=401, request_id=_request_id(response)
                     )
-                if 200 <= response.status_code < 300:
-                    return self._data(response, operation)
-                error = self._error_for(response, operation)
-            if not isinstance(error, RetryableUpworkError):
-                raise error
-            if not idempotent:
-                raise error  # a mutation: never re-sent blindly; the caller checks, then acts
-            if attempt > self.max_retries:
-                raise error
-            delay = error.retry_after if error.retry_after is not None else self.backoff(attempt)
-            if waited + delay > self.max_wait:
-                raise error
-            self.sleep(delay)
-            waited += delay
+                # Upwork did not run it: refresh once per call (another worker may already
+                # have) and send the same attempt again, query or mutation.
+                refreshed = True
+                self._token(self.tokens.refresh_after_rejection, token)
+            if 200 <= response.status_code < 300:
+                return self._data(response, operation)
+            raise self._error_for(response, operation)
+
+        try:
+            # A mutation is never re-sent blindly: the caller checks what happened, then acts.
+            return self.retrier.run(
+                attempt_once, idempotent=kind == "query", retryable=RetryableUpworkError
+            )
+        except _TokenFailure as failure:
+            raise failure.error from None
+
+    @staticmethod
+    def _token(get: Callable[..., str], *args: str) -> str:
+        """A token from the provider. Its failures are raised as they are, never retried here:
+        the token endpoint was already asked under the connection's row lock, and the outbox
+        tries again later."""
+        try:
+            return get(*args)
+        except UpworkError as exc:
+            raise _TokenFailure(exc) from None
 
     def for_organization(self, organization_id: str | None) -> UpworkClient:
         """The same connection (tokens, limiter, HTTP pool) acting for another organization."""
         other = object.__new__(UpworkClient)
         other.__dict__.update(self.__dict__)
         other.organization_id = organization_id or None
+        # Its own retry settings and limiter attribute, like a new client; the same HTTP pool.
+        other.retrier = copy.copy(self.retrier)
+        other._caller = copy.copy(self._caller)
         return other

@@ -17,7 +17,8 @@ import threading
 import httpx
 from django.conf import settings
 
-from gigbridge.integrations.msgraph.ratelimit import DatabaseTokenBucket
+from gigbridge.integrations.outbound.http import new_client
+from gigbridge.integrations.outbound.ratelimit import DatabaseTokenBucket
 
 from . import auth
 from .client import USER_AGENT, UpworkClient
@@ -70,15 +71,10 @@ def config_problems() -> list[str]:
 
 def _http() -> httpx.Client:
     if "http" not in _shared:
-        import ssl
-
-        verify = auth.verify_setting()
-        tls = True if verify is True else ssl.create_default_context(cafile=str(verify))
-        _shared["http"] = httpx.Client(
-            timeout=httpx.Timeout(float(config().get("timeout", 30))),
-            verify=tls,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        _shared["http"] = new_client(
+            user_agent=USER_AGENT,
+            verify=auth.verify_setting(),
+            timeout=float(config().get("timeout", 30)),
         )
         _shared["limiter"] = DatabaseTokenBucket(
             BUCKET, rate=float(config().get("rate", 9)), burst=float(config().get("burst", 9))

@@ -25,27 +25,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gigbridge.integrations.outbound.classify import clean, kind_of_status
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RECONNECT_WAIT = 900.0  # seconds an outbox job waits before trying again after AuthExpired
-_MAX_MESSAGE = 300
-# A server echoing a credential back must not put it in a log or the outbox.
-_SECRETS = re.compile(
-    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
-    r"|(?i:bearer)\s+\S+"
-    r"|(?i:(?:access|refresh)_token)[\"'=:\s]+[^\s\"'&,]+"
-)
 # "...doesn't have enough oauth2 permissions/scopes to access: [ContractDetails.id, ...]"
 _SCOPE_WORDS = re.compile(r"\bscopes?\b|oauth2 permission", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\]]*)\]")
-
-
-def clean(text: Any) -> str:
-    """One line, no credentials, at most 300 characters."""
-    text = "" if text is None else str(text)
-    text = _SECRETS.sub("[redacted]", text.replace("\r", " ").replace("\n", " "))
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
 
 
 class UpworkError(Exception):
@@ -226,6 +212,6 @@ def http_error(
 ) -> UpworkError:
     """The typed error for a non-2xx answer other than 401 (handled by the client)."""
     kwargs = {"operation": operation, "status": status, "request_id": request_id}
-    if status in RETRYABLE_STATUSES:
+    if kind_of_status(status).retryable:
         return RetryableUpworkError(message, retry_after=retry_after, **kwargs)
     return PermanentUpworkError(message, **kwargs)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from gigbridge.integrations.msgraph import conformance
-from gigbridge.integrations.msgraph.client import GraphClient, WithEtag, parse_retry_after
+from gigbridge.integrations.msgraph.client import GraphClient, WithEtag
 from gigbridge.integrations.msgraph.errors import (
     BadRequest,
     Conflict,
@@ -34,7 +34,7 @@ from gigbridge.integrations.msgraph.errors import (
     RetryableGraphError,
     Unauthorized,
 )
-from gigbridge.integrations.msgraph.ratelimit import InProcessTokenBucket
+from gigbridge.integrations.outbound.ratelimit import InProcessTokenBucket
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
 HOST = "graph.test"
@@ -582,15 +582,6 @@ def test_retry_after_as_an_http_date(client, graph, clock):
     graph.fail("GET", f"/users/{USER_ID}", throttled(when))
     client.get_user(USER_ID)
     assert clock.sleeps == [7.0]
-
-
-def test_parse_retry_after():
-    assert parse_retry_after("120") == 120
-    assert parse_retry_after(" 0 ") == 0
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
-    past = email.utils.formatdate(NOW - 60, usegmt=True)
-    assert parse_retry_after(past, lambda: NOW) == 0
 
 
 @pytest.mark.parametrize("status", [503, 504])

@@ -123,7 +123,7 @@ def upwork_client(settings, info, http, recorder):  # noqa: F811
     settings.UPWORK = sandbox_cfg(info)
     connection.reset()
     client = connection.client()
-    client._http.event_hooks = {"request": [recorder.request_hook], "response": []}
+    client.http.event_hooks = {"request": [recorder.request_hook], "response": []}
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:  # the back-off waits on the sandbox clock
@@ -426,7 +426,7 @@ def test_read_only_key_raises_missing_scope(info, http, recorder, unthrottled): 
     cfg = sandbox_cfg(info, upwork(info)["read_only_client"], organization_id="")
     tokens = ConnectionTokens("", cfg=cfg)
     with UpworkClient(cfg["graphql_url"], tokens, verify=cfg["ca_bundle"]) as client:
-        client._http.event_hooks = {"request": [recorder.request_hook], "response": []}
+        client.http.event_hooks = {"request": [recorder.request_hook], "response": []}
         assert ops.organization(client).name  # common entities: allowed
         with pytest.raises(MissingScope) as raised:
             ops.create_job_posting(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,7 +17,13 @@ from django.test import Client
 
 from gigbridge.integrations.upwork import auth, connection, views
 from gigbridge.integrations.upwork.auth import ConnectionTokens, store_token
-from gigbridge.integrations.upwork.errors import AuthExpired, NotConnected, RetryableUpworkError
+from gigbridge.integrations.upwork.errors import (
+    AuthExpired,
+    MalformedResponse,
+    NotConnected,
+    PermanentUpworkError,
+    RetryableUpworkError,
+)
 from gigbridge.integrations.upwork.models import UpworkConnection
 
 ACCESS = "oauth2v2_access_5ecre7_aaaaaaaaaaaa"
@@ -234,6 +241,38 @@ def test_token_endpoint_outage_is_retryable_and_keeps_the_connection(connected, 
     assert caught.value.retry_after == 30
     row = UpworkConnection.objects.get(pk=connected.pk)
     assert row.state == "connected" and "503" in row.last_error
+
+
+@pytest.mark.parametrize(
+    "answer, error, retry_after",
+    [
+        (httpx.Response(429, headers={"Retry-After": "12"}), RetryableUpworkError, 12),
+        (httpx.Response(400, json={"error": "slow_down"}), RetryableUpworkError, None),
+        (httpx.Response(503, json={"error": "whatever"}), RetryableUpworkError, None),
+        (httpx.Response(200, text="<html>maintenance</html>"), MalformedResponse, None),
+        (httpx.Response(200, json={"token_type": "Bearer"}), MalformedResponse, None),
+        (httpx.Response(403, text="forbidden"), PermanentUpworkError, None),
+    ],
+)
+def test_token_endpoint_answers_are_classified_and_keep_the_connection(
+    connected, clock, answer, error, retry_after
+):
+    clock.move(days=1)
+    with pytest.raises(error) as caught:
+        tokens_for(TokenEndpoint(answer), clock).token()
+    assert getattr(caught.value, "retry_after", None) == retry_after
+    assert UpworkConnection.objects.get(pk=connected.pk).state == "connected"
+
+
+def test_token_calls_are_logged_without_tokens_or_the_secret(connected, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    clock.move(days=1)
+    assert tokens_for(TokenEndpoint(granted()), clock).token() == NEW_ACCESS
+    lines = [r.getMessage() for r in caplog.records if r.name == "gigbridge.integrations.upwork"]
+    assert any(line.startswith("upwork token refresh 200 ") for line in lines)
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (ACCESS, REFRESH, NEW_ACCESS, NEW_REFRESH, CFG["client_secret"]):
+        assert secret not in everything
 
 
 def test_network_failure_during_refresh_is_retryable(connected, clock):

@@ -275,6 +275,21 @@ def test_401_refreshes_once_then_succeeds(sleeps):
     ]
 
 
+def test_a_token_endpoint_outage_is_raised_not_retried(sleeps):
+    """The token was already asked for under the connection's row lock: the outbox tries later."""
+    calls = []
+
+    class DownTokens(StaticTokens):
+        def token(self) -> str:
+            calls.append("token")
+            raise RetryableUpworkError("token endpoint answered 503", operation="token", status=503)
+
+    script = Script(httpx.Response(200, json=OK))
+    with pytest.raises(RetryableUpworkError, match="503"):
+        run_contract(make(script, sleeps, tokens=DownTokens(TOKEN)))
+    assert calls == ["token"] and script.requests == [] and sleeps == []
+
+
 def test_401_twice_marks_needs_reconnect(sleeps):
     tokens = RefreshingTokens()
     script = Script(httpx.Response(401), httpx.Response(401), httpx.Response(200, json=OK))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gigbridge.integrations.msgraph.ratelimit import DatabaseTokenBucket
+from gigbridge.integrations.outbound.ratelimit import DatabaseTokenBucket
 from gigbridge.integrations.upwork import connection, operations
 from gigbridge.integrations.upwork.auth import store_token
 from gigbridge.integrations.upwork.errors import NotConnected, PermanentUpworkError

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from gigbridge.integrations.msgraph.ratelimit import (
-    DEFAULT_TABLE,
+from gigbridge.integrations.outbound.models import RateBucket
+from gigbridge.integrations.outbound.ratelimit import (
     DatabaseTokenBucket,
     InProcessTokenBucket,
     Unlimited,
@@ -112,8 +112,6 @@ def test_concurrent_callers_reserve_distinct_turns(make):
     Lost updates would show as two callers with the same wait."""
     clock = FakeTime(frozen=True)
     bucket = make(10, 50, clock)
-    if isinstance(bucket, DatabaseTokenBucket):
-        bucket.ensure_table()
     errors = []
 
     def work():
@@ -143,8 +141,6 @@ def test_parameters_are_checked():
         InProcessTokenBucket(0, 1, clock=clock)
     with pytest.raises(ValueError, match="burst"):
         InProcessTokenBucket(1, 0.5, clock=clock)
-    with pytest.raises(ValueError, match="table"):
-        DatabaseTokenBucket("x", 1, 1, table="buckets; DROP TABLE auth_user")
     with pytest.raises(ValueError, match="name"):
         DatabaseTokenBucket("", 1, 1)
     Unlimited().acquire(1000)
@@ -169,23 +165,17 @@ def test_database_buckets_are_shared_by_name_across_instances():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_bucket_creates_its_table_and_row():
-    from django.db import connection
-
+def test_database_bucket_creates_its_row_full_on_first_use():
     clock = FakeTime()
     bucket = in_database(2, 5, clock, "graph-create")
+    assert bucket.tokens == 5  # no row yet: a full bucket
     bucket.acquire(2)
-    bucket.ensure_table()  # again: harmless
-    in_database(2, 5, clock, "graph-create").ensure_table()  # another instance: harmless
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT name, tokens, updated_at FROM {DEFAULT_TABLE} WHERE name = %s",  # noqa: S608
-            ["graph-create"],
-        )
-        assert cursor.fetchall() == [("graph-create", 3.0, clock())]
-    assert DEFAULT_TABLE in connection.introspection.table_names()
+    assert list(RateBucket.objects.values_list("name", "tokens", "updated_at")) == [
+        ("graph-create", 3.0, clock())
+    ]
     assert bucket.tokens == pytest.approx(3)
-    assert in_database(2, 5, clock).tokens == 5  # no row yet: a full bucket
+    clock.now += 0.5  # refilled by one token, read by another instance of the same name
+    assert in_database(2, 5, clock, "graph-create").tokens == pytest.approx(4)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,17 +183,32 @@ def test_database_bucket_refuses_to_run_inside_a_transaction():
     from django.db import transaction
 
     bucket = in_database(1, 1, FakeTime())
-    bucket.ensure_table()
     with pytest.raises(RuntimeError), transaction.atomic():
         bucket.acquire()
+    assert not RateBucket.objects.filter(name=bucket.name).exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_bucket_on_another_table():
-    clock = FakeTime()
-    bucket = DatabaseTokenBucket(
-        "x", 1, 1, table="gigbridge_rate_bucket_alt", clock=clock, sleep=clock.sleep
-    )
-    bucket.acquire()
-    bucket.acquire()
-    assert clock.sleeps == [pytest.approx(1.0)]
+def test_the_migration_keeps_a_table_created_at_run_time():
+    """Deployments whose bucket made its own table (CREATE TABLE IF NOT EXISTS) keep it and its
+    rows when the migration runs."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("outbound", None)])
+    try:
+        assert RateBucket._meta.db_table not in connection.introspection.table_names()
+        with connection.cursor() as cursor:
+            cursor.execute(  # exactly what the old bucket ran
+                "CREATE TABLE IF NOT EXISTS gigbridge_rate_bucket (name VARCHAR(200) NOT NULL "
+                "PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION "
+                "NOT NULL)"
+            )
+            cursor.execute("INSERT INTO gigbridge_rate_bucket VALUES ('graph', -2.5, 10.0)")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert list(RateBucket.objects.values_list("name", "tokens", "updated_at")) == [
+        ("graph", -2.5, 10.0)
+    ]
