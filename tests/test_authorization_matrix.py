@@ -477,7 +477,7 @@ def world(people, tmp_path, settings):
     from decimal import Decimal
 
     from gigbridge import clock
-    from gigbridge.engagements import actions, links, marketplace
+    from gigbridge.engagements import actions, links
     from gigbridge.engagements.models import (
         ApprovalStep,
         DecisionLink,
@@ -491,6 +491,7 @@ def world(people, tmp_path, settings):
     from gigbridge.people.importer import import_file
     from gigbridge.people.signing import token_for as signing_token_for
     from gigbridge.program.models import CostCenter
+    from gigbridge.sourcing import marketplace
 
     csv = tmp_path / "people.csv"
     csv.write_text(

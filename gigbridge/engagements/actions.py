@@ -23,9 +23,9 @@ from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import RequestFacts
 
-from . import compliance, links, permissions
+from . import compliance, events, links, permissions
 from .errors import InvalidTransition, Problem, RuleViolation
-from .models import ApprovalStep, DecisionLink, Engagement, Sourcing, WorkRequest
+from .models import ApprovalStep, DecisionLink, Engagement, WorkRequest
 
 log = logging.getLogger(__name__)
 User = get_user_model()
@@ -690,9 +690,8 @@ def _approve_request(request: WorkRequest, policy_version: int, rule: str) -> En
         {**_request_context(request), "engagement_id": engagement.pk},
         key=str(engagement.pk),
     )
-    from .marketplace import queue_posting
-
-    queue_posting(engagement)  # a marketplace request is posted once Upwork is configured
+    # Sourcing posts a marketplace request's job once Upwork is configured.
+    events.engagement_created.send(sender=Engagement, engagement=engagement)
     return engagement
 
 
@@ -826,7 +825,9 @@ def transition_engagement(
             f"{allowed}, not {to_state}"
         )
     if user is not None:
-        _refuse_ending_a_live_contract_by_hand(engagement, to_state)
+        events.engagement_transition_requested.send(
+            sender=Engagement, engagement=engagement, to_state=to_state
+        )
     version, policy = program.current()
     rule = ""
     if to_state == Engagement.State.CONTRACTED:
@@ -839,15 +840,20 @@ def transition_engagement(
         # The contract ended now (or on its planned day, if that has passed): access follows.
         engagement.contract_end = min(engagement.contract_end or clock.today(), clock.today())
     before = snapshot(engagement, ["state", "contract_start", "contract_end"])
+    from_state = engagement.state
     engagement.state, engagement.updated_at = to_state, clock.now()
     engagement.save()
     after = snapshot(engagement, ["state", "contract_start", "contract_end"])
     if reason:
         after["reason"] = reason
-    # Access follows the contract: every transition is a reason to look at the tenant again.
-    from gigbridge.access.actions import request_reconcile
-
-    request_reconcile(engagement, f"engagement {to_state}")
+    # Access reacts (its reconciler looks at the tenant again), in this transaction.
+    events.engagement_transitioned.send(
+        sender=Engagement,
+        engagement=engagement,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
     record(
         user=user if user is not None else actor,
         action=f"engagement.{to_state}",
@@ -858,22 +864,6 @@ def transition_engagement(
         rule=rule,
     )
     return engagement
-
-
-def _refuse_ending_a_live_contract_by_hand(engagement: Engagement, to_state: str) -> None:
-    """Moving an engagement with a running Upwork contract to offboarding (or cancelling it) by
-    hand would cut access while the contract, and its payments, go on: ending goes through
-    ``ending.end_contract``, which tells Upwork."""
-    if to_state not in (Engagement.State.OFFBOARDING, Engagement.State.CANCELLED):
-        return
-    sourcing = Sourcing.objects.filter(engagement=engagement).first()
-    if sourcing is None or not sourcing.contract_id or sourcing.contract_status == "ENDED":
-        return
-    raise InvalidTransition(
-        f"{engagement.reference} has a running Upwork contract ({sourcing.contract_id}): end it "
-        "with “End the contract” on its page (or POST /api/v1/engagements/"
-        f"{engagement.pk}/end), which ends it on Upwork too"
-    )
 
 
 def _check_contract(engagement: Engagement, policy, start, end) -> str:

@@ -12,15 +12,14 @@ from gigbridge.api.pagination import Pagination
 from gigbridge.audit.describe import describe_all
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
+from gigbridge.sourcing import ending, marketplace, milestones
+from gigbridge.sourcing.models import Milestone, MilestoneDecision, Proposal
 
-from . import actions, compliance, direct, ending, marketplace, milestones, permissions
+from . import actions, compliance, direct, permissions
 from .errors import Problem, RuleViolation
 from .models import (
     ApprovalStep,
     Engagement,
-    Milestone,
-    MilestoneDecision,
-    Proposal,
     WorkRequest,
 )
 from .schemas import (

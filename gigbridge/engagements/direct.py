@@ -24,7 +24,6 @@ from gigbridge import clock
 
 from . import permissions
 from .errors import InvalidTransition, Problem, RuleViolation
-from .marketplace import may_source
 from .models import Engagement, WorkRequest
 
 STARTED = "contract started"
@@ -39,7 +38,7 @@ def may_start(user, engagement: Engagement) -> bool:
     return (
         engagement.state == Engagement.State.SOURCING
         and is_direct(engagement)
-        and may_source(user, engagement)
+        and permissions.may_run_engagement(user, engagement)
     )
 
 
@@ -87,7 +86,7 @@ def start_contract(
     engagement or one no longer in sourcing, RuleViolation (naming the field) for dates outside
     the request's or a compliance rule the freelancer does not meet."""
     engagement = Engagement.objects.select_related("request").get(pk=engagement.pk)
-    if not may_source(user, engagement):
+    if not permissions.may_run_engagement(user, engagement):
         raise permissions.deny(
             user,
             "engagement.start",

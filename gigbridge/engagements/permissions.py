@@ -105,6 +105,14 @@ def require(user, capability: Capability, action: str, obj=None) -> None:
 # --- visibility ----------------------------------------------------------------------------
 
 
+def may_run_engagement(user, engagement: Engagement) -> bool:
+    """The hiring manager (the requester) or a program admin: who sources the freelancer,
+    starts a direct hire's contract, decides milestones and ends the contract."""
+    return user is not None and (
+        engagement.request.requester_id == user.pk or people.has_role(user, Role.PROGRAM_ADMIN)
+    )
+
+
 def sees_everything(user) -> bool:
     return people.has_role(user, *OVERSEERS)
 

@@ -449,7 +449,7 @@ class InviteIn(InputSchema):
 
 
 def _end_reasons():
-    from .ending import REASONS
+    from gigbridge.sourcing.ending import REASONS
 
     return tuple(REASONS)
 
@@ -458,7 +458,7 @@ EndReason = Literal[_end_reasons()]  # type: ignore[valid-type]
 
 
 class EndContractIn(InputSchema):
-    """End the contract now; ``reason`` is one of the codes of ``engagements.ending.REASONS``."""
+    """End the contract now; ``reason`` is one of the codes of ``sourcing.ending.REASONS``."""
 
     reason: EndReason = Field(description="why: " + ", ".join(_end_reasons()))
     feedback: limits.Comment = Field(default="", description="for the freelancer (optional)")

@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST
 from gigbridge import limits, securitylog
 from gigbridge.access import reach
 from gigbridge.audit.describe import describe_all
+from gigbridge.sourcing import ending, marketplace, milestones
+from gigbridge.sourcing.models import Milestone, Proposal
 
-from . import actions, direct, ending, links, milestones, permissions
+from . import actions, direct, links, permissions
 from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
@@ -299,7 +301,6 @@ def _engagement_page(request, engagement, refused=None, problems=(), start_probl
     from gigbridge.access.names import grant_places
 
     from .api import marketplace_view
-    from .marketplace import may_source
 
     m = marketplace_view(engagement)
     m["overspent"] = max(m["spent"] - m["budget"], 0)
@@ -322,7 +323,7 @@ def _engagement_page(request, engagement, refused=None, problems=(), start_probl
             "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,
-            "may_source": may_source(request.user, engagement)
+            "may_source": permissions.may_run_engagement(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
             "direct_hire": engagement.request.sourcing == WorkRequest.Sourcing.DIRECT,
             **agreements,
@@ -370,9 +371,6 @@ def _agreements_needed(user, engagement, proposals) -> dict:
 def proposal_action(request, pk, proposal_pk, what):
     """Shortlist or pick a proposal from the engagement page."""
     from django.http import Http404
-
-    from . import marketplace
-    from .models import Proposal
 
     if what not in ("shortlist", "pick"):
         raise Http404("no such proposal action")
@@ -459,10 +457,9 @@ def engagement_transition(request, pk):
 @require_POST
 def engagement_end(request, pk):
     """End the contract from the engagement page (engagements/_end_contract.html)."""
-    from .marketplace import may_source
 
     engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    if not may_source(request.user, engagement):
+    if not permissions.may_run_engagement(request.user, engagement):
         raise permissions.deny(
             request.user,
             _what(request),
@@ -506,7 +503,6 @@ def _back_to(pk, anchor: str):
 
 
 def _milestone_of(request, pk, ms_pk):
-    from .models import Milestone
 
     engagement = permissions.engagement_or_404(request.user, pk, _what(request))
     return get_object_or_404(Milestone, pk=ms_pk, engagement=engagement)
@@ -608,10 +604,8 @@ def engagement_start(request, pk):
     A refusal shows the page again with the reasons at their fields and what was typed."""
     import datetime as dt
 
-    from .marketplace import may_source
-
     engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    if not may_source(request.user, engagement):
+    if not permissions.may_run_engagement(request.user, engagement):
         raise permissions.deny(
             request.user,
             _what(request),

@@ -15,7 +15,6 @@ from conftest import EXAMPLE_POLICY
 from gigbridge import clock
 from gigbridge.audit.describe import describe
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import milestones, sync
 from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.engagements.models import (
     Engagement,
@@ -25,10 +24,11 @@ from gigbridge.engagements.models import (
     Payment,
     TimeEntry,
 )
-from gigbridge.engagements.tests.test_marketplace import _contracted, approved_engagement
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.program.actions import activate_policy
+from gigbridge.sourcing import milestones, sync
+from gigbridge.sourcing.tests.test_marketplace import _contracted, approved_engagement
 
 pytestmark = pytest.mark.django_db
 
@@ -535,7 +535,7 @@ def test_an_approval_shown_paid_counts_until_a_payments_pass_has_finished_after_
 ):
     """Contracts and payments are separate steps of a pass: when the payments step fails (or
     has not run since), the approval shown paid is not yet spend, so it still counts."""
-    from gigbridge.engagements.models import SyncCursor
+    from gigbridge.sourcing.models import SyncCursor
 
     first = milestone(contracted, "m1", "1200.00")
     milestones.approve(people["rita"], first)
