@@ -21,9 +21,11 @@ import datetime as dt
 from django.db import transaction
 
 from gigbridge import clock
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
+from gigbridge.people import capabilities
 
 from . import permissions
-from .errors import InvalidTransition, Problem, RuleViolation
+from .actions import transition_engagement
 from .models import Engagement, WorkRequest
 
 STARTED = "contract started"
@@ -87,7 +89,7 @@ def start_contract(
     the request's or a compliance rule the freelancer does not meet."""
     engagement = Engagement.objects.select_related("request").get(pk=engagement.pk)
     if not permissions.may_run_engagement(user, engagement):
-        raise permissions.deny(
+        raise capabilities.deny(
             user,
             "engagement.start",
             engagement,
@@ -108,8 +110,6 @@ def start_contract(
 
 @transaction.atomic
 def _start(user, engagement_id: int, start: dt.date, end: dt.date) -> Engagement:
-    from .actions import transition_engagement
-
     engagement = Engagement.objects.select_for_update(of=("self",)).get(pk=engagement_id)
     if engagement.state != Engagement.State.SOURCING:
         raise InvalidTransition(
@@ -149,8 +149,6 @@ def start_due_contracts() -> int:
 
 @transaction.atomic
 def _start_due(engagement_id: int) -> int:
-    from .actions import transition_engagement
-
     engagement = (
         Engagement.objects.select_for_update(of=("self",))
         .filter(

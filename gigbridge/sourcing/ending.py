@@ -23,15 +23,15 @@ from django.db import transaction
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements import permissions
 from gigbridge.engagements.actions import transition_engagement
-from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements.models import Engagement
-from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.people import capabilities
 
 from .models import ContractEnd, Sourcing
 
@@ -89,7 +89,7 @@ def end_contract(user, engagement: Engagement, reason: str, feedback: str = "") 
     of bounds, InvalidTransition unless the engagement is contracted or active."""
     engagement = Engagement.objects.select_related("request").get(pk=engagement.pk)
     if not permissions.may_run_engagement(user, engagement):
-        raise permissions.deny(
+        raise capabilities.deny(
             user,
             "engagement.end",
             engagement,
@@ -175,6 +175,8 @@ def _end(user, engagement_id: int, reason: str, feedback: str) -> ContractEnd:
 
 def run_end_contract(engagement_id: int) -> str:
     """End the contract on Upwork, once."""
+    from gigbridge.integrations.upwork import connection
+
     ending = ContractEnd.objects.select_related("engagement").get(engagement_id=engagement_id)
     if ending.marketplace_state != ContractEnd.Marketplace.QUEUED:
         return "done before"

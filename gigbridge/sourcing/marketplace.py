@@ -19,17 +19,18 @@ from django.urls import reverse
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements import compliance, permissions
 from gigbridge.engagements.actions import transition_engagement
-from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements.models import Engagement, WorkRequest
-from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import RetryableError
 from gigbridge.notifications.actions import mail
 from gigbridge.people import actions as people
+from gigbridge.people import capabilities
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Person, Role
 from gigbridge.program import actions as program
 
@@ -55,13 +56,15 @@ MARKETPLACE_CURRENCY = "USD"
 
 
 def organization_id() -> str:
+    from gigbridge.integrations.upwork import connection
+
     return connection.config().get("organization_id") or ""
 
 
 def _require(user, engagement: Engagement, what: str) -> None:
     if not permissions.may_run_engagement(user, engagement):
         reason = f"only the hiring manager or a program admin can {what}"
-        raise permissions.deny(user, "marketplace", engagement, reason)
+        raise capabilities.deny(user, "marketplace", engagement, reason)
 
 
 def sourcing_of(engagement: Engagement) -> Sourcing:
@@ -86,6 +89,8 @@ def _locked(engagement: Engagement) -> Engagement:
 def queue_posting(engagement: Engagement) -> bool:
     """On approval (inside its transaction): a marketplace request gets a job posting, when
     Upwork is configured. No audit event of its own: the posting job records the outcome."""
+    from gigbridge.integrations.upwork import connection
+
     if (
         not connection.configured()
         or engagement.request.sourcing != WorkRequest.Sourcing.MARKETPLACE
@@ -141,6 +146,8 @@ def _job_description(request: WorkRequest) -> str:
 
 
 def run_post_job(engagement_id: int) -> str:
+    from gigbridge.integrations.upwork import connection
+
     sourcing = Sourcing.objects.select_related("engagement__request").get(
         engagement_id=engagement_id
     )
@@ -216,6 +223,8 @@ def shortlist(user, proposal: Proposal) -> Proposal:
 
 
 def run_shortlist(proposal_id: int) -> None:
+    from gigbridge.integrations.upwork import connection
+
     proposal = Proposal.objects.select_related("engagement__sourcing").get(pk=proposal_id)
     if proposal.state.upper() in ("SHORTLISTED", "OFFERED", "HIRED"):
         return
@@ -256,7 +265,7 @@ def freelancer_problems(
         Problem("freelancer", p.message, p.rule)
         for p in compliance.check_cooling_off(person.email, request.start_date, policy)
     ]
-    missing = compliance.missing_agreements(person, policy, request.start_date)
+    missing = people_queries.missing_agreements(person, policy, request.start_date)
     if missing:
         problems.append(
             Problem(
@@ -441,6 +450,8 @@ def _pick(user, proposal_id, contract_type, amount, hourly_rate, weekly_hours, m
 
 
 def run_send_offer(offer_id: int) -> str:
+    from gigbridge.integrations.upwork import connection
+
     offer = MarketplaceOffer.objects.select_related(
         "engagement__request", "engagement__sourcing", "proposal"
     ).get(pk=offer_id)
@@ -560,6 +571,8 @@ def invite(user, engagement: Engagement, profile_key: str, message: str = "") ->
 
 
 def run_invite(payload: dict) -> None:
+    from gigbridge.integrations.upwork import connection
+
     sourcing = Sourcing.objects.get(engagement_id=payload["engagement_id"])
     if not sourcing.job_posting_id:
         raise RetryableError("waiting for the job posting", retry_after=30)

@@ -32,14 +32,14 @@ from django.db.models import F, Q
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements import permissions
-from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
 from gigbridge.engagements.models import Engagement
-from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import RetryableError
+from gigbridge.people import capabilities
 from gigbridge.program import actions as program
 
 from . import marketplace
@@ -67,7 +67,7 @@ APPROVE_FIELDS = {"amount": limits.Money, "comment": limits.Comment}
 def _require(user, engagement: Engagement, what: str) -> None:
     if not permissions.may_run_engagement(user, engagement):
         reason = f"only the hiring manager or a program admin can {what}"
-        raise permissions.deny(user, "marketplace", engagement, reason)
+        raise capabilities.deny(user, "marketplace", engagement, reason)
 
 
 def _within_bounds(values: dict, kinds: dict) -> None:
@@ -400,6 +400,8 @@ def run_decision(decision_id: int) -> str:
     whose answer was lost is not repeated. Upwork refusing (a permanent error, or a milestone
     no longer in the state the decision was made on) marks the decision failed with the reason;
     a retryable error tries again later, and at the outbox's last attempt marks it failed."""
+    from gigbridge.integrations.upwork import connection
+
     decision = MilestoneDecision.objects.select_related("milestone__engagement__sourcing").get(
         pk=decision_id
     )

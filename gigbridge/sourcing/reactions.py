@@ -3,8 +3,8 @@ connected in ``SourcingConfig.ready``. Each runs in the sender's transaction."""
 
 from django.dispatch import receiver
 
+from gigbridge.domainerrors import InvalidTransition
 from gigbridge.engagements import events
-from gigbridge.engagements.errors import InvalidTransition
 from gigbridge.engagements.models import Engagement
 
 from .marketplace import queue_posting

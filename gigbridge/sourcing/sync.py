@@ -29,10 +29,9 @@ from django.utils import timezone
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, RuleViolation
 from gigbridge.engagements.actions import transition_engagement
-from gigbridge.engagements.errors import InvalidTransition, RuleViolation
 from gigbridge.engagements.models import Engagement
-from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import MalformedResponse
 from gigbridge.jobs import actions as jobs
@@ -73,6 +72,8 @@ def schedule_sync() -> int:
     """Scheduled: one pass per organization and window, however many schedulers run, and
     none while the organization's previous pass is still unfinished (two at once would split
     the request budget and spend it twice)."""
+    from gigbridge.integrations.upwork import connection
+
     if not connection.configured():
         return 0
     every = max(1, int(settings.UPWORK.get("sync_every_minutes") or SYNC_EVERY_MINUTES))
@@ -126,6 +127,8 @@ def _malformed(error, what: str) -> None:
 
 
 def sync_organization(org: str) -> dict[str, int]:
+    from gigbridge.integrations.upwork import connection
+
     client = connection.client(org or None)
     counts = {
         "proposals": 0,

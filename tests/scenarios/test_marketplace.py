@@ -17,7 +17,7 @@ import pytest
 from gigbridge import clock
 from gigbridge.access.models import Grant
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements.errors import RuleViolation
+from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.program.models import Workspace

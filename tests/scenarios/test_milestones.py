@@ -17,7 +17,7 @@ import pytest
 
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements.errors import InvalidTransition, RuleViolation
+from gigbridge.domainerrors import InvalidTransition, RuleViolation
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.sourcing import marketplace, milestones

@@ -10,7 +10,7 @@ import pytest
 from conftest import request_payload
 from gigbridge import limits
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements.errors import RuleViolation
+from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements.models import WorkRequest
 from gigbridge.engagements.tests.test_web import form_data
 from gigbridge.jobs.models import OutboxJob

@@ -9,11 +9,15 @@ import pytest
 from conftest import request_payload
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
+from gigbridge.domainerrors import NotAllowed, RuleViolation
 from gigbridge.engagements import actions
-from gigbridge.engagements.errors import NotAllowed, RuleViolation
-from gigbridge.engagements.models import (
-    ApprovalStep,
-    Engagement,
+from gigbridge.engagements.models import ApprovalStep, Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.jobs.models import OutboxJob
+from gigbridge.people.models import Agreement, Person
+from gigbridge.program.models import CostCenter
+from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing.models import (
     MarketplaceOffer,
     Milestone,
     Payment,
@@ -21,11 +25,6 @@ from gigbridge.engagements.models import (
     SpendAlert,
     TimeEntry,
 )
-from gigbridge.integrations.upwork import operations as ops
-from gigbridge.jobs.models import OutboxJob
-from gigbridge.people.models import Agreement, Person
-from gigbridge.program.models import CostCenter
-from gigbridge.sourcing import marketplace, sync
 
 pytestmark = pytest.mark.django_db
 
