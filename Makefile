@@ -35,10 +35,13 @@ chromium:
 test: export GIGBRIDGE_DATA_DIR := $(CURDIR)/.data/test
 test: venv assets chromium
 	$(BIN)/ruff check gigbridge tests bench scripts conftest.py
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# lint-imports checks the architecture's import contracts ([tool.importlinter] in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check gigbridge tests bench scripts conftest.py
+	$(BIN)/lint-imports
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

@@ -97,11 +97,12 @@ def setup(plan: dict) -> dict:
     from django.db import connection, transaction
 
     from gigbridge import clock
-    from gigbridge.engagements.models import Engagement, Sourcing, WorkRequest
+    from gigbridge.engagements.models import Engagement, WorkRequest
     from gigbridge.integrations.upwork import connection as upwork
     from gigbridge.integrations.upwork import operations as ops
     from gigbridge.people.models import Agreement, Person
     from gigbridge.program.models import CostCenter, PolicyVersion
+    from gigbridge.sourcing.models import Sourcing
 
     org = plan["organization_id"]
     client = upwork.client(org)
@@ -201,8 +202,9 @@ def drive(spec: dict) -> dict:
     django_setup()
     import httpx
 
-    from gigbridge.engagements.models import Engagement, Milestone, Payment, Sourcing, TimeEntry
+    from gigbridge.engagements.models import Engagement
     from gigbridge.jobs.models import WorkerHeartbeat
+    from gigbridge.sourcing.models import Milestone, Payment, Sourcing, TimeEntry
 
     contracts = spec["contracts"]
     milestone_ids = list(spec["milestones"].values())
@@ -294,10 +296,11 @@ def check(spec: dict) -> dict:
     from django.db.models import Count
 
     from gigbridge.audit.actions import verify
-    from gigbridge.engagements.models import Engagement, Milestone, Payment, Sourcing, TimeEntry
+    from gigbridge.engagements.models import Engagement
     from gigbridge.integrations.upwork import connection as upwork
     from gigbridge.integrations.upwork import operations as ops
     from gigbridge.jobs.models import OutboxJob
+    from gigbridge.sourcing.models import Milestone, Payment, Sourcing, TimeEntry
 
     client = upwork.client(spec["organization_id"])
     client.limiter = None
@@ -313,7 +316,7 @@ def check(spec: dict) -> dict:
                 "timeReportDate_bt": {
                     "rangeStart": start.isoformat(),
                     "rangeEnd": (today + dt.timedelta(days=1)).isoformat(),
-                }
+                },
             },
             "pagination": {"first": 100, **({"after": after} if after else {})},
         }

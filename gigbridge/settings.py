@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "gigbridge.program",
     "gigbridge.people",
     "gigbridge.engagements",
+    "gigbridge.sourcing",
     "gigbridge.notifications",
     "gigbridge.access",
     "gigbridge.integrations.outbound",

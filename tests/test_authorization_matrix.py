@@ -477,20 +477,14 @@ def world(people, tmp_path, settings):
     from decimal import Decimal
 
     from gigbridge import clock
-    from gigbridge.engagements import actions, links, marketplace
-    from gigbridge.engagements.models import (
-        ApprovalStep,
-        DecisionLink,
-        Engagement,
-        Milestone,
-        Proposal,
-        Sourcing,
-        TimeEntry,
-    )
+    from gigbridge.engagements import actions, links
+    from gigbridge.engagements.models import ApprovalStep, DecisionLink, Engagement
     from gigbridge.people.actions import record_agreement, send_for_signature
     from gigbridge.people.importer import import_file
     from gigbridge.people.signing import token_for as signing_token_for
     from gigbridge.program.models import CostCenter
+    from gigbridge.sourcing import marketplace
+    from gigbridge.sourcing.models import Milestone, Proposal, Sourcing, TimeEntry
 
     csv = tmp_path / "people.csv"
     csv.write_text(

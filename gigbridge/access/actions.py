@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
@@ -15,6 +16,7 @@ from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
 from .models import Grant, ReconcileState
+from .reconciler import Reconciler, Settings
 
 log = logging.getLogger(__name__)
 RECONCILE_JOB = "access.reconcile"
@@ -58,14 +60,10 @@ def reconcile(engagement_id: int) -> str:
     """One reconcile pass, never two at once for the same engagement."""
     from gigbridge.integrations.msgraph import connection
 
-    from .reconciler import Reconciler, Settings
-
     if not connection.configured():
         return "no tenant connected"  # level-triggered: the periodic pass catches up later
     if not _take_lease(engagement_id):
         raise RetryableError("another worker is reconciling this engagement", retry_after=10)
-    from django.conf import settings
-
     outcome = "failed"
     try:
         engagement = Engagement.objects.select_related(

@@ -6,13 +6,13 @@ from ninja import Field, Router, Schema, Status
 
 from gigbridge import limits
 from gigbridge.api.inputs import InputSchema
-from gigbridge.engagements.errors import Problem, RuleViolation
-from gigbridge.engagements.permissions import Capability, require
+from gigbridge.domainerrors import Problem, RuleViolation
+from gigbridge.people.capabilities import Capability, require
 from gigbridge.program import actions as program
 from gigbridge.program.models import TenantTeam, Workspace
+from gigbridge.program.reach import reach
 
 from . import workspaces
-from .reach import reach
 from .review import Row, drift_rows, granted_rows
 
 router = Router(tags=["access"])

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from gigbridge import clock
 from gigbridge.audit.actions import record
+from gigbridge.engagements.actions import transition_engagement
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.msgraph.client import GraphClient
 from gigbridge.integrations.msgraph.errors import (
@@ -540,8 +541,6 @@ class Reconciler:
             .exists()
         ):
             return
-        from gigbridge.engagements.actions import transition_engagement
-
         transition_engagement(
             None, engagement, Engagement.State.CLOSED, "every grant removed after the grace period"
         )

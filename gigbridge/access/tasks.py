@@ -1,9 +1,12 @@
 """Outbox handler: one reconcile pass for one engagement."""
 
+from django.conf import settings
+
 from gigbridge.jobs.errors import RetryableError
 from gigbridge.jobs.registry import handler
 
 from .actions import DRIFT_JOB, RECONCILE_JOB, reconcile
+from .review import review
 from .watch import EVENT_JOB, WATCH_JOB, ensure_subscriptions, handle
 from .workspaces import CATALOG_JOB, WORKSPACE_JOB, provision, sync_catalog
 
@@ -17,8 +20,6 @@ def reconcile_job(payload: dict) -> None:
 def drift_job(payload: dict) -> None:
     from gigbridge.integrations.msgraph import connection
 
-    from .review import review
-
     if connection.configured():
         sync_catalog(connection.client())  # the Teams offered for workspaces, same cadence
         review(connection.client())
@@ -26,8 +27,6 @@ def drift_job(payload: dict) -> None:
 
 @handler(WORKSPACE_JOB)
 def workspace_job(payload: dict) -> None:
-    from django.conf import settings
-
     from gigbridge.integrations.msgraph import connection
 
     if not connection.configured():

@@ -1,9 +1,14 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from gigbridge.engagements.permissions import Capability, can_manage_workspaces, require
+from gigbridge.people.capabilities import Capability, can_manage_workspaces, require
+from gigbridge.program import actions as program
+from gigbridge.program.models import TenantTeam, Workspace
+from gigbridge.program.reach import KIND_REACH, reach
 
+from . import workspaces
 from .review import drift_rows, granted_rows
 from .review import render as render_rows
 
@@ -25,13 +30,6 @@ def access_review(request):
 
 @login_required
 def workspace_list(request):
-    from django.contrib import messages
-    from django.shortcuts import redirect
-
-    from gigbridge.program.models import TenantTeam, Workspace
-
-    from . import workspaces
-
     admin = can_manage_workspaces(request.user)
     if request.method == "POST":
         require(request.user, Capability.MANAGE_WORKSPACES, f"{request.method} {request.path}")
@@ -52,10 +50,6 @@ def workspace_list(request):
             except ValueError as exc:
                 messages.error(request, f"Not created: {exc}")
         return redirect("web:workspaces")
-    from gigbridge.program import actions as program
-
-    from .reach import KIND_REACH, reach
-
     _, policy = program.current()
     rows = list(Workspace.objects.all())
     for workspace in rows:  # what a guest of each will be able to open, under today's policy

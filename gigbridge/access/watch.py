@@ -32,6 +32,7 @@ from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.models import InboxEvent, OutboxJob
 from gigbridge.program.models import Workspace
 
+from .actions import DRIFT_JOB, request_reconcile
 from .models import Grant, GraphSubscription
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,6 @@ def handle(client: GraphClient, inbox_id: int) -> str:
 
 
 def _act_on(client: GraphClient, notification: dict) -> str:
-    from .actions import request_reconcile
-
     lifecycle = notification.get("lifecycleEvent")
     if lifecycle == "missed":
         _scan_drift_soon()
@@ -194,8 +193,6 @@ def _holding():
 
 
 def _reconcile(engagements, reason: str) -> str:
-    from .actions import request_reconcile
-
     count = 0
     with transaction.atomic():
         for engagement in engagements:
@@ -206,8 +203,6 @@ def _reconcile(engagements, reason: str) -> str:
 
 def _scan_drift_soon() -> None:
     """One drift scan for a burst of notifications: a scan not yet started covers them all."""
-    from .actions import DRIFT_JOB
-
     waiting = OutboxJob.objects.filter(
         kind=DRIFT_JOB, state=OutboxJob.State.PENDING, claimed_until__isnull=True
     )

@@ -18,6 +18,8 @@ from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import RetryableError
 from gigbridge.program.models import TenantTeam, Workspace
 
+from .actions import request_reconcile
+
 WORKSPACE_JOB = "access.workspace"
 CATALOG_JOB = "access.catalog"
 
@@ -110,8 +112,6 @@ def provision(client: GraphClient, workspace_id: int, owner_mail: str) -> Worksp
                 "plan_id": plan_id,
             },
         )
-        from .actions import request_reconcile
-
         for engagement in Engagement.objects.filter(request__workspace=workspace):
             request_reconcile(engagement, f"workspace {workspace.name} is ready")
     return workspace

@@ -13,6 +13,7 @@ from gigbridge.engagements.api import (
 from gigbridge.people.agreements_api import router as agreements_router
 from gigbridge.people.api import router as people_router
 from gigbridge.program.api import router as program_router
+from gigbridge.sourcing.api import router as sourcing_router
 from gigbridge.web.apidocs import LocalSwagger
 
 from . import problems
@@ -51,6 +52,7 @@ api.add_router("/me", people_router)
 api.add_router("/requests", requests_router)
 api.add_router("/approvals", approvals_router)
 api.add_router("/engagements", engagements_router)
+api.add_router("/engagements", sourcing_router)  # the marketplace side of an engagement
 api.add_router("/", program_router)
 api.add_router("/cost-centers", cost_centers_router)
 api.add_router("/audit", audit_router)

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
 
 CONTENT_TYPE = "application/problem+json"
 # Machine clients live under these prefixes: every error there is problem+json, never a page.

@@ -5,7 +5,7 @@ from ninja.pagination import paginate
 
 from gigbridge import limits
 from gigbridge.api.pagination import Pagination
-from gigbridge.engagements.permissions import Capability, require
+from gigbridge.people.capabilities import Capability, require
 
 from .actions import verify
 from .models import AuditEvent

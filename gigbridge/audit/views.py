@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from gigbridge.engagements.permissions import Capability, require
+from gigbridge.people.capabilities import Capability, require
 
 from .actions import verify
 from .describe import describe_all

@@ -10,22 +10,28 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+import pycountry
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.audit.models import AuditEvent
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 from gigbridge.notifications.actions import mail
 from gigbridge.people import actions as people
+from gigbridge.people import capabilities
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Person, Role
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import RequestFacts
+from gigbridge.program.reach import reach
+from gigbridge.program.workspace_rules import workspace_problems
 
-from . import compliance, links, permissions
-from .errors import InvalidTransition, Problem, RuleViolation
-from .models import ApprovalStep, DecisionLink, Engagement, Sourcing, WorkRequest
+from . import compliance, events, links
+from .models import ApprovalStep, DecisionLink, Engagement, WorkRequest
 
 log = logging.getLogger(__name__)
 User = get_user_model()
@@ -118,7 +124,7 @@ def _validate(data: dict, request_id: int | None = None) -> None:
 @transaction.atomic
 def create_request(user, data: dict) -> WorkRequest:
     """A new draft. ``data`` holds EDITABLE_FIELDS, with ``cost_center`` as a CostCenter."""
-    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.create")
+    capabilities.require(user, capabilities.Capability.CREATE_REQUESTS, "request.create")
     data = _normalise(data)
     _validate(data)
     now = clock.now()
@@ -140,8 +146,8 @@ def create_request(user, data: dict) -> WorkRequest:
 def update_request(user, request: WorkRequest, data: dict) -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise permissions.deny(user, "request.edit", request, "only the requester can edit it")
-    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.edit", request)
+        raise capabilities.deny(user, "request.edit", request, "only the requester can edit it")
+    capabilities.require(user, capabilities.Capability.CREATE_REQUESTS, "request.edit", request)
     if request.state != WorkRequest.State.DRAFT:
         raise InvalidTransition(
             f"{request.reference} is {request.state}; only drafts can be edited"
@@ -236,8 +242,8 @@ def _resolve_assignee(role: str, request: WorkRequest, rule_id: str):
 def submit_request(user, request: WorkRequest) -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise permissions.deny(user, "request.submit", request, "only the requester can submit")
-    permissions.require(user, permissions.Capability.CREATE_REQUESTS, "request.submit", request)
+        raise capabilities.deny(user, "request.submit", request, "only the requester can submit")
+    capabilities.require(user, capabilities.Capability.CREATE_REQUESTS, "request.submit", request)
     if request.state != WorkRequest.State.DRAFT:
         raise InvalidTransition(
             f"{request.reference} is {request.state}; only drafts can be submitted"
@@ -300,7 +306,9 @@ def submit_request(user, request: WorkRequest) -> WorkRequest:
 def withdraw_request(user, request: WorkRequest, comment: str = "") -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
     if request.requester_id != user.pk:
-        raise permissions.deny(user, "request.withdraw", request, "only the requester can withdraw")
+        raise capabilities.deny(
+            user, "request.withdraw", request, "only the requester can withdraw"
+        )
     if request.state not in (
         WorkRequest.State.DRAFT,
         WorkRequest.State.SUBMITTED,
@@ -403,8 +411,6 @@ def decision_facts(step: ApprovalStep) -> dict:
     direct-hire freelancer and country, the workspace and what the freelancer will be able to
     open in it, and what is left in the cost center this fiscal year. Strings and numbers only,
     so a mail's outbox payload can hold it."""
-    import pycountry
-
     request = step.request
     policy = program.policy_of(step.policy_version)
     rule = next((r for r in policy.approvals.rules if r.id == step.rule_id), None)
@@ -422,8 +428,6 @@ def decision_facts(step: ApprovalStep) -> dict:
             "country_name": country.name if country else request.freelancer_country,
         }
     workspace = request.workspace
-    from gigbridge.access.reach import reach
-
     guest_reach = reach(workspace, policy)  # what the freelancer will be able to open
     return {
         "rule_id": step.rule_id,
@@ -537,7 +541,7 @@ def decide(
         raise RuleViolation([Problem("comment", "say why, so the requester knows what to change")])
     step = ApprovalStep.objects.select_related("request").get(pk=step.pk)
     if not may_decide(user, step)[0]:
-        raise permissions.deny(
+        raise capabilities.deny(
             user, f"approval.{decision}", step, "you are not an approver of this step"
         )
     return _decide(user, step.pk, decision, comment, link)
@@ -561,7 +565,7 @@ def _decide(
     request = WorkRequest.objects.select_for_update().get(pk=step.request_id)
     allowed, on_behalf_of = may_decide(user, step)  # again, under the lock
     if not allowed:
-        raise permissions.deny(user, f"approval.{decision}", step, "you are not an approver")
+        raise capabilities.deny(user, f"approval.{decision}", step, "you are not an approver")
     if step.state != ApprovalStep.State.PENDING:
         raise InvalidTransition(f"this approval is already {step.get_state_display()}")
     if link is not None:
@@ -572,8 +576,6 @@ def _decide(
         link.save(update_fields=["used_at"])
     if decision == "approve":
         # The policy may have changed since submission: the workspace must still fit the work.
-        from gigbridge.access.rules import workspace_problems
-
         _, current = program.current()
         refused = workspace_problems(request.workspace, request.data_classification, current)
         if refused:
@@ -690,9 +692,8 @@ def _approve_request(request: WorkRequest, policy_version: int, rule: str) -> En
         {**_request_context(request), "engagement_id": engagement.pk},
         key=str(engagement.pk),
     )
-    from .marketplace import queue_posting
-
-    queue_posting(engagement)  # a marketplace request is posted once Upwork is configured
+    # Sourcing posts a marketplace request's job once Upwork is configured.
+    events.engagement_created.send(sender=Engagement, engagement=engagement)
     return engagement
 
 
@@ -801,8 +802,8 @@ def transition_engagement(
     manager, see ``direct``). With ``user`` None the caller has checked who may act: ``actor``
     (a user) is then the person the audit event names, else Gigbridge itself."""
     if user is not None:
-        permissions.require(
-            user, permissions.Capability.MANAGE_ENGAGEMENTS, "engagement.transition", engagement
+        capabilities.require(
+            user, capabilities.Capability.MANAGE_ENGAGEMENTS, "engagement.transition", engagement
         )
     engagement = (
         Engagement.objects.select_for_update(of=("self",))
@@ -826,7 +827,9 @@ def transition_engagement(
             f"{allowed}, not {to_state}"
         )
     if user is not None:
-        _refuse_ending_a_live_contract_by_hand(engagement, to_state)
+        events.engagement_transition_requested.send(
+            sender=Engagement, engagement=engagement, to_state=to_state
+        )
     version, policy = program.current()
     rule = ""
     if to_state == Engagement.State.CONTRACTED:
@@ -839,15 +842,20 @@ def transition_engagement(
         # The contract ended now (or on its planned day, if that has passed): access follows.
         engagement.contract_end = min(engagement.contract_end or clock.today(), clock.today())
     before = snapshot(engagement, ["state", "contract_start", "contract_end"])
+    from_state = engagement.state
     engagement.state, engagement.updated_at = to_state, clock.now()
     engagement.save()
     after = snapshot(engagement, ["state", "contract_start", "contract_end"])
     if reason:
         after["reason"] = reason
-    # Access follows the contract: every transition is a reason to look at the tenant again.
-    from gigbridge.access.actions import request_reconcile
-
-    request_reconcile(engagement, f"engagement {to_state}")
+    # Access reacts (its reconciler looks at the tenant again), in this transaction.
+    events.engagement_transitioned.send(
+        sender=Engagement,
+        engagement=engagement,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
     record(
         user=user if user is not None else actor,
         action=f"engagement.{to_state}",
@@ -860,22 +868,6 @@ def transition_engagement(
     return engagement
 
 
-def _refuse_ending_a_live_contract_by_hand(engagement: Engagement, to_state: str) -> None:
-    """Moving an engagement with a running Upwork contract to offboarding (or cancelling it) by
-    hand would cut access while the contract, and its payments, go on: ending goes through
-    ``ending.end_contract``, which tells Upwork."""
-    if to_state not in (Engagement.State.OFFBOARDING, Engagement.State.CANCELLED):
-        return
-    sourcing = Sourcing.objects.filter(engagement=engagement).first()
-    if sourcing is None or not sourcing.contract_id or sourcing.contract_status == "ENDED":
-        return
-    raise InvalidTransition(
-        f"{engagement.reference} has a running Upwork contract ({sourcing.contract_id}): end it "
-        "with “End the contract” on its page (or POST /api/v1/engagements/"
-        f"{engagement.pk}/end), which ends it on Upwork too"
-    )
-
-
 def _check_contract(engagement: Engagement, policy, start, end) -> str:
     start = start or engagement.request.start_date
     end = end or engagement.request.end_date
@@ -883,7 +875,7 @@ def _check_contract(engagement: Engagement, policy, start, end) -> str:
     if engagement.freelancer is None:
         problems.append(Problem("freelancer", "no freelancer is chosen for this engagement"))
     else:
-        missing = compliance.missing_agreements(engagement.freelancer, policy, start)
+        missing = people_queries.missing_agreements(engagement.freelancer, policy, start)
         if missing:
             problems.append(
                 Problem(
@@ -915,8 +907,6 @@ def _check_contract(engagement: Engagement, policy, start, end) -> str:
 
 def timeline(engagement: Engagement) -> QuerySet:
     """Every audit event of the engagement, its request and the request's approval steps."""
-    from gigbridge.audit.models import AuditEvent
-
     step_ids = [str(pk) for pk in engagement.request.steps.values_list("pk", flat=True)]
     return AuditEvent.objects.filter(
         Q(object_type="engagement", object_id=str(engagement.pk))
@@ -926,8 +916,6 @@ def timeline(engagement: Engagement) -> QuerySet:
 
 
 def request_timeline(request: WorkRequest) -> QuerySet:
-    from gigbridge.audit.models import AuditEvent
-
     step_ids = [str(pk) for pk in request.steps.values_list("pk", flat=True)]
     return AuditEvent.objects.filter(
         Q(object_type="workrequest", object_id=str(request.pk))

@@ -1,41 +1,30 @@
 """REST endpoints for work requests, approvals, engagements and cost centers."""
 
-from decimal import Decimal
-
 from django.db.models import Prefetch, QuerySet
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from gigbridge import clock, limits
 from gigbridge.api.pagination import Pagination
 from gigbridge.audit.describe import describe_all
+from gigbridge.domainerrors import Problem, RuleViolation
+from gigbridge.people import capabilities
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
+from gigbridge.sourcing import marketplace
 
-from . import actions, compliance, direct, ending, marketplace, milestones, permissions
-from .errors import Problem, RuleViolation
+from . import actions, compliance, direct, permissions
 from .models import (
     ApprovalStep,
     Engagement,
-    Milestone,
-    MilestoneDecision,
-    Proposal,
     WorkRequest,
 )
 from .schemas import (
     ApprovalOut,
     CostCenterOut,
     DecisionIn,
-    EndContractIn,
     EngagementDetailOut,
     EngagementOut,
-    InviteIn,
-    MarketplaceOut,
-    MilestoneActivateIn,
-    MilestoneApproveIn,
-    MilestoneChangesIn,
-    PickIn,
     RequestFilter,
     RequestIn,
     RequestOut,
@@ -44,7 +33,6 @@ from .schemas import (
     StepOut,
     TimelineEventOut,
     TransitionIn,
-    WeekApproveIn,
 )
 
 requests_router = Router(tags=["requests"])
@@ -114,7 +102,7 @@ def list_requests(request, filters: Query[RequestFilter], mine: bool = False):
 
 @requests_router.post("", response={201: RequestOut}, summary="Create a draft request")
 def create_request(request, payload: RequestIn):
-    permissions.require(request.user, permissions.Capability.CREATE_REQUESTS, _what(request))
+    capabilities.require(request.user, capabilities.Capability.CREATE_REQUESTS, _what(request))
     data = payload.dict()
     data["cost_center"] = _cost_center(data["cost_center"])
     data["workspace"] = _workspace(data.get("workspace"))
@@ -215,8 +203,8 @@ def engagement_timeline(request, engagement_id: int):
 )
 def transition(request, engagement_id: int, payload: TransitionIn):
     engagement = _visible_engagement(request, engagement_id)
-    permissions.require(
-        request.user, permissions.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
+    capabilities.require(
+        request.user, capabilities.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
     )
     return actions.transition_engagement(
         request.user,
@@ -226,167 +214,6 @@ def transition(request, engagement_id: int, payload: TransitionIn):
         contract_start=payload.contract_start,
         contract_end=payload.contract_end,
     )
-
-
-def marketplace_view(engagement: Engagement) -> dict:
-    """The engagement's marketplace side and spend (the web page shows the same)."""
-    sourcing = getattr(engagement, "sourcing", None)
-    entries = list(engagement.time_entries.all())
-    budget = milestones.budget_left(engagement)
-    return {
-        "engagement_id": engagement.pk,
-        "organization_id": sourcing.organization_id if sourcing else "",
-        "job_posting_id": sourcing.job_posting_id if sourcing else "",
-        "posting_state": sourcing.posting_state if sourcing else "none",
-        "contract_id": sourcing.contract_id if sourcing else "",
-        "contract_status": sourcing.contract_status if sourcing else "",
-        "last_error": sourcing.last_error if sourcing else "",
-        "budget": engagement.request.budget,
-        "currency": engagement.request.currency,
-        "spent": marketplace.spent(engagement),
-        "marketplace_currency": marketplace.MARKETPLACE_CURRENCY,
-        "offer_limit": marketplace.offer_limit(engagement.request),
-        "hours": sum((e.hours for e in entries), Decimal("0")),
-        "budget_left": budget,
-        "approval_limit": budget.limit,
-        "proposals": list(engagement.proposals.all()),
-        "offers": list(engagement.offers.all()),
-        "milestones": list(
-            engagement.milestones.prefetch_related(
-                Prefetch("decisions", queryset=MilestoneDecision.objects.select_related("by"))
-            )
-        ),
-        "time_entries": entries,
-        "weeks": milestones.weeks(engagement, entries),
-        "payments": list(engagement.payments.all()),
-    }
-
-
-@engagements_router.get("/{engagement_id}/marketplace", response=MarketplaceOut)
-def get_marketplace(request, engagement_id: int):
-    engagement = _visible_engagement(request, engagement_id)
-    return marketplace_view(engagement)
-
-
-def _visible_proposal(request, engagement_id: int, proposal_id: int) -> Proposal:
-    engagement = _visible_engagement(request, engagement_id)
-    return get_object_or_404(Proposal, pk=proposal_id, engagement=engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/proposals/{proposal_id}/shortlist",
-    response=MarketplaceOut,
-    summary="Shortlist a proposal (hiring manager or program admin)",
-)
-def shortlist_proposal(request, engagement_id: int, proposal_id: int):
-    proposal = _visible_proposal(request, engagement_id, proposal_id)
-    marketplace.shortlist(request.user, proposal)
-    return marketplace_view(proposal.engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/proposals/{proposal_id}/pick",
-    response=MarketplaceOut,
-    summary="Pick a proposal and send the offer with the approved terms",
-)
-def pick_proposal(request, engagement_id: int, proposal_id: int, payload: PickIn):
-    proposal = _visible_proposal(request, engagement_id, proposal_id)
-    marketplace.pick(
-        request.user,
-        proposal,
-        amount=payload.amount,
-        hourly_rate=payload.hourly_rate,
-        weekly_hours=payload.weekly_hours,
-        message=payload.message,
-    )
-    return marketplace_view(proposal.engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/invite", response=MarketplaceOut, summary="Direct sourcing: invite"
-)
-def invite(request, engagement_id: int, payload: InviteIn):
-    engagement = _visible_engagement(request, engagement_id)
-    marketplace.invite(request.user, engagement, payload.profile_key, payload.message)
-    return marketplace_view(engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/post-job", response=MarketplaceOut, summary="Post the job on the marketplace"
-)
-def post_job(request, engagement_id: int):
-    engagement = _visible_engagement(request, engagement_id)
-    marketplace.post_job(request.user, engagement)
-    return marketplace_view(engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/end",
-    response={202: MarketplaceOut},
-    summary="End the contract now (hiring manager or program admin); Upwork is told after",
-)
-def end_contract(request, engagement_id: int, payload: EndContractIn):
-    engagement = _visible_engagement(request, engagement_id)
-    ending.end_contract(request.user, engagement, payload.reason, payload.feedback)
-    return Status(202, marketplace_view(engagement))
-
-
-# --- milestones and weekly hours (engagements.milestones) ---------------------------------
-
-
-def _visible_milestone(request, engagement_id: int, milestone_id: int) -> Milestone:
-    engagement = _visible_engagement(request, engagement_id)
-    return get_object_or_404(Milestone, pk=milestone_id, engagement=engagement)
-
-
-@engagements_router.post(
-    "/{engagement_id}/milestones/{milestone_id}/approve",
-    response={202: MarketplaceOut},
-    summary="Approve submitted work and pay all or part of the milestone (hiring manager or "
-    "program admin); Upwork is told soon after",
-)
-def approve_milestone(request, engagement_id: int, milestone_id: int, payload: MilestoneApproveIn):
-    milestone = _visible_milestone(request, engagement_id, milestone_id)
-    milestones.approve(request.user, milestone, payload.amount, payload.comment)
-    return Status(202, marketplace_view(milestone.engagement))
-
-
-@engagements_router.post(
-    "/{engagement_id}/milestones/{milestone_id}/request-changes",
-    response={202: MarketplaceOut},
-    summary="Ask the freelancer for changes to submitted work (a comment is required)",
-)
-def request_milestone_changes(
-    request, engagement_id: int, milestone_id: int, payload: MilestoneChangesIn
-):
-    milestone = _visible_milestone(request, engagement_id, milestone_id)
-    milestones.request_changes(request.user, milestone, payload.comment)
-    return Status(202, marketplace_view(milestone.engagement))
-
-
-@engagements_router.post(
-    "/{engagement_id}/milestones/{milestone_id}/activate",
-    response={202: MarketplaceOut},
-    summary="Fund the next milestone that is not funded yet",
-)
-def activate_milestone(
-    request, engagement_id: int, milestone_id: int, payload: MilestoneActivateIn
-):
-    milestone = _visible_milestone(request, engagement_id, milestone_id)
-    milestones.activate(request.user, milestone, payload.message)
-    return Status(202, marketplace_view(milestone.engagement))
-
-
-@engagements_router.post(
-    "/{engagement_id}/hours/{week_start}/approve",
-    response=MarketplaceOut,
-    summary="Record the program's approval of a week of hours (week_start: its Monday); "
-    "Upwork approves hours on its own and disputes are made there",
-)
-def approve_week(request, engagement_id: int, week_start: limits.PlanDate, payload: WeekApproveIn):
-    engagement = _visible_engagement(request, engagement_id)
-    milestones.approve_week(request.user, engagement, week_start, payload.comment)
-    return marketplace_view(engagement)
 
 
 # --- cost centers --------------------------------------------------------------------------

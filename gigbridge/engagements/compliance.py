@@ -8,10 +8,11 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from gigbridge import clock
+from gigbridge.domainerrors import Problem
 from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import Policy
+from gigbridge.program.workspace_rules import workspace_problems
 
-from .errors import Problem
 from .models import Engagement, WorkRequest
 
 COMMITTING_STATES = [
@@ -132,8 +133,6 @@ def check_request(
                     f"cost_centers.{cost_center.code}.annual_budget",
                 )
             )
-    from gigbridge.access.rules import workspace_problems
-
     problems += workspace_problems(data.get("workspace"), data["data_classification"], policy)
     return problems
 
@@ -195,12 +194,3 @@ def _days_after(day: dt.date, days: int) -> dt.date:
         return day + dt.timedelta(days=days)
     except OverflowError:
         return dt.date.max
-
-
-def missing_agreements(person, policy: Policy, on: dt.date) -> list[str]:
-    """The required agreements ``person`` has not signed, or whose record is revoked or expired
-    by ``on``."""
-    if person is None:
-        return list(policy.compliance.required_agreements)
-    signed = {a.name for a in person.agreements.all() if a.in_force_on(on)}
-    return [name for name in policy.compliance.required_agreements if name not in signed]

@@ -21,10 +21,11 @@ import datetime as dt
 from django.db import transaction
 
 from gigbridge import clock
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
+from gigbridge.people import capabilities
 
 from . import permissions
-from .errors import InvalidTransition, Problem, RuleViolation
-from .marketplace import may_source
+from .actions import transition_engagement
 from .models import Engagement, WorkRequest
 
 STARTED = "contract started"
@@ -39,7 +40,7 @@ def may_start(user, engagement: Engagement) -> bool:
     return (
         engagement.state == Engagement.State.SOURCING
         and is_direct(engagement)
-        and may_source(user, engagement)
+        and permissions.may_run_engagement(user, engagement)
     )
 
 
@@ -87,8 +88,8 @@ def start_contract(
     engagement or one no longer in sourcing, RuleViolation (naming the field) for dates outside
     the request's or a compliance rule the freelancer does not meet."""
     engagement = Engagement.objects.select_related("request").get(pk=engagement.pk)
-    if not may_source(user, engagement):
-        raise permissions.deny(
+    if not permissions.may_run_engagement(user, engagement):
+        raise capabilities.deny(
             user,
             "engagement.start",
             engagement,
@@ -109,8 +110,6 @@ def start_contract(
 
 @transaction.atomic
 def _start(user, engagement_id: int, start: dt.date, end: dt.date) -> Engagement:
-    from .actions import transition_engagement
-
     engagement = Engagement.objects.select_for_update(of=("self",)).get(pk=engagement_id)
     if engagement.state != Engagement.State.SOURCING:
         raise InvalidTransition(
@@ -150,8 +149,6 @@ def start_due_contracts() -> int:
 
 @transaction.atomic
 def _start_due(engagement_id: int) -> int:
-    from .actions import transition_engagement
-
     engagement = (
         Engagement.objects.select_for_update(of=("self",))
         .filter(

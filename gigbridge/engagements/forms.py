@@ -6,8 +6,8 @@ from __future__ import annotations
 from django import forms
 
 from gigbridge import limits
-from gigbridge.access import reach
 from gigbridge.program import actions as program
+from gigbridge.program import reach
 from gigbridge.program.models import CostCenter, Workspace
 
 from .actions import EDITABLE_FIELDS

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from gigbridge import limits, securitylog
-from gigbridge.access import reach
+from gigbridge.access.names import grant_places
 from gigbridge.audit.describe import describe_all
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, Problem, RuleViolation
+from gigbridge.people import actions as people
+from gigbridge.people import capabilities
+from gigbridge.people import queries as people_queries
+from gigbridge.people.models import Person
+from gigbridge.program import actions as program
+from gigbridge.program import reach
+from gigbridge.sourcing import ending, milestones
+from gigbridge.sourcing.queries import marketplace_view
 
-from . import actions, direct, ending, links, milestones, permissions
-from .errors import InvalidTransition, NotAllowed, Problem, RuleViolation
+from . import actions, direct, links, permissions
 from .forms import DecisionForm, RequestForm, TransitionForm
 from .models import ApprovalStep, Engagement, WorkRequest
 from .schemas import RequestFilter
@@ -29,7 +36,7 @@ def _add_problems(form, exc: RuleViolation) -> None:
         form.add_error(problem.field if problem.field in form.fields else None, message)
 
 
-def _what(request) -> str:
+def what_was_asked(request) -> str:
     """The operation, as the security log names it."""
     return f"{request.method} {request.path}"
 
@@ -64,7 +71,9 @@ def request_list(request):
 
 @login_required
 def request_new(request):
-    permissions.require(request.user, permissions.Capability.CREATE_REQUESTS, _what(request))
+    capabilities.require(
+        request.user, capabilities.Capability.CREATE_REQUESTS, what_was_asked(request)
+    )
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,7 +90,7 @@ def request_new(request):
 
 @login_required
 def request_edit(request, pk):
-    work_request = permissions.own_request(request.user, pk, _what(request))
+    work_request = permissions.own_request(request.user, pk, what_was_asked(request))
     form = RequestForm(request.POST or None, initial=RequestForm.initial_from(work_request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,7 +122,7 @@ def _submit(request, work_request):
 
 @login_required
 def request_detail(request, pk):
-    work_request = permissions.request_or_404(request.user, pk, _what(request))
+    work_request = permissions.request_or_404(request.user, pk, what_was_asked(request))
     steps = work_request.steps.select_related(
         "assignee", "decided_by", "escalated_to", "decided_on_behalf_of", "policy_version"
     )
@@ -135,13 +144,13 @@ def request_detail(request, pk):
 @login_required
 @require_POST
 def request_submit(request, pk):
-    return _submit(request, permissions.own_request(request.user, pk, _what(request)))
+    return _submit(request, permissions.own_request(request.user, pk, what_was_asked(request)))
 
 
 @login_required
 @require_POST
 def request_withdraw(request, pk):
-    work_request = permissions.own_request(request.user, pk, _what(request))
+    work_request = permissions.own_request(request.user, pk, what_was_asked(request))
     if not request.POST.get("confirm"):
         # Withdrawing cannot be undone: never on one click, never by default.
         messages.error(request, f"Tick “Yes, withdraw {work_request.reference}” to withdraw it.")
@@ -184,7 +193,7 @@ def _decision_page(request, step: ApprovalStep, link=None, token: str = ""):
             return redirect("web:approvals")
     if not allowed and (
         step.state == ApprovalStep.State.PENDING
-        or not permissions.can_view_request(request.user, step.request)
+        or not capabilities.can_view_request(request.user, step.request)
     ):
         return render(
             request,
@@ -216,10 +225,6 @@ def _direct_hire_agreements(user, work_request) -> dict:
     approvers see them before they decide."""
     if not work_request.freelancer_email:
         return {}
-    from gigbridge.people import actions as people
-    from gigbridge.people.models import Person
-    from gigbridge.program import actions as program
-
     _, policy = program.current()
     person = Person.objects.filter(email__iexact=work_request.freelancer_email).first()
     rows = people.agreement_status(
@@ -228,14 +233,14 @@ def _direct_hire_agreements(user, work_request) -> dict:
     return {
         "freelancer_agreements": rows,
         "freelancer_missing": [r["name"] for r in rows if r["state"] != "signed"],
-        "can_send_for_signature": permissions.can_send_for_signature(user),
-        "can_record_agreements": permissions.can_record_agreements(user),
+        "can_send_for_signature": capabilities.can_send_for_signature(user),
+        "can_record_agreements": capabilities.can_record_agreements(user),
     }
 
 
 @login_required
 def decision(request, pk):
-    step = permissions.step_or_404(request.user, pk, _what(request))
+    step = permissions.step_or_404(request.user, pk, what_was_asked(request))
     return _decision_page(request, step)
 
 
@@ -271,8 +276,8 @@ def engagement_list(request):
 
 @login_required
 def engagement_detail(request, pk):
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    return _engagement_page(request, engagement)
+    engagement = permissions.engagement_or_404(request.user, pk, what_was_asked(request))
+    return engagement_page(request, engagement)
 
 
 # Moves that end an engagement ask the admin to confirm (a ticked "I am sure").
@@ -286,21 +291,16 @@ CONFIRM_STATES = (
 PICK_FIELDS = ("amount", "hourly_rate", "weekly_hours")
 
 
-def _engagement_page(request, engagement, refused=None, problems=(), start_problems=()):
+def engagement_page(request, engagement, refused=None, problems=(), start_problems=()):
     """The engagement page; after a refused pick (or contract start), the reasons at that
     form's fields and what was typed kept."""
     form = None
-    if permissions.can_manage_engagements(request.user):
+    if capabilities.can_manage_engagements(request.user):
         form = TransitionForm()
         # No state is chosen for the admin: cancelling must never be what "submit" does.
         form.fields["state"].choices = [("", "choose…")] + [
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
-    from gigbridge.access.names import grant_places
-
-    from .api import marketplace_view
-    from .marketplace import may_source
-
     m = marketplace_view(engagement)
     m["overspent"] = max(m["spent"] - m["budget"], 0)
     agreements = _agreements_needed(request.user, engagement, m["proposals"])
@@ -322,7 +322,7 @@ def _engagement_page(request, engagement, refused=None, problems=(), start_probl
             "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,
-            "may_source": may_source(request.user, engagement)
+            "may_source": permissions.may_run_engagement(request.user, engagement)
             and engagement.state == Engagement.State.SOURCING,
             "direct_hire": engagement.request.sourcing == WorkRequest.Sourcing.DIRECT,
             **agreements,
@@ -338,10 +338,6 @@ def _engagement_page(request, engagement, refused=None, problems=(), start_probl
 def _agreements_needed(user, engagement, proposals) -> dict:
     """The required agreements the freelancer (and each proposal's freelancer) miss on the
     start date, so the page can say which and offer sending or recording them."""
-    from gigbridge.people.models import Person
-    from gigbridge.program import actions as program
-
-    from . import compliance
 
     _, policy = program.current()
     start = engagement.request.start_date
@@ -353,86 +349,27 @@ def _agreements_needed(user, engagement, proposals) -> dict:
     for proposal in proposals:
         email = (proposal.freelancer_email or "").lower()
         proposal.missing_agreements = (
-            compliance.missing_agreements(persons.get(email), policy, start) if email else []
+            people_queries.missing_agreements(persons.get(email), policy, start) if email else []
         )
     freelancer = engagement.freelancer
     return {
-        "freelancer_missing": compliance.missing_agreements(freelancer, policy, start)
+        "freelancer_missing": people_queries.missing_agreements(freelancer, policy, start)
         if freelancer
         else [],
-        "can_send_for_signature": permissions.can_send_for_signature(user),
-        "can_record_agreements": permissions.can_record_agreements(user),
+        "can_send_for_signature": capabilities.can_send_for_signature(user),
+        "can_record_agreements": capabilities.can_record_agreements(user),
     }
 
 
 @login_required
 @require_POST
-def proposal_action(request, pk, proposal_pk, what):
-    """Shortlist or pick a proposal from the engagement page."""
-    from django.http import Http404
-
-    from . import marketplace
-    from .models import Proposal
-
-    if what not in ("shortlist", "pick"):
-        raise Http404("no such proposal action")
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    proposal = get_object_or_404(Proposal, pk=proposal_pk, engagement=engagement)
-    try:
-        if what == "shortlist":
-            marketplace.shortlist(request.user, proposal)
-            messages.success(request, f"{proposal.freelancer_name} is shortlisted.")
-        else:
-            amount = _decimal(request.POST, "amount")
-            rate = _decimal(request.POST, "hourly_rate")
-            hours = _whole(request.POST, "weekly_hours")
-            marketplace.pick(
-                request.user, proposal, amount=amount, hourly_rate=rate, weekly_hours=hours
-            )
-            messages.success(request, f"The offer to {proposal.freelancer_name} is on its way.")
-    except NotAllowed as exc:
-        return HttpResponseForbidden(str(exc))
-    except RuleViolation as exc:
-        if what == "pick":  # the reasons at the fields of the form that was sent
-            return _engagement_page(request, engagement, proposal, exc.problems)
-        messages.error(request, str(exc))
-    except InvalidTransition as exc:
-        messages.error(request, str(exc))
-    return redirect("web:engagement-detail", pk=pk)
-
-
-def _decimal(data, field: str) -> Decimal | None:
-    """A typed amount (blank is None); not a number is refused at the field."""
-    text = (data.get(field) or "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
-        raise RuleViolation([Problem(field, f"{text!r} is not a number")])
-    return value
-
-
-def _whole(data, field: str) -> int | None:
-    """A typed whole number (blank is None); "-40" or "ten" is refused at the field, not read
-    as blank (the bounds are the action's)."""
-    text = (data.get(field) or "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise RuleViolation([Problem(field, f"{text!r} is not a whole number")]) from None
-
-
-@login_required
-@require_POST
 def engagement_transition(request, pk):
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    permissions.require(
-        request.user, permissions.Capability.MANAGE_ENGAGEMENTS, _what(request), engagement
+    engagement = permissions.engagement_or_404(request.user, pk, what_was_asked(request))
+    capabilities.require(
+        request.user,
+        capabilities.Capability.MANAGE_ENGAGEMENTS,
+        what_was_asked(request),
+        engagement,
     )
     to_state = request.POST.get("state", "")
     if not to_state:
@@ -457,164 +394,14 @@ def engagement_transition(request, pk):
 
 @login_required
 @require_POST
-def engagement_end(request, pk):
-    """End the contract from the engagement page (engagements/_end_contract.html)."""
-    from .marketplace import may_source
-
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    if not may_source(request.user, engagement):
-        raise permissions.deny(
-            request.user,
-            _what(request),
-            engagement,
-            "only the hiring manager or a program admin can end the contract",
-        )
-    if not request.POST.get("confirm"):
-        messages.error(
-            request,
-            f"Ending the contract of {engagement.reference} cannot be undone: tick “I am sure” "
-            "to confirm.",
-        )
-        return redirect("web:engagement-detail", pk=pk)
-    try:
-        ended = ending.end_contract(
-            request.user,
-            engagement,
-            request.POST.get("reason", ""),
-            request.POST.get("feedback", ""),
-        )
-    except (RuleViolation, InvalidTransition) as exc:
-        messages.error(request, f"Not ended: {exc}")
-    else:
-        told = (
-            " Upwork is being told." if ended.marketplace_state == ended.Marketplace.QUEUED else ""
-        )
-        messages.success(
-            request,
-            f"The contract of {engagement.reference} has ended; offboarding started.{told}",
-        )
-    return redirect("web:engagement-detail", pk=pk)
-
-
-# --- milestones and weekly hours (engagements.milestones) ---------------------------------
-
-
-def _back_to(pk, anchor: str):
-    from django.urls import reverse
-
-    return redirect(reverse("web:engagement-detail", args=[pk]) + f"#{anchor}")
-
-
-def _milestone_of(request, pk, ms_pk):
-    from .models import Milestone
-
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    return get_object_or_404(Milestone, pk=ms_pk, engagement=engagement)
-
-
-def _refused(request, what: str, exc: Exception) -> None:
-    if isinstance(exc, RuleViolation):
-        text = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
-    else:
-        text = str(exc)
-    messages.error(request, f"{what}: {text}")
-
-
-@login_required
-@require_POST
-def milestone_approve(request, pk, ms_pk):
-    milestone = _milestone_of(request, pk, ms_pk)
-    try:
-        amount = _decimal(request.POST, "amount")
-        decision = milestones.approve(
-            request.user, milestone, amount, request.POST.get("comment", "")
-        )
-    except NotAllowed as exc:
-        return HttpResponseForbidden(str(exc))
-    except (RuleViolation, InvalidTransition) as exc:
-        _refused(request, "Not approved", exc)
-    else:
-        messages.success(
-            request,
-            f"Approved: {decision.amount:,.2f} {decision.currency} for "
-            f"“{milestones._name(milestone)}” goes to Upwork now; the payment shows after the "
-            "next sync.",
-        )
-    return _back_to(pk, f"milestone-{milestone.pk}")
-
-
-@login_required
-@require_POST
-def milestone_changes(request, pk, ms_pk):
-    milestone = _milestone_of(request, pk, ms_pk)
-    try:
-        milestones.request_changes(request.user, milestone, request.POST.get("comment", ""))
-    except NotAllowed as exc:
-        return HttpResponseForbidden(str(exc))
-    except (RuleViolation, InvalidTransition) as exc:
-        _refused(request, "Changes not asked for", exc)
-    else:
-        messages.success(
-            request,
-            f"Changes asked for “{milestones._name(milestone)}”: Upwork tells the freelancer now.",
-        )
-    return _back_to(pk, f"milestone-{milestone.pk}")
-
-
-@login_required
-@require_POST
-def milestone_activate(request, pk, ms_pk):
-    milestone = _milestone_of(request, pk, ms_pk)
-    try:
-        milestones.activate(request.user, milestone, request.POST.get("message", ""))
-    except NotAllowed as exc:
-        return HttpResponseForbidden(str(exc))
-    except (RuleViolation, InvalidTransition) as exc:
-        _refused(request, "Not funded", exc)
-    else:
-        messages.success(request, f"“{milestones._name(milestone)}” is being funded on Upwork.")
-    return _back_to(pk, f"milestone-{milestone.pk}")
-
-
-@login_required
-@require_POST
-def week_approve(request, pk, week):
-    import datetime as dt
-
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    try:
-        try:
-            week_start = dt.date.fromisoformat(week)
-        except ValueError:
-            raise RuleViolation(
-                [Problem("week_start", f"{week[:20]!r} is not a date (YYYY-MM-DD)")]
-            ) from None
-        milestones.approve_week(
-            request.user, engagement, week_start, request.POST.get("comment", "")
-        )
-    except NotAllowed as exc:
-        return HttpResponseForbidden(str(exc))
-    except (RuleViolation, InvalidTransition) as exc:
-        _refused(request, "Week not approved", exc)
-        return _back_to(pk, "hours")
-    messages.success(request, f"The hours of the week of {week_start.isoformat()} are approved.")
-    return _back_to(pk, f"week-{week_start.isoformat()}")
-
-
-@login_required
-@require_POST
 def engagement_start(request, pk):
     """Start a direct hire's contract from the engagement page (engagements/_start_contract.html).
     A refusal shows the page again with the reasons at their fields and what was typed."""
-    import datetime as dt
-
-    from .marketplace import may_source
-
-    engagement = permissions.engagement_or_404(request.user, pk, _what(request))
-    if not may_source(request.user, engagement):
-        raise permissions.deny(
+    engagement = permissions.engagement_or_404(request.user, pk, what_was_asked(request))
+    if not permissions.may_run_engagement(request.user, engagement):
+        raise capabilities.deny(
             request.user,
-            _what(request),
+            what_was_asked(request),
             engagement,
             "only the hiring manager or a program admin can start the contract",
         )
@@ -631,7 +418,7 @@ def engagement_start(request, pk):
         engagement = direct.start_contract(request.user, engagement, **dates)
     except RuleViolation as exc:
         engagement.refresh_from_db()
-        return _engagement_page(request, engagement, start_problems=exc.problems)
+        return engagement_page(request, engagement, start_problems=exc.problems)
     except InvalidTransition as exc:
         messages.error(request, f"Not started: {exc}")
         return redirect("web:engagement-detail", pk=pk)

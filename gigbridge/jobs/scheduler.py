@@ -21,7 +21,7 @@ PERIODIC = [
     "gigbridge.access.actions.reconcile_due",
     "gigbridge.access.actions.schedule_drift_scan",
     "gigbridge.access.watch.schedule_watch",
-    "gigbridge.engagements.sync.schedule_sync",
+    "gigbridge.sourcing.sync.schedule_sync",
     # Last: a signed checkpoint of the audit chain, written outside the database.
     "gigbridge.audit.checkpoints.checkpoint_due",
 ]

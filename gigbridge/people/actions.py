@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 
+from . import capabilities, queries
 from .models import Agreement, ApiToken, Delegation, Person, Role, RoleAssignment, SigningLink
 
 
@@ -197,11 +198,10 @@ def attach_evidence(user, agreement: Agreement, upload) -> Agreement:
     """Add the signed copy (a pdf, png or jpg within ``limits.EVIDENCE_FILE_MAX``) to an
     agreement in force; it replaces an earlier copy, which stays in the data folder (the audit
     trail names both by SHA-256)."""
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
+    from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 
-    permissions.require(
-        user, permissions.Capability.RECORD_AGREEMENTS, "agreement.evidence", agreement
+    capabilities.require(
+        user, capabilities.Capability.RECORD_AGREEMENTS, "agreement.evidence", agreement
     )
     if upload is None:
         raise RuleViolation([Problem("evidence_file", "choose the file of the signed agreement")])
@@ -274,7 +274,7 @@ def check_agreement(
     required: list[str] | None = None,
 ) -> list:
     """Problems (field, message, rule) with an agreement to record; empty when it can be."""
-    from gigbridge.engagements.errors import Problem
+    from gigbridge.domainerrors import Problem
 
     if required is None:
         from gigbridge.program import actions as program
@@ -327,12 +327,11 @@ def record_agreement(
     Gigbridge does not know yet becomes a person. An agreement of the same name in force is
     replaced (kept, marked revoked, in this one event). ``user`` None: a system actor
     (``actor``, e.g. the CSV import)."""
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.domainerrors import Problem, RuleViolation
     from gigbridge.program import actions as program
 
     if user is not None:
-        permissions.require(user, permissions.Capability.RECORD_AGREEMENTS, "agreement.record")
+        capabilities.require(user, capabilities.Capability.RECORD_AGREEMENTS, "agreement.record")
     version, policy = program.current()
     email = (email or "").strip().lower()
     name = (name or "").strip()
@@ -399,11 +398,10 @@ def record_agreement(
 @transaction.atomic
 def revoke_agreement(user, agreement: Agreement, reason: str) -> Agreement:
     """Revoke an agreement in force; from now on compliance counts it as missing."""
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import InvalidTransition, Problem, RuleViolation
+    from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 
-    permissions.require(
-        user, permissions.Capability.RECORD_AGREEMENTS, "agreement.revoke", agreement
+    capabilities.require(
+        user, capabilities.Capability.RECORD_AGREEMENTS, "agreement.revoke", agreement
     )
     reason = (reason or "").strip()
     problems = [
@@ -467,12 +465,11 @@ def send_for_signature(
     """Mail ``email`` a single-use, expiring link to sign ``names`` (default: the required
     agreements not in force for them today). A freelancer Gigbridge does not know yet becomes
     a person."""
-    from gigbridge.engagements import compliance, permissions
-    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.domainerrors import Problem, RuleViolation
     from gigbridge.notifications.actions import mail_address
     from gigbridge.program import actions as program
 
-    permissions.require(user, permissions.Capability.SEND_FOR_SIGNATURE, "agreement.send")
+    capabilities.require(user, capabilities.Capability.SEND_FOR_SIGNATURE, "agreement.send")
     version, policy = program.current()
     required = list(policy.compliance.required_agreements)
     email = (email or "").strip().lower()
@@ -501,7 +498,7 @@ def send_for_signature(
     if names:
         names = [n for n in required if n in names]  # the policy's order, no repeats
     else:
-        names = compliance.missing_agreements(person, policy, clock.today())
+        names = queries.missing_agreements(person, policy, clock.today())
     if not names:
         raise RuleViolation(
             [Problem("names", f"{email} has every required agreement in force; nothing to sign")]
@@ -549,7 +546,7 @@ def sign_agreements(link: SigningLink, *, typed_name: str, ip: str | None) -> li
     unexpired) by typing their name. One agreement and one audit event per signature; the
     link is used up. Raises RuleViolation (the name) or signing.LinkError (used meanwhile, or
     a document that cannot be shown)."""
-    from gigbridge.engagements.errors import Problem, RuleViolation
+    from gigbridge.domainerrors import Problem, RuleViolation
     from gigbridge.program import actions as program
 
     from . import signing

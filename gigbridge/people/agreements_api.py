@@ -10,7 +10,7 @@ from ninja.pagination import paginate
 from gigbridge import clock, limits
 from gigbridge.api.inputs import InputSchema
 from gigbridge.api.pagination import Pagination
-from gigbridge.engagements.permissions import Capability, require
+from gigbridge.people.capabilities import Capability, require
 
 from . import actions, evidence
 from .models import Agreement

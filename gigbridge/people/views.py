@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gigbridge import clock
 
-from . import actions
+from . import actions, capabilities
 from .models import ApiToken, Delegation
 
 
@@ -87,16 +87,15 @@ def agreements(request):
     from django.core.paginator import Paginator
     from django.db.models import Prefetch, Q
 
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.domainerrors import RuleViolation
     from gigbridge.program import actions as program
 
     from .models import Agreement, Person
 
     what = f"{request.method} {request.path}"
-    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    capabilities.require(request.user, capabilities.Capability.VIEW_AGREEMENTS, what)
     if request.method == "POST":
-        permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+        capabilities.require(request.user, capabilities.Capability.RECORD_AGREEMENTS, what)
         try:
             agreement = actions.record_agreement(
                 request.user,
@@ -136,8 +135,8 @@ def agreements(request):
             "required": required,
             "term": term,
             "extra": f"&q={quote(term)}" if term else "",
-            "can_record": permissions.can_record_agreements(request.user),
-            "can_send": permissions.can_send_for_signature(request.user),
+            "can_record": capabilities.can_record_agreements(request.user),
+            "can_send": capabilities.can_send_for_signature(request.user),
             "prefill": request.GET.get("email", "")[:254],
             "prefill_name": request.GET.get("name", "")[:50],
             "today": clock.today(),
@@ -149,13 +148,12 @@ def agreements(request):
 def agreement_revoke(request, pk):
     from django.shortcuts import get_object_or_404
 
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import InvalidTransition, RuleViolation
+    from gigbridge.domainerrors import InvalidTransition, RuleViolation
 
     from .models import Agreement
 
     what = f"{request.method} {request.path}"
-    permissions.require(request.user, permissions.Capability.RECORD_AGREEMENTS, what)
+    capabilities.require(request.user, capabilities.Capability.RECORD_AGREEMENTS, what)
     agreement = get_object_or_404(Agreement.objects.select_related("person"), pk=pk)
     if request.method != "POST":
         return redirect(reverse("web:agreements") + f"?q={quote(agreement.person.email)}")
@@ -170,7 +168,7 @@ def agreement_revoke(request, pk):
 def sign(request, token):
     """A mailed signing link: no account needed; shows each document and records acceptance."""
     from gigbridge import securitylog
-    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.domainerrors import RuleViolation
     from gigbridge.program import actions as program
     from gigbridge.web.signin import client_address
 
@@ -232,11 +230,10 @@ def agreement_send(request):
     """Mail a freelancer a link to sign the agreements they miss (POST); back where it came."""
     from django.utils.http import url_has_allowed_host_and_scheme
 
-    from gigbridge.engagements import permissions
-    from gigbridge.engagements.errors import RuleViolation
+    from gigbridge.domainerrors import RuleViolation
 
     what = f"{request.method} {request.path}"
-    permissions.require(request.user, permissions.Capability.SEND_FOR_SIGNATURE, what)
+    capabilities.require(request.user, capabilities.Capability.SEND_FOR_SIGNATURE, what)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("web:agreements")
@@ -265,11 +262,9 @@ def agreement_evidence(request, pk):
     """The uploaded copy of a signed agreement, to those who may see agreements only."""
     from django.shortcuts import get_object_or_404
 
-    from gigbridge.engagements import permissions
-
     from . import evidence
     from .models import Agreement
 
     what = f"{request.method} {request.path}"
-    permissions.require(request.user, permissions.Capability.VIEW_AGREEMENTS, what)
+    capabilities.require(request.user, capabilities.Capability.VIEW_AGREEMENTS, what)
     return evidence.download(get_object_or_404(Agreement, pk=pk))

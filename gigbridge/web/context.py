@@ -1,9 +1,9 @@
-from gigbridge.engagements.permissions import (
+from gigbridge.people.actions import roles_of
+from gigbridge.people.capabilities import (
     can_create_requests,
     can_read_audit,
     can_view_agreements,
 )
-from gigbridge.people.actions import roles_of
 
 
 def navigation(request):

@@ -6,6 +6,7 @@ from gigbridge.audit import views as audit_views
 from gigbridge.engagements import views as engagement_views
 from gigbridge.people import views as people_views
 from gigbridge.program import views as program_views
+from gigbridge.sourcing import views as sourcing_views
 
 from . import oidc, views
 
@@ -33,27 +34,27 @@ urlpatterns = [
     path("engagements/<int:pk>/", engagement_views.engagement_detail, name="engagement-detail"),
     path(
         "engagements/<int:pk>/proposals/<int:proposal_pk>/<str:what>/",
-        engagement_views.proposal_action,
+        sourcing_views.proposal_action,
         name="proposal-action",
     ),
     path(
         "engagements/<int:pk>/milestones/<int:ms_pk>/approve/",
-        engagement_views.milestone_approve,
+        sourcing_views.milestone_approve,
         name="milestone-approve",
     ),
     path(
         "engagements/<int:pk>/milestones/<int:ms_pk>/changes/",
-        engagement_views.milestone_changes,
+        sourcing_views.milestone_changes,
         name="milestone-changes",
     ),
     path(
         "engagements/<int:pk>/milestones/<int:ms_pk>/activate/",
-        engagement_views.milestone_activate,
+        sourcing_views.milestone_activate,
         name="milestone-activate",
     ),
     path(
         "engagements/<int:pk>/hours/<str:week>/approve/",
-        engagement_views.week_approve,
+        sourcing_views.week_approve,
         name="week-approve",
     ),
     path(
@@ -61,7 +62,7 @@ urlpatterns = [
         engagement_views.engagement_transition,
         name="engagement-transition",
     ),
-    path("engagements/<int:pk>/end/", engagement_views.engagement_end, name="engagement-end"),
+    path("engagements/<int:pk>/end/", sourcing_views.engagement_end, name="engagement-end"),
     path(
         "engagements/<int:pk>/start/", engagement_views.engagement_start, name="engagement-start"
     ),

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gigbridge.engagements.models import Engagement
-from gigbridge.engagements.tests.test_ending import direct_hire
+from gigbridge.sourcing.tests.test_ending import direct_hire
 
 from .conftest import sign_in, watch_csp
 from .test_phone_browser import PHONE

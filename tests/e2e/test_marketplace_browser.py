@@ -18,8 +18,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from gigbridge.engagements import marketplace
-from gigbridge.engagements.models import Engagement, MarketplaceOffer, Payment
+from gigbridge.engagements.models import Engagement
+from gigbridge.sourcing import marketplace
+from gigbridge.sourcing.models import MarketplaceOffer, Payment
 from tests.scenarios import conftest as scenarios
 from tests.scenarios.conftest import run_jobs
 from tests.scenarios.marketplace_story import (

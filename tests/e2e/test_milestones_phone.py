@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from conftest import EXAMPLE_POLICY
 from gigbridge import clock
-from gigbridge.engagements.models import Milestone, MilestoneDecision, TimeEntry
-from gigbridge.engagements.tests.test_marketplace import _contracted
 from gigbridge.program.actions import activate_policy
+from gigbridge.sourcing.models import Milestone, MilestoneDecision, TimeEntry
+from gigbridge.sourcing.tests.test_marketplace import _contracted
 
 from .conftest import sign_in
 from .test_phone_browser import PHONE, fits, shots  # noqa: F401 - the screenshots' folder

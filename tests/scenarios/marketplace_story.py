@@ -12,11 +12,13 @@ import httpx
 
 from conftest import request_payload
 from gigbridge import clock
-from gigbridge.engagements import actions, marketplace, sync
-from gigbridge.engagements.models import Engagement, Proposal, Sourcing
+from gigbridge.engagements import actions
+from gigbridge.engagements.models import Engagement
 from gigbridge.people.models import Person
 from gigbridge.program.models import CostCenter
 from gigbridge.sandbox.client import ssl_context_from
+from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing.models import Proposal, Sourcing
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -19,9 +19,10 @@ from gigbridge.access.actions import reconcile
 from gigbridge.access.workspaces import create_workspace
 from gigbridge.audit.actions import verify
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import ending, hired, marketplace
-from gigbridge.engagements.models import ContractEnd, Engagement, Sourcing
+from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.sourcing import ending, hired, marketplace
+from gigbridge.sourcing.models import ContractEnd, Sourcing
 
 from .conftest import run_jobs
 from .marketplace_story import (

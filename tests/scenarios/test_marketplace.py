@@ -17,11 +17,12 @@ import pytest
 from gigbridge import clock
 from gigbridge.access.models import Grant
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import marketplace, sync
-from gigbridge.engagements.errors import RuleViolation
-from gigbridge.engagements.models import Engagement, MarketplaceOffer, Payment, TimeEntry
+from gigbridge.domainerrors import RuleViolation
+from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.program.models import Workspace
+from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing.models import MarketplaceOffer, Payment, TimeEntry
 
 from .conftest import run_jobs
 from .marketplace_story import (
@@ -159,8 +160,10 @@ def test_an_offer_above_the_budget_is_refused_and_nothing_is_sent(people, market
         marketplace.pick(people["rita"], chosen, amount=Decimal("4500.00"))
 
     # 4500 USD is 4140 EUR at the example policy's rate: over the 4000 EUR approved.
-    assert "4500.00 USD (4140.00 EUR at the policy's exchange rate), more than the approved " \
+    assert (
+        "4500.00 USD (4140.00 EUR at the policy's exchange rate), more than the approved "
         "budget of 4000.00 EUR" in str(refused.value)
+    )
     assert OutboxJob.objects.count() == jobs_before
     assert not MarketplaceOffer.objects.filter(engagement=engagement).exists()
     engagement.refresh_from_db()

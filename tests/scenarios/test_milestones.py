@@ -17,10 +17,11 @@ import pytest
 
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import marketplace, milestones
-from gigbridge.engagements.errors import InvalidTransition, RuleViolation
-from gigbridge.engagements.models import Engagement, MilestoneDecision, Payment
+from gigbridge.domainerrors import InvalidTransition, RuleViolation
+from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.sourcing import marketplace, milestones
+from gigbridge.sourcing.models import MilestoneDecision, Payment
 
 from .conftest import run_jobs
 from .marketplace_story import (

@@ -1,6 +1,6 @@
 """Before anything is granted, whoever chooses a workspace and whoever approves the request
 see what the freelancer will be able to open there, said per workspace kind from one place
-(gigbridge.access.reach): the request form, the API, the workspaces page, the request page, the
+(gigbridge.program.reach): the request form, the API, the workspaces page, the request page, the
 decision page and its mail."""
 
 import re
@@ -11,13 +11,13 @@ from django.core import mail
 
 from gigbridge import clock
 from gigbridge.access import workspaces
-from gigbridge.access.reach import KIND_REACH, kinds_described, reach
-from gigbridge.access.rules import KIND_WORDS
 from gigbridge.engagements.models import WorkRequest
 from gigbridge.engagements.tests.test_approvals import deliver_mail
 from gigbridge.engagements.tests.test_decision_page import direct_hire_form
 from gigbridge.program.models import TenantTeam
 from gigbridge.program.policy import WORKSPACE_KINDS
+from gigbridge.program.reach import KIND_REACH, kinds_described, reach
+from gigbridge.program.workspace_rules import KIND_WORDS
 
 from .test_rules import POLICY, with_access
 

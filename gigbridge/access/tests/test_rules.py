@@ -8,12 +8,13 @@ import pytest
 
 from conftest import EXAMPLE_POLICY, request_payload
 from gigbridge.access.models import Grant
-from gigbridge.access.rules import folder_problems, workspace_kind, workspace_problems
+from gigbridge.access.rules import folder_problems
+from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements import actions
-from gigbridge.engagements.errors import RuleViolation
 from gigbridge.program.actions import activate_policy
 from gigbridge.program.models import CostCenter, Workspace
 from gigbridge.program.policy import PolicyError, load_policy_file, parse_policy
+from gigbridge.program.workspace_rules import workspace_kind, workspace_problems
 
 POLICY = load_policy_file(EXAMPLE_POLICY)
 CONFIDENTIAL_RULE = """access:

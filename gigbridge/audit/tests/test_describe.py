@@ -11,13 +11,14 @@ from gigbridge.audit.actions import record
 from gigbridge.audit.describe import FALLBACK, SENTENCES, describe, describe_all, shorten
 from gigbridge.audit.models import AuditEvent
 from gigbridge.engagements import actions
-from gigbridge.engagements.models import ApprovalStep, Engagement, MarketplaceOffer, WorkRequest
+from gigbridge.engagements.models import ApprovalStep, Engagement, WorkRequest
 from gigbridge.engagements.tests.test_approvals import (
     approved_engagement,
     new_request,
     pending,
     submitted,
 )
+from gigbridge.sourcing.models import MarketplaceOffer
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from conftest import request_payload
 from gigbridge import clock
 from gigbridge.audit.actions import verify
 from gigbridge.audit.models import AuditEvent
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.engagements import actions
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.engagements.models import ApprovalStep, Engagement, WorkRequest
 from gigbridge.jobs.actions import run
 from gigbridge.jobs.models import OutboxJob

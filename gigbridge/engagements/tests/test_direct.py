@@ -8,8 +8,8 @@ import pytest
 from gigbridge import clock
 from gigbridge.audit.describe import describe_all
 from gigbridge.audit.models import AuditEvent
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.engagements import actions, direct
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.engagements.models import Engagement
 from gigbridge.engagements.tests.test_approvals import approved_engagement, problems_of
 from gigbridge.jobs import scheduler

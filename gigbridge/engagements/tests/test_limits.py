@@ -10,12 +10,13 @@ import pytest
 from conftest import request_payload
 from gigbridge import limits
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import marketplace
-from gigbridge.engagements.errors import RuleViolation
-from gigbridge.engagements.models import MarketplaceOffer, WorkRequest
-from gigbridge.engagements.tests.test_marketplace import approved_engagement, proposal, signed
+from gigbridge.domainerrors import RuleViolation
+from gigbridge.engagements.models import WorkRequest
 from gigbridge.engagements.tests.test_web import form_data
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.sourcing import marketplace
+from gigbridge.sourcing.models import MarketplaceOffer
+from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal, signed
 
 pytestmark = pytest.mark.django_db
 

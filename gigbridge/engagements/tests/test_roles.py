@@ -5,8 +5,8 @@ import json
 import pytest
 
 from conftest import request_payload
+from gigbridge.domainerrors import NotAllowed
 from gigbridge.engagements import actions
-from gigbridge.engagements.errors import NotAllowed
 from gigbridge.engagements.models import WorkRequest
 from gigbridge.engagements.tests.test_approvals import new_request
 from gigbridge.engagements.tests.test_web import form_data

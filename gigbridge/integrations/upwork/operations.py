@@ -1269,7 +1269,7 @@ def contract_list(client: UpworkClient, contract_ids: list[str]) -> list[Contrac
 
 def end_contract_input(*, reason_ref: str, feedback: str | None = None) -> dict:
     """The ``EndContractInput`` (the reference's names): ``reasonRef`` (a contract end reason's
-    id, see ``gigbridge.engagements.ending.REASONS``), ``feedbackInfo {comment}`` when there is
+    id, see ``gigbridge.sourcing.ending.REASONS``), ``feedbackInfo {comment}`` when there is
     feedback for the freelancer. ``endDate`` is left out: Upwork ends it today."""
     if not reason_ref:
         raise ValueError("reason_ref is required")

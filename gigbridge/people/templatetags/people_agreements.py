@@ -11,8 +11,8 @@ def agreements_expiring(context, engagement) -> dict:
     """The required agreements of ``engagement``'s freelancer that expire before its contract
     ends, and whether the viewer may send them for signature or record them."""
     from gigbridge import clock
-    from gigbridge.engagements import permissions
 
+    from .. import capabilities
     from ..expiring import contract_end, expiring_during
 
     user = context["request"].user
@@ -20,6 +20,6 @@ def agreements_expiring(context, engagement) -> dict:
         "agreements": expiring_during(engagement),
         "ends": contract_end(engagement),
         "today": clock.today(),
-        "can_send": permissions.can_send_for_signature(user),
-        "can_record": permissions.can_record_agreements(user),
+        "can_send": capabilities.can_send_for_signature(user),
+        "can_record": capabilities.can_record_agreements(user),
     }

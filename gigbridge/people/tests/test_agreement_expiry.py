@@ -10,12 +10,12 @@ from gigbridge import clock
 from gigbridge.audit.describe import describe
 from gigbridge.audit.models import AuditEvent
 from gigbridge.engagements import actions as engagement_actions
-from gigbridge.engagements import marketplace
 from gigbridge.engagements.tests.test_approvals import deliver_mail
-from gigbridge.engagements.tests.test_marketplace import approved_engagement, proposal
 from gigbridge.jobs import scheduler
 from gigbridge.people import actions
 from gigbridge.people.models import AgreementExpiryAlert, Role, RoleAssignment
+from gigbridge.sourcing import marketplace
+from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal
 
 pytestmark = pytest.mark.django_db
 EMAIL = "ana@freelance.example"

@@ -6,9 +6,9 @@ import pytest
 
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import compliance
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.people import actions
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Agreement, Person
 from gigbridge.program import actions as program
 
@@ -102,11 +102,13 @@ def test_compliance_counts_revoked_and_expired_agreements_as_missing(people):
     record(people["lena"], name="NDA", expires_on=today + dt.timedelta(days=10))
     msa = record(people["lena"], name="MSA")
     person = Person.objects.get(email="new.freelancer@free.example")
-    assert compliance.missing_agreements(person, policy, today) == []
+    assert people_queries.missing_agreements(person, policy, today) == []
     # The NDA has expired by a start 11 days from now.
-    assert compliance.missing_agreements(person, policy, today + dt.timedelta(days=11)) == ["NDA"]
+    assert people_queries.missing_agreements(person, policy, today + dt.timedelta(days=11)) == [
+        "NDA"
+    ]
     actions.revoke_agreement(people["lena"], msa, "withdrawn by the freelancer")
-    assert compliance.missing_agreements(person, policy, today) == ["MSA"]
+    assert people_queries.missing_agreements(person, policy, today) == ["MSA"]
     states = {
         r["name"]: r["state"]
         for r in actions.agreement_status(person, ["NDA", "MSA"], today + dt.timedelta(days=11))

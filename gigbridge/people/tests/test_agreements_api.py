@@ -3,7 +3,7 @@
 import pytest
 
 from gigbridge import clock
-from gigbridge.engagements import compliance
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Person
 from gigbridge.program import actions as program
 
@@ -31,7 +31,7 @@ def test_legal_records_lists_and_revokes_through_the_api(api):
     lena.post("/api/v1/agreements", body(name="MSA"), content_type="application/json")
     person = Person.objects.get(email="nia@free.example")
     _, policy = program.current()
-    assert compliance.missing_agreements(person, policy, clock.today()) == []
+    assert people_queries.missing_agreements(person, policy, clock.today()) == []
 
     listed = api("audrey").get("/api/v1/agreements?email=nia@free.example").json()
     assert {a["name"] for a in listed["items"]} == {"NDA", "MSA"}
@@ -42,7 +42,7 @@ def test_legal_records_lists_and_revokes_through_the_api(api):
         content_type="application/json",
     )
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
-    assert compliance.missing_agreements(person, policy, clock.today()) == ["NDA"]
+    assert people_queries.missing_agreements(person, policy, clock.today()) == ["NDA"]
     again = api("hank").post(
         f"/api/v1/agreements/{made['id']}/revoke",
         {"reason": "again"},

@@ -9,7 +9,7 @@ from django.test import Client
 
 from gigbridge.engagements.models import Engagement
 from gigbridge.engagements.tests.test_approvals import deliver_mail
-from gigbridge.engagements.tests.test_marketplace import approved_engagement, proposal
+from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal
 
 pytestmark = pytest.mark.django_db
 EMAIL = "ana@freelance.example"
@@ -70,8 +70,8 @@ def test_legal_is_offered_to_record_it(people):
 
 def test_a_refused_contracted_transition_offers_recording_the_revoked_agreement(people):
     from gigbridge import clock
-    from gigbridge.engagements import marketplace
     from gigbridge.people import actions
+    from gigbridge.sourcing import marketplace
 
     engagement = approved_engagement(people)
     p = proposal(engagement, email=EMAIL)

@@ -52,7 +52,7 @@ AGREEMENT_HEADER = HEADER.rstrip("\n") + ",agreements,agreement_evidence\n"
 def test_import_records_agreements_signed_elsewhere_once(tmp_path, policy):
     from gigbridge import clock
     from gigbridge.audit.models import AuditEvent
-    from gigbridge.engagements import compliance
+    from gigbridge.people import queries as people_queries
     from gigbridge.program import actions as program
 
     path = tmp_path / "people.csv"
@@ -66,7 +66,7 @@ def test_import_records_agreements_signed_elsewhere_once(tmp_path, policy):
     msa = fi.agreements.get(name="MSA")
     assert str(msa.expires_on) == "2028-01-04" and msa.source == "imported"
     assert msa.evidence_url == "https://docs.example/fi.pdf"
-    assert compliance.missing_agreements(fi, program.current()[1], clock.today()) == []
+    assert people_queries.missing_agreements(fi, program.current()[1], clock.today()) == []
     event = AuditEvent.objects.filter(action="agreement.recorded").first()
     assert event.actor == "t (people import)"
     assert import_file(path, actor="t")["agreements"] == 0  # idempotent

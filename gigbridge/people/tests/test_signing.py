@@ -10,10 +10,10 @@ from django.test import Client
 
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import compliance
-from gigbridge.engagements.errors import NotAllowed, RuleViolation
+from gigbridge.domainerrors import NotAllowed, RuleViolation
 from gigbridge.engagements.tests.test_approvals import deliver_mail
 from gigbridge.people import actions, signing
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Agreement, Person
 from gigbridge.program import actions as program
 
@@ -58,7 +58,7 @@ def test_the_freelancer_signs_through_the_mailed_link(people, frozen_now):
     assert events.count() == 2 and {e.actor for e in events} == {EMAIL}
     assert events.first().after["document_sha256"] == nda.document_sha256
     _, policy = program.current()
-    assert compliance.missing_agreements(person, policy, clock.today()) == []
+    assert people_queries.missing_agreements(person, policy, clock.today()) == []
     # Used: a clear page, nothing more is signed.
     again = visitor.post(f"/s/{token}/", {"typed_name": "Sol Ortega", "accept": "yes"})
     assert again.status_code == 400 and "already used" in again.content.decode()

@@ -13,15 +13,15 @@ import pytest
 
 from conftest import EXAMPLE_POLICY
 from gigbridge import clock
+from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements import actions, compliance
 from gigbridge.engagements.api import cost_center_rows
-from gigbridge.engagements.errors import RuleViolation
-from gigbridge.engagements.models import MarketplaceOffer, Payment
 from gigbridge.engagements.tests.test_approvals import new_request, pending, submitted
 from gigbridge.program import policy as bounds
 from gigbridge.program.actions import activate_policy, current
 from gigbridge.program.models import CostCenter
 from gigbridge.program.policy import parse_policy
+from gigbridge.sourcing.models import MarketplaceOffer, Payment
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,15 @@ import pytest
 from conftest import request_payload
 from gigbridge import clock
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import actions, marketplace, sync
-from gigbridge.engagements.errors import NotAllowed, RuleViolation
-from gigbridge.engagements.models import (
-    ApprovalStep,
-    Engagement,
+from gigbridge.domainerrors import NotAllowed, RuleViolation
+from gigbridge.engagements import actions
+from gigbridge.engagements.models import ApprovalStep, Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.jobs.models import OutboxJob
+from gigbridge.people.models import Agreement, Person
+from gigbridge.program.models import CostCenter
+from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing.models import (
     MarketplaceOffer,
     Milestone,
     Payment,
@@ -21,10 +25,6 @@ from gigbridge.engagements.models import (
     SpendAlert,
     TimeEntry,
 )
-from gigbridge.integrations.upwork import operations as ops
-from gigbridge.jobs.models import OutboxJob
-from gigbridge.people.models import Agreement, Person
-from gigbridge.program.models import CostCenter
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +240,7 @@ def test_proposals_upsert_idempotently_and_the_cursor_moves(people, monkeypatch)
     assert looked_up == ["a", "b", "c"]
     assert AuditEvent.objects.filter(action="marketplace.proposal_received").count() == 3
     # Overlap (a lost cursor): the same rows again change nothing.
-    from gigbridge.engagements.models import SyncCursor
+    from gigbridge.sourcing.models import SyncCursor
 
     SyncCursor.objects.all().delete()
     assert sync.sync_proposals(None, engagement.sourcing) == {"proposals": 0}

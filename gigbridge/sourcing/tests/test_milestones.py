@@ -1,4 +1,4 @@
-"""Deciding a contract's work in Gigbridge (engagements.milestones): approving milestones for all
+"""Deciding a contract's work in Gigbridge (sourcing.milestones): approving milestones for all
 or part of their amount within what is left of the budget, asking for changes, funding the next
 one, the outbox job that tells Upwork, and the program's approval of a week of hours. Upwork is
 replaced by typed answers; tests/scenarios/test_milestones.py runs against the sandbox."""
@@ -15,20 +15,20 @@ from conftest import EXAMPLE_POLICY
 from gigbridge import clock
 from gigbridge.audit.describe import describe
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import milestones, sync
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
-from gigbridge.engagements.models import (
-    Engagement,
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.jobs.models import OutboxJob
+from gigbridge.program.actions import activate_policy
+from gigbridge.sourcing import milestones, sync
+from gigbridge.sourcing.models import (
     HoursApproval,
     Milestone,
     MilestoneDecision,
     Payment,
     TimeEntry,
 )
-from gigbridge.engagements.tests.test_marketplace import _contracted, approved_engagement
-from gigbridge.integrations.upwork import operations as ops
-from gigbridge.jobs.models import OutboxJob
-from gigbridge.program.actions import activate_policy
+from gigbridge.sourcing.tests.test_marketplace import _contracted, approved_engagement
 
 pytestmark = pytest.mark.django_db
 
@@ -535,7 +535,7 @@ def test_an_approval_shown_paid_counts_until_a_payments_pass_has_finished_after_
 ):
     """Contracts and payments are separate steps of a pass: when the payments step fails (or
     has not run since), the approval shown paid is not yet spend, so it still counts."""
-    from gigbridge.engagements.models import SyncCursor
+    from gigbridge.sourcing.models import SyncCursor
 
     first = milestone(contracted, "m1", "1200.00")
     milestones.approve(people["rita"], first)

@@ -9,12 +9,12 @@ import pytest
 from django.core import mail as django_mail
 
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import marketplace, sync
-from gigbridge.engagements.models import SpendAlert
-from gigbridge.engagements.tests.test_marketplace import _contracted, _row
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.notifications.tasks import send_mail_job
+from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing.models import SpendAlert
+from gigbridge.sourcing.tests.test_marketplace import _contracted, _row
 
 pytestmark = pytest.mark.django_db
 
@@ -169,8 +169,8 @@ def test_overspend_is_flagged_in_red_with_words_on_the_engagement_and_policy_pag
 def test_a_payment_beyond_any_bound_stops_the_pass_and_counts_nothing(people, paid):
     """A marketplace answer of 10^20 (a fault) is not stored or cut: the job fails permanently
     and says which payment, and the payments before it in the same answer wait with it."""
-    from gigbridge.engagements.models import Payment
     from gigbridge.jobs.errors import PermanentError
+    from gigbridge.sourcing.models import Payment
 
     _contracted(people)
     with pytest.raises(PermanentError, match=r"payment t2 of 9{18}00.00 USD is beyond 1,000,000,"):
@@ -179,7 +179,7 @@ def test_a_payment_beyond_any_bound_stops_the_pass_and_counts_nothing(people, pa
 
 
 def test_a_payment_with_fractions_of_a_cent_is_kept_in_cents(people, paid):
-    from gigbridge.engagements.models import Payment
+    from gigbridge.sourcing.models import Payment
 
     _contracted(people)
     paid("100.004")
@@ -190,7 +190,7 @@ def test_a_payment_with_fractions_of_a_cent_is_kept_in_cents(people, paid):
 def test_a_day_of_hours_out_of_bounds_is_skipped_not_stored(people, hours, charges):
     from types import SimpleNamespace
 
-    from gigbridge.engagements.models import TimeEntry
+    from gigbridge.sourcing.models import TimeEntry
 
     engagement = _contracted(people)
     row = SimpleNamespace(

@@ -23,9 +23,13 @@ from django.db import transaction
 
 from gigbridge import clock
 from gigbridge.audit.actions import record
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
+from gigbridge.jobs.errors import RetryableError
 
-from .models import Engagement, Proposal, Sourcing
+from .models import Proposal, Sourcing
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +70,6 @@ def _hired(engagement_id: int) -> set[str]:
 
 def run_decline_others(engagement_id: int) -> dict:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.integrations.upwork.errors import PermanentUpworkError
-    from gigbridge.jobs.errors import RetryableError
 
     sourcing = Sourcing.objects.select_related("engagement__request").get(
         engagement_id=engagement_id

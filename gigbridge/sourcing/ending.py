@@ -23,12 +23,17 @@ from django.db import transaction
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
+from gigbridge.engagements import permissions
+from gigbridge.engagements.actions import transition_engagement
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
+from gigbridge.jobs.models import OutboxJob
+from gigbridge.people import capabilities
 
-from . import permissions
-from .errors import InvalidTransition, Problem, RuleViolation
-from .marketplace import may_source
-from .models import ContractEnd, Engagement, Sourcing
+from .models import ContractEnd, Sourcing
 
 END_JOB = "engagements.end_contract"
 ENDABLE = (Engagement.State.CONTRACTED, Engagement.State.ACTIVE)
@@ -70,7 +75,7 @@ def choices() -> list[tuple[str, str]]:
 
 def may_end(user, engagement: Engagement) -> bool:
     """Whether ``user`` may end the engagement's contract now (the page shows the form)."""
-    return engagement.state in ENDABLE and may_source(user, engagement)
+    return engagement.state in ENDABLE and permissions.may_run_engagement(user, engagement)
 
 
 def is_marketplace(engagement: Engagement) -> bool:
@@ -83,8 +88,8 @@ def end_contract(user, engagement: Engagement, reason: str, feedback: str = "") 
     the hiring manager or a program admin, RuleViolation for an unknown reason or feedback out
     of bounds, InvalidTransition unless the engagement is contracted or active."""
     engagement = Engagement.objects.select_related("request").get(pk=engagement.pk)
-    if not may_source(user, engagement):
-        raise permissions.deny(
+    if not permissions.may_run_engagement(user, engagement):
+        raise capabilities.deny(
             user,
             "engagement.end",
             engagement,
@@ -103,8 +108,6 @@ def end_contract(user, engagement: Engagement, reason: str, feedback: str = "") 
 
 @transaction.atomic
 def _end(user, engagement_id: int, reason: str, feedback: str) -> ContractEnd:
-    from .actions import transition_engagement
-
     engagement = (
         Engagement.objects.select_for_update(of=("self",))
         .select_related("request")
@@ -173,8 +176,6 @@ def _end(user, engagement_id: int, reason: str, feedback: str) -> ContractEnd:
 def run_end_contract(engagement_id: int) -> str:
     """End the contract on Upwork, once."""
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.integrations.upwork.errors import PermanentUpworkError
 
     ending = ContractEnd.objects.select_related("engagement").get(engagement_id=engagement_id)
     if ending.marketplace_state != ContractEnd.Marketplace.QUEUED:
@@ -236,8 +237,6 @@ def _failed(ending: ContractEnd, sourcing: Sourcing, error: str) -> None:
 
 def page_context(user, engagement: Engagement) -> dict:
     """What engagements/_end_contract.html needs."""
-    from gigbridge.jobs.models import OutboxJob
-
     ending = ContractEnd.objects.filter(engagement=engagement).select_related("ended_by").first()
     gave_up = ""
     if ending is not None and ending.marketplace_state == ContractEnd.Marketplace.QUEUED:

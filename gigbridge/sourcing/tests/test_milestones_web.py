@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from gigbridge import clock
-from gigbridge.engagements.models import HoursApproval, MilestoneDecision, Payment, TimeEntry
-from gigbridge.engagements.tests.test_milestones import contracted, milestone  # noqa: F401
+from gigbridge.sourcing.models import HoursApproval, MilestoneDecision, Payment, TimeEntry
+from gigbridge.sourcing.tests.test_milestones import contracted, milestone  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -7,18 +7,19 @@ import pytest
 from gigbridge import clock
 from gigbridge.audit.describe import describe_all
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import hired, marketplace, sync
-from gigbridge.engagements.models import Engagement, MarketplaceOffer, Proposal, Sourcing
-from gigbridge.engagements.tests.test_marketplace import (
-    approved_engagement,
-    proposal,
-    signed,
-)
+from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError, RetryableUpworkError
 from gigbridge.jobs.actions import run
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.sourcing import hired, marketplace, sync
+from gigbridge.sourcing.models import MarketplaceOffer, Proposal, Sourcing
+from gigbridge.sourcing.tests.test_marketplace import (
+    approved_engagement,
+    proposal,
+    signed,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,6 @@
-"""Errors of engagement actions, each naming what is wrong, where, and the policy rule behind it."""
+"""Errors every domain app raises, each naming what is wrong, where, and the policy rule behind
+it. Below every app (program, people, engagements, sourcing and access raise them; the API and
+the web answer them), so that raising one imports no app."""
 
 from __future__ import annotations
 

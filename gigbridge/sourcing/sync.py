@@ -23,21 +23,27 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 import pycountry
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, RuleViolation
+from gigbridge.engagements.actions import transition_engagement
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import MalformedResponse
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import PermanentError
+from gigbridge.jobs.models import OutboxJob
 from gigbridge.notifications.actions import mail
 from gigbridge.program import actions as program
 from gigbridge.program.policy import UnknownCurrency
 
 from . import marketplace
-from .errors import InvalidTransition, RuleViolation
+from .hired import queue_decline_others
 from .models import (
-    Engagement,
     MarketplaceOffer,
     Milestone,
     Payment,
@@ -66,10 +72,7 @@ def schedule_sync() -> int:
     """Scheduled: one pass per organization and window, however many schedulers run, and
     none while the organization's previous pass is still unfinished (two at once would split
     the request budget and spend it twice)."""
-    from django.conf import settings
-
     from gigbridge.integrations.upwork import connection
-    from gigbridge.jobs.models import OutboxJob
 
     if not connection.configured():
         return 0
@@ -125,7 +128,6 @@ def _malformed(error, what: str) -> None:
 
 def sync_organization(org: str) -> dict[str, int]:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork.errors import MalformedResponse
 
     client = connection.client(org or None)
     counts = {
@@ -175,8 +177,6 @@ def _contracted_sourcings(org: str) -> list[Sourcing]:
 
 
 def sync_proposals(client, sourcing: Sourcing) -> dict[str, int]:
-    from gigbridge.integrations.upwork import operations as ops
-
     engagement = sourcing.engagement
     if not sourcing.job_posting_id or engagement.state != Engagement.State.SOURCING:
         return {}
@@ -265,8 +265,6 @@ def _upsert_proposal(engagement: Engagement, item, country: str = "") -> int:
 
 
 def sync_offer(client, sourcing: Sourcing) -> dict[str, int]:
-    from gigbridge.integrations.upwork import operations as ops
-
     engagement = sourcing.engagement
     offer = engagement.offers.filter(state=MarketplaceOffer.State.OPEN).last()
     if offer is None or not offer.upwork_id:
@@ -286,8 +284,6 @@ def sync_offer(client, sourcing: Sourcing) -> dict[str, int]:
 
 def _contract_of(client, offer: MarketplaceOffer) -> str:
     """The contract of an accepted offer: its room's stories name both."""
-    from gigbridge.integrations.upwork import operations as ops
-
     since = (offer.sent_at or offer.created_at) - dt.timedelta(minutes=1)
     after = None
     for _ in range(20):
@@ -303,8 +299,6 @@ def _contract_of(client, offer: MarketplaceOffer) -> str:
 
 @transaction.atomic
 def _offer_closed(offer: MarketplaceOffer, state: str) -> None:
-    from .actions import transition_engagement
-
     MarketplaceOffer.objects.filter(pk=offer.pk).update(state=state, answered_at=clock.now())
     Proposal.objects.filter(pk=offer.proposal_id).update(picked=False, state=state.upper())
     engagement = Engagement.objects.get(pk=offer.engagement_id)
@@ -320,9 +314,6 @@ def _offer_closed(offer: MarketplaceOffer, state: str) -> None:
 
 
 def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
-    from .actions import transition_engagement
-    from .hired import queue_decline_others
-
     with transaction.atomic():
         MarketplaceOffer.objects.filter(pk=offer.pk).update(
             state=MarketplaceOffer.State.ACCEPTED, answered_at=clock.now()
@@ -370,8 +361,6 @@ def sync_contracts(client, org: str) -> dict[str, int]:
     """Every contract of the organization in batched reads (``ContractList``). Its milestones
     come without amounts: a contract with a milestone not seen before, or whose amount is not
     known yet, is read once more in full (``ContractDetails``)."""
-    from gigbridge.integrations.upwork import operations as ops
-
     sourcings = {s.contract_id: s for s in _contracted_sourcings(org)}
     if not sourcings:
         return {}
@@ -396,8 +385,6 @@ def sync_contracts(client, org: str) -> dict[str, int]:
 
 def sync_contract(client, sourcing: Sourcing) -> dict[str, int]:
     """One contract in full (its milestones with their amounts)."""
-    from gigbridge.integrations.upwork import operations as ops
-
     if not sourcing.contract_id:
         return {}
     contract = ops.contract_details(client, sourcing.contract_id)
@@ -498,8 +485,6 @@ def _upsert_milestone(engagement: Engagement, item) -> int:
 def _follow_contract(engagement_id: int, status: str, contract) -> int:
     """Contract ACTIVE: engagement active once its start day came; ENDED: offboarding (unless
     it is there already: a contract ended from Gigbridge, see ``ending``, is not ended twice)."""
-    from .actions import transition_engagement
-
     engagement = Engagement.objects.get(pk=engagement_id)
     state = engagement.state
     if status == "ACTIVE" and state == Engagement.State.CONTRACTED:
@@ -558,8 +543,6 @@ def sync_hours(client, org: str) -> dict[str, int]:
     """Hours of every contract of the organization, up to HOURS_BATCH contracts a read
     (``contractIds``), each batch from the earliest day any of its contracts needs. The filter's
     organization is the client's tenant (``operations.acting_organization_id``)."""
-    from gigbridge.integrations.upwork import operations as ops
-
     sourcings = _contracted_sourcings(org)
     today, new = _marketplace_today(), 0
     for first in range(0, len(sourcings), HOURS_BATCH):
@@ -651,8 +634,6 @@ def transaction_amounts(rows) -> list[Decimal | None]:
 
 
 def sync_payments(client, org: str) -> int:
-    from gigbridge.integrations.upwork import operations as ops
-
     contracts = dict(
         Sourcing.objects.filter(organization_id=org, engagement__state__in=PAYING)
         .exclude(contract_id="")

@@ -32,13 +32,18 @@ from django.db.models import F, Q
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
+from gigbridge.engagements import permissions
+from gigbridge.engagements.models import Engagement
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
+from gigbridge.jobs.errors import RetryableError
+from gigbridge.people import capabilities
 from gigbridge.program import actions as program
 
-from . import marketplace, permissions
-from .errors import InvalidTransition, Problem, RuleViolation
+from . import marketplace
 from .models import (
-    Engagement,
     HoursApproval,
     Milestone,
     MilestoneDecision,
@@ -60,9 +65,9 @@ APPROVE_FIELDS = {"amount": limits.Money, "comment": limits.Comment}
 
 
 def _require(user, engagement: Engagement, what: str) -> None:
-    if not marketplace.may_source(user, engagement):
+    if not permissions.may_run_engagement(user, engagement):
         reason = f"only the hiring manager or a program admin can {what}"
-        raise permissions.deny(user, "marketplace", engagement, reason)
+        raise capabilities.deny(user, "marketplace", engagement, reason)
 
 
 def _within_bounds(values: dict, kinds: dict) -> None:
@@ -383,8 +388,6 @@ def activate(user, milestone: Milestone, message: str = "") -> MilestoneDecision
 
 def _on_upwork(client, contract_id: str, milestone_id: str):
     """The contract as Upwork has it now, and the milestone in it (or None)."""
-    from gigbridge.integrations.upwork import operations as ops
-
     contract = ops.contract_details(client, contract_id)
     if contract is None:
         return None, None
@@ -398,9 +401,6 @@ def run_decision(decision_id: int) -> str:
     no longer in the state the decision was made on) marks the decision failed with the reason;
     a retryable error tries again later, and at the outbox's last attempt marks it failed."""
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.integrations.upwork.errors import PermanentUpworkError
-    from gigbridge.jobs.errors import RetryableError
 
     decision = MilestoneDecision.objects.select_related("milestone__engagement__sourcing").get(
         pk=decision_id
@@ -644,7 +644,7 @@ def approve_week(user, engagement: Engagement, week_start: dt.date, comment: str
 def page_context(user, engagement: Engagement, view: dict) -> dict:
     """For the milestones and hours sections: who may decide, what is left of the budget, each
     milestone's decisions and what may be done with it now, the weeks of hours."""
-    may = marketplace.may_source(user, engagement)
+    may = permissions.may_run_engagement(user, engagement)
     working = engagement.state in WORKING
     budget = view["budget_left"]
     first = next(

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gigbridge.program.policy import WORKSPACE_KINDS, Policy
-
-from .rules import KIND_WORDS, workspace_kind
+from .policy import WORKSPACE_KINDS, Policy
+from .workspace_rules import KIND_WORDS, workspace_kind
 
 # What a guest of each kind of workspace can open, in one sentence (the kinds of
-# ``access.workspace_kinds``, worded as in ``rules.KIND_WORDS``).
+# ``access.workspace_kinds``, worded as in ``workspace_rules.KIND_WORDS``).
 KIND_REACH: dict[str, str] = {
     "new_team": (
         "every standard channel and every file of the Team's document library; the Team was "

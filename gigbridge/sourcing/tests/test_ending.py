@@ -10,16 +10,18 @@ import pytest
 from gigbridge import clock, limits
 from gigbridge.audit.describe import describe_all
 from gigbridge.audit.models import AuditEvent
-from gigbridge.engagements import actions, ending, sync
-from gigbridge.engagements.errors import InvalidTransition, NotAllowed, RuleViolation
-from gigbridge.engagements.models import ContractEnd, Engagement, Sourcing
+from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
+from gigbridge.engagements import actions
+from gigbridge.engagements.models import Engagement
 from gigbridge.engagements.tests.test_approvals import approved_engagement
-from gigbridge.engagements.tests.test_marketplace import _contracted
 from gigbridge.integrations.upwork import connection
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError, RetryableUpworkError
 from gigbridge.jobs.actions import run
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.sourcing import ending, sync
+from gigbridge.sourcing.models import ContractEnd, Sourcing
+from gigbridge.sourcing.tests.test_marketplace import _contracted
 
 pytestmark = pytest.mark.django_db
 

@@ -12,27 +12,34 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
+from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
+from gigbridge.engagements import compliance, permissions
+from gigbridge.engagements.actions import transition_engagement
+from gigbridge.engagements.models import Engagement, WorkRequest
+from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
+from gigbridge.jobs.errors import RetryableError
 from gigbridge.notifications.actions import mail
 from gigbridge.people import actions as people
+from gigbridge.people import capabilities
+from gigbridge.people import queries as people_queries
 from gigbridge.people.models import Person, Role
 from gigbridge.program import actions as program
 
-from . import compliance, permissions
-from .errors import InvalidTransition, Problem, RuleViolation
 from .models import (
-    Engagement,
     MarketplaceOffer,
     Payment,
     Proposal,
     Sourcing,
     SpendAlert,
-    WorkRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -54,17 +61,10 @@ def organization_id() -> str:
     return connection.config().get("organization_id") or ""
 
 
-def may_source(user, engagement: Engagement) -> bool:
-    """The hiring manager (the requester) or a program admin."""
-    return user is not None and (
-        engagement.request.requester_id == user.pk or people.has_role(user, Role.PROGRAM_ADMIN)
-    )
-
-
 def _require(user, engagement: Engagement, what: str) -> None:
-    if not may_source(user, engagement):
+    if not permissions.may_run_engagement(user, engagement):
         reason = f"only the hiring manager or a program admin can {what}"
-        raise permissions.deny(user, "marketplace", engagement, reason)
+        raise capabilities.deny(user, "marketplace", engagement, reason)
 
 
 def sourcing_of(engagement: Engagement) -> Sourcing:
@@ -147,8 +147,6 @@ def _job_description(request: WorkRequest) -> str:
 
 def run_post_job(engagement_id: int) -> str:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.integrations.upwork.errors import PermanentUpworkError
 
     sourcing = Sourcing.objects.select_related("engagement__request").get(
         engagement_id=engagement_id
@@ -226,7 +224,6 @@ def shortlist(user, proposal: Proposal) -> Proposal:
 
 def run_shortlist(proposal_id: int) -> None:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
 
     proposal = Proposal.objects.select_related("engagement__sourcing").get(pk=proposal_id)
     if proposal.state.upper() in ("SHORTLISTED", "OFFERED", "HIRED"):
@@ -268,7 +265,7 @@ def freelancer_problems(
         Problem("freelancer", p.message, p.rule)
         for p in compliance.check_cooling_off(person.email, request.start_date, policy)
     ]
-    missing = compliance.missing_agreements(person, policy, request.start_date)
+    missing = people_queries.missing_agreements(person, policy, request.start_date)
     if missing:
         problems.append(
             Problem(
@@ -398,8 +395,6 @@ def _new_person_problems(proposal: Proposal, request: WorkRequest, policy) -> li
 
 @transaction.atomic
 def _pick(user, proposal_id, contract_type, amount, hourly_rate, weekly_hours, message):
-    from .actions import transition_engagement
-
     proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
     engagement = _locked(proposal.engagement)
     if engagement.state != Engagement.State.SOURCING:
@@ -456,8 +451,6 @@ def _pick(user, proposal_id, contract_type, amount, hourly_rate, weekly_hours, m
 
 def run_send_offer(offer_id: int) -> str:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.integrations.upwork.errors import PermanentUpworkError
 
     offer = MarketplaceOffer.objects.select_related(
         "engagement__request", "engagement__sourcing", "proposal"
@@ -526,8 +519,6 @@ def _offer_sent(offer: MarketplaceOffer, upwork_id: str | None) -> None:
 
 @transaction.atomic
 def _offer_failed(offer: MarketplaceOffer, error: str) -> None:
-    from .actions import transition_engagement
-
     MarketplaceOffer.objects.filter(pk=offer.pk).update(
         state=MarketplaceOffer.State.FAILED, error=error[:500]
     )
@@ -581,8 +572,6 @@ def invite(user, engagement: Engagement, profile_key: str, message: str = "") ->
 
 def run_invite(payload: dict) -> None:
     from gigbridge.integrations.upwork import connection
-    from gigbridge.integrations.upwork import operations as ops
-    from gigbridge.jobs.errors import RetryableError
 
     sourcing = Sourcing.objects.get(engagement_id=payload["engagement_id"])
     if not sourcing.job_posting_id:
@@ -633,8 +622,6 @@ def cost_center_actual(cost_center, policy, day: dt.date) -> Decimal:
 def cost_center_alert_recipients(cost_center) -> list:
     """The cost center's owner (the policy names one per cost center); while the owner has no
     active account, the program admins, so the alert is not lost."""
-    from django.contrib.auth import get_user_model
-
     owner = (
         get_user_model()
         .objects.filter(email__iexact=cost_center.owner_email, is_active=True)
@@ -664,8 +651,6 @@ def check_spend_alerts(engagement: Engagement) -> list[str]:
     once, when crossed. A payment that crosses both thresholds at once sends one alert, at 100%;
     a row per scope and threshold records that a threshold is done (the unique constraint
     keeps it once even if two syncs race)."""
-    from django.urls import reverse
-
     request = engagement.request
     _, policy = program.current()
     cost_center = request.cost_center
