@@ -88,7 +88,9 @@ def execute(body: Any, context: Context, resolvers: dict[str, Resolver]) -> dict
     """The GraphQL response (``data`` and/or ``errors``) for a request body."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return {"errors": [{"message": "Must provide query string."}]}
-    variables = body.get("variables") or {}
+    variables = body.get("variables")
+    if variables is None:
+        variables = {}
     if not isinstance(variables, dict):
         return {"errors": [{"message": "Variables must be provided as an object."}]}
     operation = body.get("operationName")
