@@ -189,7 +189,7 @@ class Dials(models.Model):
 
 
 class ThrottleBucket(TokenBucket):
-    """The marketplace's buckets (``gate``)."""
+    """The marketplace's buckets (``gate``), one per client IP address."""
 
 
 # -- hiring -------------------------------------------------------------------------------------
