@@ -10,9 +10,6 @@ that committed file, so it works in any clone, and judges a document by it:
 - the root field takes only documented arguments, and all the required ones;
 - every selected field, through fragments and aliases, is in the documented tree at that place;
   leaves are not given selections and objects are.
-
-The sandbox's Upwork emulator reuses ``documented_root`` and ``selection_problems`` to answer
-requests that leave the documented trees with GraphQL errors, as Upwork's server would.
 """
 
 from __future__ import annotations
@@ -57,19 +54,11 @@ class Documented:
 
 @dataclass
 class Problem:
-    """Something outside the documented operations, with where it is (for GraphQL errors)."""
+    """Something outside the documented operations, with where it is."""
 
     message: str
     nodes: list[Node] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
-
-    def locations(self) -> list[dict]:
-        found = []
-        for node in self.nodes:
-            if node.loc is not None:
-                location = node.loc.source.get_location(node.loc.start)
-                found.append({"line": location.line, "column": location.column})
-        return found
 
 
 @functools.cache
@@ -108,14 +97,6 @@ def _tree(selection_set: SelectionSetNode | None) -> Tree | None:
         for node in selection_set.selections
         if isinstance(node, FieldNode)
     }
-
-
-def documented_root(kind: str, root_field: str) -> Documented | None:
-    """The documented operation that serves ``root_field`` for a query or a mutation."""
-    for documented in load_subset().values():
-        if documented.kind == kind and documented.root_field == root_field:
-            return documented
-    return None
 
 
 def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:

@@ -1,34 +1,58 @@
-"""A small GraphQL executor over Upwork's documented operations (no schema exists to use).
+"""Upwork's GraphQL, executed by graphql-core against the schema generated from the reference.
 
-A request is parsed with graphql-core, its root fields looked up among the documented
-operations (``gigbridge.integrations.upwork.conformance``), and its selections judged against
-their documented field trees: anything outside them is a GraphQL error with ``locations`` and
-``path`` (HTTP 200, no data), as a GraphQL server answers a validation error. Each root field is
-then resolved by ``api.RESOLVERS`` to plain Python dicts, and the selection set is projected
-onto them: aliases and fragments apply, a documented field the sandbox does not model is null,
-and dict values that are callables are computed only when selected.
+``gigbridge/integrations/upwork/reference/schema.graphql`` (``scripts/gen_upwork_schema.py``,
+from Upwork's documented operations and types) is built once. A request is parsed, validated
+and executed by graphql-core: an unknown field, a wrong argument or variable type, a missing
+required argument or an input field Upwork does not document is answered with ``errors`` and
+no ``data`` (HTTP 200), as a GraphQL server answers.
+
+Root fields are resolved by ``api.RESOLVERS`` (``Resolver(function, scope)``), called as
+``function(context, **arguments)`` with the arguments graphql-core coerced; a root field of the
+schema the sandbox does not serve, or a scope the app lacks, is an ``UpworkError``. Below the
+root every field reads its key from the dict its parent resolved to, calling it first when it
+is a callable (heavy parts are computed only when selected); a key the sandbox does not model is
+null. Selections, aliases, fragments and output coercion (scalars, enums by name, non-null) are
+graphql-core's.
+
+An ``UpworkError`` becomes an entry of ``errors`` with ``extensions.code`` and its field null.
+Any other exception in a resolver is a bug of the sandbox: it is raised again after execution
+(a 500 with a traceback, as before) instead of hiding in ``errors``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from graphql import GraphQLError, Undefined, parse, print_ast, value_from_ast_untyped
-from graphql.language import FieldNode, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
 
-from gigbridge.integrations.upwork import conformance
-from gigbridge.integrations.upwork.conformance import Problem, Tree
+SCHEMA = ("gigbridge.integrations.upwork", "reference/schema.graphql")
 
 
 class UpworkError(Exception):
-    """An error of one root field: reported in ``errors``, the field resolves to null."""
+    """An error of one field: reported in ``errors`` (with its code), the field resolves to null."""
 
     def __init__(self, message: str, code: str = "BAD_REQUEST"):
         super().__init__(message)
         self.message, self.code = message, code
+
+    @property
+    def extensions(self) -> dict:
+        """What graphql-core copies into the error's ``extensions``."""
+        return {"code": self.code}
 
 
 @dataclass
@@ -45,135 +69,99 @@ class Resolver:
     scope: str
 
 
-def _error(message: str, nodes=(), path=None, code: str | None = None) -> dict:
-    problem = Problem(message, list(nodes), list(path or []))
-    body: dict = {"message": message}
-    locations = problem.locations()
-    if locations:
-        body["locations"] = locations
-    if path:
-        body["path"] = list(path)
-    if code:
-        body["extensions"] = {"code": code}
-    return body
+@dataclass
+class _Request:
+    """graphql-core's context value: the caller, the root resolvers, the first bug met."""
+
+    context: Context
+    resolvers: dict[str, Resolver]
+    bug: Exception | None = None
+
+
+@functools.cache
+def schema() -> GraphQLSchema:
+    """The generated schema, built once per process."""
+    package, name = SCHEMA
+    return build_schema(importlib.resources.files(package).joinpath(name).read_text("utf-8"))
 
 
 def execute(body: Any, context: Context, resolvers: dict[str, Resolver]) -> dict:
     """The GraphQL response (``data`` and/or ``errors``) for a request body."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return {"errors": [_error("Must provide query string.")]}
-    variables = body.get("variables") or {}
+        return {"errors": [{"message": "Must provide query string."}]}
+    variables = body.get("variables")
+    if variables is None:
+        variables = {}
     if not isinstance(variables, dict):
-        return {"errors": [_error("Variables must be provided as an object.")]}
-    try:
-        document = parse(body["query"])
-    except GraphQLError as exc:
-        return {"errors": [exc.formatted]}
-    operation, problem = _pick(document, body.get("operationName"))
-    if operation is None:
-        return {"errors": [_error(problem)]}
-    fragments = conformance.fragments_of(document)
-    try:
-        values = _variables(operation, variables)
-    except UpworkError as exc:
-        return {"errors": [_error(exc.message)]}
-    kind = operation.operation.value
-    problems: list[Problem] = []
-    roots = conformance.collect_fields(operation.selection_set, fragments, problems)
-    documented = {}
-    for root in roots:
-        found = conformance.documented_root(kind, root.name.value)
-        if found is None or root.name.value not in resolvers:
-            type_name = "Mutation" if kind == "mutation" else "Query"
-            problems.append(
-                Problem(f'Cannot query field "{root.name.value}" on type "{type_name}".', [root])
-            )
-            continue
-        documented[root.name.value] = found
-        problems += conformance.root_problems(found, root, fragments)
+        return {"errors": [{"message": "Variables must be provided as an object."}]}
+    operation = body.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        return {"errors": [{"message": "operationName must be a string."}]}
+    document, problems = _checked(body["query"])
     if problems:
-        return {"errors": [_error(p.message, p.nodes, p.path) for p in problems]}
-    data: dict[str, Any] = {}
-    errors: list[dict] = []
-    for root in roots:
-        key = root.alias.value if root.alias else root.name.value
-        resolver = resolvers[root.name.value]
-        if resolver.scope not in context.scopes:
-            errors.append(_scope_error(root, key, resolver.scope))
-            data[key] = None
-            continue
-        arguments = {}
-        for argument in root.arguments or ():
-            value = value_from_ast_untyped(argument.value, values)
-            if value is not Undefined:  # a variable that was not sent: as if not given
-                arguments[argument.name.value] = value
-        try:
-            with transaction.atomic():
-                value = resolver.function(context, **arguments)
-                data[key] = project(value, root, documented[root.name.value].tree, fragments)
-        except UpworkError as exc:
-            errors.append(_error(exc.message, [root], [key], exc.code))
-            data[key] = None
-    result: dict[str, Any] = {"data": data}
-    if errors:
-        result["errors"] = errors
-    return result
+        return {"errors": list(problems)}
+    request = _Request(context, resolvers)
+    # One transaction for the request, so what the lazy parts read after a root field's
+    # resolver agrees with what it wrote; each root field also runs in a savepoint of its own
+    # (``_root``): a field that fails leaves nothing behind, its siblings keep their effects.
+    with transaction.atomic():
+        result = execute_sync(
+            schema(),
+            document,
+            context_value=request,
+            variable_values=variables,
+            operation_name=operation,
+            field_resolver=_resolve,
+        )
+        if request.bug is not None:
+            raise request.bug
+    response: dict[str, Any] = {}
+    if result.data is not None:  # None: refused before execution (variables, operation name)
+        response["data"] = result.data
+    if result.errors:
+        response["errors"] = [error.formatted for error in result.errors]
+    return response
 
 
-def _scope_error(root: FieldNode, key: str, scope: str) -> dict:
-    message = (
-        "The client or authentication token doesn't have enough oauth2 permissions/scopes to "
-        f"access: [{root.name.value}]. Required scope: {scope}."
-    )
-    return _error(message, [root], [key], "FORBIDDEN")
+@functools.lru_cache(maxsize=256)
+def _checked(query: str) -> tuple[DocumentNode | None, list[dict]]:
+    """The parsed document, or graphql-core's syntax or validation errors. Cached by text:
+    validating a document of hundreds of fields against this schema takes graphql-core 20-40
+    ms, and a client sends the same few documents over and over (the AST is only read)."""
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return None, [exc.formatted]
+    return document, [problem.formatted for problem in validate(schema(), document)]
 
 
-def _pick(document, name) -> tuple[OperationDefinitionNode | None, str]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name:
-        for operation in operations:
-            if operation.name and operation.name.value == name:
-                return operation, ""
-        return None, f'Unknown operation named "{name}".'
-    if len(operations) != 1:
-        return None, "Must provide operation name if query contains multiple operations."
-    return operations[0], ""
+def _resolve(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+    request: _Request = info.context
+    try:
+        if info.path.prev is None:
+            return _root(request, info.field_name, arguments)
+        value = source.get(info.field_name)
+        return value() if callable(value) else value
+    except UpworkError:
+        raise
+    except Exception as exc:
+        # graphql-core would turn it into an entry of ``errors``; a bug must not pass for
+        # an answer. ``execute`` raises the first one once graphql-core is done.
+        request.bug = request.bug or exc
+        raise
 
 
-def _variables(operation: OperationDefinitionNode, given: dict) -> dict:
-    values = {}
-    for definition in operation.variable_definitions or ():
-        name = definition.variable.name.value
-        if name in given:
-            values[name] = given[name]
-        elif definition.default_value is not None:
-            values[name] = value_from_ast_untyped(definition.default_value)
-        elif print_ast(definition.type).endswith("!"):
-            raise UpworkError(
-                f'Variable "${name}" of required type "{print_ast(definition.type)}" was not '
-                "provided."
-            )
-    return values
-
-
-def project(value: Any, node: FieldNode, tree: Tree | None, fragments) -> Any:
-    """``value`` cut down to ``node``'s selection (aliases as keys), null where unmodelled."""
-    if callable(value):
-        value = value()
-    if tree is None or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [project(item, node, tree, fragments) for item in value]
-    out: dict[str, Any] = {}
-    for child in conformance.collect_fields(node.selection_set, fragments):
-        name = child.name.value
-        key = child.alias.value if child.alias else name
-        if name == "__typename":
-            out[key] = value.get("__typename", "Object")
-            continue
-        projected = project(value.get(name), child, tree[name], fragments)
-        if isinstance(out.get(key), dict) and isinstance(projected, dict):
-            out[key] = {**out[key], **projected}  # the same field selected twice: merged
-        else:
-            out[key] = projected
-    return out
+def _root(request: _Request, name: str, arguments: dict) -> Any:
+    resolver = request.resolvers.get(name)
+    if resolver is None:
+        raise UpworkError(
+            f"{name} is documented by Upwork but not served by the sandbox.", "NOT_IMPLEMENTED"
+        )
+    if resolver.scope not in request.context.scopes:
+        raise UpworkError(
+            "The client or authentication token doesn't have enough oauth2 permissions/scopes "
+            f"to access: [{name}]. Required scope: {resolver.scope}.",
+            "FORBIDDEN",
+        )
+    with transaction.atomic():
+        return resolver.function(request.context, **arguments)

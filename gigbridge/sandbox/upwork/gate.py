@@ -1,11 +1,16 @@
 """Rate limit and injected faults for ``/upwork/graphql``, set by the dials (``control``).
 
-The limit is a token bucket per client id (the app of the bearer token): ``burst`` tokens,
-refilled at ``rate`` a second (default 10 and 10, like Upwork's ~10 requests/second), on the
-sandbox clock, so a test advances ``/_sandbox/clock`` instead of sleeping. Beyond it: 429 with
-``Retry-After`` (whole seconds). Then, with ``error_rate`` > 0, a request may get 503 (with a
-seed, the sequence replays); ``latency_ms`` delays every request (real time). The bucket is the
-Graph emulator's (``graph.throttle.take``) on this part's own rows; only the answers differ.
+The limit is a token bucket per client IP address, as Upwork documents its limit (about 10
+requests a second per IP): two apps or two tokens on one machine share it. ``burst`` tokens,
+refilled at ``rate`` a second (default 10 and 10), on the sandbox clock, so a test advances
+``/_sandbox/clock`` instead of sleeping. Beyond it: 429 with ``Retry-After`` (whole seconds).
+The address is the connection's (``REMOTE_ADDR``): gunicorn serves the sandbox itself on
+loopback, with no proxy in front whose ``X-Forwarded-For`` could be trusted.
+
+Then, with ``error_rate`` > 0, a request may get 503 (with a seed, the sequence replays);
+``latency_ms`` delays every request (real time). The bucket is the Graph emulator's
+(``graph.throttle.take``) on this part's own rows (their ``client_id`` column holds the
+address); only the answers differ.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ def dials() -> Dials:
     return Dials.objects.filter(pk=1).first() or Dials(pk=1)
 
 
-def check(client_id: str) -> JsonResponse | None:
-    """None to go on, or the 429/503 answer."""
+def check(address: str) -> JsonResponse | None:
+    """None to go on, or the 429/503 answer for a request from the IP ``address``."""
     row = dials()
     if row.latency_ms:
         time.sleep(row.latency_ms / 1000)
@@ -34,7 +39,7 @@ def check(client_id: str) -> JsonResponse | None:
     with transaction.atomic():
         row = dials()
         if row.rate is not None:
-            wait = take(ThrottleBucket, client_id, row.rate, row.burst)
+            wait = take(ThrottleBucket, address, row.rate, row.burst)
             if wait is not None:
                 return _error(429, "Too many requests, slow down.", wait)
         if row.error_rate > 0:

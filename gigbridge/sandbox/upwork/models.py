@@ -176,7 +176,7 @@ class Credential(models.Model):
 class Dials(models.Model):
     """The one row of dials (``/upwork/_sandbox/control``); survives restarts."""
 
-    rate = models.FloatField(null=True, default=10.0)  # requests a second per client; null: off
+    rate = models.FloatField(null=True, default=10.0)  # requests a second per client IP; null: off
     burst = models.PositiveIntegerField(default=10)
     error_rate = models.FloatField(default=0.0)  # share of GraphQL requests answered 503
     latency_ms = models.PositiveIntegerField(default=0)
@@ -189,7 +189,7 @@ class Dials(models.Model):
 
 
 class ThrottleBucket(TokenBucket):
-    """The marketplace's buckets (``gate``)."""
+    """The marketplace's buckets (``gate``), one per client IP address."""
 
 
 # -- hiring -------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 A bearer access token (from ``oauth``) is required: 401 otherwise. ``X-Upwork-API-TenantId``
 picks one of the user's organizations (403 when they are not a member); without it the user's
-default organization is used. Then the rate limit and faults (``gate``), then everything the
-simulated freelancers have due (``simulate.run_due``), then the request itself.
+default organization is used. Then the rate limit (per client IP) and faults (``gate``), then
+everything the simulated freelancers have due (``simulate.run_due``), then the request itself.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def graphql(request: HttpRequest) -> HttpResponse:
         chosen = next((m for m in memberships if m.is_default), None) or memberships.first()
         if chosen is None:
             return _errors(403, "The user belongs to no organization.")
-    refused = gate.check(credential.app.client_id)
+    refused = gate.check(request.META["REMOTE_ADDR"])
     if refused is not None:
         return refused
     try:
