@@ -12,7 +12,7 @@ schema the sandbox does not serve, or a scope the app lacks, is an ``UpworkError
 root every field reads its key from the dict its parent resolved to, calling it first when it
 is a callable (heavy parts are computed only when selected); a key the sandbox does not model is
 null. Selections, aliases, fragments and output coercion (scalars, enums by name, non-null) are
-graphql-core's.
+graphql-core's; output fields are nullable (``schema``).
 
 An ``UpworkError`` becomes an entry of ``errors`` with ``extensions.code`` and its field null.
 Any other exception in a resolver is a bug of the sandbox: it is raised again after execution
@@ -31,6 +31,10 @@ from django.db import transaction
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -80,9 +84,39 @@ class _Request:
 
 @functools.cache
 def schema() -> GraphQLSchema:
-    """The generated schema, built once per process."""
+    """The generated schema, built once per process, with every output field made nullable.
+
+    Inputs stay exactly as documented: they judge what clients send. Outputs are what the
+    sandbox can answer, and it does not model everything Upwork's objects hold (a company's
+    staff, a profile's education, a room's recruiters...). Upwork's own documents select such
+    fields, and a non-null field answered with null would null its parent and fail the whole
+    request; the sandbox answers null instead, or ``[]`` for a list Upwork promises
+    (``EMPTY_LISTS``), as the hand-written executor did before graphql-core's."""
     package, name = SCHEMA
-    return build_schema(importlib.resources.files(package).joinpath(name).read_text("utf-8"))
+    built = build_schema(importlib.resources.files(package).joinpath(name).read_text("utf-8"))
+    for named in built.type_map.values():
+        if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for field_name, output in named.fields.items():
+            if isinstance(output.type, GraphQLNonNull) and isinstance(
+                output.type.of_type, GraphQLList
+            ):
+                EMPTY_LISTS.add((named.name, field_name))
+            output.type = _nullable(output.type)
+    return built
+
+
+# (type, field) of every output list the schema declares non-null: answered [] when unmodelled.
+EMPTY_LISTS: set[tuple[str, str]] = set()
+
+
+def _nullable(kind: Any) -> Any:
+    """``kind`` without any non-null wrapper, also inside lists (``[X!]!`` → ``[X]``)."""
+    if isinstance(kind, GraphQLNonNull):
+        return _nullable(kind.of_type)
+    if isinstance(kind, GraphQLList):
+        return GraphQLList(_nullable(kind.of_type))
+    return kind
 
 
 def execute(body: Any, context: Context, resolvers: dict[str, Resolver]) -> dict:
@@ -141,7 +175,10 @@ def _resolve(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         if info.path.prev is None:
             return _root(request, info.field_name, arguments)
         value = source.get(info.field_name)
-        return value() if callable(value) else value
+        value = value() if callable(value) else value
+        if value is None and (info.parent_type.name, info.field_name) in EMPTY_LISTS:
+            return []
+        return value
     except UpworkError:
         raise
     except Exception as exc:
