@@ -47,6 +47,7 @@ OPERATIONS = [
     "CreateOffer",
     "WithdrawOffer",
     "Offer",
+    "OffersByAttribute",
     "ContractDetails",
     "ContractList",
     "EndContractByClient",
@@ -59,6 +60,8 @@ OPERATIONS = [
     "TransactionHistory",
     # messages
     "ContractRoom",
+    "OfferRoom",
+    "RoomList",
     "RoomStories",
     "CreateRoomStoryV2",
     # the connection check

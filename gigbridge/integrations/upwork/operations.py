@@ -555,12 +555,51 @@ def _page(model: Any, value: Any, operation: str) -> Page:
     )
 
 
+# -- money at the boundary: Upwork's inputs take amounts three ways; every wrapper converts here.
+
+
 def money(amount: Decimal | str | int, currency: str) -> dict:
-    """Money for an input: ``{"rawValue": "1500.00", "currency": "USD"}`` (never a float)."""
+    """An amount as Gigbridge passes it to the wrappers (and as Upwork's ``Money`` outputs
+    show it): ``{"rawValue": "1500.00", "currency": "USD"}`` (never a float)."""
     if isinstance(amount, float):
         raise TypeError("pass money as Decimal or str, not float")
     value = Decimal(str(amount))
     return {"rawValue": f"{value:.2f}", "currency": currency.upper()}
+
+
+def _amount(amount: Mapping | Decimal | str | int) -> Decimal:
+    raw = amount.get("rawValue") if isinstance(amount, Mapping) else amount
+    if isinstance(raw, float):
+        raise TypeError("pass money as Decimal or str, not float")
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not an amount") from None
+
+
+def cents(amount: Mapping | Decimal | str | int) -> str:
+    """Whole cents as a string ("1000" is 10 USD): milestone amounts (``depositAmount``,
+    ``paidAmount``) and, inside ``money_input``, offer terms."""
+    value = _amount(amount) * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"{value / 100} has fractions of a cent")
+    return str(int(value))
+
+
+def money_input(amount: Mapping | Decimal | str | int, currency: str | None = None) -> dict:
+    """The reference's ``MoneyInput`` where its field says "in the lowest currency
+    denominations (so USD 49.12 would be 4912)" (offer rates, budgets and milestones):
+    ``{"amount": "4912", "currency": "USD"}``; the currency is the amount's, else ``currency``."""
+    given = amount.get("currency") if isinstance(amount, Mapping) else None
+    code = (given or currency or "").upper()
+    if not code:
+        raise ValueError("the amount has no currency")
+    return {"amount": cents(amount), "currency": code}
+
+
+def decimal_amount(amount: Mapping | Decimal | str | int) -> str:
+    """A decimal string ("1500.00"), as ``JobPostingRequestInfo`` documents its amounts."""
+    return f"{_amount(amount):.2f}"
 
 
 def iso_date(value: dt.date | str | None) -> str | None:
@@ -929,45 +968,55 @@ DOCUMENTS: dict[str, str] = {
 
 def job_posting_request(
     *,
+    organization_id: str,
     title: str | None = None,
     description: str | None = None,
     skills: list[str] | None = None,
     contract_type: ContractType | None = None,
-    budget: Mapping | None = None,
-    hourly_budget_min: Mapping | None = None,
-    hourly_budget_max: Mapping | None = None,
+    budget: Mapping | Decimal | str | None = None,
+    hourly_budget_min: Mapping | Decimal | str | None = None,
+    hourly_budget_max: Mapping | Decimal | str | None = None,
     start_date: dt.date | str | None = None,
     end_date: dt.date | str | None = None,
     visibility: str | None = None,
     category_id: str | None = None,
     status: str | None = None,
 ) -> dict:
-    """The ``JobPostingCreateRequest``/``UpdateRequest`` object (None fields left out).
-
-    ``budget`` and the hourly bounds are ``money(...)`` dicts. ``status`` (updates only):
-    ``OPEN`` or ``CLOSED``. Like the other fields it is sent at the top level, the names the
-    sandbox accepts today; the reference nests it as ``jobPostingInfo.status``
-    (``JobPostingStatus``, whose values the scrape leaves out: ``CLOSED`` is assumed).
-    """
+    """The reference's ``JobPostingCreateRequest`` (or ``JobPostingUpdateRequest``: only what
+    is given): ``organizationId`` and ``jobPostingInfo`` (``JobPostingRequestInfo``: title,
+    description, type (``JobPostType``), amount (fixed price) or hourlyBudgetMin/Max, as decimal
+    strings, startDate, endDate, access (``visibility``), categoryId, status), and the skills by
+    name as ``sandsJobPost.additionalSkills [{freetext}]`` (``JobPostingSkillInput`` needs an
+    ontology parent id Gigbridge does not have). ``status``: CLOSED closes the posting (the
+    values are assumed: reference/schema_overrides.py)."""
     if contract_type is not None and contract_type not in ("HOURLY", "FIXED_PRICE"):
         raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
     if status is not None and status not in ("OPEN", "CLOSED"):
         raise ValueError(f"status must be OPEN or CLOSED, not {status!r}")
-    return _drop_none(
+    if not organization_id:
+        raise ValueError("organization_id is required")
+    info = _drop_none(
         {
             "title": title,
             "description": description,
-            "skills": list(skills) if skills is not None else None,
-            "contractType": contract_type,
-            "budget": budget,
-            "hourlyBudgetMin": hourly_budget_min,
-            "hourlyBudgetMax": hourly_budget_max,
+            "type": contract_type,
+            "amount": decimal_amount(budget) if budget is not None else None,
+            "hourlyBudgetMin": decimal_amount(hourly_budget_min)
+            if hourly_budget_min is not None
+            else None,
+            "hourlyBudgetMax": decimal_amount(hourly_budget_max)
+            if hourly_budget_max is not None
+            else None,
             "startDate": iso_date(start_date),
             "endDate": iso_date(end_date),
-            "visibility": visibility,
+            "access": visibility,
             "categoryId": category_id,
             "status": status,
         }
+    )
+    sands = {"additionalSkills": [{"freetext": name} for name in skills]} if skills else None
+    return _drop_none(
+        {"organizationId": organization_id, "jobPostingInfo": info or None, "sandsJobPost": sands}
     )
 
 
@@ -985,9 +1034,12 @@ def create_job_posting(
     end_date: dt.date | str | None = None,
     visibility: str | None = None,
     category_id: str | None = None,
+    organization_id: str | None = None,
 ) -> JobPostingResult:
-    """Post a job (fixed price: ``budget``; hourly: the hourly bounds)."""
+    """Post a job (fixed price: ``budget``; hourly: the hourly bounds) for ``organization_id``
+    (else the one the client acts for, see ``acting_organization_id``)."""
     request = job_posting_request(
+        organization_id=acting_organization_id(client, organization_id),
         title=title,
         description=description,
         skills=list(skills),
@@ -1005,11 +1057,15 @@ def create_job_posting(
     return _parse(JobPostingResult, value, "CreateJobPosting")
 
 
-def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> JobPostingResult:
+def update_job_posting(
+    client: UpworkClient, job_posting_id: str, *, organization_id: str | None = None, **changes
+) -> JobPostingResult:
     """Change a posted job; ``changes`` are ``job_posting_request``'s keyword arguments."""
-    request = job_posting_request(**changes)
-    if not request:
+    if not changes:
         raise ValueError("nothing to change")
+    request = job_posting_request(
+        organization_id=acting_organization_id(client, organization_id), **changes
+    )
     data = client.execute(
         UPDATE_JOB_POSTING, {"id": job_posting_id, "jobPostingRequest": request}, "UpdateJobPosting"
     )
@@ -1017,9 +1073,13 @@ def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> 
     return _parse(JobPostingResult, value, "UpdateJobPosting")
 
 
-def close_job_posting(client: UpworkClient, job_posting_id: str) -> JobPostingResult:
-    """Close a job posting: it takes no more proposals."""
-    return update_job_posting(client, job_posting_id, status="CLOSED")
+def close_job_posting(
+    client: UpworkClient, job_posting_id: str, *, organization_id: str | None = None
+) -> JobPostingResult:
+    """Close a job posting: it takes no more proposals (``jobPostingInfo.status`` CLOSED)."""
+    return update_job_posting(
+        client, job_posting_id, organization_id=organization_id, status="CLOSED"
+    )
 
 
 # -- proposals and invitations ------------------------------------------------------------------
@@ -1324,18 +1384,6 @@ def create_milestone(
             "instruction": instructions,
         },
     )
-
-
-def cents(amount: Mapping | Decimal | str) -> str:
-    """An amount (``money(...)`` or a decimal) as Upwork's milestone inputs take it: whole
-    cents, as a string ("1000" is 10 USD)."""
-    raw = amount.get("rawValue") if isinstance(amount, Mapping) else amount
-    if isinstance(raw, float):
-        raise TypeError("pass money as Decimal or str, not float")
-    value = Decimal(str(raw)) * 100
-    if value != value.to_integral_value():
-        raise ValueError(f"{raw} has fractions of a cent")
-    return str(int(value))
 
 
 def activate_milestone(

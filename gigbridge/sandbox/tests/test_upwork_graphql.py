@@ -95,14 +95,17 @@ def test_missing_variable_is_an_error(api):
 def test_missing_scope_names_it(http, info):
     limited = Upwork(http, info, app_token(http, info, upwork(info)["read_only_client"]))
     assert limited.data(ORG)["organization"]
-    body = limited.post(CREATE_JOB, {"jobPostingRequest": hourly_job()}).json()
+    body = limited.post(
+        CREATE_JOB, {"jobPostingRequest": hourly_job(upwork(info)["default_tenant_id"])}
+    ).json()
     assert body["data"] == {"createJobPosting": None}
     assert "Job Postings - Read and Write Access" in body["errors"][0]["message"]
     assert body["errors"][0]["path"] == ["createJobPosting"]
 
 
-def test_unknown_input_field_is_named(api):
-    body = api.post(CREATE_JOB, {"jobPostingRequest": hourly_job(salary=5)}).json()
+def test_unknown_input_field_is_named(api, info):
+    job = hourly_job(upwork(info)["default_tenant_id"])
+    body = api.post(CREATE_JOB, {"jobPostingRequest": {**job, "salary": 5}}).json()
     message = body["errors"][0]["message"]
     assert '"salary"' in message and "JobPostingCreateRequest" in message
 

@@ -87,21 +87,41 @@ def errors_of(api, query, variables) -> str:
     return body["errors"][0]["message"]
 
 
-def test_job_posting_in_the_connectors_names(api):
-    job = hourly_job(
-        contractType="FIXED_PRICE", hourlyBudgetMin=None, hourlyBudgetMax=None,
-        budget={"rawValue": "1500.00", "currency": "USD"}, startDate="2031-01-05",
-        endDate="2031-02-05", categoryId="531770282580668418", visibility="INVITE_ONLY",
-    )  # fmt: skip
-    job = {k: v for k, v in job.items() if v is not None}
-    assert api.data(CREATE_JOB, {"jobPostingRequest": job})["createJobPosting"]["id"]
-    backwards = {**job, "endDate": "2030-12-31"}
+def test_job_posting_as_documented(api, info):
+    """JobPostingCreateRequest {organizationId!, jobPostingInfo, sandsJobPost, ...}: every
+    documented field is accepted, the flat names of before are refused, the organization must
+    be the request's, and closing is jobPostingInfo.status of an update."""
+    org = info["upwork"]["default_tenant_id"]
+    job = hourly_job(org, type="FIXED_PRICE", hourlyBudgetMin=None, hourlyBudgetMax=None,
+                     amount="1500.00", startDate="2031-01-05", endDate="2031-02-05",
+                     categoryId="531770282580668418", access="INVITE_ONLY")  # fmt: skip
+    job["jobPostingInfo"] = {k: v for k, v in job["jobPostingInfo"].items() if v is not None}
+    documented = {**job, "questions": [], "segmentationData": [], "attachmentIds": [],
+                  "enterpriseCustomFields": [], "invitePost": False}  # fmt: skip
+    job_id = api.data(CREATE_JOB, {"jobPostingRequest": documented})["createJobPosting"]["id"]
+    backwards = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "endDate": "2030-12-31"}}
     assert "endDate" in errors_of(api, CREATE_JOB, {"jobPostingRequest": backwards})
-    both = {**job, "category": "Web"}
-    assert "alternatives" in errors_of(api, CREATE_JOB, {"jobPostingRequest": both})
-    euros = {**job, "budget": {"rawValue": "1500.00", "currency": "EUR"}}
-    message = errors_of(api, CREATE_JOB, {"jobPostingRequest": euros})
-    assert "JobPostingCreateRequest.budget.currency" in message
+    for flat in ({"title": "Flat"}, {"budget": {"rawValue": "1.00"}}, {"skills": ["Python"]}):
+        message = errors_of(api, CREATE_JOB, {"jobPostingRequest": {**job, **flat}})
+        assert f'Field "{next(iter(flat))}" is not defined by type "JobPostingCreateRequest"' in (
+            message
+        )
+    nested = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "contractType": "HOURLY"}}
+    assert "JobPostingRequestInfo" in errors_of(api, CREATE_JOB, {"jobPostingRequest": nested})
+    missing = {k: v for k, v in job.items() if k != "organizationId"}
+    assert "organizationId" in errors_of(api, CREATE_JOB, {"jobPostingRequest": missing})
+    other = {**job, "organizationId": info["upwork"]["tenant_ids"][1]}
+    assert "no access" in errors_of(api, CREATE_JOB, {"jobPostingRequest": other})
+    untyped = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "type": "FIXED"}}
+    assert "FIXED_PRICE" in errors_of(api, CREATE_JOB, {"jobPostingRequest": untyped})
+    update = """mutation UpdateJobPosting($id: String!, $r: JobPostingUpdateRequest!) {
+      updateJobPosting(id: $id, jobPostingRequest: $r) { id version } }"""
+    closed = api.data(
+        update, {"id": job_id, "r": {"organizationId": org, "jobPostingInfo": {"status": "CLOSED"}}}
+    )
+    assert closed["updateJobPosting"]["version"] == 2
+    flat_close = {"organizationId": org, "status": "CLOSED"}
+    assert '"status" is not defined' in errors_of(api, update, {"id": job_id, "r": flat_close})
 
 
 def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
@@ -176,9 +196,10 @@ def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
 
 
 def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
-    job_id = api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(title="Who")})[
-        "createJobPosting"
-    ]["id"]
+    job_id = api.data(
+        CREATE_JOB,
+        {"jobPostingRequest": hourly_job(info["upwork"]["default_tenant_id"], title="Who")},
+    )["createJobPosting"]["id"]
     advance(http, info, 9 * HOUR)
     proposals = api.data(
         "query ClientProposals($j: String!) { clientProposals(jobPostingId: $j) { edges { node {"

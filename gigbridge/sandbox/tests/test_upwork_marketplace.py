@@ -51,9 +51,9 @@ def proposals_of(api, job_id, **variables):
 
 
 def create_job(api, **changes) -> str:
-    return api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(**changes)})["createJobPosting"][
-        "id"
-    ]
+    org = api.info["upwork"]["default_tenant_id"]
+    job = hourly_job(org, **changes)
+    return api.data(CREATE_JOB, {"jobPostingRequest": job})["createJobPosting"]["id"]
 
 
 def contract_of_offer(api, offer_id, since=None) -> str:

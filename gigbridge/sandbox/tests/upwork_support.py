@@ -154,7 +154,10 @@ query TransactionHistory($transactionHistoryFilter: TransactionHistoryFilter) {
       transactionCreationDate relatedAssignment runningChargeableBalance { rawValue } } } } }"""
 
 
-def hourly_job(**changes) -> dict:
-    return {"title": "Django upgrade", "description": "Move us to Django 5.2.",
-            "contractType": "HOURLY", "hourlyBudgetMin": 40, "hourlyBudgetMax": 120,
-            "skills": ["Python", "Django"], **changes}  # fmt: skip
+def hourly_job(organization_id: str, skills=("Python", "Django"), **changes) -> dict:
+    """A ``JobPostingCreateRequest`` as the reference documents it; ``changes`` go into its
+    ``jobPostingInfo``."""
+    info = {"title": "Django upgrade", "description": "Move us to Django 5.2.", "type": "HOURLY",
+            "hourlyBudgetMin": "40", "hourlyBudgetMax": "120", **changes}  # fmt: skip
+    return {"organizationId": organization_id, "jobPostingInfo": info,
+            "sandsJobPost": {"additionalSkills": [{"freetext": s} for s in skills]}}  # fmt: skip

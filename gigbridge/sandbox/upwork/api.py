@@ -84,7 +84,15 @@ from django.db.models import Q
 from ..m365files import clock
 from . import defaults, shapes, simulate
 from .executor import Context, Resolver, UpworkError
-from .inputs import check, date_range, either, pagination, parse_date, parse_datetime
+from .inputs import (
+    check,
+    date_range,
+    documented,
+    either,
+    pagination,
+    parse_date,
+    parse_datetime,
+)
 from .models import (
     ClientUser,
     Contract,
@@ -156,34 +164,71 @@ def organization(ctx: Context) -> dict:
 
 # -- job postings --------------------------------------------------------------------------------
 
-JOB_FIELDS = {
-    "title": "str!", "description": "str!", "contractType": "str!", "budget": "money",
-    "hourlyBudgetMin": "money", "hourlyBudgetMax": "money", "skills": "list",
-    "experienceLevel": "str", "visibility": "str", "duration": "str", "category": "str",
-    "categoryId": "str", "subcategory": "str", "startDate": "date", "endDate": "date",
-}  # fmt: skip
+# JobPostingCreateRequest / JobPostingUpdateRequest and their JobPostingRequestInfo, as the
+# reference documents them: every field accepted, these modelled. Amounts here are decimal
+# strings ("Amount as string containing exact value with dot symbol"), not cents.
+JOB_INFO = {"title": "str", "description": "str", "type": "str", "amount": "num",
+            "hourlyBudgetMin": "num", "hourlyBudgetMax": "num", "experienceLevel": "str",
+            "access": "str", "status": "str", "startDate": "date", "endDate": "date"}  # fmt: skip
+SANDS_JOB_POST = {"skills": "list", "additionalSkills": "list"}
 
 
-def _job_request(value, type_name: str, fields: dict) -> dict:
+def _job_request(ctx: Context, value, type_name: str) -> dict:
+    """The request's modelled fields (None when not given): title, description, kind, budget,
+    hourly_min, hourly_max, experience_level, visibility, status, skills."""
+    fields = documented(type_name, organizationId="str!", jobPostingInfo="obj", sandsJobPost="obj")
     data = check(value, type_name, fields)
-    either(data, type_name, "category", "categoryId")
-    if data["startDate"] and data["endDate"] and data["endDate"] < data["startDate"]:
-        raise UpworkError(f'Field "{type_name}.endDate" is before its startDate.')
-    for name in ("budget", "hourlyBudgetMin", "hourlyBudgetMax"):
-        if data[name] is not None and data[name] < 0:
-            raise UpworkError(f'Field "{type_name}.{name}" must not be negative.')
-    return data
+    if data["organizationId"] != ctx.organization.id:
+        raise UpworkError(
+            f"User has no access to organization {data['organizationId']!r} in this request.",
+            "FORBIDDEN",
+        )
+    where = f"{type_name}.jobPostingInfo"
+    info = check(data["jobPostingInfo"], "JobPostingRequestInfo",
+                 documented("JobPostingRequestInfo", **JOB_INFO))  # fmt: skip
+    if info["startDate"] and info["endDate"] and info["endDate"] < info["startDate"]:
+        raise UpworkError(f'Field "{where}.endDate" is before its startDate.')
+    for name in ("amount", "hourlyBudgetMin", "hourlyBudgetMax"):
+        if info[name] is not None and info[name] < 0:
+            raise UpworkError(f'Field "{where}.{name}" must not be negative.')
+    status = info["status"]
+    if status is not None and status not in {"OPEN", "CLOSED"}:
+        raise UpworkError(f'Field "{where}.status" must be OPEN or CLOSED, not {status!r}.')
+    return {
+        "title": info["title"], "description": info["description"],
+        "kind": _contract_type(info["type"], f"{where}.type"), "budget": info["amount"],
+        "hourly_min": info["hourlyBudgetMin"], "hourly_max": info["hourlyBudgetMax"],
+        "experience_level": info["experienceLevel"], "visibility": info["access"],
+        "status": status, "skills": _skills(data["sandsJobPost"], f"{type_name}.sandsJobPost"),
+    }  # fmt: skip
+
+
+def _skills(value, where: str) -> list[str] | None:
+    """Skill names from ``SandsJobPostRequest``: ``skills`` (``JobPostingSkillInput``) and
+    ``additionalSkills`` (``JobPostingAdditionalSkillInput``), by free text, else by id."""
+    if value is None:
+        return None
+    sands = check(value, "SandsJobPostRequest", documented("SandsJobPostRequest", **SANDS_JOB_POST))
+    names = []
+    for field, type_name in (("skills", "JobPostingSkillInput"),
+                             ("additionalSkills", "JobPostingAdditionalSkillInput")):  # fmt: skip
+        for index, item in enumerate(sands[field] or []):
+            skill = check(item, f"{where}.{field}[{index}]", documented(type_name))
+            name = skill["freetext"] or skill["skillId"]
+            if not name:
+                raise UpworkError(f'Field "{where}.{field}[{index}]" needs freetext or skillId.')
+            names.append(str(name))
+    return names
 
 
 def _contract_type(value: str | None, where: str) -> str | None:
+    """HOURLY or FIXED_PRICE (``JobPostType``, ``CreateOfferDeliveryModelInput``: values
+    assumed in reference/schema_overrides.py), kept as HOURLY or FIXED."""
     if value is None:
         return None
-    normal = value.upper().replace("FIXED_PRICE", "FIXED")
-    if normal not in {"HOURLY", "FIXED"}:
-        raise UpworkError(
-            f'Field "{where}" must be HOURLY or FIXED_PRICE (or FIXED), not {value!r}.'
-        )
-    return normal
+    if value not in {"HOURLY", "FIXED_PRICE"}:
+        raise UpworkError(f'Field "{where}" must be HOURLY or FIXED_PRICE, not {value!r}.')
+    return "FIXED" if value == "FIXED_PRICE" else value
 
 
 def _saved(job: JobPosting) -> dict:
@@ -201,13 +246,18 @@ def _saved(job: JobPosting) -> dict:
 
 
 def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N803
-    data = _job_request(jobPostingRequest, "JobPostingCreateRequest", JOB_FIELDS)
-    kind = _contract_type(data["contractType"], "JobPostingCreateRequest.contractType")
+    where = "JobPostingCreateRequest"
+    data = _job_request(ctx, jobPostingRequest, where)
+    for name, field in (("title", "title"), ("description", "description"), ("kind", "type")):
+        if not data[name]:
+            raise UpworkError(f'Field "{where}.jobPostingInfo.{field}" is needed to post a job.')
+    if data["status"] == "CLOSED":
+        raise UpworkError(f'Field "{where}.jobPostingInfo.status": a new posting is not CLOSED.')
     job = JobPosting.objects.create(
         organization=ctx.organization, created_by=ctx.user, title=data["title"],
-        description=data["description"], contract_type=kind, budget=data["budget"],
-        hourly_min=data["hourlyBudgetMin"], hourly_max=data["hourlyBudgetMax"],
-        skills=data["skills"] or [], experience_level=data["experienceLevel"] or "",
+        description=data["description"], contract_type=data["kind"], budget=data["budget"],
+        hourly_min=data["hourly_min"], hourly_max=data["hourly_max"],
+        skills=data["skills"] or [], experience_level=data["experience_level"] or "",
         visibility=data["visibility"] or "PUBLIC",
     )  # fmt: skip
     simulate.on_job_created(job)
@@ -215,24 +265,19 @@ def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N
 
 
 def update_job_posting(ctx: Context, id=None, jobPostingRequest=None) -> dict:  # noqa: A002,N803
+    """Changes what is given; ``jobPostingInfo.status`` CLOSED closes the posting (the only
+    documented way: no close or delete operation is documented)."""
     job = JobPosting.by_uid(id, organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", id)
-    fields = {name: kind.rstrip("!") for name, kind in JOB_FIELDS.items()} | {"status": "str"}
-    data = _job_request(jobPostingRequest, "JobPostingUpdateRequest", fields)
+    data = _job_request(ctx, jobPostingRequest, "JobPostingUpdateRequest")
     simple = {"title": "title", "description": "description", "budget": "budget",
-              "hourlyBudgetMin": "hourly_min", "hourlyBudgetMax": "hourly_max",
-              "skills": "skills", "experienceLevel": "experience_level",
-              "visibility": "visibility"}  # fmt: skip
+              "hourly_min": "hourly_min", "hourly_max": "hourly_max", "skills": "skills",
+              "experience_level": "experience_level", "visibility": "visibility",
+              "kind": "contract_type", "status": "status"}  # fmt: skip
     for name, attribute in simple.items():
         if data[name] is not None:
             setattr(job, attribute, data[name])
-    if data["contractType"] is not None:
-        job.contract_type = _contract_type(data["contractType"], "contractType")
-    if data["status"] is not None:
-        if data["status"].upper() not in {"OPEN", "CLOSED"}:
-            raise UpworkError('Field "JobPostingUpdateRequest.status" must be OPEN or CLOSED.')
-        job.status = data["status"].upper()
     job.version += 1
     job.modified = clock.now()
     job.save()
@@ -418,7 +463,8 @@ def _offer_plan(data: dict, title: str, where: str) -> list[dict]:
 def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
     where = "CreationOfferInput"
     data = check(offerInput, where, OFFER_FIELDS)
-    kind = _contract_type(data["contractType"], f"{where}.contractType")
+    given = data["contractType"]  # until createOffer takes deliveryModel (next change)
+    kind = _contract_type("FIXED_PRICE" if given == "FIXED" else given, f"{where}.contractType")
     person, proposal, job = _offer_person(ctx, data, where)
     if data["jobPostingId"]:
         job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)

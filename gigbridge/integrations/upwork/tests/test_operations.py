@@ -53,32 +53,71 @@ def test_create_job_posting_fixed_price():
         start_date=dt.date(2026, 12, 15),
         end_date=dt.date(2027, 2, 15),
         visibility="INVITE_ONLY",
+        organization_id="org-1",
     )
     assert result.id == "1234"
     assert fake.variables == {
         "jobPostingRequest": {
-            "title": "Brand refresh",
-            "description": "A new visual identity",
-            "skills": ["figma", "branding"],
-            "contractType": "FIXED_PRICE",
-            "budget": {"rawValue": "4000.00", "currency": "USD"},
-            "startDate": "2026-12-15",
-            "endDate": "2027-02-15",
-            "visibility": "INVITE_ONLY",
+            "organizationId": "org-1",
+            "jobPostingInfo": {
+                "title": "Brand refresh",
+                "description": "A new visual identity",
+                "type": "FIXED_PRICE",
+                "amount": "4000.00",  # JobPostingRequestInfo: a decimal string, not cents
+                "startDate": "2026-12-15",
+                "endDate": "2027-02-15",
+                "access": "INVITE_ONLY",
+            },
+            "sandsJobPost": {"additionalSkills": [{"freetext": "figma"}, {"freetext": "branding"}]},
         }
+    }
+
+
+def test_create_job_posting_hourly_and_the_acting_organization():
+    """Hourly bounds are decimal strings too; without an organization id the client's tenant is
+    used, else one Organization read says which organization the client acts for."""
+    fake = FakeUpwork(
+        CreateJobPosting={"createJobPosting": {"id": "9"}},
+        Organization={"organization": {"id": "org-7"}},
+    )
+    ops.create_job_posting(
+        fake.client(),
+        title="Pipeline",
+        description="Build it",
+        contract_type="HOURLY",
+        hourly_budget_min=ops.money("40", "USD"),
+        hourly_budget_max=Decimal("60.5"),
+    )
+    assert [name for name, _ in fake.calls] == ["Organization", "CreateJobPosting"]
+    assert fake.variables["jobPostingRequest"] == {
+        "organizationId": "org-7",
+        "jobPostingInfo": {
+            "title": "Pipeline",
+            "description": "Build it",
+            "type": "HOURLY",
+            "hourlyBudgetMin": "40.00",
+            "hourlyBudgetMax": "60.50",
+        },
     }
 
 
 def test_update_job_posting_sends_only_changes():
     fake = FakeUpwork(UpdateJobPosting={"updateJobPosting": {"id": "1234"}})
-    ops.update_job_posting(fake.client(), "1234", title="New title")
-    assert fake.variables == {"id": "1234", "jobPostingRequest": {"title": "New title"}}
+    client = fake.client().for_organization("org-1")
+    ops.update_job_posting(client, "1234", title="New title")
+    assert fake.variables == {
+        "id": "1234",
+        "jobPostingRequest": {"organizationId": "org-1", "jobPostingInfo": {"title": "New title"}},
+    }
     with pytest.raises(ValueError):
-        ops.update_job_posting(fake.client(), "1234")
-    ops.close_job_posting(fake.client(), "1234")
-    assert fake.variables == {"id": "1234", "jobPostingRequest": {"status": "CLOSED"}}
+        ops.update_job_posting(client, "1234")
+    ops.close_job_posting(client, "1234")
+    assert fake.variables == {
+        "id": "1234",
+        "jobPostingRequest": {"organizationId": "org-1", "jobPostingInfo": {"status": "CLOSED"}},
+    }
     with pytest.raises(ValueError, match="OPEN or CLOSED"):
-        ops.update_job_posting(fake.client(), "1234", status="FILLED")
+        ops.update_job_posting(client, "1234", status="FILLED")
 
 
 def test_money_refuses_floats():
