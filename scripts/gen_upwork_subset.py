@@ -43,6 +43,7 @@ OPERATIONS = [
     "ShortlistClientProposal",
     "DeclineClientProposal",
     "CreateClientJobInvitation",
+    "TalentProfileByProfileKey",
     # offers and contracts
     "CreateOffer",
     "WithdrawOffer",

@@ -231,8 +231,12 @@ def run_shortlist(proposal_id: int) -> None:
     proposal = Proposal.objects.select_related("engagement__sourcing").get(pk=proposal_id)
     if proposal.state.upper() in ("SHORTLISTED", "OFFERED", "HIRED"):
         return
-    org = proposal.engagement.sourcing.organization_id
-    result = ops.shortlist_proposal(connection.client(org or None), proposal.upwork_id)
+    sourcing = proposal.engagement.sourcing
+    result = ops.shortlist_proposal(
+        connection.client(sourcing.organization_id or None),
+        proposal.upwork_id,
+        job_posting_id=sourcing.job_posting_id,
+    )
     state = result.proposal.state if result.proposal else None
     if state:
         Proposal.objects.filter(pk=proposal.pk).update(state=state)
@@ -582,6 +586,7 @@ def invite(user, engagement: Engagement, profile_key: str, message: str = "") ->
 def run_invite(payload: dict) -> None:
     from gigbridge.integrations.upwork import connection
     from gigbridge.integrations.upwork import operations as ops
+    from gigbridge.integrations.upwork.errors import PermanentUpworkError
     from gigbridge.jobs.errors import RetryableError
 
     sourcing = Sourcing.objects.get(engagement_id=payload["engagement_id"])
@@ -591,12 +596,11 @@ def run_invite(payload: dict) -> None:
         engagement_id=sourcing.engagement_id, profile_key=payload["profile_key"]
     ).exists():
         return  # they proposed already
-    ops.invite_freelancer(
-        connection.client(sourcing.organization_id or None),
-        sourcing.job_posting_id,
-        payload["profile_key"],
-        payload["message"],
-    )
+    client = connection.client(sourcing.organization_id or None)
+    freelancer = ops.freelancer_id(client, payload["profile_key"])
+    if not freelancer:
+        raise PermanentUpworkError(f"Upwork knows no profile {payload['profile_key']!r}")
+    ops.invite_freelancer(client, sourcing.job_posting_id, freelancer, payload["message"])
 
 
 # --- spend ---------------------------------------------------------------------------------

@@ -234,6 +234,16 @@ class Proposal(UpworkModel):
         return self.status.status if self.status else None
 
 
+class TalentIdentity(UpworkModel):
+    id: str | None = None
+    ciphertext: str | None = None
+
+
+class TalentProfile(UpworkModel):
+    person_id: str | None = None
+    identity: TalentIdentity | None = None
+
+
 class ProposalAction(UpworkModel):
     """What shortlist/decline answer: the proposal and the request's status."""
 
@@ -723,6 +733,15 @@ mutation CreateClientJobInvitation(
 }
 """
 
+TALENT_PROFILE = """
+query TalentProfileByProfileKey($profileKey: String!) {
+  talentProfileByProfileKey(profileKey: $profileKey) {
+    personId
+    identity { id ciphertext }
+  }
+}
+"""
+
 CREATE_OFFER = f"""
 mutation CreateOffer($offerInput: CreationOfferInput!) {{
   createOffer(offerInput: $offerInput) {{
@@ -943,6 +962,7 @@ DOCUMENTS: dict[str, str] = {
     "ShortlistClientProposal": SHORTLIST_PROPOSAL,
     "DeclineClientProposal": DECLINE_PROPOSAL,
     "CreateClientJobInvitation": INVITE_FREELANCER,
+    "TalentProfileByProfileKey": TALENT_PROFILE,
     "CreateOffer": CREATE_OFFER,
     "WithdrawOffer": WITHDRAW_OFFER,
     "Offer": GET_OFFER,
@@ -1103,11 +1123,18 @@ def get_proposal(client: UpworkClient, proposal_id: str) -> Proposal | None:
     return _parse(Proposal, data.get("clientProposal"), "ClientProposal")
 
 
-def shortlist_proposal(client: UpworkClient, proposal_id: str) -> ProposalAction:
+def shortlist_proposal(
+    client: UpworkClient, proposal_id: str, *, job_posting_id: str, shortlisted: bool = True
+) -> ProposalAction:
+    """Shortlist a proposal (``shortlisted=False`` takes it back), as the reference's
+    ``ClientProposalShortlistRequest {proposalId, jobPostingId, shortlisted}``."""
+    request = {
+        "proposalId": proposal_id,
+        "jobPostingId": job_posting_id,
+        "shortlisted": shortlisted,
+    }
     data = client.execute(
-        SHORTLIST_PROPOSAL,
-        {"clientProposalShortlistRequest": {"proposalId": proposal_id}},
-        "ShortlistClientProposal",
+        SHORTLIST_PROPOSAL, {"clientProposalShortlistRequest": request}, "ShortlistClientProposal"
     )
     value = _root(data, "shortlistClientProposal", "ShortlistClientProposal")
     return _parse(ProposalAction, value, "ShortlistClientProposal") or ProposalAction()
@@ -1136,14 +1163,29 @@ def decline_proposal(
     return _parse(ProposalAction, value, "DeclineClientProposal") or ProposalAction()
 
 
-def invite_freelancer(
-    client: UpworkClient, job_posting_id: str, profile_key: str, message: str
-) -> Any:
-    """Invite a freelancer (by profile key, the ``ciphertext``) to a job: direct sourcing.
+def freelancer_id(client: UpworkClient, profile_key: str) -> str | None:
+    """The user id of the freelancer with this profile key (the ``ciphertext``, ``~01…``), what
+    invitations take (``talentProfileByProfileKey``); None when Upwork knows no such profile."""
+    data = client.execute(TALENT_PROFILE, {"profileKey": profile_key}, "TalentProfileByProfileKey")
+    profile = _parse(
+        TalentProfile, data.get("talentProfileByProfileKey"), "TalentProfileByProfileKey"
+    )
+    if profile is None:
+        return None
+    return (profile.identity.id if profile.identity else None) or profile.person_id
 
-    -> Upwork's answer as is (the operation returns a scalar, undocumented beyond that).
-    """
-    request = {"jobPostingId": job_posting_id, "profileKey": profile_key, "message": message}
+
+def invite_freelancer(
+    client: UpworkClient, job_posting_id: str, freelancer: str, message: str
+) -> Any:
+    """Invite a freelancer (their user id, see ``freelancer_id``) to a job: direct sourcing,
+    as the reference's ``ClientJobInvitationCreateRequestInput {jobPostingId, freelancerId,
+    invitationLetter}``. -> Upwork's answer as is (a scalar, undocumented beyond that)."""
+    request = {
+        "jobPostingId": job_posting_id,
+        "freelancerId": freelancer,
+        "invitationLetter": message,
+    }
     data = client.execute(
         INVITE_FREELANCER,
         {"clientJobInvitationCreateRequest": request},

@@ -99,11 +99,28 @@ def test_shortlist_decline_and_invite(api, http, info):
     invite = """mutation CreateClientJobInvitation($r: ClientJobInvitationCreateRequestInput!) {
       createClientJobInvitation(clientJobInvitationCreateRequest: $r) }"""
 
-    shortlisted = api.data(shortlist, {"r": {"proposalId": first}})["shortlistClientProposal"]
+    profile = """query TalentProfileByProfileKey($k: String!) {
+      talentProfileByProfileKey(profileKey: $k) { personId identity { id ciphertext } } }"""
+
+    request = {"proposalId": first, "jobPostingId": job_id, "shortlisted": True}
+    shortlisted = api.data(shortlist, {"r": request})["shortlistClientProposal"]
     declined = api.data(decline, {"r": {"proposalId": second, "jobPostingId": job_id,
                                         "reason": "budget"}})  # fmt: skip
-    invited = api.data(invite, {"r": {"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
-                                      "message": "Would you apply?"}})  # fmt: skip
+    found = api.data(profile, {"k": "~01a1b2c3d4e5f60005"})["talentProfileByProfileKey"]
+    assert found["identity"] == {"id": found["personId"], "ciphertext": "~01a1b2c3d4e5f60005"}
+    invited = api.data(invite, {"r": {"jobPostingId": job_id, "freelancerId": found["personId"],
+                                      "invitationLetter": "Would you apply?"}})  # fmt: skip
+    # Undocumented names are refused; the job posting must be the proposal's.
+    for wrong, name in (({"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
+                          "freelancerId": found["personId"]}, "profileKey"),
+                        ({"jobPostingId": job_id, "freelancerId": found["personId"],
+                          "message": "Hi"}, "message")):  # fmt: skip
+        body = api.post(invite, {"r": wrong}).json()
+        assert f'Field "{name}" is not defined' in body["errors"][0]["message"]
+    body = api.post(shortlist, {"r": {"proposalId": first}}).json()
+    assert "jobPostingId" in body["errors"][0]["message"]
+    body = api.post(shortlist, {"r": {**request, "jobPostingId": "1"}}).json()
+    assert "is not of job posting" in body["errors"][0]["message"]
 
     assert shortlisted["proposal"]["status"]["status"] == "SHORTLISTED"
     assert declined["declineClientProposal"]["proposal"]["status"]["status"] == "DECLINED"

@@ -328,10 +328,6 @@ def _pagination(value):
     return pagination(value)
 
 
-PROPOSAL_REQUEST = {"proposalId": "str!", "jobPostingId": "str", "reason": "str",
-                    "reasonId": "str", "message": "str"}  # fmt: skip
-
-
 def _proposal(ctx: Context, proposal_id) -> Proposal:
     found = Proposal.by_uid(proposal_id, job__organization=ctx.organization)
     if found is None:
@@ -339,11 +335,28 @@ def _proposal(ctx: Context, proposal_id) -> Proposal:
     return found
 
 
-def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None) -> dict:  # noqa: N803
-    data = check(clientProposalShortlistRequest, "ClientProposalShortlistRequest", PROPOSAL_REQUEST)
+def _proposal_of_job(ctx: Context, data: dict, where: str) -> Proposal:
     proposal = _proposal(ctx, data["proposalId"])
-    if proposal.status == "PENDING":
-        proposal.status = "SHORTLISTED"
+    if data["jobPostingId"] != proposal.job.uid:
+        raise UpworkError(
+            f'Field "{where}.jobPostingId": proposal {proposal.uid} is not of job posting '
+            f"{data['jobPostingId']!r}."
+        )
+    return proposal
+
+
+def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None) -> dict:  # noqa: N803
+    """``ClientProposalShortlistRequest`` as documented: proposalId!, jobPostingId! (the
+    proposal's), shortlisted! (true shortlists a pending proposal, false takes a shortlisted
+    one back to pending)."""
+    where = "ClientProposalShortlistRequest"
+    data = check(clientProposalShortlistRequest, where, documented(where, shortlisted="bool!"))
+    proposal = _proposal_of_job(ctx, data, where)
+    wanted, current = (
+        ("SHORTLISTED", "PENDING") if data["shortlisted"] else ("PENDING", "SHORTLISTED")
+    )
+    if proposal.status == current:
+        proposal.status = wanted
         proposal.touch(None, "status")
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
@@ -356,12 +369,7 @@ DECLINE_REQUEST = {"proposalId": "str!", "jobPostingId": "str!", "reason": "str"
 def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> dict:  # noqa: N803
     where = "ClientProposalDeclineRequest"
     data = check(clientProposalDeclineRequest, where, DECLINE_REQUEST)
-    proposal = _proposal(ctx, data["proposalId"])
-    if data["jobPostingId"] != proposal.job.uid:
-        raise UpworkError(
-            f'Field "{where}.jobPostingId": proposal {proposal.uid} is not of job posting '
-            f"{data['jobPostingId']!r}."
-        )
+    proposal = _proposal_of_job(ctx, data, where)
     if proposal.status in {"HIRED", "OFFERED"}:
         raise UpworkError(f"Proposal {proposal.uid} is {proposal.status} and cannot be declined.")
     reason = data["reason"] or data["otherReason"] or data["message"] or ""
@@ -384,20 +392,31 @@ def _freelancer(freelancer_id, profile_key, where: str) -> Freelancer:
 
 
 def create_client_job_invitation(ctx: Context, clientJobInvitationCreateRequest=None) -> str:  # noqa: N803
+    """``ClientJobInvitationCreateRequestInput`` as documented: jobPostingId!, freelancerId! (the
+    freelancer's user id: ``talentProfileByProfileKey`` gives it for a profile key),
+    invitationLetter. Answers the invitation's id."""
     where = "ClientJobInvitationCreateRequestInput"
-    data = check(
-        clientJobInvitationCreateRequest, where,
-        {"jobPostingId": "str!", "freelancerId": "str", "profileKey": "str", "message": "str"},
-    )  # fmt: skip
+    data = check(clientJobInvitationCreateRequest, where, documented(where))
     job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", data["jobPostingId"])
-    person = _freelancer(data["freelancerId"], data["profileKey"], where)
+    person = Freelancer.objects.filter(id=data["freelancerId"]).first()
+    if person is None:
+        raise UpworkError(f"Freelancer {data['freelancerId']!r} not found.", "NOT_FOUND")
     invitation = Invitation.objects.create(
-        job=job, freelancer=person, message=data["message"] or ""
+        job=job, freelancer=person, message=data["invitationLetter"] or ""
     )
     simulate.on_invitation(invitation)
     return invitation.uid
+
+
+def talent_profile_by_profile_key(ctx: Context, profileKey=None) -> dict:  # noqa: N803
+    """A freelancer's profile by its key (the ciphertext, ``~01…``): ``personId`` and
+    ``identity.id`` are the user id that invitations and offers take."""
+    person = Freelancer.objects.filter(profile_key=profileKey).first()
+    if person is None:
+        raise UpworkError(f"Profile {profileKey!r} not found.", "NOT_FOUND")
+    return shapes.talent_profile(person)
 
 
 # -- offers and contracts ------------------------------------------------------------------------
@@ -869,6 +888,8 @@ RESOLVERS = {
     "createJobPosting": Resolver(create_job_posting, defaults.SCOPE_JOBS),
     "updateJobPosting": Resolver(update_job_posting, defaults.SCOPE_JOBS),
     "createClientJobInvitation": Resolver(create_client_job_invitation, defaults.SCOPE_JOBS),
+    # Public profile data: the common scope (Upwork's scope for it is not in the reference).
+    "talentProfileByProfileKey": Resolver(talent_profile_by_profile_key, defaults.SCOPE_COMMON),
     "clientProposals": Resolver(client_proposals, defaults.SCOPE_PROPOSALS),
     "clientProposal": Resolver(client_proposal, defaults.SCOPE_PROPOSALS),
     "shortlistClientProposal": Resolver(shortlist_client_proposal, defaults.SCOPE_PROPOSALS),

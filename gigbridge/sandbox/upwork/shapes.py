@@ -127,6 +127,20 @@ def freelancer_profile(person: Freelancer) -> dict:
     }  # fmt: skip
 
 
+def talent_profile(person: Freelancer) -> dict:
+    """``TalentProfile``: ``personId`` and ``identity.id`` are the user id."""
+    return {
+        "personId": person.id,
+        "identity": {"id": person.id, "ciphertext": person.profile_key},
+        "personalData": {"firstName": person.first_name, "lastName": person.last_name,
+                         "title": person.title,
+                         "profileUrl": f"https://www.upwork.com/freelancers/{person.profile_key}",
+                         "location": {"country": person.country}},
+        "specializedProfiles": [],
+        "specializedProfilesProjects": [],
+    }  # fmt: skip
+
+
 def job(posting: JobPosting) -> dict:
     hourly = posting.contract_type == "HOURLY"
     return {

@@ -213,7 +213,7 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     with pytest.raises(GraphQLErrors, match="not found"):
         ops.get_proposal(client, "no-such-proposal")
 
-    shortlisted = ops.shortlist_proposal(client, chosen.id)
+    shortlisted = ops.shortlist_proposal(client, chosen.id, job_posting_id=job_id)
     assert shortlisted.proposal.state == "SHORTLISTED"
     declined = ops.decline_proposal(
         client,
@@ -233,7 +233,9 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
             if f["persona"]["proposes"]
             and f["profileKey"] not in {p.freelancer.ciphertext for p in proposals}
         )
-    assert ops.invite_freelancer(client, job_id, invitee, "Would you apply?")
+    invitee_id = ops.freelancer_id(client, invitee)
+    assert invitee_id and invitee_id != invitee
+    assert ops.invite_freelancer(client, job_id, invitee_id, "Would you apply?")
     advance(http, info, HOUR)
     assert invitee in {p.freelancer.ciphertext for p in all_proposals(client, job_id)}
 

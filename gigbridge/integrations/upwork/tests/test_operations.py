@@ -178,10 +178,21 @@ def test_proposal_actions_and_invitation_inputs():
             "declineClientProposal": {"proposal": {"id": "p1"}, "status": "DECLINED"}
         },
         CreateClientJobInvitation={"createClientJobInvitation": True},
+        TalentProfileByProfileKey={
+            "talentProfileByProfileKey": {"personId": "u-9", "identity": {"id": "u-9"}}
+        },
     )
     client = fake.client()
-    assert ops.shortlist_proposal(client, "p1").proposal is None
-    assert fake.variables == {"clientProposalShortlistRequest": {"proposalId": "p1"}}
+    assert ops.shortlist_proposal(client, "p1", job_posting_id="job-1").proposal is None
+    assert fake.variables == {
+        "clientProposalShortlistRequest": {
+            "proposalId": "p1",
+            "jobPostingId": "job-1",
+            "shortlisted": True,
+        }
+    }
+    ops.shortlist_proposal(client, "p1", job_posting_id="job-1", shortlisted=False)
+    assert fake.variables["clientProposalShortlistRequest"]["shortlisted"] is False
     assert ops.decline_proposal(client, "p1", message="Thanks").status == "DECLINED"
     assert fake.variables == {
         "clientProposalDeclineRequest": {"proposalId": "p1", "message": "Thanks"}
@@ -194,12 +205,14 @@ def test_proposal_actions_and_invitation_inputs():
             "message": "Thanks",
         }
     }
-    assert ops.invite_freelancer(client, "job-1", "~01abc", "Would you join?") is True
+    assert ops.freelancer_id(client, "~01abc") == "u-9"
+    assert fake.variables == {"profileKey": "~01abc"}
+    assert ops.invite_freelancer(client, "job-1", "u-9", "Would you join?") is True
     assert fake.variables == {
         "clientJobInvitationCreateRequest": {
             "jobPostingId": "job-1",
-            "profileKey": "~01abc",
-            "message": "Would you join?",
+            "freelancerId": "u-9",
+            "invitationLetter": "Would you join?",
         }
     }
 

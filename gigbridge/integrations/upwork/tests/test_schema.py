@@ -42,15 +42,6 @@ needs_reference = pytest.mark.skipif(
 # "document:<operation>" for a document, "variables:<case>" for the variables a wrapper builds
 # (cases below), each with graphql-core's error messages (values left out, see _message).
 KNOWN_INVALID: dict[str, tuple[str, ...]] = {
-    "variables:shortlist_proposal": (
-        "$clientProposalShortlistRequest: ClientProposalShortlistRequest to include required field 'jobPostingId'",
-        "$clientProposalShortlistRequest: ClientProposalShortlistRequest to include required field 'shortlisted'",
-    ),
-    "variables:invite_freelancer": (
-        "$clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput to include required field 'freelancerId'",
-        "$clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput not to include unknown field 'profileKey'",
-        "$clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput not to include unknown field 'message'",
-    ),
     "variables:create_offer_hourly": (
         "$offerInput: CreationOfferInput to include required field 'kind'",
         "$offerInput: CreationOfferInput to include required field 'offeror'",
@@ -172,7 +163,7 @@ def test_every_documented_operation_of_the_subset_validates():
     """Upwork's own documents (the committed verbatim copies), with the scrape's ``[string]``
     read as ``[String]`` and its scraped arguments taken out (see schema_overrides.py)."""
     documented = _subset_operations()
-    assert len(documented) == 27
+    assert len(documented) == 28
     for name, text in documented.items():
         document = generator().normalize_operation(text, schema())
         assert validate(schema(), document) == [], name
@@ -241,12 +232,15 @@ CASES = {
     ),
     "list_client_proposals": lambda c: operations.list_client_proposals(c, "job-1", after="10"),
     "get_proposal": lambda c: operations.get_proposal(c, "proposal-1"),
-    "shortlist_proposal": lambda c: operations.shortlist_proposal(c, "proposal-1"),
+    "shortlist_proposal": lambda c: operations.shortlist_proposal(
+        c, "proposal-1", job_posting_id="job-1"
+    ),
     "decline_proposal": lambda c: operations.decline_proposal(
         c, "proposal-1", job_posting_id="job-1", reason_id="146", message="Thanks"
     ),
+    "freelancer_id": lambda c: operations.freelancer_id(c, "~01abc"),
     "invite_freelancer": lambda c: operations.invite_freelancer(
-        c, "job-1", "~01abc", "Please apply"
+        c, "job-1", "1300000000000000001", "Please apply"
     ),
     "create_offer_hourly": lambda c: operations.create_offer(
         c,
