@@ -693,6 +693,8 @@ query ClientProposal($id: String!) {{
   clientProposal(id: $id) {{
     id
     user {{ {PERSON_FIELDS} location {{ countryName cityName timezone }} }}
+    organization {{ id }}
+    job {{ id }}
     status {{ status }}
   }}
 }}
@@ -1197,12 +1199,103 @@ def invite_freelancer(
 # -- offers -------------------------------------------------------------------------------------
 
 
+def offer_input(
+    *,
+    title: str,
+    contract_type: ContractType,
+    client_team_id: str,
+    vendor_user_id: str,
+    vendor_team_id: str,
+    description: str | None = None,
+    client_proposal_id: str | None = None,
+    job_posting_id: str | None = None,
+    hourly_rate: Mapping | Decimal | str | None = None,
+    weekly_hours_limit: int | None = None,
+    manual_time_allowed: bool | None = None,
+    milestones: list[Mapping] = (),
+    start: dt.datetime | dt.date | str | None = None,
+    end: dt.datetime | dt.date | str | None = None,
+    currency: str = "USD",
+) -> dict:
+    """The reference's ``CreationOfferInput`` for a marketplace offer by the client.
+
+    ``client_team_id``: the client's organization (``clientTeamId``); ``vendor_user_id`` and
+    ``vendor_team_id``: the freelancer's user id and their own organization (``vendorUser``,
+    from the proposal's ``user`` and ``organization``). ``metadata`` says where the offer comes
+    from: a proposal (``JobApplication``), else a job posting, else ``Direct``. Hourly:
+    ``hourly_rate`` and ``weekly_hours_limit`` (``hourlyRateTerms {vendorRate, weeklyLimit}``);
+    fixed price: ``milestones`` of ``{"description", "amount", "due"}``, their sum the
+    ``milestoneTerms.budget``. Amounts (``money(...)`` or decimals, in ``currency`` unless they
+    say theirs) go as ``MoneyInput`` in cents (``money_input``). ``kind``, ``offeror``,
+    ``deliveryModel`` and ``sourceType`` values: reference/schema_overrides.py. There is no
+    documented field for a message to the freelancer."""
+    if contract_type not in ("HOURLY", "FIXED_PRICE"):
+        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    for name, value in (("client_team_id", client_team_id), ("vendor_user_id", vendor_user_id),
+                        ("vendor_team_id", vendor_team_id)):  # fmt: skip
+        if not value:
+            raise ValueError(f"{name} is required")
+    if client_proposal_id:
+        source = {"sourceType": "JobApplication", "sourceId": client_proposal_id}
+    elif job_posting_id:
+        source = {"sourceType": "JobPosting", "sourceId": job_posting_id}
+    else:
+        source = {"sourceType": "Direct"}
+    offer: dict[str, Any] = {
+        "kind": "MARKETPLACE",
+        "offeror": "CLIENT",
+        "clientTeamId": client_team_id,
+        "vendorUser": {"userId": vendor_user_id, "teamId": vendor_team_id},
+        "metadata": _drop_none({**source, "jobPostingId": job_posting_id}),
+        "title": title,
+        "description": description,
+        "contractStartDateTime": iso_datetime(start),
+        "contractEndDateTime": iso_datetime(end),
+        "deliveryModel": contract_type,
+    }
+    if contract_type == "HOURLY":
+        if hourly_rate is None:
+            raise ValueError("an hourly offer needs hourly_rate")
+        if milestones:
+            raise ValueError("an hourly offer takes no milestones")
+        weekly = str(int(weekly_hours_limit)) if weekly_hours_limit is not None else None
+        offer["hourlyRateTerms"] = _drop_none(
+            {
+                "vendorRate": money_input(hourly_rate, currency),
+                "weeklyLimit": weekly,  # a String in the reference
+                "manualTimeAllowed": manual_time_allowed,
+            }
+        )
+    else:
+        if not milestones:
+            raise ValueError("a fixed-price offer needs at least one milestone")
+        if hourly_rate is not None:
+            raise ValueError("a fixed-price offer takes no hourly rate")
+        listed = [
+            _drop_none(
+                {
+                    "amount": money_input(m["amount"], currency),
+                    "description": m["description"],
+                    "dueDate": iso_date(m.get("due")),
+                }
+            )
+            for m in milestones
+        ]
+        total = sum((_amount(m["amount"]) for m in milestones), Decimal(0))
+        offer["milestoneTerms"] = {
+            "budget": money_input(total, listed[0]["amount"]["currency"]),
+            "milestoneList": listed,
+        }
+    return _drop_none(offer)
+
+
 def create_offer(
     client: UpworkClient,
     *,
     title: str,
     description: str,
     vendor_user_id: str,
+    vendor_team_id: str,
     contract_type: ContractType,
     contract_start: dt.datetime | dt.date | str,
     contract_end: dt.datetime | dt.date | str | None = None,
@@ -1212,110 +1305,32 @@ def create_offer(
     milestones: list[Mapping] = (),
     job_posting_id: str | None = None,
     client_proposal_id: str | None = None,
-    message: str | None = None,
+    organization_id: str | None = None,
 ) -> Offer:
-    """Send an offer. Hourly: ``hourly_rate`` (``money``) and ``weekly_hours_limit``; fixed
-    price: ``milestones`` as ``{"description", "amount": money(...), "due": date}``.
-
-    Never re-sent by the client: on a retryable error, look for the offer before sending again.
-    """
-    offer: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "vendorUserId": vendor_user_id,
-        "contractType": contract_type,
-        "contractStartDateTime": iso_datetime(contract_start),
-        "contractEndDateTime": iso_datetime(contract_end),
-        "jobPostingId": job_posting_id,
-        "clientProposalId": client_proposal_id,
-        "messageToContractor": message,
-    }
-    if contract_type == "HOURLY":
-        if hourly_rate is None:
-            raise ValueError("an hourly offer needs hourly_rate")
-        offer["hourlyRateTerms"] = _drop_none(
-            {
-                "rate": dict(hourly_rate),
-                "weeklyHoursLimit": weekly_hours_limit,
-                "manualTimeAllowed": manual_time_allowed,
-            }
-        )
-    elif contract_type == "FIXED_PRICE":
-        if not milestones:
-            raise ValueError("a fixed-price offer needs at least one milestone")
-        offer["milestoneTerms"] = {
-            "milestones": [
-                _drop_none(
-                    {
-                        "description": m["description"],
-                        "amount": dict(m["amount"]),
-                        "dueDateTime": iso_datetime(m.get("due")),
-                    }
-                )
-                for m in milestones
-            ]
-        }
-    else:
-        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
-    data = client.execute(CREATE_OFFER, {"offerInput": _drop_none(offer)}, "CreateOffer")
-    value = _root(data, "createOffer", "CreateOffer", required=True)
-    result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
-    if result is None:
-        raise MalformedResponse("the answer has no offer", operation="CreateOffer")
-    return result
-
-
-def offer_input(
-    *,
-    title: str,
-    contract_type: ContractType,
-    description: str | None = None,
-    client_proposal_id: str | None = None,
-    profile_key: str | None = None,
-    job_posting_id: str | None = None,
-    hourly_rate: Decimal | str | None = None,
-    weekly_hours_limit: int | None = None,
-    fixed_price: Decimal | str | None = None,
-    milestones: list[Mapping] = (),
-    start_date: dt.date | str | None = None,
-    message: str | None = None,
-) -> dict:
-    """``CreationOfferInput`` with the field names the sandbox marketplace accepts (amounts as
-    decimal strings; fixed price: ``milestones`` of ``{"description", "amount", "due"}``).
-    ``create_offer`` above sends an older guess of these names; use this with ``send_offer``."""
-    if contract_type not in ("HOURLY", "FIXED_PRICE"):
-        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
-    return _drop_none(
-        {
-            "title": title,
-            "contractType": contract_type,
-            "description": description,
-            "clientProposalId": client_proposal_id,
-            "profileKey": profile_key if not client_proposal_id else None,
-            "jobPostingId": job_posting_id,
-            "messageToFreelancer": message,
-            "hourlyRate": f"{Decimal(str(hourly_rate)):.2f}" if hourly_rate is not None else None,
-            "weeklyHoursLimit": weekly_hours_limit,
-            "fixedPrice": f"{Decimal(str(fixed_price)):.2f}" if fixed_price is not None else None,
-            "milestones": [
-                _drop_none(
-                    {
-                        "description": m["description"],
-                        "amount": f"{Decimal(str(m['amount'])):.2f}",
-                        "dueDate": iso_date(m.get("due")),
-                    }
-                )
-                for m in milestones
-            ]
-            or None,
-            "startDate": iso_date(start_date),
-        }
+    """Send an offer (``offer_input``'s terms) for ``organization_id`` (else the one the client
+    acts for). Never re-sent by the client: on a retryable error, look for the offer first."""
+    made = offer_input(
+        title=title,
+        contract_type=contract_type,
+        client_team_id=acting_organization_id(client, organization_id),
+        vendor_user_id=vendor_user_id,
+        vendor_team_id=vendor_team_id,
+        description=description,
+        client_proposal_id=client_proposal_id,
+        job_posting_id=job_posting_id,
+        hourly_rate=hourly_rate,
+        weekly_hours_limit=weekly_hours_limit,
+        manual_time_allowed=manual_time_allowed,
+        milestones=milestones,
+        start=contract_start,
+        end=contract_end,
     )
+    return send_offer(client, made)
 
 
-def send_offer(client: UpworkClient, offer_input: dict) -> Offer:
+def send_offer(client: UpworkClient, offer: dict) -> Offer:
     """Send an offer built by ``offer_input``. Never re-sent by the client."""
-    data = client.execute(CREATE_OFFER, {"offerInput": offer_input}, "CreateOffer")
+    data = client.execute(CREATE_OFFER, {"offerInput": offer}, "CreateOffer")
     value = _root(data, "createOffer", "CreateOffer", required=True)
     result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
     if result is None:

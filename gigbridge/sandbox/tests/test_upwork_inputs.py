@@ -19,6 +19,7 @@ from .upwork_support import (
     advance,
     app_token,
     hourly_job,
+    offer_request,
     set_dials,
     tool,
 )
@@ -124,43 +125,59 @@ def test_job_posting_as_documented(api, info):
     assert '"status" is not defined' in errors_of(api, update, {"id": job_id, "r": flat_close})
 
 
-def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
-    hourly = {
-        "title": "Terms", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": {"rawValue": "85.00", "currency": "USD"},
-                            "weeklyHoursLimit": 10, "manualTimeAllowed": True},
-        "contractStartDateTime": "2031-01-05T09:00:00Z", "messageToContractor": "Hi",
-    }  # fmt: skip
-    made = api.data(CREATE_OFFER, {"offerInput": hourly})["createOffer"]["offer"]
-    assert made["vendorUserId"] == ANA and made["hourlyRateTerms"]["rate"]["rawValue"] == "85.00"
+def test_offer_as_documented_and_its_errors(api, http, info):
+    """CreationOfferInput as the reference documents it (MoneyInput in cents, vendorUser,
+    metadata, deliveryModel); the names of before are refused."""
+    org = info["upwork"]["default_tenant_id"]
+    hourly = offer_request(org, ANA, "Terms", rate="85.50", weekly=10,
+                           contractStartDateTime="2031-01-05T09:00:00Z")  # fmt: skip
+    hourly["hourlyRateTerms"]["manualTimeAllowed"] = True
+    documented = {**hourly, "attachments": [], "idempotencyKey": "k-1", "closeOnAccept": False}
+    made = api.data(CREATE_OFFER, {"offerInput": documented})["createOffer"]["offer"]
+    assert made["vendorUserId"] == ANA and made["hourlyRateTerms"]["rate"]["rawValue"] == "85.50"
     assert made["hourlyRateTerms"]["weeklyHoursLimit"] == 10
 
     def refused(**changes) -> str:
         return errors_of(api, CREATE_OFFER, {"offerInput": {**hourly, **changes}})
 
-    assert '"bonus"' in refused(hourlyRateTerms={"rate": 85, "bonus": 1})
-    assert "alternatives" in refused(hourlyRate=85)
-    assert "alternatives" in refused(freelancerId=ANA)
-    assert "alternatives" in refused(messageToFreelancer="Hello")
-    assert "hourlyRateTerms.rate" in refused(hourlyRateTerms={"weeklyHoursLimit": 5})
-    assert "not milestones" in refused(milestoneTerms={"milestones": []})
+    for old in ("contractType", "vendorUserId", "clientProposalId", "hourlyRate",
+                "messageToContractor"):  # fmt: skip
+        assert f'Field "{old}" is not defined by type "CreationOfferInput"' in refused(**{old: "x"})
+    terms = hourly["hourlyRateTerms"]
+    assert '"rate"' in refused(hourlyRateTerms={**terms, "rate": 85})
+    assert "whole cents" in refused(hourlyRateTerms={**terms, "vendorRate": {
+        "amount": "85.50", "currency": "USD"}})  # fmt: skip
+    assert "weeklyLimit" in refused(hourlyRateTerms={**terms, "weeklyLimit": "ten"})
+    assert "not milestoneTerms" in refused(
+        milestoneTerms={"budget": {"amount": "1", "currency": "USD"}}
+    )
     assert "contractEndDateTime" in refused(contractEndDateTime="2030-01-01T00:00:00Z")
-    assert "FIXED_PRICE" in refused(contractType="RETAINER")
+    assert "FIXED_PRICE" in refused(deliveryModel="RETAINER")
+    assert "MARKETPLACE" in refused(kind="ENTERPRISE")
+    assert "no access" in refused(clientTeamId=info["upwork"]["tenant_ids"][1])
+    assert "teamId" in refused(vendorUser={"userId": ANA, "teamId": org})
+    assert "sourceId" in refused(metadata={"sourceType": "Direct", "sourceId": "1"})
+    assert "vendorUser" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        k: v for k, v in hourly.items() if k != "vendorUser"}})  # fmt: skip
 
-    fixed = {
-        "title": "Milestones", "contractType": "FIXED_PRICE", "vendorUserId": ANA,
-        "milestoneTerms": {"milestones": [
-            {"description": "One", "amount": {"rawValue": "100.00", "currency": "USD"},
-             "dueDateTime": "2031-01-31T12:00:00Z"},
-            {"description": "Two", "amount": "50", "dueDate": "2031-02-28"}]},
-    }  # fmt: skip
+    fixed = offer_request(org, ANA, "Milestones",
+                          milestones=[("One", "100.00", "2031-01-31"), ("Two", 50)])  # fmt: skip
     made = api.data(CREATE_OFFER, {"offerInput": fixed})["createOffer"]["offer"]
     assert [m["description"] for m in made["milestoneTerms"]["milestones"]] == ["One", "Two"]
-    both = {**fixed, "milestones": fixed["milestoneTerms"]["milestones"]}
-    assert "alternatives" in errors_of(api, CREATE_OFFER, {"offerInput": both})
-    zero = {**fixed, "milestoneTerms": {"milestones": [{"description": "Z", "amount": 0}]}}
-    assert "milestones[0].amount" in errors_of(api, CREATE_OFFER, {"offerInput": zero})
-    hourly_terms = {**fixed, "hourlyRateTerms": {"rate": 80}}
+    terms = fixed["milestoneTerms"]
+    wrong_sum = {**terms, "budget": {"amount": "100", "currency": "USD"}}
+    assert "not the sum" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": wrong_sum}})  # fmt: skip
+    zero = {
+        **terms,
+        "milestoneList": [{"description": "Z", "amount": {"amount": "0", "currency": "USD"}}],
+    }
+    assert "milestoneList[0].amount" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": zero}})  # fmt: skip
+    old_list = {**terms, "milestones": terms["milestoneList"]}
+    assert '"milestones" is not defined' in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": old_list}})  # fmt: skip
+    hourly_terms = {**fixed, "hourlyRateTerms": hourly["hourlyRateTerms"]}
     assert "not hourly terms" in errors_of(api, CREATE_OFFER, {"offerInput": hourly_terms})
 
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
@@ -208,12 +225,14 @@ def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
     )["clientProposals"]["edges"]
     proposal = proposals[0]["node"]
     other = next(e["node"]["user"]["id"] for e in proposals if e["node"]["id"] != proposal["id"])
-    offer = {"title": "Who", "contractType": "HOURLY", "clientProposalId": proposal["id"],
-             "hourlyRateTerms": {"rate": 60}}  # fmt: skip
-    wrong = errors_of(api, CREATE_OFFER, {"offerInput": {**offer, "vendorUserId": other}})
-    assert "not " + other in wrong
-    right = {**offer, "vendorUserId": proposal["user"]["id"]}
+    org = info["upwork"]["default_tenant_id"]
+    wrong = offer_request(org, other, "Who", rate=60, proposal_id=proposal["id"], job_id=job_id)
+    assert "not " + other in errors_of(api, CREATE_OFFER, {"offerInput": wrong})
+    right = offer_request(org, proposal["user"]["id"], "Who", rate=60, proposal_id=proposal["id"],
+                          job_id=job_id)  # fmt: skip
     assert api.data(CREATE_OFFER, {"offerInput": right})["createOffer"]["offer"]["id"]
+    elsewhere = {**right, "metadata": {**right["metadata"], "jobPostingId": "1"}}
+    assert "jobPostingId" in errors_of(api, CREATE_OFFER, {"offerInput": elsewhere})
 
     declined = api.data(DECLINE, {"r": {"proposalId": proposals[1]["node"]["id"],
                                         "jobPostingId": job_id, "reason": "146",
@@ -231,9 +250,8 @@ def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
 
 
 def test_room_stories_between_and_after(api, http, info):
-    made = api.data(CREATE_OFFER, {"offerInput": {
-        "title": "Stories", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    offer = offer_request(info["upwork"]["default_tenant_id"], ANA, "Stories", rate=85)
+    made = api.data(CREATE_OFFER, {"offerInput": offer})["createOffer"]["offer"]
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]
@@ -265,9 +283,8 @@ END_CONTRACT = """mutation EndContractByClient($contractId: String!, $input: End
 
 
 def test_end_contract_takes_the_references_end_contract_input(api, http, info):
-    made = api.data(CREATE_OFFER, {"offerInput": {
-        "title": "To end", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    offer = offer_request(info["upwork"]["default_tenant_id"], ANA, "To end", rate=85)
+    made = api.data(CREATE_OFFER, {"offerInput": offer})["createOffer"]["offer"]
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]

@@ -23,6 +23,7 @@ from .upwork_support import (
     advance,
     app_token,
     hourly_job,
+    offer_request,
     set_dials,
     tool,
 )
@@ -48,6 +49,10 @@ def api(http, info):
 
 def proposals_of(api, job_id, **variables):
     return api.data(PROPOSALS, {"jobPostingId": job_id, **variables})["clientProposals"]
+
+
+def ORG(api) -> str:  # noqa: N802 - reads like the constant it is
+    return api.info["upwork"]["default_tenant_id"]
 
 
 def create_job(api, **changes) -> str:
@@ -139,14 +144,15 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     offer = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "clientProposalId": proposal["id"],
-                "title": "API hardening",
-                "contractType": "HOURLY",
-                "hourlyRate": 80,
-                "weeklyHoursLimit": 20,
-                "messageToFreelancer": "Welcome!",
-            }
+            "offerInput": offer_request(
+                ORG(api),
+                proposal["user"]["id"],
+                "API hardening",
+                rate=80,
+                weekly=20,
+                proposal_id=proposal["id"],
+                job_id=job_id,
+            )
         },
     )
     offer = offer["createOffer"]["offer"]
@@ -204,14 +210,7 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
 def test_declining_persona_declines(api, http, info):
     created = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": GRACE,
-                "title": "Docs",
-                "contractType": "HOURLY",
-                "hourlyRate": 50,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), GRACE, "Docs", rate=50)},
     )
     offer_id = created["createOffer"]["offer"]["id"]
     advance(http, info, 3 * HOUR)
@@ -222,15 +221,12 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
     created = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Landing page",
-                "contractType": "FIXED",
-                "milestones": [
-                    {"description": "Wireframes", "amount": 300},
-                    {"description": "Build", "amount": 700, "dueDate": "2031-01-31"},
-                ],
-            }
+            "offerInput": offer_request(
+                ORG(api),
+                ANA,
+                "Landing page",
+                milestones=[("Wireframes", 300), ("Build", 700, "2031-01-31")],
+            )
         },
     )
     offer = created["createOffer"]["offer"]
@@ -271,14 +267,7 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
 def test_messages_get_replies_and_poll_by_time(api, http, info):
     offer = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Chat",
-                "contractType": "HOURLY",
-                "hourlyRate": 85,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), ANA, "Chat", rate=85)},
     )
     contract_id = tool(
         http,
@@ -305,14 +294,7 @@ def test_end_contract_both_sides_and_withdraw(api, http, info):
     def hire():
         offer = api.data(
             CREATE_OFFER,
-            {
-                "offerInput": {
-                    "freelancerId": ANA,
-                    "title": "Short job",
-                    "contractType": "HOURLY",
-                    "hourlyRate": 85,
-                }
-            },
+            {"offerInput": offer_request(ORG(api), ANA, "Short job", rate=85)},
         )
         offer_id = offer["createOffer"]["offer"]["id"]
         return tool(http, info, "act", {"action": "accept_offer", "offerId": offer_id})[
@@ -339,14 +321,7 @@ def test_end_contract_both_sides_and_withdraw(api, http, info):
 
     offer = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Never mind",
-                "contractType": "HOURLY",
-                "hourlyRate": 85,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), ANA, "Never mind", rate=85)},
     )
     offer_id = offer["createOffer"]["offer"]["id"]
     withdraw = (

@@ -21,6 +21,7 @@ from .upwork_support import (
     Upwork,
     advance,
     app_token,
+    offer_request,
     set_dials,
     tool,
 )
@@ -63,15 +64,12 @@ def _offer(api, http, info) -> tuple[str, str]:
     made = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Brand refresh",
-                "contractType": "FIXED_PRICE",
-                "milestones": [
-                    {"description": "Logo", "amount": "300.00"},
-                    {"description": "Brand guide", "amount": "700.00"},
-                ],
-            }
+            "offerInput": offer_request(
+                api.info["upwork"]["default_tenant_id"],
+                ANA,
+                "Brand refresh",
+                milestones=[("Logo", "300.00"), ("Brand guide", "700.00")],
+            )
         },
     )["createOffer"]["offer"]
     contract = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})

@@ -161,3 +161,49 @@ def hourly_job(organization_id: str, skills=("Python", "Django"), **changes) -> 
             "hourlyBudgetMin": "40", "hourlyBudgetMax": "120", **changes}  # fmt: skip
     return {"organizationId": organization_id, "jobPostingInfo": info,
             "sandsJobPost": {"additionalSkills": [{"freetext": s} for s in skills]}}  # fmt: skip
+
+
+def team_of(freelancer_id: str) -> str:
+    """A simulated freelancer's own organization (the seed: user id + 10**17)."""
+    return str(int(freelancer_id) + 100_000_000_000_000_000)
+
+
+def cents(dollars) -> dict:
+    """A MoneyInput in the lowest denomination, as offer terms document it."""
+    return {"amount": str(int(round(float(dollars) * 100))), "currency": "USD"}
+
+
+def offer_request(
+    organization_id: str,
+    freelancer_id: str,
+    title: str,
+    *,
+    rate=None,
+    weekly=None,
+    milestones=(),
+    proposal_id: str | None = None,
+    job_id: str | None = None,
+    **changes,
+) -> dict:
+    """A ``CreationOfferInput`` as the reference documents it: hourly with ``rate`` (dollars)
+    and ``weekly``, fixed price with ``milestones`` of (description, dollars[, due])."""
+    if proposal_id:
+        metadata = {"sourceType": "JobApplication", "sourceId": proposal_id}
+    else:
+        metadata = {"sourceType": "Direct"}
+    if job_id:
+        metadata["jobPostingId"] = job_id
+    offer = {"kind": "MARKETPLACE", "offeror": "CLIENT", "clientTeamId": organization_id,
+             "vendorUser": {"userId": freelancer_id, "teamId": team_of(freelancer_id)},
+             "metadata": metadata, "title": title,
+             "deliveryModel": "HOURLY" if rate is not None else "FIXED_PRICE"}  # fmt: skip
+    if rate is not None:
+        offer["hourlyRateTerms"] = {"vendorRate": cents(rate)}
+        if weekly is not None:
+            offer["hourlyRateTerms"]["weeklyLimit"] = str(weekly)
+    else:
+        listed = [{"description": m[0], "amount": cents(m[1]),
+                   **({"dueDate": m[2]} if len(m) > 2 else {})} for m in milestones]  # fmt: skip
+        total = sum(float(m[1]) for m in milestones)
+        offer["milestoneTerms"] = {"budget": cents(total), "milestoneList": listed}
+    return {**offer, **changes}

@@ -89,6 +89,7 @@ from .inputs import (
     date_range,
     documented,
     either,
+    money_cents,
     pagination,
     parse_date,
     parse_datetime,
@@ -378,19 +379,6 @@ def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> 
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
 
-def _freelancer(freelancer_id, profile_key, where: str) -> Freelancer:
-    found = None
-    if freelancer_id:
-        found = Freelancer.objects.filter(id=freelancer_id).first()
-    elif profile_key:
-        found = Freelancer.objects.filter(profile_key=profile_key).first()
-    else:
-        raise UpworkError(f'"{where}" needs freelancerId or profileKey.')
-    if found is None:
-        raise UpworkError(f"Freelancer {freelancer_id or profile_key!r} not found.", "NOT_FOUND")
-    return found
-
-
 def create_client_job_invitation(ctx: Context, clientJobInvitationCreateRequest=None) -> str:  # noqa: N803
     """``ClientJobInvitationCreateRequestInput`` as documented: jobPostingId!, freelancerId! (the
     freelancer's user id: ``talentProfileByProfileKey`` gives it for a profile key),
@@ -421,111 +409,148 @@ def talent_profile_by_profile_key(ctx: Context, profileKey=None) -> dict:  # noq
 
 # -- offers and contracts ------------------------------------------------------------------------
 
-OFFER_FIELDS = {
-    "title": "str!", "contractType": "str!", "clientProposalId": "str", "freelancerId": "str",
-    "vendorUserId": "str", "profileKey": "str", "jobPostingId": "str", "description": "str",
-    "messageToFreelancer": "str", "messageToContractor": "str", "hourlyRate": "money",
-    "weeklyHoursLimit": "int", "hourlyRateTerms": "obj", "fixedPrice": "money",
-    "milestones": "list", "milestoneTerms": "obj", "startDate": "date",
-    "contractStartDateTime": "datetime", "contractEndDateTime": "datetime",
-}  # fmt: skip
-HOURLY_TERMS = {"rate": "money!", "weeklyHoursLimit": "int", "manualTimeAllowed": "bool"}
-MILESTONE_TERMS = {"milestones": "list!"}
-MILESTONE_PLAN = {"description": "str!", "amount": "money!", "dueDate": "date",
-                  "dueDateTime": "datetime"}  # fmt: skip
+# CreationOfferInput and the input types it reaches, as the reference documents them: every
+# field accepted, these modelled. Offer amounts are MoneyInput in cents ("so USD 49.12 would be
+# 4912"). The sandbox makes marketplace offers by a client (kind MARKETPLACE, offeror CLIENT).
+OFFER_INPUT = {"kind": "str!", "offeror": "str!", "clientTeamId": "str!", "vendorUser": "obj!",
+               "metadata": "obj!", "title": "str!", "description": "str",
+               "contractStartDateTime": "datetime", "contractEndDateTime": "datetime",
+               "hourlyRateTerms": "obj", "milestoneTerms": "obj", "stipendTerms": "obj",
+               "deliveryModel": "str!"}  # fmt: skip
+OFFER_METADATA = {"sourceType": "str!", "sourceId": "str", "jobPostingId": "str"}
+HOURLY_TERMS = {"vendorRate": "obj!", "weeklyLimit": "str", "manualTimeAllowed": "bool"}
+MILESTONE_TERMS = {"budget": "obj!", "milestoneList": "list"}
+OFFER_MILESTONE = {"amount": "obj!", "description": "str!", "dueDate": "date",
+                   "instructions": "str"}  # fmt: skip
 
 
-def _due(data: dict, where: str) -> dt.date | None:
-    """``dueDate`` (a date) or ``dueDateTime`` (kept as its UTC date)."""
-    due = either(data, where, "dueDate", "dueDateTime")
-    return due.astimezone(dt.UTC).date() if isinstance(due, dt.datetime) else due
-
-
-def _offer_person(ctx: Context, data: dict, where: str):
-    """(freelancer, proposal, job) from clientProposalId or freelancerId/vendorUserId/profileKey."""
-    person_id = either(data, where, "freelancerId", "vendorUserId")
-    if data["clientProposalId"]:
-        proposal = _proposal(ctx, data["clientProposalId"])
-        person = proposal.freelancer
-        if person_id and person_id != person.id:
+def _offer_source(ctx: Context, value, person: Freelancer, where: str):
+    """(proposal, job) from ``OfferMetadataInput`` as its doc says: sourceType JobApplication
+    (sourceId: the proposal, jobPostingId: its job), JobPosting (sourceId: the job posting) or
+    Direct (no sourceId)."""
+    meta = check(value, "OfferMetadataInput", documented("OfferMetadataInput", **OFFER_METADATA))
+    kind, source = meta["sourceType"], meta["sourceId"]
+    proposal = job = None
+    if kind == "JobApplication":
+        if not source:
+            raise UpworkError(f'Field "{where}.sourceId" must name the proposal (JobApplication).')
+        proposal = _proposal(ctx, source)
+        job = proposal.job
+        if proposal.freelancer_id != person.id:
             raise UpworkError(
-                f"Proposal {proposal.uid} is by freelancer {person.id}, not {person_id}."
+                f"Proposal {proposal.uid} is by freelancer {proposal.freelancer_id}, "
+                f"not {person.id}."
             )
-        return person, proposal, proposal.job
-    return _freelancer(person_id, data["profileKey"], where), None, None
+    elif kind == "JobPosting":
+        job = JobPosting.by_uid(source, organization=ctx.organization)
+        if job is None:
+            raise _not_found("Job posting", source)
+    elif kind == "Direct":
+        if source:
+            raise UpworkError(f'Field "{where}.sourceId" must be null for a Direct offer.')
+    else:
+        raise UpworkError(
+            f'Field "{where}.sourceType" must be JobPosting, JobApplication or Direct.'
+        )
+    if meta["jobPostingId"] and meta["jobPostingId"] != (job.uid if job else None):
+        raise UpworkError(f'Field "{where}.jobPostingId" is not the offer\'s job posting.')
+    return proposal, job
 
 
-def _offer_plan(data: dict, title: str, where: str) -> list[dict]:
-    terms = data["milestoneTerms"]
-    if terms is not None:
-        terms = check(terms, f"{where}.milestoneTerms", MILESTONE_TERMS)["milestones"]
-        if not isinstance(terms, list):
-            raise UpworkError(f'Field "{where}.milestoneTerms.milestones" must be a list.')
-    items = either({"milestones": data["milestones"], "milestoneTerms": terms}, where,
-                   "milestones", "milestoneTerms")  # fmt: skip
+def _offer_vendor(value, where: str) -> Freelancer:
+    """``VendorUserInput``: the freelancer's user id and their own (sole proprietor) team."""
+    vendor = check(value, "VendorUserInput", documented("VendorUserInput"))
+    person = Freelancer.objects.filter(id=vendor["userId"]).first()
+    if person is None:
+        raise UpworkError(f"Freelancer {vendor['userId']!r} not found.", "NOT_FOUND")
+    if vendor["teamId"] != person.organization_id:
+        raise UpworkError(
+            f'Field "{where}.teamId" must be the freelancer\'s organization '
+            f"({person.organization_id}), not {vendor['teamId']!r}."
+        )
+    return person
+
+
+def _hourly_terms(value, where: str) -> tuple[Decimal, int | None]:
+    terms = check(value, "OfferHourlyRateTerms", documented("OfferHourlyRateTerms", **HOURLY_TERMS))
+    rate = money_cents(terms["vendorRate"], f"{where}.vendorRate")
+    if rate <= 0:
+        raise UpworkError(f'Field "{where}.vendorRate.amount" must be above 0.')
+    limit = terms["weeklyLimit"]
+    if limit is not None and not limit.isdigit():
+        raise UpworkError(f'Field "{where}.weeklyLimit" must be whole hours, not {limit!r}.')
+    return rate, int(limit) if limit is not None else None
+
+
+def _milestone_plan(value, title: str, where: str) -> list[dict]:
+    """``OfferMilestoneTerms``: the budget, and the milestones that make it up (one milestone
+    of the whole budget, named after the offer, when the list is empty)."""
+    terms = check(
+        value, "OfferMilestoneTerms", documented("OfferMilestoneTerms", **MILESTONE_TERMS)
+    )
+    budget = money_cents(terms["budget"], f"{where}.budget")
+    if budget <= 0:
+        raise UpworkError(f'Field "{where}.budget.amount" must be above 0.')
     plan = []
-    for index, item in enumerate(items or []):
-        at = f"{where}.milestones[{index}]"
-        milestone = check(item, at, MILESTONE_PLAN)
-        if milestone["amount"] <= 0:
-            raise UpworkError(f'Field "{at}.amount" must be above 0.')
-        due = _due(milestone, at)
-        plan.append({"description": milestone["description"], "amount": str(milestone["amount"]),
+    for index, item in enumerate(terms["milestoneList"] or []):
+        at = f"{where}.milestoneList[{index}]"
+        milestone = check(item, "OfferTermsMilestoneInput",
+                          documented("OfferTermsMilestoneInput", **OFFER_MILESTONE))  # fmt: skip
+        amount = money_cents(milestone["amount"], f"{at}.amount")
+        if amount <= 0:
+            raise UpworkError(f'Field "{at}.amount.amount" must be above 0.')
+        due = milestone["dueDate"]
+        plan.append({"description": milestone["description"], "amount": str(amount),
                      "dueDate": due.isoformat() if due else None})  # fmt: skip
-    if not plan and data["fixedPrice"]:
-        plan = [{"description": title, "amount": str(data["fixedPrice"]), "dueDate": None}]
     if not plan:
-        raise UpworkError("A fixed-price offer needs fixedPrice or milestones (milestoneTerms).")
+        return [{"description": title, "amount": str(budget), "dueDate": None}]
+    total = sum((Decimal(p["amount"]) for p in plan), Decimal(0))
+    if total != budget:
+        raise UpworkError(
+            f'Field "{where}.budget" ({budget:.2f}) is not the sum of its milestones ({total:.2f}).'
+        )
     return plan
 
 
 def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
     where = "CreationOfferInput"
-    data = check(offerInput, where, OFFER_FIELDS)
-    given = data["contractType"]  # until createOffer takes deliveryModel (next change)
-    kind = _contract_type("FIXED_PRICE" if given == "FIXED" else given, f"{where}.contractType")
-    person, proposal, job = _offer_person(ctx, data, where)
-    if data["jobPostingId"]:
-        job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
-        if job is None:
-            raise _not_found("Job posting", data["jobPostingId"])
-    message = either(data, where, "messageToFreelancer", "messageToContractor")
-    start = either(data, where, "startDate", "contractStartDateTime")
-    if isinstance(start, dt.datetime):
-        start = start.astimezone(dt.UTC).date()
-    end = data["contractEndDateTime"]
-    if start and end and end.astimezone(dt.UTC).date() < start:
+    data = check(offerInput, where, documented(where, **OFFER_INPUT))
+    if data["kind"] != "MARKETPLACE" or data["offeror"] != "CLIENT":
+        raise UpworkError(
+            f'Fields "{where}.kind" and "offeror": the sandbox makes MARKETPLACE offers by the '
+            f"CLIENT, not {data['kind']} by {data['offeror']}."
+        )
+    if data["clientTeamId"] != ctx.organization.id:
+        raise UpworkError(
+            f"User has no access to team {data['clientTeamId']!r} in this request.", "FORBIDDEN"
+        )
+    kind = _contract_type(data["deliveryModel"], f"{where}.deliveryModel")
+    person = _offer_vendor(data["vendorUser"], f"{where}.vendorUser")
+    proposal, job = _offer_source(ctx, data["metadata"], person, f"{where}.metadata")
+    start, end = data["contractStartDateTime"], data["contractEndDateTime"]
+    if start and end and end < start:
         raise UpworkError(f'Field "{where}.contractEndDateTime" is before the contract start.')
+    if data["stipendTerms"] is not None:
+        raise UpworkError(f'Field "{where}.stipendTerms": the sandbox makes no stipend offers.')
     plan, rate, limit = [], None, None
     if kind == "HOURLY":
-        if data["milestoneTerms"] is not None or data["milestones"] or data["fixedPrice"]:
-            raise UpworkError(f"An hourly offer takes hourlyRateTerms, not milestones ({where}).")
-        terms = {"rate": None, "weeklyHoursLimit": None}
-        if data["hourlyRateTerms"] is not None:
-            terms = check(data["hourlyRateTerms"], f"{where}.hourlyRateTerms", HOURLY_TERMS)
-        rate = either({"hourlyRate": data["hourlyRate"], "hourlyRateTerms.rate": terms["rate"]},
-                      where, "hourlyRate", "hourlyRateTerms.rate")  # fmt: skip
-        limit = either(
-            {"weeklyHoursLimit": data["weeklyHoursLimit"],
-             "hourlyRateTerms.weeklyHoursLimit": terms["weeklyHoursLimit"]},
-            where, "weeklyHoursLimit", "hourlyRateTerms.weeklyHoursLimit",
-        )  # fmt: skip
-        if rate is None or rate <= 0:
+        if data["milestoneTerms"] is not None or data["hourlyRateTerms"] is None:
             raise UpworkError(
-                f'An hourly offer needs "{where}.hourlyRateTerms.rate" (or hourlyRate) above 0.'
+                f"An hourly offer takes hourlyRateTerms, not milestoneTerms ({where})."
             )
-        if limit is not None and limit < 0:
-            raise UpworkError(f'Field "{where}.hourlyRateTerms.weeklyHoursLimit" is negative.')
+        rate, limit = _hourly_terms(data["hourlyRateTerms"], f"{where}.hourlyRateTerms")
     else:
-        if data["hourlyRateTerms"] is not None or data["hourlyRate"] is not None:
-            raise UpworkError(f"A fixed-price offer takes milestones, not hourly terms ({where}).")
-        plan = _offer_plan(data, data["title"], where)
+        if data["hourlyRateTerms"] is not None or data["milestoneTerms"] is None:
+            raise UpworkError(
+                f"A fixed-price offer takes milestoneTerms, not hourly terms ({where})."
+            )
+        plan = _milestone_plan(data["milestoneTerms"], data["title"], f"{where}.milestoneTerms")
     total = sum((Decimal(p["amount"]) for p in plan), Decimal(0)) if plan else None
     offer = Offer.objects.create(
         organization=ctx.organization, created_by=ctx.user, job=job, proposal=proposal,
         freelancer=person, title=data["title"], description=data["description"] or "",
-        message=message or "", kind=kind, hourly_rate=rate, weekly_limit=limit,
-        fixed_amount=total, milestones=plan, start_date=start,
+        kind=kind, hourly_rate=rate, weekly_limit=limit, fixed_amount=total, milestones=plan,
+        start_date=start.astimezone(dt.UTC).date() if start else None,
     )  # fmt: skip
     if proposal is not None:
         proposal.status = "OFFERED"

@@ -151,6 +151,19 @@ def money(value: Any, where: str) -> Decimal:
     return amount
 
 
+def money_cents(value: Any, where: str) -> Decimal:
+    """A ``MoneyInput`` whose field documents the lowest currency denominations (offer rates,
+    budgets and milestones): ``{amount: "4912", currency: "USD"}`` is 49.12; -> the Decimal."""
+    found = check(value, "MoneyInput", documented("MoneyInput", amount="str!", currency="str!"))
+    if not found["amount"].isdigit():
+        raise UpworkError(
+            f'Field "{where}.amount" must be whole cents as a string, not {found["amount"]!r}.'
+        )
+    if found["currency"].upper() != "USD":
+        raise UpworkError(f'Field "{where}.currency" must be USD, not {found["currency"]!r}.')
+    return Decimal(int(found["amount"])) / 100
+
+
 def either(found: dict, type_name: str, *names: str, required: bool = False) -> Any:
     """The value of whichever of ``names`` (alternative names of one field) was given."""
     given = [name for name in names if found.get(name) is not None]

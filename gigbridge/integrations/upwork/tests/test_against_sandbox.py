@@ -47,6 +47,11 @@ def usd(amount: str) -> dict:
     return ops.money(amount, USD)
 
 
+def team_of(freelancer_id: str) -> str:
+    """A simulated freelancer's own organization (the sandbox's seed: user id + 10**17)."""
+    return str(int(freelancer_id) + 100_000_000_000_000_000)
+
+
 def wrappers() -> set[str]:
     """The public functions of ``operations`` that take the client first: its wrappers."""
     found = set()
@@ -239,13 +244,16 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     advance(http, info, HOUR)
     assert invitee in {p.freelancer.ciphertext for p in all_proposals(client, job_id)}
 
-    # Offers: hourly to the shortlisted proposal, fixed price with milestones to Ana.
+    # Offers: hourly to the shortlisted proposal (its user and organization are the vendor),
+    # fixed price with milestones to Ana (directly).
     start = sandbox_now(http, info)
+    proposal = ops.get_proposal(client, chosen.id)
     hourly = ops.create_offer(
         client,
         title="Payments API hardening",
         description="Hourly, up to 20 hours a week.",
-        vendor_user_id=chosen.freelancer.id,
+        vendor_user_id=proposal.freelancer.id,
+        vendor_team_id=proposal.organization.id,
         contract_type="HOURLY",
         contract_start=start,
         contract_end=start + dt.timedelta(days=60),
@@ -254,7 +262,6 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         manual_time_allowed=True,
         job_posting_id=job_id,
         client_proposal_id=chosen.id,
-        message="Welcome aboard!",
     )
     assert hourly.state == "OPEN" and hourly.vendor_user_id == chosen.freelancer.id
     assert hourly.hourly_rate_terms.rate.amount == Decimal("80.00")
@@ -264,13 +271,13 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         title="Checkout redesign",
         description="Two milestones.",
         vendor_user_id=ANA,
+        vendor_team_id=team_of(ANA),
         contract_type="FIXED_PRICE",
         contract_start=start.date(),
         milestones=[
             {"description": "Wireframes", "amount": usd("300"), "due": today + dt.timedelta(7)},
             {"description": "Build", "amount": usd("700.00"), "due": start + dt.timedelta(30)},
         ],
-        message="Looking forward to it.",
     )
     planned = fixed.all_milestones
     assert [m.description for m in planned] == ["Wireframes", "Build"]
@@ -283,18 +290,13 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         title="Wrong person",
         description="Sent by mistake.",
         vendor_user_id=GRACE,
+        vendor_team_id=team_of(GRACE),
         contract_type="HOURLY",
         contract_start=start,
         hourly_rate=usd("55"),
     )
     assert ops.withdraw_offer(client, mistaken.id, message="Sent by mistake.") is True
     assert ops.get_offer(client, mistaken.id).state == "WITHDRAWN"
-    sent = ops.send_offer(  # the sandbox's own names (``offer_input``) work as well
-        client,
-        ops.offer_input(title="Wrong again", contract_type="HOURLY",
-                        profile_key="~01a1b2c3d4e5f60007", hourly_rate="55"),
-    )  # fmt: skip
-    assert ops.withdraw_offer(client, sent.id) is True
 
     # The freelancers answer; each contract is found through the rooms' stories.
     advance(http, info, 3 * HOUR)

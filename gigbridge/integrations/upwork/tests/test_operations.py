@@ -234,29 +234,35 @@ def test_create_hourly_offer():
         }
     )
     offer = ops.create_offer(
-        fake.client(),
+        fake.client().for_organization("org-1"),
         title="Brand refresh",
         description="Hourly",
         vendor_user_id="u1",
+        vendor_team_id="t1",
         contract_type="HOURLY",
         contract_start=dt.datetime(2026, 12, 15, 8, 0, tzinfo=dt.UTC),
-        hourly_rate=ops.money("85", "USD"),
+        hourly_rate=ops.money("85.50", "USD"),
         weekly_hours_limit=20,
+        manual_time_allowed=True,
         client_proposal_id="p1",
     )
     assert offer.id == "o1" and offer.hourly_rate_terms.rate.amount == Decimal("85.00")
     assert offer.all_milestones == []
     assert fake.variables == {
         "offerInput": {
+            "kind": "MARKETPLACE",
+            "offeror": "CLIENT",
+            "clientTeamId": "org-1",
+            "vendorUser": {"userId": "u1", "teamId": "t1"},
+            "metadata": {"sourceType": "JobApplication", "sourceId": "p1"},
             "title": "Brand refresh",
             "description": "Hourly",
-            "vendorUserId": "u1",
-            "contractType": "HOURLY",
             "contractStartDateTime": "2026-12-15T08:00:00Z",
-            "clientProposalId": "p1",
+            "deliveryModel": "HOURLY",
             "hourlyRateTerms": {
-                "rate": {"rawValue": "85.00", "currency": "USD"},
-                "weeklyHoursLimit": 20,
+                "vendorRate": {"amount": "8550", "currency": "USD"},  # cents
+                "weeklyLimit": "20",
+                "manualTimeAllowed": True,
             },
         }
     }
@@ -269,30 +275,43 @@ def test_create_fixed_price_offer_with_milestones():
         title="Logo",
         description="Fixed",
         vendor_user_id="u1",
+        vendor_team_id="t1",
         contract_type="FIXED_PRICE",
         contract_start=dt.date(2026, 12, 15),
+        job_posting_id="j1",
+        organization_id="org-1",
         milestones=[
-            {"description": "Draft", "amount": ops.money("1000", "USD"), "due": dt.date(2027, 1, 5)}
-        ],
-    )
-    assert fake.variables["offerInput"]["milestoneTerms"] == {
-        "milestones": [
             {
                 "description": "Draft",
-                "amount": {"rawValue": "1000.00", "currency": "USD"},
-                "dueDateTime": "2027-01-05T00:00:00Z",
-            }
-        ]
+                "amount": ops.money("1000", "USD"),
+                "due": dt.date(2027, 1, 5),
+            },
+            {"description": "Final", "amount": Decimal("250.25")},
+        ],
+    )
+    sent = fake.variables["offerInput"]
+    assert sent["metadata"] == {"sourceType": "JobPosting", "sourceId": "j1", "jobPostingId": "j1"}
+    assert sent["deliveryModel"] == "FIXED_PRICE" and "hourlyRateTerms" not in sent
+    assert sent["milestoneTerms"] == {
+        "budget": {"amount": "125025", "currency": "USD"},
+        "milestoneList": [
+            {
+                "amount": {"amount": "100000", "currency": "USD"},
+                "description": "Draft",
+                "dueDate": "2027-01-05",
+            },
+            {"amount": {"amount": "25025", "currency": "USD"}, "description": "Final"},
+        ],
     }
-    with pytest.raises(ValueError):
-        ops.create_offer(
-            fake.client(),
-            title="x",
-            description="x",
-            vendor_user_id="u",
-            contract_type="FIXED_PRICE",
-            contract_start="2026-12-15",
-        )
+    common = dict(title="x", description="x", vendor_user_id="u", vendor_team_id="t",
+                  contract_start="2026-12-15", organization_id="org-1")  # fmt: skip
+    with pytest.raises(ValueError, match="at least one milestone"):
+        ops.create_offer(fake.client(), contract_type="FIXED_PRICE", **common)
+    with pytest.raises(ValueError, match="fractions of a cent"):
+        ops.create_offer(fake.client(), contract_type="HOURLY", hourly_rate="1.005", **common)
+    with pytest.raises(ValueError, match="vendor_team_id"):
+        ops.create_offer(fake.client(), contract_type="HOURLY", hourly_rate="1",
+                         **{**common, "vendor_team_id": ""})  # fmt: skip
 
 
 def test_create_offer_without_an_offer_is_malformed():
@@ -303,6 +322,8 @@ def test_create_offer_without_an_offer_is_malformed():
             title="x",
             description="x",
             vendor_user_id="u",
+            vendor_team_id="t",
+            organization_id="org-1",
             contract_type="HOURLY",
             contract_start="2026-12-15",
             hourly_rate=ops.money("1", "USD"),
