@@ -55,9 +55,7 @@ def open_drift() -> set[tuple[str, str]]:
 
 
 def actions() -> list[str]:
-    return list(
-        AuditEvent.objects.filter(object_type="drift").values_list("action", flat=True)
-    )
+    return list(AuditEvent.objects.filter(object_type="drift").values_list("action", flat=True))
 
 
 @pytest.fixture

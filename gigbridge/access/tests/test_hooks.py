@@ -66,9 +66,7 @@ def test_a_batch_of_forgeries_costs_one_log_line_without_the_body(subscription, 
     assert not InboxEvent.objects.exists()
 
 
-def test_a_mixed_batch_keeps_the_valid_notifications_and_logs_the_rest_once(
-    subscription, caplog
-):
+def test_a_mixed_batch_keeps_the_valid_notifications_and_logs_the_rest_once(subscription, caplog):
     body = {"value": [note(1), note(2, clientState="guess"), note(3, subscriptionId="other")]}
     with caplog.at_level(logging.INFO):
         assert post(body).status_code == 202

@@ -53,7 +53,7 @@ def test_new_request_form_saves_and_submits(login):
     assert request.deliverables == ["Report", "Script"] and request.skills == ["python", "sql"]
     page = client.get(f"/requests/{request.pk}/").content.decode()
     name = request.requester.get_full_name()
-    assert f"{name} submitted <a href=\"/requests/{request.pk}/\">{request.reference}</a>" in page
+    assert f'{name} submitted <a href="/requests/{request.pk}/">{request.reference}</a>' in page
     assert "the policy asked manager" in page
 
 

@@ -101,7 +101,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -500,6 +500,7 @@ class Room(UpworkModel):
     topic: str | None = None
     room_type: str | None = None
     contract_id: str | None = None
+    offer_ids: Items[str] = []
     created_at_date_time: str | None = None
     num_users: int | None = None
     read_only: bool | None = None
@@ -563,6 +564,27 @@ def _page(model: Any, value: Any, operation: str) -> Page:
         end_cursor=info.get("endCursor") if isinstance(info, Mapping) else None,
         has_next_page=bool(isinstance(info, Mapping) and info.get("hasNextPage")),
     )
+
+
+def pages(
+    fetch: Callable[[str | None], Page[T]], *, after: str | None = None, max_pages: int = 1000
+) -> Iterator[Page[T]]:
+    """Every page of an Upwork connection from ``after`` on: ``fetch(after)`` reads one page
+    (a wrapper with its arguments bound). Stops after the last page (``hasNextPage`` false), an
+    empty page, a cursor that does not move (an answer that would page in a circle) or
+    ``max_pages`` pages (a bound on one pass, the rest for the next)."""
+    for _ in range(max_pages):
+        page = fetch(after)
+        yield page
+        if not page.has_next_page or not page.items or page.end_cursor in (None, after):
+            return
+        after = page.end_cursor
+
+
+def items(fetch: Callable[[str | None], Page[T]], *, max_pages: int = 1000) -> Iterator[T]:
+    """Every item of an Upwork connection, page after page (see ``pages``)."""
+    for page in pages(fetch, max_pages=max_pages):
+        yield from page.items
 
 
 # -- money at the boundary: Upwork's inputs take amounts three ways; every wrapper converts here.
@@ -908,6 +930,33 @@ query ContractRoom($contractId: String!) {
 }
 """
 
+_ROOM_FIELDS = """
+    id roomName topic roomType contractId offerIds createdAtDateTime numUsers readOnly hidden
+    latestStory { id createdDateTime message }
+"""
+
+OFFER_ROOM = f"""
+query OfferRoom($offerId: String!) {{
+  offerRoom(offerId: $offerId) {{
+{_ROOM_FIELDS}
+  }}
+}}
+"""
+
+ROOM_LIST = f"""
+query RoomList($filter: RoomFilter, $pagination: Pagination) {{
+  roomList(filter: $filter, pagination: $pagination) {{
+    totalCount
+    edges {{
+      node {{
+{_ROOM_FIELDS}
+      }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
 ROOM_STORIES = f"""
 query RoomStories($filter: RoomStoryFilter) {{
   roomStories(filter: $filter) {{
@@ -978,6 +1027,8 @@ DOCUMENTS: dict[str, str] = {
     "ContractTimeReport": CONTRACT_TIME_REPORT,
     "TransactionHistory": TRANSACTION_HISTORY,
     "ContractRoom": CONTRACT_ROOM,
+    "OfferRoom": OFFER_ROOM,
+    "RoomList": ROOM_LIST,
     "RoomStories": ROOM_STORIES,
     "CreateRoomStoryV2": SEND_ROOM_MESSAGE,
     "CompanySelector": COMPANY_SELECTOR,
@@ -1581,20 +1632,40 @@ def room_stories(
     return _page(RoomStory, data.get("roomStories"), "RoomStories")
 
 
-def stories_since(
+def offer_room(client: UpworkClient, offer_id: str) -> Room | None:
+    """The room of an offer; once the offer is accepted its ``contract_id`` names the contract."""
+    data = client.execute(OFFER_ROOM, {"offerId": offer_id}, "OfferRoom")
+    return _parse(Room, data.get("offerRoom"), "OfferRoom")
+
+
+def room_list(
     client: UpworkClient,
-    since: dt.datetime | str | None,
+    active_since: dt.datetime | str | None = None,
     *,
     first: int = PAGE_SIZE,
     after: str | None = None,
-) -> Page[RoomStory]:
-    """Messages in every room of the organization created after ``since`` (exclusive), one page.
-    A room's ``offer_ids`` and ``contract_id`` tie an accepted offer to its contract."""
-    flt: dict[str, Any] = {"pagination": _pagination(first, after)}
-    if since is not None:
-        flt["createdDateTime_gt"] = iso_datetime(since)
-    data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
-    return _page(RoomStory, data.get("roomStories"), "RoomStories")
+) -> Page[Room]:
+    """One page of the rooms the user is in, only those with activity since ``active_since``
+    when given (the reference's ``RoomFilter.activeSince_eq``: "Return only the rooms that have
+    had new activity since the given time")."""
+    flt = {"activeSince_eq": iso_datetime(active_since)} if active_since is not None else None
+    variables = _drop_none({"filter": flt, "pagination": _pagination(first, after)})
+    data = client.execute(ROOM_LIST, variables, "RoomList")
+    return _page(Room, data.get("roomList"), "RoomList")
+
+
+def stories_since(
+    client: UpworkClient, since: dt.datetime | str | None, *, max_rooms: int = 200
+) -> Iterator[RoomStory]:
+    """Messages created at or after ``since`` in every room with activity since then: the rooms
+    from ``roomList(activeSince_eq)``, then each room's new stories (``roomStories`` with
+    ``storyCreatedDateTime_bt``), every page of both. A pass costs one request per active room
+    (and page), none for a quiet room; at most ``max_rooms`` rooms (the rest next pass)."""
+    rooms = items(lambda after: room_list(client, since, after=after))
+    for count, room in enumerate(rooms):
+        if count >= max_rooms or not room.id:
+            return
+        yield from items(lambda after, room=room: room_stories(client, room.id, since, after=after))
 
 
 def send_room_message(client: UpworkClient, room_id: str, message: str) -> RoomStory | None:

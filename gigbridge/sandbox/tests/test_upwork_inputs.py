@@ -11,9 +11,12 @@ from gigbridge.sandbox.upwork.executor import UpworkError
 from gigbridge.sandbox.upwork.inputs import either, money
 
 from .upwork_support import (
+    CONTRACT_ROOM,
     CREATE_JOB,
     CREATE_OFFER,
+    OFFER_ROOM,
     RESET,
+    ROOM_LIST,
     STORIES,
     Upwork,
     advance,
@@ -255,10 +258,10 @@ def test_room_stories_between_and_after(api, http, info):
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]
-    hello = api.data(STORIES, {"filter": {"contractId_eq": contract_id}})["roomStories"]
+    room_id = api.data(CONTRACT_ROOM, {"contractId": contract_id})["contractRoom"]["id"]
+    hello = api.data(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]
     (edge,) = hello["edges"]
     at = edge["node"]["createdDateTime"]
-    room_id = edge["node"]["room"]["id"]
 
     def count(**flt) -> int:
         body = api.data(STORIES, {"filter": {"roomId_eq": room_id, **flt}})
@@ -268,14 +271,21 @@ def test_room_stories_between_and_after(api, http, info):
     assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeStart": at}}) == 1  # inclusive
     assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeEnd": at}}) == 1
     assert count(storyFilter={"pagination": {"first": 1}}) == 1
-    assert count(createdDateTime_gt=at) == 0  # exclusive (stories_since's, not documented)
-    old = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeStart": at}}
-    assert 'Field "createdDateTime_bt" is not defined' in errors_of(api, STORIES, {"filter": old})
-    both = {"roomId_eq": room_id, "pagination": {"first": 1},
-            "storyFilter": {"pagination": {"first": 1}}}  # fmt: skip
-    assert "alternatives" in errors_of(api, STORIES, {"filter": both})
+    for old in ({"createdDateTime_bt": {"rangeStart": at}}, {"createdDateTime_gt": at},
+                {"contractId_eq": contract_id}, {"pagination": {"first": 1}}):  # fmt: skip
+        name = next(iter(old))
+        message = errors_of(api, STORIES, {"filter": {"roomId_eq": room_id, **old}})
+        assert f'Field "{name}" is not defined' in message
+    assert "roomId_eq" in errors_of(api, STORIES, {"filter": {}})
     odd = {"roomId_eq": room_id, "storyFilter": {"storyCreatedDateTime_bt": {"rangeBegin": at}}}
     assert '"rangeBegin"' in errors_of(api, STORIES, {"filter": odd})
+    # RoomFilter: activeSince_eq lists the rooms with activity since then, others are accepted.
+    listed = api.data(ROOM_LIST, {"filter": {"activeSince_eq": at, "subscribed_eq": True}})
+    assert room_id in [e["node"]["id"] for e in listed["roomList"]["edges"]]
+    later = "2100-01-01T00:00:00Z"
+    assert api.data(ROOM_LIST, {"filter": {"activeSince_eq": later}})["roomList"]["edges"] == []
+    assert '"activeAfter"' in errors_of(api, ROOM_LIST, {"filter": {"activeAfter": at}})
+    assert api.data(OFFER_ROOM, {"offerId": made["id"]})["offerRoom"]["contractId"] == contract_id
 
 
 END_CONTRACT = """mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {

@@ -14,8 +14,10 @@ from .upwork_support import (
     CREATE_JOB,
     CREATE_OFFER,
     OFFER,
+    OFFER_ROOM,
     PROPOSALS,
     RESET,
+    ROOM_LIST,
     STORIES,
     TIME_REPORT,
     TRANSACTIONS,
@@ -62,13 +64,14 @@ def create_job(api, **changes) -> str:
 
 
 def contract_of_offer(api, offer_id, since=None) -> str:
-    """How a poller finds the contract of an accepted offer: the room's stories name both."""
-    stories = api.data(STORIES, {"filter": {"createdDateTime_gt": since} if since else {}})
-    for edge in stories["roomStories"]["edges"]:
-        room = edge["node"]["room"]
-        if offer_id in room["offerIds"]:
-            return room["contractId"]
-    raise AssertionError(f"no room names offer {offer_id}")
+    """How a poller finds the contract of an accepted offer: its room (offerRoom) names it, and
+    the room is listed by roomList as active since the offer was made."""
+    room = api.data(OFFER_ROOM, {"offerId": offer_id})["offerRoom"]
+    assert offer_id in room["offerIds"]
+    if since:
+        active = api.data(ROOM_LIST, {"filter": {"activeSince_eq": since}})["roomList"]
+        assert room["id"] in [e["node"]["id"] for e in active["edges"]]
+    return room["contractId"]
 
 
 def test_proposals_arrive_over_the_following_hours_and_paginate(api, http, info):
@@ -282,9 +285,11 @@ def test_messages_get_replies_and_poll_by_time(api, http, info):
     sent = api.data(post, {"input": {"roomId": room_id, "message": "Kick-off tomorrow?"}})
     since = sent["createRoomStoryV2"]["createdDateTime"]
     advance(http, info, 2 * HOUR)
-    stories = api.data(STORIES, {"filter": {"roomId_eq": room_id, "createdDateTime_gt": since}})
+    stories = api.data(STORIES, {"filter": {"roomId_eq": room_id, "storyFilter": {
+        "storyCreatedDateTime_bt": {"rangeStart": since}}}})  # fmt: skip
 
-    replies = [e["node"] for e in stories["roomStories"]["edges"]]
+    mine = sent["createRoomStoryV2"]["id"]
+    replies = [e["node"] for e in stories["roomStories"]["edges"] if e["node"]["id"] != mine]
     assert len(replies) == 1 and replies[0]["user"]["id"] == ANA
     tool(http, info, "act", {"action": "message", "contractId": contract_id, "message": "Done."})
     assert api.data(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]["totalCount"] == 4

@@ -134,6 +134,15 @@ CONTRACT_ROOM = """
 query ContractRoom($contractId: String!) { contractRoom(contractId: $contractId) {
   id roomName contractId latestStory { id message } } }"""
 
+OFFER_ROOM = """
+query OfferRoom($offerId: String!) { offerRoom(offerId: $offerId) { id contractId offerIds } }"""
+
+ROOM_LIST = """
+query RoomList($filter: RoomFilter, $pagination: Pagination) {
+  roomList(filter: $filter, pagination: $pagination) { totalCount
+    edges { node { id contractId offerIds latestStory { id createdDateTime } } }
+    pageInfo { endCursor hasNextPage } } }"""
+
 STORIES = """
 query RoomStories($filter: RoomStoryFilter) { roomStories(filter: $filter) { totalCount
   edges { cursor node { id message createdDateTime user { id name }

@@ -580,6 +580,34 @@ def offer(ctx: Context, id=None) -> dict:  # noqa: A002
     return shapes.offer(found)
 
 
+# The reference's SearchOffersInput. The scrape has no OfferSearchAttribute or OfferLegacyState
+# values: the sandbox searches by JOB_POSTING (``id``: a job posting's) and filters by its own
+# offer states (OPEN ACCEPTED DECLINED WITHDRAWN), assumed like the overrides' enum values.
+SEARCH_OFFERS = {"id": "str!", "searchAttribute": "str!", "states": "list", "limit": "int",
+                 "page": "int", "ascendingOrder": "bool"}  # fmt: skip
+
+
+def offers_by_attribute(ctx: Context, filter=None) -> dict:  # noqa: A002
+    where = "SearchOffersInput"
+    data = check(filter, where, documented(where, **SEARCH_OFFERS))
+    if data["searchAttribute"] != "JOB_POSTING":
+        raise UpworkError(f'Field "{where}.searchAttribute": the sandbox searches by JOB_POSTING.')
+    job = JobPosting.by_uid(data["id"], organization=ctx.organization)
+    if job is None:
+        raise _not_found("Job posting", data["id"])
+    rows = Offer.objects.filter(job=job).select_related("freelancer", "organization")
+    if data["states"]:
+        rows = rows.filter(state__in=[str(state).upper() for state in data["states"]])
+    limit = 10 if data["limit"] is None else data["limit"]  # documented: default 10, 0 = all
+    page = 1 if data["page"] is None else data["page"]  # documented: from 1
+    if limit < 0 or page < 1:
+        raise UpworkError(f'Fields "{where}.limit" and "page" must be >= 0 and >= 1.')
+    rows = rows.order_by("pk" if data["ascendingOrder"] is not False else "-pk")
+    if limit:
+        rows = rows[(page - 1) * limit : page * limit]
+    return {"offers": [shapes.offer(row) for row in rows]}
+
+
 MAX_CONTRACT_LIST = 100
 
 
@@ -854,31 +882,46 @@ def contract_room(ctx: Context, contractId=None) -> dict:  # noqa: N803
     return shapes.room(room)
 
 
-# The reference's RoomStoryFilter (roomId_eq, storyFilter) and StoryFilter (types.ts). The
-# connector's stories_since still reads every room at once (contractId_eq or no room,
-# createdDateTime_gt, pagination at the top): accepted until it pages through roomList.
-ROOM_STORY_FILTER = {"roomId_eq": "str", "storyFilter": "obj", "contractId_eq": "str",
-                     "createdDateTime_gt": "datetime", "pagination": "obj"}  # fmt: skip
+def offer_room(ctx: Context, offerId=None) -> dict | None:  # noqa: N803
+    """The room of an offer: the sandbox opens it when the offer is accepted (null before)."""
+    found = Offer.by_uid(offerId, organization=ctx.organization)
+    if found is None:
+        raise _not_found("Offer", offerId)
+    room = Room.objects.filter(contract__offer=found).first()
+    return shapes.room(room) if room is not None else None
+
+
+# The reference's RoomFilter: activeSince_eq is modelled (rooms with a story, or a change, at or
+# after it); the other documented fields are accepted and not modelled (every room of the
+# organization is a group room the user is subscribed to).
+ROOM_FILTER = {"activeSince_eq": "datetime"}
+
+
+def room_list(ctx: Context, filter=None, pagination=None, sortOrder=None) -> dict:  # noqa: A002,N803
+    data = check(filter, "RoomFilter", documented("RoomFilter", **ROOM_FILTER))
+    rows = Room.objects.filter(organization=ctx.organization).select_related(
+        "contract__offer", "organization"
+    )
+    since = data["activeSince_eq"]
+    if since is not None:
+        rows = rows.filter(Q(modified__gte=since) | Q(stories__created__gte=since)).distinct()
+    first, after = _pagination(pagination)
+    return connection(rows, first, after, shapes.room)
+
+
+# The reference's RoomStoryFilter (roomId_eq!, storyFilter) and StoryFilter, field for field.
+ROOM_STORY_FILTER = {"roomId_eq": "str!", "storyFilter": "obj"}
 STORY_FILTER = {"storyCreatedDateTime_bt": "obj", "pagination": "obj"}
 
 
 def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
     where = "RoomStoryFilter"
-    data = check(filter, where, ROOM_STORY_FILTER)
-    story = check(data["storyFilter"], f"{where}.storyFilter", STORY_FILTER)
-    page = either(
-        {"pagination": data["pagination"], "storyFilter.pagination": story["pagination"]},
-        where, "pagination", "storyFilter.pagination",
-    )  # fmt: skip
-    rows = Story.objects.filter(room__organization=ctx.organization).select_related(
-        "room", "freelancer", "client_user"
-    )
-    if data["roomId_eq"]:
-        rows = rows.filter(room__pk=int(data["roomId_eq"]) - Room.ID_BASE)
-    if data["contractId_eq"]:
-        rows = rows.filter(room__contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
-    if data["createdDateTime_gt"]:
-        rows = rows.filter(created__gt=data["createdDateTime_gt"])
+    data = check(filter, where, documented(where, **ROOM_STORY_FILTER))
+    story = check(data["storyFilter"], "StoryFilter", documented("StoryFilter", **STORY_FILTER))
+    room = Room.by_uid(data["roomId_eq"], organization=ctx.organization)
+    if room is None:
+        raise _not_found("Room", data["roomId_eq"])
+    rows = Story.objects.filter(room=room).select_related("room", "freelancer", "client_user")
     if story["storyCreatedDateTime_bt"] is not None:
         bounds = check(
             story["storyCreatedDateTime_bt"], f"{where}.storyFilter.storyCreatedDateTime_bt",
@@ -888,7 +931,7 @@ def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
             rows = rows.filter(created__gte=bounds["rangeStart"])
         if bounds["rangeEnd"]:
             rows = rows.filter(created__lte=bounds["rangeEnd"])
-    first, after = _pagination(page)
+    first, after = _pagination(story["pagination"])
     return connection(rows, first, after, shapes.story)
 
 
@@ -922,6 +965,7 @@ RESOLVERS = {
     "createOffer": Resolver(create_offer, defaults.SCOPE_OFFERS),
     "withdrawOffer": Resolver(withdraw_offer, defaults.SCOPE_OFFERS),
     "offer": Resolver(offer, defaults.SCOPE_OFFERS),
+    "offersByAttribute": Resolver(offers_by_attribute, defaults.SCOPE_OFFERS),
     "contractDetails": Resolver(contract_details, defaults.SCOPE_CONTRACTS),
     "contractList": Resolver(contract_list, defaults.SCOPE_CONTRACTS),
     "endContractByClient": Resolver(end_contract_by_client, defaults.SCOPE_CONTRACTS),
@@ -932,6 +976,8 @@ RESOLVERS = {
     "contractTimeReport": Resolver(contract_time_report, defaults.SCOPE_TIME),
     "transactionHistory": Resolver(transaction_history, defaults.SCOPE_PAYMENTS),
     "contractRoom": Resolver(contract_room, defaults.SCOPE_MESSAGES),
+    "offerRoom": Resolver(offer_room, defaults.SCOPE_MESSAGES),
+    "roomList": Resolver(room_list, defaults.SCOPE_MESSAGES),
     "roomStories": Resolver(room_stories, defaults.SCOPE_MESSAGES),
     "createRoomStoryV2": Resolver(create_room_story, defaults.SCOPE_MESSAGES),
 }

@@ -165,14 +165,17 @@ def all_proposals(client: UpworkClient, job_id: str) -> list[ops.Proposal]:
 
 
 def contract_of(client: UpworkClient, offer_id: str, since: str) -> ops.Contract:
-    """The contract an accepted offer became, as a poller finds it: the new stories in every
-    room (``createdDateTime_gt``, as the sandbox documents) name their room's offers."""
-    for story in ops.stories_since(client, since).items:
-        if story.room and offer_id in story.room.offer_ids and story.room.contract_id:
-            contract = ops.contract_details(client, story.room.contract_id)
-            assert contract.offer_id == offer_id
-            return contract
-    raise AssertionError(f"no new room belongs to offer {offer_id}")
+    """The contract an accepted offer became, as the poller finds it: the offer's room names it;
+    the room is among the rooms active since the offer (``room_list``) and its new stories are
+    among ``stories_since``'s."""
+    room = ops.offer_room(client, offer_id)
+    assert room is not None and offer_id in room.offer_ids and room.contract_id
+    active = [r.id for r in ops.items(lambda after: ops.room_list(client, since, after=after))]
+    assert room.id in active
+    assert any(s.room and s.room.id == room.id for s in ops.stories_since(client, since))
+    contract = ops.contract_details(client, room.contract_id)
+    assert contract.offer_id == offer_id
+    return contract
 
 
 def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, unthrottled):  # noqa: F811
