@@ -1,100 +1,22 @@
 """The GraphQL documents Gigbridge sends to Upwork, and typed wrappers around them.
 
 Every document is named after a documented operation (``reference/operations-subset.graphql``),
-passes only documented arguments and selects only documented fields; the test
-``tests/test_operations_conform.py`` runs each through ``conformance.problems``. Results are
-pydantic models that tolerate nulls and unknown fields (Upwork returns ``null`` for what the
-key may not see); an answer that does not fit raises ``MalformedResponse``.
+passes only documented arguments and selects only documented fields; every document and the
+variables of every wrapper are validated against the schema generated from Upwork's reference
+(``reference/schema.graphql``, ``tests/test_schema.py``). Results are pydantic models that
+tolerate nulls and unknown fields (Upwork returns ``null`` for what the key may not see); an
+answer that does not fit raises ``MalformedResponse``.
 
-Upwork documents the operations, and its type listing (``../shared/reference/upwork/types.ts``)
-names the fields of some input objects: the milestone mutations below send exactly those
-(``ActivateMilestoneInput``, ``ApproveMilestoneInput``, ``RejectMilestoneSubmissionInput``,
-amounts in cents as strings). For the others Gigbridge sends the names below (where
-Upwork's output types name the same thing, the input uses that name; filters follow Upwork's
-``_eq`` / ``_any`` / ``_bt`` suffix convention, ranges are ``{rangeStart, rangeEnd}``). Money
-is ``{rawValue: "1500.00", currency: "USD"}`` (a decimal string); dates are ``YYYY-MM-DD``,
-date-times ISO 8601 in UTC (``2026-12-01T09:00:00Z``).
-
-=============================  ===================================  ==========================
-operation (variable)           input type                           fields Gigbridge sends
-=============================  ===================================  ==========================
-CreateJobPosting               JobPostingCreateRequest              title, description,
-($jobPostingRequest)                                                skills [String],
-                                                                    contractType (HOURLY |
-                                                                    FIXED_PRICE), budget Money
-                                                                    (fixed), hourlyBudgetMin
-                                                                    Money, hourlyBudgetMax
-                                                                    Money (hourly), startDate,
-                                                                    endDate, visibility
-                                                                    (PUBLIC | PRIVATE |
-                                                                    INVITE_ONLY), categoryId?
-UpdateJobPosting               JobPostingUpdateRequest              same fields as create, each
-($jobPostingRequest, $id)                                           optional (only changes),
-                                                                    status (OPEN | CLOSED)
-ClientProposals ($pagination)  Pagination                           first Int, after String
-ShortlistClientProposal        ClientProposalShortlistRequest       proposalId
-DeclineClientProposal          ClientProposalDeclineRequest         proposalId, jobPostingId
-                                                                    (documented as required),
-                                                                    reason? (a reason's id),
-                                                                    message?
-CreateClientJobInvitation      ClientJobInvitationCreateRequest...  jobPostingId, profileKey
-                                                                    (the freelancer's
-                                                                    ciphertext), message
-CreateOffer ($offerInput)      CreationOfferInput                   title, description,
-                                                                    jobPostingId?,
-                                                                    clientProposalId?,
-                                                                    vendorUserId, contractType
-                                                                    (HOURLY | FIXED_PRICE),
-                                                                    hourlyRateTerms {rate Money,
-                                                                    weeklyHoursLimit Int,
-                                                                    manualTimeAllowed Boolean},
-                                                                    milestoneTerms {milestones
-                                                                    [{description, amount Money,
-                                                                    dueDateTime}]},
-                                                                    contractStartDateTime,
-                                                                    contractEndDateTime?,
-                                                                    messageToContractor?
-WithdrawOffer ($input)         WithdrawOfferInput                   offerId, message?
-EndContractByClient ($input)   EndContractInput                     reasonRef (a contract end
-                                                                    reason's id), feedbackInfo
-                                                                    {comment}? (the reference's
-                                                                    FeedbackInfoInput)
-CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
-                                                                    depositAmount (cents, a
-                                                                    string), dueDate?
-                                                                    (YYYY-MM-DD), instruction?
-ActivateMilestone ($input)     ActivateMilestoneInput               id (the milestone's),
-                                                                    message?
-ApproveMilestone ($input)      ApproveMilestoneInput                id (the milestone's),
-                                                                    paidAmount (cents, a
-                                                                    string; all when omitted),
-                                                                    paymentComment?,
-                                                                    noteToContractor?
-RejectSubmittedMilestone       RejectMilestoneSubmissionInput       id (the submission's,
-($input)                                                            from the milestone's
-                                                                    submissionEvents),
-                                                                    noteToContractor,
-                                                                    attachments [String]
-ContractTimeReport ($filter)   TimeReportFilter                     organizationId_eq (the
-                                                                    tenant), contractIds
-                                                                    [String!], timeReportDate_bt
-                                                                    {rangeStart, rangeEnd}
-   ($pagination)               Pagination                           first, after
-TransactionHistory             TransactionHistoryFilter             aceIds_any [String]?,
-($transactionHistoryFilter)                                         transactionDateTime_bt
-                                                                    {rangeStart, rangeEnd}
-RoomStories ($filter)          RoomStoryFilter                      roomId_eq, storyFilter
-                                                                    {storyCreatedDateTime_bt
-                                                                    {rangeStart}, pagination
-                                                                    {first, after}};
-                                                                    stories_since (every
-                                                                    room): createdDateTime_gt,
-                                                                    pagination (not documented)
-CreateRoomStoryV2 ($input)     RoomStoryCreateInputV2               roomId, message
-=============================  ===================================  ==========================
+Inputs are exactly Upwork's documented input objects (``../shared/reference/upwork/types.ts``);
+docs/upwork.md has the table of what each operation is given and what was assumed (enum values:
+``reference/schema_overrides.py``). Money crosses one boundary (``cents``, ``money_input``,
+``decimal_amount`` below): milestone amounts are cents as strings, offer terms ``MoneyInput`` in
+cents, job posting amounts decimal strings. Dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC
+(``2026-12-01T09:00:00Z``). Connections are paged with ``pages`` / ``items``.
 
 All wrappers take the ``UpworkClient`` first. Mutations are never re-sent by the client; the
-callers (outbox jobs) read before they act again (``get_offer``, ``contract_details``, ...).
+callers (outbox jobs) read before they act again (``get_proposal``, ``get_offer``,
+``contract_details``, ...).
 """
 
 from __future__ import annotations
@@ -525,8 +447,14 @@ class OrganizationFlag(UpworkModel):
     individual: bool | None = None
 
 
+class Company(UpworkModel):
+    id: str | None = None
+    accounting_entity: str | None = None
+
+
 class CurrentOrganization(Organization):
     flag: OrganizationFlag | None = None
+    company: Company | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -1001,6 +929,7 @@ query Organization {
   organization {
     id rid legacyId name type legacyType active hidden photoUrl creationDate
     flag { client vendor agency individual }
+    company { id accountingEntity }
   }
 }
 """
@@ -1592,12 +1521,26 @@ def transaction_history(
     *,
     accounting_entity_ids: list[str] | None = None,
 ) -> list[TransactionRow]:
-    """Payments and charges between two dates (for spend analytics and reconciliation)."""
-    flt: dict[str, Any] = {
-        "transactionDateTime_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)}
+    """Payments and charges between two dates (for spend analytics and reconciliation) of the
+    accounting entities ``accounting_entity_ids`` (the reference's ``aceIds_any``), else of the
+    one of the organization the client acts for (``organization.company.accountingEntity``,
+    one more read)."""
+    ids = list(accounting_entity_ids or [])
+    if not ids:
+        current = organization(client)
+        ace = current.company.accounting_entity if current and current.company else None
+        if not ace:
+            raise MalformedResponse(
+                "the organization has no accounting entity", operation="Organization"
+            )
+        ids = [ace]
+    flt = {
+        "aceIds_any": ids,
+        "transactionDateTime_bt": {
+            "rangeStart": iso_date(date_from),
+            "rangeEnd": iso_date(date_to),
+        },
     }
-    if accounting_entity_ids:
-        flt["aceIds_any"] = list(accounting_entity_ids)
     data = client.execute(
         TRANSACTION_HISTORY, {"transactionHistoryFilter": flt}, "TransactionHistory"
     )

@@ -24,6 +24,7 @@ from .upwork_support import (
     Upwork,
     advance,
     app_token,
+    every_transaction,
     hourly_job,
     offer_request,
     set_dials,
@@ -201,7 +202,7 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     body = api.post(TIME_REPORT, {"filter": {"organizationId_eq": design,
                                              "timeReportDate_bt": everything}}).json()  # fmt: skip
     assert "no access to organization" in body["errors"][0]["message"]
-    payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})
+    payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})
     billed = [
         r
         for r in payments["transactionHistory"]["transactionDetail"]["transactionHistoryRow"]
@@ -260,9 +261,9 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
     assert paid["approveMilestone"]["state"] == "PAID"
     assert funded["activateMilestone"]["state"] == "ACTIVE"
     assert extra["createMilestoneV2"]["sequenceId"] == 3
-    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})["transactionHistory"][
-        "transactionDetail"
-    ]["transactionHistoryRow"]
+    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})[
+        "transactionHistory"
+    ]["transactionDetail"]["transactionHistoryRow"]
     fixed = [r for r in rows if r["relatedAssignment"] == contract_id]
     assert [r["type"] for r in fixed] == ["Fixed Price"]
 

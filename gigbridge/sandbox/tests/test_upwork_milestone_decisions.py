@@ -21,6 +21,7 @@ from .upwork_support import (
     Upwork,
     advance,
     app_token,
+    every_transaction,
     offer_request,
     set_dials,
     tool,
@@ -138,9 +139,9 @@ def test_approving_pays_cents_within_the_escrow_and_funding_takes_the_id(api, ht
             "noteToContractor": "Half the icons were not needed."}  # fmt: skip
     paid = api.data(APPROVE, {"input": part})["approveMilestone"]
     assert paid == {"id": logo["id"], "state": "PAID", "payComments": "Thanks"}
-    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})["transactionHistory"][
-        "transactionDetail"
-    ]["transactionHistoryRow"]
+    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})[
+        "transactionHistory"
+    ]["transactionDetail"]["transactionHistoryRow"]
     [at] = [i for i, r in enumerate(rows) if r["relatedAssignment"] == contract_id]
     assert rows[at]["type"] == "Fixed Price"
     balances = [Decimal("0")] + [Decimal(r["runningChargeableBalance"]["rawValue"]) for r in rows]

@@ -216,3 +216,12 @@ def offer_request(
         total = sum(float(m[1]) for m in milestones)
         offer["milestoneTerms"] = {"budget": cents(total), "milestoneList": listed}
     return {**offer, **changes}
+
+
+def every_transaction(api: Upwork) -> dict:
+    """A TransactionHistoryFilter for all of the organization's transactions: its accounting
+    entity (organization.company.accountingEntity) over every date."""
+    org = api.data("query Organization { organization { company { accountingEntity } } }")
+    ace = org["organization"]["company"]["accountingEntity"]
+    every_date = {"rangeStart": "2000-01-01", "rangeEnd": "2100-01-01"}
+    return {"aceIds_any": [ace], "transactionDateTime_bt": every_date}

@@ -1,76 +1,73 @@
 """The GraphQL operations the sandbox serves, by root field, with the inputs they accept.
 
 Every object is looked up within the request's organization (the ``X-Upwork-API-TenantId``
-header, else the user's default organization); others are "not found". Upwork does not document
-its input types, so the sandbox accepts these fields (``!`` required) and answers any other with
-a GraphQL error naming the type and the field. Where Gigbridge's connector
-(``gigbridge.integrations.upwork.operations``) and the sandbox's first guess chose different
-names, both are accepted, written ``connectorName | sandboxName``; giving both is an error.
+header, else the user's default organization); others are "not found". Inputs are Upwork's
+documented input objects (``reference/schema.graphql``, generated from types.ts): every
+documented field is accepted (``inputs.documented``), the ones the sandbox models are checked,
+the others ignored; any other field is a GraphQL error naming the type and the field. Enum
+values Upwork does not publish are the ones assumed in ``reference/schema_overrides.py``.
 
-Money (an amount) is ``{rawValue: "1500.00", currency: "USD"}`` or a plain number or decimal
-string (``inputs.money``). contractType is ``HOURLY`` or ``FIXED_PRICE`` (``FIXED`` also
-accepted; shown back as ``FIXED``). Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-times
-ISO 8601 (naive means UTC) or epoch milliseconds.
+Money: offer terms are ``MoneyInput {amount, currency}`` in cents ("4912" is 49.12 USD),
+milestone amounts (``depositAmount``, ``paidAmount``) cents as strings, job posting amounts
+decimal strings; only USD. Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-times ISO 8601
+(naive means UTC) or epoch milliseconds.
 
-- ``createJobPosting(jobPostingRequest)``: title!, description!, contractType!, budget Money
-  (fixed price), hourlyBudgetMin Money, hourlyBudgetMax Money, skills [String],
-  experienceLevel, visibility, duration, categoryId | category, subcategory, startDate, endDate
-  (both accepted, not modelled). ``updateJobPosting(id, jobPostingRequest)``: the same, all
-  optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+- ``createJobPosting`` / ``updateJobPosting`` (``JobPostingCreateRequest`` / ``UpdateRequest``):
+  organizationId! (the request's), jobPostingInfo {title, description, type HOURLY|FIXED_PRICE
+  (title, description and type needed to create), amount, hourlyBudgetMin, hourlyBudgetMax,
+  experienceLevel, access, startDate <= endDate, status OPEN|CLOSED (CLOSED closes it)},
+  sandsJobPost {skills, additionalSkills: each by freetext or skillId}. Creating a posting
+  starts the proposals.
 - ``contractList(ids)``: up to 100 contracts in one read; unknown ids are left out.
-- ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country.
+- ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country, its
+  ``organization`` the freelancer's own organization.
 - ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
-  sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
-  follow creation order, so a poller keeps the last one.
-- ``shortlistClientProposal(clientProposalShortlistRequest)``: proposalId!, jobPostingId,
-  reason, reasonId, message. ``declineClientProposal(clientProposalDeclineRequest)``, exactly as
-  types.ts documents ``ClientProposalDeclineRequest``: proposalId!, jobPostingId! (the
-  proposal's job posting), reason (a reason's id), otherReason, message.
-  ``createClientJobInvitation(clientJobInvitationCreateRequest)``: jobPostingId!, freelancerId
-  or profileKey, message; answers the invitation's id.
-- ``createOffer(offerInput)`` (``CreationOfferInput``): title!, contractType!, description,
-  jobPostingId, and the freelancer: clientProposalId (a vendorUserId given with it must be the
-  proposal's freelancer) or vendorUserId | freelancerId or profileKey. Hourly:
-  hourlyRateTerms {rate Money!, weeklyHoursLimit, manualTimeAllowed (accepted, not modelled)}
-  | hourlyRate Money and weeklyHoursLimit. Fixed price: milestoneTerms {milestones!
-  [{description!, amount Money!, dueDateTime | dueDate}]} | milestones [the same] |
-  fixedPrice Money (one milestone). Terms of the other contract type are an error.
-  contractStartDateTime | startDate, contractEndDateTime (checked, not modelled),
-  messageToContractor | messageToFreelancer. A due or start date-time is kept as its UTC date.
-  ``withdrawOffer(input)``: offerId!, reason, message; answers true.
-- ``endContractByClient(contractId, input)`` (``EndContractInput``, the reference's names):
-  reasonRef!, endDate (accepted, not modelled), feedbackInfo {comment, availabilityScore,
-  communicationScore, cooperationScore, deadlinesScore, qualityScore, skillsScore}. The
-  reasonRef becomes the contract's ``closingReason.reason``.
-- ``createMilestoneV2(input)``, with the names types.ts documents for ``CreateMilestoneInput``:
-  contractId!, description!, depositAmount! (cents as a string, as types.ts documents), dueDate
-  (YYYY-MM-DD), instruction, offerId and attachmentIds [String] (accepted, not modelled).
-  ``activateMilestone(input)`` (funds it): id | milestoneId (one
-  needed), message. ``approveMilestone(input)`` (pays it): id | milestoneId (one needed),
-  paidAmount (cents as a string, as types.ts documents) | amount Money (all when omitted; never
-  more than the escrow), paymentComment | paymentComments | message, noteToContractor | note,
+  sortAttribute {sortOrder: ASC|DESC}; pagination {first (<=100), after (a cursor)}.
+- ``shortlistClientProposal`` (``ClientProposalShortlistRequest``): proposalId!, jobPostingId!
+  (the proposal's), shortlisted! (false takes it back). ``declineClientProposal``
+  (``ClientProposalDeclineRequest``): proposalId!, jobPostingId! (the proposal's), reason,
+  otherReason, message.
+- ``talentProfileByProfileKey(profileKey)``: the freelancer's profile; ``identity.id`` is the
+  user id. ``createClientJobInvitation`` (``ClientJobInvitationCreateRequestInput``):
+  jobPostingId!, freelancerId! (that user id), invitationLetter; answers the invitation's id.
+- ``createOffer(offerInput)`` (``CreationOfferInput``): kind! MARKETPLACE, offeror! CLIENT,
+  clientTeamId! (the request's organization), vendorUser! {userId, teamId: the freelancer's
+  own organization}, metadata! {sourceType JobApplication (sourceId: the vendor's proposal) |
+  JobPosting (sourceId: a job posting) | Direct (no sourceId), jobPostingId (the offer's)},
+  title!, description, contractStartDateTime <= contractEndDateTime, deliveryModel! HOURLY |
+  FIXED_PRICE; hourly: hourlyRateTerms {vendorRate!, weeklyLimit (whole hours, a string)};
+  fixed price: milestoneTerms {budget! (the milestones' sum), milestoneList [{amount!,
+  description!, dueDate}]} (empty: one milestone of the budget). No stipend offers.
+  ``withdrawOffer(input)``: offerId!, message, withdrawalReason; answers true.
+- ``offer(id)``; ``offersByAttribute(filter)`` (``SearchOffersInput``): id!, searchAttribute!
+  JOB_POSTING (the sandbox's only one; the values are not in the reference), states, limit
+  (10; 0 is all), page (from 1), ascendingOrder.
+- ``endContractByClient(contractId, input)`` (``EndContractInput``): reasonRef!, endDate
+  (accepted, not modelled), feedbackInfo {comment, availabilityScore, ...}. The reasonRef
+  becomes the contract's ``closingReason.reason``.
+- ``createMilestoneV2(input)`` (``CreateMilestoneInput``): contractId!, description!,
+  depositAmount!, dueDate, instruction, offerId and attachmentIds (accepted, not modelled).
+  ``activateMilestone(input)`` (funds it): id | milestoneId, message. ``approveMilestone(input)``
+  (pays it): id | milestoneId, paidAmount (all when omitted; never more than the escrow) |
+  amount Money, paymentComment | paymentComments | message, noteToContractor | note,
   bonusAmount and underpaymentReason (accepted, not modelled).
-  ``rejectSubmittedMilestone(input)`` (asks for changes), exactly as types.ts documents
-  ``RejectMilestoneSubmissionInput``: id! (the submission's: a milestone's
-  ``submissionEvents.submission.id``), noteToContractor, attachments! [String] (accepted, not
-  modelled); the milestone is ACTIVE again and the freelancer submits anew.
-- ``contractTimeReport(filter, pagination)``: filter exactly as types.ts documents
-  ``TimeReportFilter``: organizationId_eq! (the request's organization), timeReportDate_bt!
-  {rangeStart, rangeEnd} (YYYYMMDD, YYYY-MM-DD or an ISO timestamp's day; inclusive, either
-  optional), contractIds [String] (only those contracts when given).
-- ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
-  transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
-  contractId_eq. Newest last; at most 1000 rows.
-- ``roomStories(filter)``: as types.ts documents ``RoomStoryFilter``: roomId_eq, storyFilter
-  {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive, either optional), pagination
-  {first, after}}; and, for the connector's poll of every room until it uses roomList:
-  contractId_eq, no room (every room of the organization), createdDateTime_gt (since,
-  exclusive), pagination at the top (pagination | storyFilter.pagination). A story's ``room``
-  names its ``contractId`` and ``offerIds``: how a poller finds the contract an accepted offer
-  became. ``createRoomStoryV2(input)``: roomId!, message!.
-- ``contractRoom(contractId)``, ``offer(id)``, ``contractDetails(id, date)``,
-  ``companySelector``, ``organization``: no inputs beyond their documented arguments.
+  ``rejectSubmittedMilestone(input)`` (``RejectMilestoneSubmissionInput``): id! (the
+  submission's), noteToContractor, attachments; the milestone is ACTIVE again.
+- ``contractTimeReport(filter, pagination)`` (``TimeReportFilter``): organizationId_eq! (the
+  request's organization), timeReportDate_bt! {rangeStart, rangeEnd} (inclusive), contractIds.
+- ``transactionHistory(transactionHistoryFilter)`` (``TransactionHistoryFilter``): aceIds_any
+  (needed: the organization's accounting entity, ``organization.company.accountingEntity``),
+  transactionDateTime_bt! {rangeStart, rangeEnd} (dates are whole days; date-times exact);
+  the other documented filters accepted, not modelled. Newest last; at most 1000 rows.
+- ``roomList(filter, pagination, sortOrder)`` (``RoomFilter``): activeSince_eq (rooms with a
+  story or a change at or after it); the other documented fields accepted, not modelled.
+  ``contractRoom(contractId)``; ``offerRoom(offerId)`` (null until the offer is accepted).
+  ``roomStories(filter)`` (``RoomStoryFilter``): roomId_eq!, storyFilter
+  {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive), pagination {first, after}}.
+  ``createRoomStoryV2(input)``: roomId!, message!.
+- ``contractDetails(id, date)``, ``companySelector``, ``organization``: no inputs beyond their
+  documented arguments.
 """
 
 from __future__ import annotations
@@ -836,18 +833,30 @@ def _bound(value, end: bool) -> dt.datetime | None:
     return parse_datetime(value)
 
 
+# The reference's TransactionHistoryFilter: aceIds_any (the accounting entities whose
+# transactions to collect: organization.company.accountingEntity) and transactionDateTime_bt
+# are modelled, the other documented filters accepted and not modelled.
+TRANSACTION_FILTER = {"aceIds_any": "list", "transactionDateTime_bt": "obj!"}
+
+
 def transaction_history(ctx: Context, transactionHistoryFilter=None) -> dict:  # noqa: N803
-    data = check(
-        transactionHistoryFilter, "TransactionHistoryFilter",
-        {"aceIds_any": "list", "transactionDateTime_bt": "obj", "contractId_eq": "str"},
-    )  # fmt: skip
-    org_ids = data["aceIds_any"] or [ctx.organization.id]
-    if any(str(i) != ctx.organization.id for i in org_ids):
-        raise UpworkError("aceIds_any may only name the organization of this request.", "FORBIDDEN")
+    where = "TransactionHistoryFilter"
+    data = check(transactionHistoryFilter, where, documented(where, **TRANSACTION_FILTER))
+    ace = ctx.organization.accounting_entity
+    if not data["aceIds_any"]:
+        raise UpworkError(
+            f'Field "{where}.aceIds_any" must name the accounting entity '
+            "(organization.company.accountingEntity)."
+        )
+    if any(str(i) != ace for i in data["aceIds_any"]):
+        raise UpworkError(
+            "aceIds_any may only name the accounting entity of this request's organization.",
+            "FORBIDDEN",
+        )
     rows = Payment.objects.filter(organization=ctx.organization).select_related(
         "contract__freelancer", "organization"
     )
-    if data["transactionDateTime_bt"] is not None:
+    if data["transactionDateTime_bt"] is not None:  # required: coerced and checked above
         bounds = check(
             data["transactionDateTime_bt"], "TransactionHistoryFilter.transactionDateTime_bt",
             {"rangeStart": "str", "rangeEnd": "str"},
@@ -861,8 +870,6 @@ def transaction_history(ctx: Context, transactionHistoryFilter=None) -> dict:  #
         if end:
             rows = rows.filter(Q(created__lt=end) if len(str(bounds["rangeEnd"])) in (8, 10)
                                else Q(created__lte=end))  # fmt: skip
-    if data["contractId_eq"]:
-        rows = rows.filter(contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
     balance = Decimal(0)
     out = []
     for number, row in enumerate(rows.order_by("created", "pk")[:MAX_TRANSACTIONS], start=1):

@@ -60,7 +60,8 @@ def organization(org: Organization) -> dict:
         "photoUrl": None,
         "creationDate": iso(org.created),
         "company": {"id": org.id, "name": org.name, "companyName": org.name,
-                    "displayName": org.name, "canHire": True, "hidden": False},
+                    "displayName": org.name, "canHire": True, "hidden": False,
+                    "accountingEntity": org.accounting_entity},
     }  # fmt: skip
 
 

@@ -369,9 +369,12 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     assert paid_part.state == "PAID"
 
     # Payments: the hours billed and the two milestones paid.
+    ace = ops.organization(client).company.accounting_entity
+    assert ace and ace != engineering
     rows = ops.transaction_history(
-        client, today, sandbox_now(http, info).date(), accounting_entity_ids=[engineering]
+        client, today, sandbox_now(http, info).date(), accounting_entity_ids=[ace]
     )
+    assert ops.transaction_history(client, today, sandbox_now(http, info).date()) == rows
     by_contract = {}
     for row in rows:
         by_contract.setdefault(row.related_assignment, []).append(row)

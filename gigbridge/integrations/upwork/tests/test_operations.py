@@ -487,12 +487,21 @@ def test_time_report_and_transactions():
     assert [r.record_id for r in rows] == ["99"]
     assert fake.variables == {
         "transactionHistoryFilter": {
-            "transactionDateTime_bt": {"rangeStart": "2026-12-01", "rangeEnd": "2026-12-31"},
             "aceIds_any": ["7"],
+            "transactionDateTime_bt": {"rangeStart": "2026-12-01", "rangeEnd": "2026-12-31"},
         }
     }
-    empty = FakeUpwork(TransactionHistory={"transactionHistory": None}).client()
-    assert ops.transaction_history(empty, "2026-12-01", "2026-12-31") == []
+    empty = FakeUpwork(
+        TransactionHistory={"transactionHistory": None},
+        Organization={"organization": {"id": "o", "company": {"accountingEntity": "ace-9"}}},
+    )
+    assert ops.transaction_history(empty.client(), "2026-12-01", "2026-12-31") == []
+    # Without ids: the accounting entity of the organization the client acts for.
+    assert [name for name, _ in empty.calls] == ["Organization", "TransactionHistory"]
+    assert empty.variables["transactionHistoryFilter"]["aceIds_any"] == ["ace-9"]
+    nameless = FakeUpwork(Organization={"organization": {"id": "o", "company": None}})
+    with pytest.raises(MalformedResponse):
+        ops.transaction_history(nameless.client(), "2026-12-01", "2026-12-31")
 
 
 def test_rooms_and_messages():
