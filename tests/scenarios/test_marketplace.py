@@ -92,7 +92,9 @@ def test_marketplace_story_from_request_to_access_removed(graph, people, market)
     from gigbridge.integrations.upwork import connection
     from gigbridge.integrations.upwork import operations as ops
 
-    ops.approve_milestone(connection.client(market.org), milestone.upwork_id)
+    ops.approve_milestone(
+        connection.client(market.org), milestone.upwork_id, amount=milestone.amount
+    )
     market.advance(HOUR)
     counts = pass_of_sync(market)
     assert counts["payments"] == 1, counts
@@ -159,8 +161,10 @@ def test_an_offer_above_the_budget_is_refused_and_nothing_is_sent(people, market
         marketplace.pick(people["rita"], chosen, amount=Decimal("4500.00"))
 
     # 4500 USD is 4140 EUR at the example policy's rate: over the 4000 EUR approved.
-    assert "4500.00 USD (4140.00 EUR at the policy's exchange rate), more than the approved " \
+    assert (
+        "4500.00 USD (4140.00 EUR at the policy's exchange rate), more than the approved "
         "budget of 4000.00 EUR" in str(refused.value)
+    )
     assert OutboxJob.objects.count() == jobs_before
     assert not MarketplaceOffer.objects.filter(engagement=engagement).exists()
     engagement.refresh_from_db()

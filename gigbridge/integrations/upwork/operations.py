@@ -1440,14 +1440,13 @@ def approve_milestone(
     client: UpworkClient,
     milestone_id: str,
     *,
-    amount: Mapping | Decimal | str | None = None,
+    amount: Mapping | Decimal | str,
     message: str | None = None,
     note: str | None = None,
 ) -> Milestone | None:
-    """Approve submitted work and release ``amount`` (``paidAmount``, in cents) of its escrow,
-    with ``message`` as the payment's comment and ``note`` to the freelancer. Upwork documents
-    ``paidAmount`` as required: Gigbridge's jobs always give it; left out, the sandbox pays
-    the whole escrow. Never re-sent by the client: read the milestone before trying again."""
+    """Approve submitted work and release ``amount`` (``paidAmount``, in cents, required as the
+    reference documents it) of its escrow, with ``message`` as the payment's comment and
+    ``note`` to the freelancer. Never re-sent by the client: read the milestone first."""
     return _milestone(
         client,
         APPROVE_MILESTONE,
@@ -1455,7 +1454,7 @@ def approve_milestone(
         "approveMilestone",
         {
             "id": milestone_id,
-            "paidAmount": cents(amount) if amount is not None else None,
+            "paidAmount": cents(amount),
             "paymentComment": message,
             "noteToContractor": note,
         },

@@ -207,12 +207,14 @@ def test_offer_as_documented_and_its_errors(api, http, info):
         " id state } } } }",
         {"id": contract_id},
     )["contractDetails"]["offer"]["milestones"][0]
-    paid = api.data(APPROVE, {"input": {"milestoneId": first["id"], "message": "Thanks",
-                                        "amount": {"rawValue": "90.00"}}})  # fmt: skip
+    paid = api.data(APPROVE, {"input": {"id": first["id"], "paidAmount": "9000",
+                                        "paymentComment": "Thanks"}})  # fmt: skip
     assert paid["approveMilestone"] == {"id": first["id"], "state": "PAID", "payComments": "Thanks"}
-    message = errors_of(api, APPROVE, {"input": {"milestoneId": first["id"], "message": "a",
-                                                 "paymentComments": "b"}})  # fmt: skip
-    assert "alternatives" in message
+    for old in ({"milestoneId": first["id"]}, {"amount": {"rawValue": "90.00"}},
+                {"paymentComments": "b"}, {"message": "a"}, {"note": "n"}):  # fmt: skip
+        body = {"id": first["id"], "paidAmount": "100", **old}
+        message = errors_of(api, APPROVE, {"input": body})
+        assert f'Field "{next(iter(old))}" is not defined' in message
 
 
 def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):

@@ -132,9 +132,10 @@ def test_approving_pays_cents_within_the_escrow_and_funding_takes_the_id(api, ht
     assert "whole cents" in errors_of(
         api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "250.00"}}
     )
-    assert "alternatives" in errors_of(
-        api, APPROVE, {"input": {"id": logo["id"], "milestoneId": logo["id"]}}
+    assert 'Field "milestoneId" is not defined' in errors_of(
+        api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "100", "milestoneId": "1"}}
     )
+    assert "paidAmount" in errors_of(api, APPROVE, {"input": {"id": logo["id"]}})
     part = {"id": logo["id"], "paidAmount": "25000", "paymentComment": "Thanks",
             "noteToContractor": "Half the icons were not needed."}  # fmt: skip
     paid = api.data(APPROVE, {"input": part})["approveMilestone"]

@@ -85,7 +85,6 @@ from .inputs import (
     check,
     date_range,
     documented,
-    either,
     money_cents,
     pagination,
     parse_date,
@@ -295,20 +294,17 @@ def client_proposals(
     job = JobPosting.by_uid(jobPostingId, organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", jobPostingId)
+    # Documented filters: status_eq is modelled, the others accepted and not modelled.
     wanted = check(
-        filter, "ClientProposalFilter",
-        {"status_eq": "str", "createdDateTime_gt": "datetime", "modifiedDateTime_gt": "datetime"},
-    )  # fmt: skip
-    order = check(
-        sortAttribute, "ClientProposalSortAttribute", {"field": "str", "sortOrder": "str"}
+        filter, "ClientProposalFilter", documented("ClientProposalFilter", status_eq="str")
     )
+    order = {"sortOrder": None}
+    if sortAttribute is not None:
+        order = check(sortAttribute, "ClientProposalSortAttribute",
+                      documented("ClientProposalSortAttribute", sortOrder="str!"))  # fmt: skip
     rows = Proposal.objects.filter(job=job).select_related("freelancer", "job")
     if wanted["status_eq"]:
         rows = rows.filter(status=wanted["status_eq"].upper())
-    if wanted["createdDateTime_gt"]:
-        rows = rows.filter(created__gt=wanted["createdDateTime_gt"])
-    if wanted["modifiedDateTime_gt"]:
-        rows = rows.filter(modified__gt=wanted["modifiedDateTime_gt"])
     first, after = _pagination(pagination)
     descending = (order["sortOrder"] or "ASC").upper() == "DESC"
     return connection(rows, first, after, shapes.proposal, descending)
@@ -557,15 +553,13 @@ def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
 
 
 def withdraw_offer(ctx: Context, input=None) -> bool:  # noqa: A002
-    data = check(
-        input, "WithdrawOfferInput", {"offerId": "str!", "reason": "str", "message": "str"}
-    )
+    data = check(input, "WithdrawOfferInput", documented("WithdrawOfferInput"))
     offer = Offer.by_uid(data["offerId"], organization=ctx.organization)
     if offer is None:
         raise _not_found("Offer", data["offerId"])
     if offer.state != "OPEN":
         raise UpworkError(f"Offer {offer.uid} is {offer.state} and cannot be withdrawn.")
-    offer.state, offer.reason = "WITHDRAWN", data["reason"] or ""
+    offer.state, offer.reason = "WITHDRAWN", data["withdrawalReason"] or data["message"] or ""
     offer.touch(None, "state", "reason")
     return True
 
@@ -694,11 +688,8 @@ def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
 
 
 def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
-    data = check(
-        input, "ActivateMilestoneInput", {"id": "str", "milestoneId": "str", "message": "str"}
-    )
-    milestone = _milestone(ctx, either(data, "ActivateMilestoneInput", "id", "milestoneId",
-                                       required=True))  # fmt: skip
+    data = check(input, "ActivateMilestoneInput", documented("ActivateMilestoneInput"))
+    milestone = _milestone(ctx, data["id"])
     if milestone.state != "NOT_FUNDED":
         raise UpworkError(f"Milestone {milestone.uid} is {milestone.state}, not NOT_FUNDED.")
     now = clock.now()
@@ -719,21 +710,9 @@ def _cents(value: str | None, where: str) -> Decimal | None:
 
 def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
     where = "ApproveMilestoneInput"
-    data = check(
-        input, where,
-        {"id": "str", "milestoneId": "str", "paidAmount": "str", "amount": "money",
-         "bonusAmount": "str", "paymentComment": "str", "paymentComments": "str",
-         "message": "str", "underpaymentReason": "str", "noteToContractor": "str",
-         "note": "str"},
-    )  # fmt: skip
-    milestone_id = either(data, where, "id", "milestoneId", required=True)
-    comments = either(data, where, "paymentComment", "paymentComments", "message")
-    either(data, where, "noteToContractor", "note")  # accepted, not modelled
-    paid = either(
-        {"paidAmount": _cents(data["paidAmount"], f"{where}.paidAmount"),
-         "amount": data["amount"]},
-        where, "paidAmount", "amount",
-    )  # fmt: skip
+    data = check(input, where, documented(where))
+    milestone_id, comments = data["id"], data["paymentComment"]
+    paid = _cents(data["paidAmount"], f"{where}.paidAmount")
     _cents(data["bonusAmount"], f"{where}.bonusAmount")  # accepted, not modelled
     if paid is not None and paid <= 0:
         raise UpworkError(f'Field "{where}.paidAmount" must be above 0.')

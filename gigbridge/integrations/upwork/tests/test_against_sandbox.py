@@ -363,7 +363,9 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
                  if m.id == extra.id)  # fmt: skip
     assert again.submission_count == 2 and len(again.submission_events) == 2
     assert again.latest_submission_id != submitted.latest_submission_id
-    paid_all = ops.approve_milestone(client, first.id, message="Great wireframes.")
+    paid_all = ops.approve_milestone(
+        client, first.id, amount=usd("300"), message="Great wireframes."
+    )
     paid_part = ops.approve_milestone(client, extra.id, amount=usd("100.00"), message="Partial.")
     assert paid_all.state == "PAID" and paid_all.pay_comments == "Great wireframes."
     assert paid_part.state == "PAID"

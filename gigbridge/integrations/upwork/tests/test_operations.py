@@ -404,8 +404,12 @@ def test_end_contract_and_milestones():
     # The milestone inputs are named as types.ts documents them; amounts in cents, as strings.
     assert ops.activate_milestone(client, "m3").state == "ACTIVE"
     assert fake.variables == {"input": {"id": "m3"}}
-    assert ops.approve_milestone(client, "m3", message="Great") is None
-    assert fake.variables == {"input": {"id": "m3", "paymentComment": "Great"}}
+    assert ops.approve_milestone(client, "m3", amount="10", message="Great") is None
+    assert fake.variables == {
+        "input": {"id": "m3", "paidAmount": "1000", "paymentComment": "Great"}
+    }
+    with pytest.raises(TypeError):  # paidAmount is documented as required
+        ops.approve_milestone(client, "m3", message="Great")
     ops.approve_milestone(client, "m3", amount=ops.money("1200.5", "USD"), note="Thanks")
     assert fake.variables == {
         "input": {"id": "m3", "paidAmount": "120050", "noteToContractor": "Thanks"}
