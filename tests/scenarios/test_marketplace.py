@@ -232,12 +232,14 @@ def marketplace_counts(market: Marketplace, job_id: str, contract_id: str) -> di
             }
         },
     )["contractTimeReport"]
+    # Transactions are collected by accounting entity (the organization's, as documented).
+    ace = market.graphql("query { organization { company { accountingEntity } } }")
     rows = market.graphql(
         "query($f: TransactionHistoryFilter) { transactionHistory(transactionHistoryFilter: $f)"
         " { transactionDetail { transactionHistoryRow { recordId relatedAssignment } } } }",
         {
             "f": {
-                "aceIds_any": [market.org],
+                "aceIds_any": [ace["organization"]["company"]["accountingEntity"]],
                 "transactionDateTime_bt": {
                     "rangeStart": (now - dt.timedelta(days=400)).isoformat(),
                     "rangeEnd": now.isoformat(),
