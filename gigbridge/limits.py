@@ -102,9 +102,7 @@ WeeklyHours = Annotated[int, Field(ge=1, le=WEEKLY_HOURS_MAX)]
 PlanDate = Annotated[dt.date, AfterValidator(_in_plan_window)]
 Title = _text(3, TITLE_MAX)
 Description = _text(1, DESCRIPTION_MAX)
-Deliverables = Annotated[
-    list[_text(0, DELIVERABLE_MAX)], Field(max_length=DELIVERABLES_MAX)
-]
+Deliverables = Annotated[list[_text(0, DELIVERABLE_MAX)], Field(max_length=DELIVERABLES_MAX)]
 Skills = Annotated[list[_text(0, SKILL_MAX)], Field(max_length=SKILLS_MAX)]
 Email = Annotated[_text(0, EMAIL_MAX), AfterValidator(_email)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]

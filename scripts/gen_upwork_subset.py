@@ -43,10 +43,12 @@ OPERATIONS = [
     "ShortlistClientProposal",
     "DeclineClientProposal",
     "CreateClientJobInvitation",
+    "TalentProfileByProfileKey",
     # offers and contracts
     "CreateOffer",
     "WithdrawOffer",
     "Offer",
+    "OffersByAttribute",
     "ContractDetails",
     "ContractList",
     "EndContractByClient",
@@ -59,6 +61,8 @@ OPERATIONS = [
     "TransactionHistory",
     # messages
     "ContractRoom",
+    "OfferRoom",
+    "RoomList",
     "RoomStories",
     "CreateRoomStoryV2",
     # the connection check

@@ -57,7 +57,6 @@ class ProblemMiddleware:
         return response
 
 
-
 class RefuseNulMiddleware:
     """A JSON body with U+0000 in a string is a 422 naming the field (see ``parsing``)."""
 

@@ -156,9 +156,7 @@ def walk_chain(wanted: set[int], batch_size: int = 2000) -> ChainWalk:
     walk = ChainWalk()
     expected_prev, expected_seq = GENESIS, 1
     while True:
-        batch = list(
-            AuditEvent.objects.filter(seq__gt=walk.last_seq).order_by("seq")[:batch_size]
-        )
+        batch = list(AuditEvent.objects.filter(seq__gt=walk.last_seq).order_by("seq")[:batch_size])
         if not batch:
             break
         for event in batch:

@@ -184,9 +184,7 @@ def _mail_auditors(checkpoint: Checkpoint) -> None:
     from gigbridge.notifications.actions import mail
     from gigbridge.people.models import Role
 
-    auditors = get_user_model().objects.filter(
-        is_active=True, role_assignments__role=Role.AUDITOR
-    )
+    auditors = get_user_model().objects.filter(is_active=True, role_assignments__role=Role.AUDITOR)
     context = {
         "number": checkpoint.number,
         "at": checkpoint.at,
@@ -278,8 +276,7 @@ def compare(checkpoints: list[Checkpoint], walk) -> list[str]:
         stored = walk.hashes.get(checkpoint.events)
         if stored is None:
             problems.append(
-                f"event {checkpoint.events}, the last one {checkpoint.label} recorded, "
-                "is missing"
+                f"event {checkpoint.events}, the last one {checkpoint.label} recorded, is missing"
             )
         elif not same(stored, checkpoint.last_hash):
             problems.append(

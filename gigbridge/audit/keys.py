@@ -42,9 +42,7 @@ def audit_key(data: Path) -> str:
 def mac(key: str, purpose: str, message: str) -> str:
     """HMAC-SHA256 of ``purpose|message``: the purpose keeps an event's hash from ever being
     valid as a checkpoint's signature, or the reverse."""
-    return hmac.new(
-        key.encode(), f"{purpose}|{message}".encode(), hashlib.sha256
-    ).hexdigest()
+    return hmac.new(key.encode(), f"{purpose}|{message}".encode(), hashlib.sha256).hexdigest()
 
 
 def same(a: str, b: str) -> bool:

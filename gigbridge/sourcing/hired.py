@@ -83,18 +83,16 @@ def run_decline_others(engagement_id: int) -> dict:
     hired = _hired(engagement_id)
     message = MESSAGE.format(title=engagement.request.title)
     declined, refused, retry = [], [], None
-    after = None
-    open_items = []
-    for _ in range(MAX_PAGES):  # read every page first: declining changes what a page holds
-        page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
-        open_items += [
-            item
-            for item in page.items
-            if item.id and item.id not in hired and (item.state or "").upper() not in FINISHED
-        ]
-        if not page.has_next_page or not page.items or page.end_cursor in (None, after):
-            break  # the last page, or an answer that would page in a circle
-        after = page.end_cursor
+    # Read every page first: declining changes what a page holds.
+    listed = ops.items(
+        lambda after: ops.list_client_proposals(client, sourcing.job_posting_id, after=after),
+        max_pages=MAX_PAGES,
+    )
+    open_items = [
+        item
+        for item in listed
+        if item.id and item.id not in hired and (item.state or "").upper() not in FINISHED
+    ]
     for item in open_items:
         try:
             result = ops.decline_proposal(

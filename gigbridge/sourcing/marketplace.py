@@ -228,8 +228,12 @@ def run_shortlist(proposal_id: int) -> None:
     proposal = Proposal.objects.select_related("engagement__sourcing").get(pk=proposal_id)
     if proposal.state.upper() in ("SHORTLISTED", "OFFERED", "HIRED"):
         return
-    org = proposal.engagement.sourcing.organization_id
-    result = ops.shortlist_proposal(connection.client(org or None), proposal.upwork_id)
+    sourcing = proposal.engagement.sourcing
+    result = ops.shortlist_proposal(
+        connection.client(sourcing.organization_id or None),
+        proposal.upwork_id,
+        job_posting_id=sourcing.job_posting_id,
+    )
     state = result.proposal.state if result.proposal else None
     if state:
         Proposal.objects.filter(pk=proposal.pk).update(state=state)
@@ -459,38 +463,35 @@ def run_send_offer(offer_id: int) -> str:
         return "already sent"
     sourcing = offer.engagement.sourcing
     client = connection.client(sourcing.organization_id or None)
+    if offer.proposal is None:
+        raise PermanentUpworkError("an Upwork offer is made on a proposal")
     # Check-then-act: an earlier attempt whose answer was lost shows as an offered proposal.
-    if offer.proposal and sourcing.job_posting_id:
-        after = None
-        while True:
-            page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
-            for item in page.items:
-                if item.id == offer.proposal.upwork_id and (item.state or "").upper() in (
-                    "OFFERED",
-                    "HIRED",
-                ):
-                    _offer_sent(offer, None)
-                    return "sent before"
-            if not page.has_next_page or not page.items:
-                break
-            after = page.end_cursor
+    # The same read names the freelancer's user and organization, which the offer needs.
+    found = ops.get_proposal(client, offer.proposal.upwork_id)
+    if found is None or found.freelancer is None or found.organization is None:
+        raise PermanentUpworkError(f"Upwork does not show proposal {offer.proposal.upwork_id}")
+    if (found.state or "").upper() in ("OFFERED", "HIRED"):
+        _offer_sent(offer, None)
+        return "sent before"
     terms = offer.terms
     request = offer.engagement.request
     hourly = offer.contract_type == "HOURLY"
     made = ops.offer_input(
         title=terms.get("title") or request.title,
         contract_type=offer.contract_type,
+        client_team_id=ops.acting_organization_id(client, sourcing.organization_id or None),
+        vendor_user_id=found.freelancer.id,
+        vendor_team_id=found.organization.id,
         description=request.description,
-        client_proposal_id=offer.proposal.upwork_id if offer.proposal else None,
-        profile_key=(offer.proposal.profile_key if offer.proposal else None) or None,
+        client_proposal_id=offer.proposal.upwork_id,
         job_posting_id=sourcing.job_posting_id or None,
         hourly_rate=terms.get("hourly_rate") if hourly else None,
         weekly_hours_limit=terms.get("weekly_hours") if hourly else None,
         milestones=[]
         if hourly
         else [{"description": request.title, "amount": offer.amount, "due": request.end_date}],
-        start_date=request.start_date,
-        message=terms.get("message") or None,
+        start=request.start_date,
+        currency=MARKETPLACE_CURRENCY,
     )
     try:
         result = ops.send_offer(client, made)
@@ -580,12 +581,11 @@ def run_invite(payload: dict) -> None:
         engagement_id=sourcing.engagement_id, profile_key=payload["profile_key"]
     ).exists():
         return  # they proposed already
-    ops.invite_freelancer(
-        connection.client(sourcing.organization_id or None),
-        sourcing.job_posting_id,
-        payload["profile_key"],
-        payload["message"],
-    )
+    client = connection.client(sourcing.organization_id or None)
+    freelancer = ops.freelancer_id(client, payload["profile_key"])
+    if not freelancer:
+        raise PermanentUpworkError(f"Upwork knows no profile {payload['profile_key']!r}")
+    ops.invite_freelancer(client, sourcing.job_posting_id, freelancer, payload["message"])
 
 
 # --- spend ---------------------------------------------------------------------------------

@@ -182,9 +182,9 @@ def sync_proposals(client, sourcing: Sourcing) -> dict[str, int]:
         return {}
     stream = f"proposals:{sourcing.job_posting_id}"
     new = 0
-    while True:
-        after = _cursor(sourcing.organization_id, stream) or None
-        page = ops.list_client_proposals(client, sourcing.job_posting_id, after=after)
+    start = _cursor(sourcing.organization_id, stream) or None
+    fetch = lambda after: ops.list_client_proposals(client, sourcing.job_posting_id, after=after)  # noqa: E731
+    for page in ops.pages(fetch, after=start):
         ids = [item.id for item in page.items if item.id]
         known = set(Proposal.objects.filter(upwork_id__in=ids).values_list("upwork_id", flat=True))
         # The list leaves out where a freelancer works from, which the compliance check needs:
@@ -197,8 +197,7 @@ def sync_proposals(client, sourcing: Sourcing) -> dict[str, int]:
                 new += _upsert_proposal(engagement, item, countries.get(item.id, ""))
             if page.end_cursor and page.items:
                 _advance(sourcing.organization_id, stream, page.end_cursor)
-        if not page.has_next_page or not page.items:
-            return {"proposals": new}
+    return {"proposals": new}
 
 
 def country_of(proposal) -> str:
@@ -283,18 +282,9 @@ def sync_offer(client, sourcing: Sourcing) -> dict[str, int]:
 
 
 def _contract_of(client, offer: MarketplaceOffer) -> str:
-    """The contract of an accepted offer: its room's stories name both."""
-    since = (offer.sent_at or offer.created_at) - dt.timedelta(minutes=1)
-    after = None
-    for _ in range(20):
-        page = ops.stories_since(client, since, after=after)
-        for story in page.items:
-            if story.room and offer.upwork_id in story.room.offer_ids and story.room.contract_id:
-                return story.room.contract_id
-        if not page.has_next_page or not page.items:
-            return ""
-        after = page.end_cursor
-    return ""
+    """The contract of an accepted offer: its room (``offerRoom``) names it."""
+    room = ops.offer_room(client, offer.upwork_id)
+    return (room.contract_id if room else "") or ""
 
 
 @transaction.atomic
@@ -549,11 +539,10 @@ def sync_hours(client, org: str) -> dict[str, int]:
         batch = {s.contract_id: s for s in sourcings[first : first + HOURS_BATCH]}
         start = min(_hours_start(s) for s in batch.values())
         latest: dict[str, str] = {}
-        after = None
-        while True:
-            page = ops.contract_time_report(
-                client, list(batch), start, today, first=HOURS_BATCH, after=after
-            )
+        fetch = lambda after, ids=list(batch), start=start: ops.contract_time_report(  # noqa: E731
+            client, ids, start, today, first=HOURS_BATCH, after=after
+        )
+        for page in ops.pages(fetch):
             with transaction.atomic():
                 for item in page.items:
                     contract_id = (item.contract.id if item.contract else None) or ""
@@ -569,8 +558,6 @@ def sync_hours(client, org: str) -> dict[str, int]:
                         mark = _cursor(org, f"hours:{contract_id}")
                         if day > mark:
                             _advance(org, f"hours:{contract_id}", day)
-                    break
-            after = page.end_cursor
     return {"hours": new}
 
 

@@ -194,7 +194,6 @@ def _bounded(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-
 class LoginView(auth_views.LoginView):
     """The local sign-in page, offering "Sign in with Microsoft" when OIDC is configured."""
 

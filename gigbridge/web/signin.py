@@ -73,8 +73,7 @@ class Handler(AxesDatabaseHandler):
         account = 0
         if username is not None:
             account = (
-                recent.filter(username=username).aggregate(n=Sum("failures_since_start"))["n"]
-                or 0
+                recent.filter(username=username).aggregate(n=Sum("failures_since_start"))["n"] or 0
             )
         return account, address
 

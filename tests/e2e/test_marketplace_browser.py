@@ -155,7 +155,9 @@ def test_hiring_manager_picks_a_proposal_and_follows_it_to_payment(page, market,
     from gigbridge.integrations.upwork import connection
     from gigbridge.integrations.upwork import operations as ops
 
-    ops.approve_milestone(connection.client(market.org), milestone.upwork_id)
+    ops.approve_milestone(
+        connection.client(market.org), milestone.upwork_id, amount=milestone.amount
+    )
     market.advance(HOUR)
     assert pass_of_sync(market)["payments"] == 1
     payment = Payment.objects.get(engagement=engagement)

@@ -93,7 +93,9 @@ def test_marketplace_story_from_request_to_access_removed(graph, people, market)
     from gigbridge.integrations.upwork import connection
     from gigbridge.integrations.upwork import operations as ops
 
-    ops.approve_milestone(connection.client(market.org), milestone.upwork_id)
+    ops.approve_milestone(
+        connection.client(market.org), milestone.upwork_id, amount=milestone.amount
+    )
     market.advance(HOUR)
     counts = pass_of_sync(market)
     assert counts["payments"] == 1, counts
@@ -231,12 +233,14 @@ def marketplace_counts(market: Marketplace, job_id: str, contract_id: str) -> di
             }
         },
     )["contractTimeReport"]
+    # Transactions are collected by accounting entity (the organization's, as documented).
+    ace = market.graphql("query { organization { company { accountingEntity } } }")
     rows = market.graphql(
         "query($f: TransactionHistoryFilter) { transactionHistory(transactionHistoryFilter: $f)"
         " { transactionDetail { transactionHistoryRow { recordId relatedAssignment } } } }",
         {
             "f": {
-                "aceIds_any": [market.org],
+                "aceIds_any": [ace["organization"]["company"]["accountingEntity"]],
                 "transactionDateTime_bt": {
                     "rangeStart": (now - dt.timedelta(days=400)).isoformat(),
                     "rangeEnd": now.isoformat(),

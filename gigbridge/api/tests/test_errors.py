@@ -72,9 +72,7 @@ def test_an_operation_keeps_its_own_declaration_of_a_status():
     from gigbridge.api.problems import document
 
     own = {"description": "mine", "content": {"application/json": {"schema": {}}}}
-    schema = {
-        "paths": {"/x/{id}": {"get": {"security": [{}], "responses": {200: {}, 404: own}}}}
-    }
+    schema = {"paths": {"/x/{id}": {"get": {"security": [{}], "responses": {200: {}, 404: own}}}}}
     responses = document(schema)["paths"]["/x/{id}"]["get"]["responses"]
     assert responses[404] is own and 401 in responses
 
@@ -198,9 +196,7 @@ def free_port() -> int:
 def gunicorn_argv(monkeypatch):
     """The command line `gigbridge web` runs (captured instead of exec'd)."""
     captured = []
-    monkeypatch.setattr(
-        "gigbridge.jobs.management.commands.web.check_or_exit", lambda stderr: None
-    )
+    monkeypatch.setattr("gigbridge.jobs.management.commands.web.check_or_exit", lambda stderr: None)
     monkeypatch.setattr(
         "gigbridge.jobs.management.commands.web.os.execvp", lambda f, argv: captured.append(argv)
     )

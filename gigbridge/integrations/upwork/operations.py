@@ -1,107 +1,29 @@
 """The GraphQL documents Gigbridge sends to Upwork, and typed wrappers around them.
 
 Every document is named after a documented operation (``reference/operations-subset.graphql``),
-passes only documented arguments and selects only documented fields; the test
-``tests/test_operations_conform.py`` runs each through ``conformance.problems``. Results are
-pydantic models that tolerate nulls and unknown fields (Upwork returns ``null`` for what the
-key may not see); an answer that does not fit raises ``MalformedResponse``.
+passes only documented arguments and selects only documented fields; every document and the
+variables of every wrapper are validated against the schema generated from Upwork's reference
+(``reference/schema.graphql``, ``tests/test_schema.py``). Results are pydantic models that
+tolerate nulls and unknown fields (Upwork returns ``null`` for what the key may not see); an
+answer that does not fit raises ``MalformedResponse``.
 
-Upwork documents the operations, and its type listing (``../shared/reference/upwork/types.ts``)
-names the fields of some input objects: the milestone mutations below send exactly those
-(``ActivateMilestoneInput``, ``ApproveMilestoneInput``, ``RejectMilestoneSubmissionInput``,
-amounts in cents as strings). For the others Gigbridge sends the names below (where
-Upwork's output types name the same thing, the input uses that name; filters follow Upwork's
-``_eq`` / ``_any`` / ``_bt`` suffix convention, ranges are ``{rangeStart, rangeEnd}``). Money
-is ``{rawValue: "1500.00", currency: "USD"}`` (a decimal string); dates are ``YYYY-MM-DD``,
-date-times ISO 8601 in UTC (``2026-12-01T09:00:00Z``).
-
-=============================  ===================================  ==========================
-operation (variable)           input type                           fields Gigbridge sends
-=============================  ===================================  ==========================
-CreateJobPosting               JobPostingCreateRequest              title, description,
-($jobPostingRequest)                                                skills [String],
-                                                                    contractType (HOURLY |
-                                                                    FIXED_PRICE), budget Money
-                                                                    (fixed), hourlyBudgetMin
-                                                                    Money, hourlyBudgetMax
-                                                                    Money (hourly), startDate,
-                                                                    endDate, visibility
-                                                                    (PUBLIC | PRIVATE |
-                                                                    INVITE_ONLY), categoryId?
-UpdateJobPosting               JobPostingUpdateRequest              same fields as create, each
-($jobPostingRequest, $id)                                           optional (only changes),
-                                                                    status (OPEN | CLOSED)
-ClientProposals ($pagination)  Pagination                           first Int, after String
-ShortlistClientProposal        ClientProposalShortlistRequest       proposalId
-DeclineClientProposal          ClientProposalDeclineRequest         proposalId, jobPostingId
-                                                                    (documented as required),
-                                                                    reason? (a reason's id),
-                                                                    message?
-CreateClientJobInvitation      ClientJobInvitationCreateRequest...  jobPostingId, profileKey
-                                                                    (the freelancer's
-                                                                    ciphertext), message
-CreateOffer ($offerInput)      CreationOfferInput                   title, description,
-                                                                    jobPostingId?,
-                                                                    clientProposalId?,
-                                                                    vendorUserId, contractType
-                                                                    (HOURLY | FIXED_PRICE),
-                                                                    hourlyRateTerms {rate Money,
-                                                                    weeklyHoursLimit Int,
-                                                                    manualTimeAllowed Boolean},
-                                                                    milestoneTerms {milestones
-                                                                    [{description, amount Money,
-                                                                    dueDateTime}]},
-                                                                    contractStartDateTime,
-                                                                    contractEndDateTime?,
-                                                                    messageToContractor?
-WithdrawOffer ($input)         WithdrawOfferInput                   offerId, message?
-EndContractByClient ($input)   EndContractInput                     reasonRef (a contract end
-                                                                    reason's id), feedbackInfo
-                                                                    {comment}? (the reference's
-                                                                    FeedbackInfoInput)
-CreateMilestoneV2 ($input)     CreateMilestoneInput                 contractId, description,
-                                                                    depositAmount (cents, a
-                                                                    string), dueDate?
-                                                                    (YYYY-MM-DD), instruction?
-ActivateMilestone ($input)     ActivateMilestoneInput               id (the milestone's),
-                                                                    message?
-ApproveMilestone ($input)      ApproveMilestoneInput                id (the milestone's),
-                                                                    paidAmount (cents, a
-                                                                    string; all when omitted),
-                                                                    paymentComment?,
-                                                                    noteToContractor?
-RejectSubmittedMilestone       RejectMilestoneSubmissionInput       id (the submission's,
-($input)                                                            from the milestone's
-                                                                    submissionEvents),
-                                                                    noteToContractor,
-                                                                    attachments [String]
-ContractTimeReport ($filter)   TimeReportFilter                     organizationId_eq (the
-                                                                    tenant), contractIds
-                                                                    [String!], timeReportDate_bt
-                                                                    {rangeStart, rangeEnd}
-   ($pagination)               Pagination                           first, after
-TransactionHistory             TransactionHistoryFilter             aceIds_any [String]?,
-($transactionHistoryFilter)                                         transactionDateTime_bt
-                                                                    {rangeStart, rangeEnd}
-RoomStories ($filter)          RoomStoryFilter                      roomId_eq, storyFilter
-                                                                    {storyCreatedDateTime_bt
-                                                                    {rangeStart}, pagination
-                                                                    {first, after}};
-                                                                    stories_since (every
-                                                                    room): createdDateTime_gt,
-                                                                    pagination (not documented)
-CreateRoomStoryV2 ($input)     RoomStoryCreateInputV2               roomId, message
-=============================  ===================================  ==========================
+Inputs are exactly Upwork's documented input objects (``../shared/reference/upwork/types.ts``);
+docs/upwork.md has the table of what each operation is given and what was assumed (enum values:
+``reference/schema_overrides.py``). Money crosses one boundary (``cents``, ``money_input``,
+``decimal_amount`` below): milestone amounts are cents as strings, offer terms ``MoneyInput`` in
+cents, job posting amounts decimal strings. Dates are ``YYYY-MM-DD``, date-times ISO 8601 in UTC
+(``2026-12-01T09:00:00Z``). Connections are paged with ``pages`` / ``items``.
 
 All wrappers take the ``UpworkClient`` first. Mutations are never re-sent by the client; the
-callers (outbox jobs) read before they act again (``get_offer``, ``contract_details``, ...).
+callers (outbox jobs) read before they act again (``get_proposal``, ``get_offer``,
+``contract_details``, ...).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -232,6 +154,16 @@ class Proposal(UpworkModel):
     @property
     def state(self) -> str | None:
         return self.status.status if self.status else None
+
+
+class TalentIdentity(UpworkModel):
+    id: str | None = None
+    ciphertext: str | None = None
+
+
+class TalentProfile(UpworkModel):
+    person_id: str | None = None
+    identity: TalentIdentity | None = None
 
 
 class ProposalAction(UpworkModel):
@@ -490,6 +422,7 @@ class Room(UpworkModel):
     topic: str | None = None
     room_type: str | None = None
     contract_id: str | None = None
+    offer_ids: Items[str] = []
     created_at_date_time: str | None = None
     num_users: int | None = None
     read_only: bool | None = None
@@ -514,8 +447,14 @@ class OrganizationFlag(UpworkModel):
     individual: bool | None = None
 
 
+class Company(UpworkModel):
+    id: str | None = None
+    accounting_entity: str | None = None
+
+
 class CurrentOrganization(Organization):
     flag: OrganizationFlag | None = None
+    company: Company | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -555,12 +494,72 @@ def _page(model: Any, value: Any, operation: str) -> Page:
     )
 
 
+def pages(
+    fetch: Callable[[str | None], Page[T]], *, after: str | None = None, max_pages: int = 1000
+) -> Iterator[Page[T]]:
+    """Every page of an Upwork connection from ``after`` on: ``fetch(after)`` reads one page
+    (a wrapper with its arguments bound). Stops after the last page (``hasNextPage`` false), an
+    empty page, a cursor that does not move (an answer that would page in a circle) or
+    ``max_pages`` pages (a bound on one pass, the rest for the next)."""
+    for _ in range(max_pages):
+        page = fetch(after)
+        yield page
+        if not page.has_next_page or not page.items or page.end_cursor in (None, after):
+            return
+        after = page.end_cursor
+
+
+def items(fetch: Callable[[str | None], Page[T]], *, max_pages: int = 1000) -> Iterator[T]:
+    """Every item of an Upwork connection, page after page (see ``pages``)."""
+    for page in pages(fetch, max_pages=max_pages):
+        yield from page.items
+
+
+# -- money at the boundary: Upwork's inputs take amounts three ways; every wrapper converts here.
+
+
 def money(amount: Decimal | str | int, currency: str) -> dict:
-    """Money for an input: ``{"rawValue": "1500.00", "currency": "USD"}`` (never a float)."""
+    """An amount as Gigbridge passes it to the wrappers (and as Upwork's ``Money`` outputs
+    show it): ``{"rawValue": "1500.00", "currency": "USD"}`` (never a float)."""
     if isinstance(amount, float):
         raise TypeError("pass money as Decimal or str, not float")
     value = Decimal(str(amount))
     return {"rawValue": f"{value:.2f}", "currency": currency.upper()}
+
+
+def _amount(amount: Mapping | Decimal | str | int) -> Decimal:
+    raw = amount.get("rawValue") if isinstance(amount, Mapping) else amount
+    if isinstance(raw, float):
+        raise TypeError("pass money as Decimal or str, not float")
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not an amount") from None
+
+
+def cents(amount: Mapping | Decimal | str | int) -> str:
+    """Whole cents as a string ("1000" is 10 USD): milestone amounts (``depositAmount``,
+    ``paidAmount``) and, inside ``money_input``, offer terms."""
+    value = _amount(amount) * 100
+    if value != value.to_integral_value():
+        raise ValueError(f"{value / 100} has fractions of a cent")
+    return str(int(value))
+
+
+def money_input(amount: Mapping | Decimal | str | int, currency: str | None = None) -> dict:
+    """The reference's ``MoneyInput`` where its field says "in the lowest currency
+    denominations (so USD 49.12 would be 4912)" (offer rates, budgets and milestones):
+    ``{"amount": "4912", "currency": "USD"}``; the currency is the amount's, else ``currency``."""
+    given = amount.get("currency") if isinstance(amount, Mapping) else None
+    code = (given or currency or "").upper()
+    if not code:
+        raise ValueError("the amount has no currency")
+    return {"amount": cents(amount), "currency": code}
+
+
+def decimal_amount(amount: Mapping | Decimal | str | int) -> str:
+    """A decimal string ("1500.00"), as ``JobPostingRequestInfo`` documents its amounts."""
+    return f"{_amount(amount):.2f}"
 
 
 def iso_date(value: dt.date | str | None) -> str | None:
@@ -644,6 +643,8 @@ query ClientProposal($id: String!) {{
   clientProposal(id: $id) {{
     id
     user {{ {PERSON_FIELDS} location {{ countryName cityName timezone }} }}
+    organization {{ id }}
+    job {{ id }}
     status {{ status }}
   }}
 }}
@@ -681,6 +682,15 @@ mutation CreateClientJobInvitation(
   $clientJobInvitationCreateRequest: ClientJobInvitationCreateRequestInput!
 ) {
   createClientJobInvitation(clientJobInvitationCreateRequest: $clientJobInvitationCreateRequest)
+}
+"""
+
+TALENT_PROFILE = """
+query TalentProfileByProfileKey($profileKey: String!) {
+  talentProfileByProfileKey(profileKey: $profileKey) {
+    personId
+    identity { id ciphertext }
+  }
 }
 """
 
@@ -848,6 +858,33 @@ query ContractRoom($contractId: String!) {
 }
 """
 
+_ROOM_FIELDS = """
+    id roomName topic roomType contractId offerIds createdAtDateTime numUsers readOnly hidden
+    latestStory { id createdDateTime message }
+"""
+
+OFFER_ROOM = f"""
+query OfferRoom($offerId: String!) {{
+  offerRoom(offerId: $offerId) {{
+{_ROOM_FIELDS}
+  }}
+}}
+"""
+
+ROOM_LIST = f"""
+query RoomList($filter: RoomFilter, $pagination: Pagination) {{
+  roomList(filter: $filter, pagination: $pagination) {{
+    totalCount
+    edges {{
+      node {{
+{_ROOM_FIELDS}
+      }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
 ROOM_STORIES = f"""
 query RoomStories($filter: RoomStoryFilter) {{
   roomStories(filter: $filter) {{
@@ -892,6 +929,7 @@ query Organization {
   organization {
     id rid legacyId name type legacyType active hidden photoUrl creationDate
     flag { client vendor agency individual }
+    company { id accountingEntity }
   }
 }
 """
@@ -904,6 +942,7 @@ DOCUMENTS: dict[str, str] = {
     "ShortlistClientProposal": SHORTLIST_PROPOSAL,
     "DeclineClientProposal": DECLINE_PROPOSAL,
     "CreateClientJobInvitation": INVITE_FREELANCER,
+    "TalentProfileByProfileKey": TALENT_PROFILE,
     "CreateOffer": CREATE_OFFER,
     "WithdrawOffer": WITHDRAW_OFFER,
     "Offer": GET_OFFER,
@@ -917,6 +956,8 @@ DOCUMENTS: dict[str, str] = {
     "ContractTimeReport": CONTRACT_TIME_REPORT,
     "TransactionHistory": TRANSACTION_HISTORY,
     "ContractRoom": CONTRACT_ROOM,
+    "OfferRoom": OFFER_ROOM,
+    "RoomList": ROOM_LIST,
     "RoomStories": ROOM_STORIES,
     "CreateRoomStoryV2": SEND_ROOM_MESSAGE,
     "CompanySelector": COMPANY_SELECTOR,
@@ -929,45 +970,55 @@ DOCUMENTS: dict[str, str] = {
 
 def job_posting_request(
     *,
+    organization_id: str,
     title: str | None = None,
     description: str | None = None,
     skills: list[str] | None = None,
     contract_type: ContractType | None = None,
-    budget: Mapping | None = None,
-    hourly_budget_min: Mapping | None = None,
-    hourly_budget_max: Mapping | None = None,
+    budget: Mapping | Decimal | str | None = None,
+    hourly_budget_min: Mapping | Decimal | str | None = None,
+    hourly_budget_max: Mapping | Decimal | str | None = None,
     start_date: dt.date | str | None = None,
     end_date: dt.date | str | None = None,
     visibility: str | None = None,
     category_id: str | None = None,
     status: str | None = None,
 ) -> dict:
-    """The ``JobPostingCreateRequest``/``UpdateRequest`` object (None fields left out).
-
-    ``budget`` and the hourly bounds are ``money(...)`` dicts. ``status`` (updates only):
-    ``OPEN`` or ``CLOSED``. Like the other fields it is sent at the top level, the names the
-    sandbox accepts today; the reference nests it as ``jobPostingInfo.status``
-    (``JobPostingStatus``, whose values the scrape leaves out: ``CLOSED`` is assumed).
-    """
+    """The reference's ``JobPostingCreateRequest`` (or ``JobPostingUpdateRequest``: only what
+    is given): ``organizationId`` and ``jobPostingInfo`` (``JobPostingRequestInfo``: title,
+    description, type (``JobPostType``), amount (fixed price) or hourlyBudgetMin/Max, as decimal
+    strings, startDate, endDate, access (``visibility``), categoryId, status), and the skills by
+    name as ``sandsJobPost.additionalSkills [{freetext}]`` (``JobPostingSkillInput`` needs an
+    ontology parent id Gigbridge does not have). ``status``: CLOSED closes the posting (the
+    values are assumed: reference/schema_overrides.py)."""
     if contract_type is not None and contract_type not in ("HOURLY", "FIXED_PRICE"):
         raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
     if status is not None and status not in ("OPEN", "CLOSED"):
         raise ValueError(f"status must be OPEN or CLOSED, not {status!r}")
-    return _drop_none(
+    if not organization_id:
+        raise ValueError("organization_id is required")
+    info = _drop_none(
         {
             "title": title,
             "description": description,
-            "skills": list(skills) if skills is not None else None,
-            "contractType": contract_type,
-            "budget": budget,
-            "hourlyBudgetMin": hourly_budget_min,
-            "hourlyBudgetMax": hourly_budget_max,
+            "type": contract_type,
+            "amount": decimal_amount(budget) if budget is not None else None,
+            "hourlyBudgetMin": decimal_amount(hourly_budget_min)
+            if hourly_budget_min is not None
+            else None,
+            "hourlyBudgetMax": decimal_amount(hourly_budget_max)
+            if hourly_budget_max is not None
+            else None,
             "startDate": iso_date(start_date),
             "endDate": iso_date(end_date),
-            "visibility": visibility,
+            "access": visibility,
             "categoryId": category_id,
             "status": status,
         }
+    )
+    sands = {"additionalSkills": [{"freetext": name} for name in skills]} if skills else None
+    return _drop_none(
+        {"organizationId": organization_id, "jobPostingInfo": info or None, "sandsJobPost": sands}
     )
 
 
@@ -985,9 +1036,12 @@ def create_job_posting(
     end_date: dt.date | str | None = None,
     visibility: str | None = None,
     category_id: str | None = None,
+    organization_id: str | None = None,
 ) -> JobPostingResult:
-    """Post a job (fixed price: ``budget``; hourly: the hourly bounds)."""
+    """Post a job (fixed price: ``budget``; hourly: the hourly bounds) for ``organization_id``
+    (else the one the client acts for, see ``acting_organization_id``)."""
     request = job_posting_request(
+        organization_id=acting_organization_id(client, organization_id),
         title=title,
         description=description,
         skills=list(skills),
@@ -1005,11 +1059,15 @@ def create_job_posting(
     return _parse(JobPostingResult, value, "CreateJobPosting")
 
 
-def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> JobPostingResult:
+def update_job_posting(
+    client: UpworkClient, job_posting_id: str, *, organization_id: str | None = None, **changes
+) -> JobPostingResult:
     """Change a posted job; ``changes`` are ``job_posting_request``'s keyword arguments."""
-    request = job_posting_request(**changes)
-    if not request:
+    if not changes:
         raise ValueError("nothing to change")
+    request = job_posting_request(
+        organization_id=acting_organization_id(client, organization_id), **changes
+    )
     data = client.execute(
         UPDATE_JOB_POSTING, {"id": job_posting_id, "jobPostingRequest": request}, "UpdateJobPosting"
     )
@@ -1017,9 +1075,13 @@ def update_job_posting(client: UpworkClient, job_posting_id: str, **changes) -> 
     return _parse(JobPostingResult, value, "UpdateJobPosting")
 
 
-def close_job_posting(client: UpworkClient, job_posting_id: str) -> JobPostingResult:
-    """Close a job posting: it takes no more proposals."""
-    return update_job_posting(client, job_posting_id, status="CLOSED")
+def close_job_posting(
+    client: UpworkClient, job_posting_id: str, *, organization_id: str | None = None
+) -> JobPostingResult:
+    """Close a job posting: it takes no more proposals (``jobPostingInfo.status`` CLOSED)."""
+    return update_job_posting(
+        client, job_posting_id, organization_id=organization_id, status="CLOSED"
+    )
 
 
 # -- proposals and invitations ------------------------------------------------------------------
@@ -1043,11 +1105,18 @@ def get_proposal(client: UpworkClient, proposal_id: str) -> Proposal | None:
     return _parse(Proposal, data.get("clientProposal"), "ClientProposal")
 
 
-def shortlist_proposal(client: UpworkClient, proposal_id: str) -> ProposalAction:
+def shortlist_proposal(
+    client: UpworkClient, proposal_id: str, *, job_posting_id: str, shortlisted: bool = True
+) -> ProposalAction:
+    """Shortlist a proposal (``shortlisted=False`` takes it back), as the reference's
+    ``ClientProposalShortlistRequest {proposalId, jobPostingId, shortlisted}``."""
+    request = {
+        "proposalId": proposal_id,
+        "jobPostingId": job_posting_id,
+        "shortlisted": shortlisted,
+    }
     data = client.execute(
-        SHORTLIST_PROPOSAL,
-        {"clientProposalShortlistRequest": {"proposalId": proposal_id}},
-        "ShortlistClientProposal",
+        SHORTLIST_PROPOSAL, {"clientProposalShortlistRequest": request}, "ShortlistClientProposal"
     )
     value = _root(data, "shortlistClientProposal", "ShortlistClientProposal")
     return _parse(ProposalAction, value, "ShortlistClientProposal") or ProposalAction()
@@ -1076,14 +1145,29 @@ def decline_proposal(
     return _parse(ProposalAction, value, "DeclineClientProposal") or ProposalAction()
 
 
-def invite_freelancer(
-    client: UpworkClient, job_posting_id: str, profile_key: str, message: str
-) -> Any:
-    """Invite a freelancer (by profile key, the ``ciphertext``) to a job: direct sourcing.
+def freelancer_id(client: UpworkClient, profile_key: str) -> str | None:
+    """The user id of the freelancer with this profile key (the ``ciphertext``, ``~01…``), what
+    invitations take (``talentProfileByProfileKey``); None when Upwork knows no such profile."""
+    data = client.execute(TALENT_PROFILE, {"profileKey": profile_key}, "TalentProfileByProfileKey")
+    profile = _parse(
+        TalentProfile, data.get("talentProfileByProfileKey"), "TalentProfileByProfileKey"
+    )
+    if profile is None:
+        return None
+    return (profile.identity.id if profile.identity else None) or profile.person_id
 
-    -> Upwork's answer as is (the operation returns a scalar, undocumented beyond that).
-    """
-    request = {"jobPostingId": job_posting_id, "profileKey": profile_key, "message": message}
+
+def invite_freelancer(
+    client: UpworkClient, job_posting_id: str, freelancer: str, message: str
+) -> Any:
+    """Invite a freelancer (their user id, see ``freelancer_id``) to a job: direct sourcing,
+    as the reference's ``ClientJobInvitationCreateRequestInput {jobPostingId, freelancerId,
+    invitationLetter}``. -> Upwork's answer as is (a scalar, undocumented beyond that)."""
+    request = {
+        "jobPostingId": job_posting_id,
+        "freelancerId": freelancer,
+        "invitationLetter": message,
+    }
     data = client.execute(
         INVITE_FREELANCER,
         {"clientJobInvitationCreateRequest": request},
@@ -1095,12 +1179,103 @@ def invite_freelancer(
 # -- offers -------------------------------------------------------------------------------------
 
 
+def offer_input(
+    *,
+    title: str,
+    contract_type: ContractType,
+    client_team_id: str,
+    vendor_user_id: str,
+    vendor_team_id: str,
+    description: str | None = None,
+    client_proposal_id: str | None = None,
+    job_posting_id: str | None = None,
+    hourly_rate: Mapping | Decimal | str | None = None,
+    weekly_hours_limit: int | None = None,
+    manual_time_allowed: bool | None = None,
+    milestones: list[Mapping] = (),
+    start: dt.datetime | dt.date | str | None = None,
+    end: dt.datetime | dt.date | str | None = None,
+    currency: str = "USD",
+) -> dict:
+    """The reference's ``CreationOfferInput`` for a marketplace offer by the client.
+
+    ``client_team_id``: the client's organization (``clientTeamId``); ``vendor_user_id`` and
+    ``vendor_team_id``: the freelancer's user id and their own organization (``vendorUser``,
+    from the proposal's ``user`` and ``organization``). ``metadata`` says where the offer comes
+    from: a proposal (``JobApplication``), else a job posting, else ``Direct``. Hourly:
+    ``hourly_rate`` and ``weekly_hours_limit`` (``hourlyRateTerms {vendorRate, weeklyLimit}``);
+    fixed price: ``milestones`` of ``{"description", "amount", "due"}``, their sum the
+    ``milestoneTerms.budget``. Amounts (``money(...)`` or decimals, in ``currency`` unless they
+    say theirs) go as ``MoneyInput`` in cents (``money_input``). ``kind``, ``offeror``,
+    ``deliveryModel`` and ``sourceType`` values: reference/schema_overrides.py. There is no
+    documented field for a message to the freelancer."""
+    if contract_type not in ("HOURLY", "FIXED_PRICE"):
+        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
+    for name, value in (("client_team_id", client_team_id), ("vendor_user_id", vendor_user_id),
+                        ("vendor_team_id", vendor_team_id)):  # fmt: skip
+        if not value:
+            raise ValueError(f"{name} is required")
+    if client_proposal_id:
+        source = {"sourceType": "JobApplication", "sourceId": client_proposal_id}
+    elif job_posting_id:
+        source = {"sourceType": "JobPosting", "sourceId": job_posting_id}
+    else:
+        source = {"sourceType": "Direct"}
+    offer: dict[str, Any] = {
+        "kind": "MARKETPLACE",
+        "offeror": "CLIENT",
+        "clientTeamId": client_team_id,
+        "vendorUser": {"userId": vendor_user_id, "teamId": vendor_team_id},
+        "metadata": _drop_none({**source, "jobPostingId": job_posting_id}),
+        "title": title,
+        "description": description,
+        "contractStartDateTime": iso_datetime(start),
+        "contractEndDateTime": iso_datetime(end),
+        "deliveryModel": contract_type,
+    }
+    if contract_type == "HOURLY":
+        if hourly_rate is None:
+            raise ValueError("an hourly offer needs hourly_rate")
+        if milestones:
+            raise ValueError("an hourly offer takes no milestones")
+        weekly = str(int(weekly_hours_limit)) if weekly_hours_limit is not None else None
+        offer["hourlyRateTerms"] = _drop_none(
+            {
+                "vendorRate": money_input(hourly_rate, currency),
+                "weeklyLimit": weekly,  # a String in the reference
+                "manualTimeAllowed": manual_time_allowed,
+            }
+        )
+    else:
+        if not milestones:
+            raise ValueError("a fixed-price offer needs at least one milestone")
+        if hourly_rate is not None:
+            raise ValueError("a fixed-price offer takes no hourly rate")
+        listed = [
+            _drop_none(
+                {
+                    "amount": money_input(m["amount"], currency),
+                    "description": m["description"],
+                    "dueDate": iso_date(m.get("due")),
+                }
+            )
+            for m in milestones
+        ]
+        total = sum((_amount(m["amount"]) for m in milestones), Decimal(0))
+        offer["milestoneTerms"] = {
+            "budget": money_input(total, listed[0]["amount"]["currency"]),
+            "milestoneList": listed,
+        }
+    return _drop_none(offer)
+
+
 def create_offer(
     client: UpworkClient,
     *,
     title: str,
     description: str,
     vendor_user_id: str,
+    vendor_team_id: str,
     contract_type: ContractType,
     contract_start: dt.datetime | dt.date | str,
     contract_end: dt.datetime | dt.date | str | None = None,
@@ -1110,110 +1285,32 @@ def create_offer(
     milestones: list[Mapping] = (),
     job_posting_id: str | None = None,
     client_proposal_id: str | None = None,
-    message: str | None = None,
+    organization_id: str | None = None,
 ) -> Offer:
-    """Send an offer. Hourly: ``hourly_rate`` (``money``) and ``weekly_hours_limit``; fixed
-    price: ``milestones`` as ``{"description", "amount": money(...), "due": date}``.
-
-    Never re-sent by the client: on a retryable error, look for the offer before sending again.
-    """
-    offer: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "vendorUserId": vendor_user_id,
-        "contractType": contract_type,
-        "contractStartDateTime": iso_datetime(contract_start),
-        "contractEndDateTime": iso_datetime(contract_end),
-        "jobPostingId": job_posting_id,
-        "clientProposalId": client_proposal_id,
-        "messageToContractor": message,
-    }
-    if contract_type == "HOURLY":
-        if hourly_rate is None:
-            raise ValueError("an hourly offer needs hourly_rate")
-        offer["hourlyRateTerms"] = _drop_none(
-            {
-                "rate": dict(hourly_rate),
-                "weeklyHoursLimit": weekly_hours_limit,
-                "manualTimeAllowed": manual_time_allowed,
-            }
-        )
-    elif contract_type == "FIXED_PRICE":
-        if not milestones:
-            raise ValueError("a fixed-price offer needs at least one milestone")
-        offer["milestoneTerms"] = {
-            "milestones": [
-                _drop_none(
-                    {
-                        "description": m["description"],
-                        "amount": dict(m["amount"]),
-                        "dueDateTime": iso_datetime(m.get("due")),
-                    }
-                )
-                for m in milestones
-            ]
-        }
-    else:
-        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
-    data = client.execute(CREATE_OFFER, {"offerInput": _drop_none(offer)}, "CreateOffer")
-    value = _root(data, "createOffer", "CreateOffer", required=True)
-    result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
-    if result is None:
-        raise MalformedResponse("the answer has no offer", operation="CreateOffer")
-    return result
-
-
-def offer_input(
-    *,
-    title: str,
-    contract_type: ContractType,
-    description: str | None = None,
-    client_proposal_id: str | None = None,
-    profile_key: str | None = None,
-    job_posting_id: str | None = None,
-    hourly_rate: Decimal | str | None = None,
-    weekly_hours_limit: int | None = None,
-    fixed_price: Decimal | str | None = None,
-    milestones: list[Mapping] = (),
-    start_date: dt.date | str | None = None,
-    message: str | None = None,
-) -> dict:
-    """``CreationOfferInput`` with the field names the sandbox marketplace accepts (amounts as
-    decimal strings; fixed price: ``milestones`` of ``{"description", "amount", "due"}``).
-    ``create_offer`` above sends an older guess of these names; use this with ``send_offer``."""
-    if contract_type not in ("HOURLY", "FIXED_PRICE"):
-        raise ValueError(f"contract_type must be HOURLY or FIXED_PRICE, not {contract_type!r}")
-    return _drop_none(
-        {
-            "title": title,
-            "contractType": contract_type,
-            "description": description,
-            "clientProposalId": client_proposal_id,
-            "profileKey": profile_key if not client_proposal_id else None,
-            "jobPostingId": job_posting_id,
-            "messageToFreelancer": message,
-            "hourlyRate": f"{Decimal(str(hourly_rate)):.2f}" if hourly_rate is not None else None,
-            "weeklyHoursLimit": weekly_hours_limit,
-            "fixedPrice": f"{Decimal(str(fixed_price)):.2f}" if fixed_price is not None else None,
-            "milestones": [
-                _drop_none(
-                    {
-                        "description": m["description"],
-                        "amount": f"{Decimal(str(m['amount'])):.2f}",
-                        "dueDate": iso_date(m.get("due")),
-                    }
-                )
-                for m in milestones
-            ]
-            or None,
-            "startDate": iso_date(start_date),
-        }
+    """Send an offer (``offer_input``'s terms) for ``organization_id`` (else the one the client
+    acts for). Never re-sent by the client: on a retryable error, look for the offer first."""
+    made = offer_input(
+        title=title,
+        contract_type=contract_type,
+        client_team_id=acting_organization_id(client, organization_id),
+        vendor_user_id=vendor_user_id,
+        vendor_team_id=vendor_team_id,
+        description=description,
+        client_proposal_id=client_proposal_id,
+        job_posting_id=job_posting_id,
+        hourly_rate=hourly_rate,
+        weekly_hours_limit=weekly_hours_limit,
+        manual_time_allowed=manual_time_allowed,
+        milestones=milestones,
+        start=contract_start,
+        end=contract_end,
     )
+    return send_offer(client, made)
 
 
-def send_offer(client: UpworkClient, offer_input: dict) -> Offer:
+def send_offer(client: UpworkClient, offer: dict) -> Offer:
     """Send an offer built by ``offer_input``. Never re-sent by the client."""
-    data = client.execute(CREATE_OFFER, {"offerInput": offer_input}, "CreateOffer")
+    data = client.execute(CREATE_OFFER, {"offerInput": offer}, "CreateOffer")
     value = _root(data, "createOffer", "CreateOffer", required=True)
     result = _parse(Offer, (value or {}).get("offer"), "CreateOffer")
     if result is None:
@@ -1326,18 +1423,6 @@ def create_milestone(
     )
 
 
-def cents(amount: Mapping | Decimal | str) -> str:
-    """An amount (``money(...)`` or a decimal) as Upwork's milestone inputs take it: whole
-    cents, as a string ("1000" is 10 USD)."""
-    raw = amount.get("rawValue") if isinstance(amount, Mapping) else amount
-    if isinstance(raw, float):
-        raise TypeError("pass money as Decimal or str, not float")
-    value = Decimal(str(raw)) * 100
-    if value != value.to_integral_value():
-        raise ValueError(f"{raw} has fractions of a cent")
-    return str(int(value))
-
-
 def activate_milestone(
     client: UpworkClient, milestone_id: str, *, message: str | None = None
 ) -> Milestone | None:
@@ -1355,14 +1440,13 @@ def approve_milestone(
     client: UpworkClient,
     milestone_id: str,
     *,
-    amount: Mapping | Decimal | str | None = None,
+    amount: Mapping | Decimal | str,
     message: str | None = None,
     note: str | None = None,
 ) -> Milestone | None:
-    """Approve submitted work and release ``amount`` (``paidAmount``, in cents) of its escrow,
-    with ``message`` as the payment's comment and ``note`` to the freelancer. Upwork documents
-    ``paidAmount`` as required: Gigbridge's jobs always give it; left out, the sandbox pays
-    the whole escrow. Never re-sent by the client: read the milestone before trying again."""
+    """Approve submitted work and release ``amount`` (``paidAmount``, in cents, required as the
+    reference documents it) of its escrow, with ``message`` as the payment's comment and
+    ``note`` to the freelancer. Never re-sent by the client: read the milestone first."""
     return _milestone(
         client,
         APPROVE_MILESTONE,
@@ -1370,7 +1454,7 @@ def approve_milestone(
         "approveMilestone",
         {
             "id": milestone_id,
-            "paidAmount": cents(amount) if amount is not None else None,
+            "paidAmount": cents(amount),
             "paymentComment": message,
             "noteToContractor": note,
         },
@@ -1436,12 +1520,26 @@ def transaction_history(
     *,
     accounting_entity_ids: list[str] | None = None,
 ) -> list[TransactionRow]:
-    """Payments and charges between two dates (for spend analytics and reconciliation)."""
-    flt: dict[str, Any] = {
-        "transactionDateTime_bt": {"rangeStart": iso_date(date_from), "rangeEnd": iso_date(date_to)}
+    """Payments and charges between two dates (for spend analytics and reconciliation) of the
+    accounting entities ``accounting_entity_ids`` (the reference's ``aceIds_any``), else of the
+    one of the organization the client acts for (``organization.company.accountingEntity``,
+    one more read)."""
+    ids = list(accounting_entity_ids or [])
+    if not ids:
+        current = organization(client)
+        ace = current.company.accounting_entity if current and current.company else None
+        if not ace:
+            raise MalformedResponse(
+                "the organization has no accounting entity", operation="Organization"
+            )
+        ids = [ace]
+    flt = {
+        "aceIds_any": ids,
+        "transactionDateTime_bt": {
+            "rangeStart": iso_date(date_from),
+            "rangeEnd": iso_date(date_to),
+        },
     }
-    if accounting_entity_ids:
-        flt["aceIds_any"] = list(accounting_entity_ids)
     data = client.execute(
         TRANSACTION_HISTORY, {"transactionHistoryFilter": flt}, "TransactionHistory"
     )
@@ -1476,20 +1574,40 @@ def room_stories(
     return _page(RoomStory, data.get("roomStories"), "RoomStories")
 
 
-def stories_since(
+def offer_room(client: UpworkClient, offer_id: str) -> Room | None:
+    """The room of an offer; once the offer is accepted its ``contract_id`` names the contract."""
+    data = client.execute(OFFER_ROOM, {"offerId": offer_id}, "OfferRoom")
+    return _parse(Room, data.get("offerRoom"), "OfferRoom")
+
+
+def room_list(
     client: UpworkClient,
-    since: dt.datetime | str | None,
+    active_since: dt.datetime | str | None = None,
     *,
     first: int = PAGE_SIZE,
     after: str | None = None,
-) -> Page[RoomStory]:
-    """Messages in every room of the organization created after ``since`` (exclusive), one page.
-    A room's ``offer_ids`` and ``contract_id`` tie an accepted offer to its contract."""
-    flt: dict[str, Any] = {"pagination": _pagination(first, after)}
-    if since is not None:
-        flt["createdDateTime_gt"] = iso_datetime(since)
-    data = client.execute(ROOM_STORIES, {"filter": flt}, "RoomStories")
-    return _page(RoomStory, data.get("roomStories"), "RoomStories")
+) -> Page[Room]:
+    """One page of the rooms the user is in, only those with activity since ``active_since``
+    when given (the reference's ``RoomFilter.activeSince_eq``: "Return only the rooms that have
+    had new activity since the given time")."""
+    flt = {"activeSince_eq": iso_datetime(active_since)} if active_since is not None else None
+    variables = _drop_none({"filter": flt, "pagination": _pagination(first, after)})
+    data = client.execute(ROOM_LIST, variables, "RoomList")
+    return _page(Room, data.get("roomList"), "RoomList")
+
+
+def stories_since(
+    client: UpworkClient, since: dt.datetime | str | None, *, max_rooms: int = 200
+) -> Iterator[RoomStory]:
+    """Messages created at or after ``since`` in every room with activity since then: the rooms
+    from ``roomList(activeSince_eq)``, then each room's new stories (``roomStories`` with
+    ``storyCreatedDateTime_bt``), every page of both. A pass costs one request per active room
+    (and page), none for a quiet room; at most ``max_rooms`` rooms (the rest next pass)."""
+    rooms = items(lambda after: room_list(client, since, after=after))
+    for count, room in enumerate(rooms):
+        if count >= max_rooms or not room.id:
+            return
+        yield from items(lambda after, room=room: room_stories(client, room.id, since, after=after))
 
 
 def send_room_message(client: UpworkClient, room_id: str, message: str) -> RoomStory | None:

@@ -11,14 +11,18 @@ from gigbridge.sandbox.upwork.executor import UpworkError
 from gigbridge.sandbox.upwork.inputs import either, money
 
 from .upwork_support import (
+    CONTRACT_ROOM,
     CREATE_JOB,
     CREATE_OFFER,
+    OFFER_ROOM,
     RESET,
+    ROOM_LIST,
     STORIES,
     Upwork,
     advance,
     app_token,
     hourly_job,
+    offer_request,
     set_dials,
     tool,
 )
@@ -87,60 +91,96 @@ def errors_of(api, query, variables) -> str:
     return body["errors"][0]["message"]
 
 
-def test_job_posting_in_the_connectors_names(api):
-    job = hourly_job(
-        contractType="FIXED_PRICE", hourlyBudgetMin=None, hourlyBudgetMax=None,
-        budget={"rawValue": "1500.00", "currency": "USD"}, startDate="2031-01-05",
-        endDate="2031-02-05", categoryId="531770282580668418", visibility="INVITE_ONLY",
-    )  # fmt: skip
-    job = {k: v for k, v in job.items() if v is not None}
-    assert api.data(CREATE_JOB, {"jobPostingRequest": job})["createJobPosting"]["id"]
-    backwards = {**job, "endDate": "2030-12-31"}
+def test_job_posting_as_documented(api, info):
+    """JobPostingCreateRequest {organizationId!, jobPostingInfo, sandsJobPost, ...}: every
+    documented field is accepted, the flat names of before are refused, the organization must
+    be the request's, and closing is jobPostingInfo.status of an update."""
+    org = info["upwork"]["default_tenant_id"]
+    job = hourly_job(org, type="FIXED_PRICE", hourlyBudgetMin=None, hourlyBudgetMax=None,
+                     amount="1500.00", startDate="2031-01-05", endDate="2031-02-05",
+                     categoryId="531770282580668418", access="INVITE_ONLY")  # fmt: skip
+    job["jobPostingInfo"] = {k: v for k, v in job["jobPostingInfo"].items() if v is not None}
+    documented = {**job, "questions": [], "segmentationData": [], "attachmentIds": [],
+                  "enterpriseCustomFields": [], "invitePost": False}  # fmt: skip
+    job_id = api.data(CREATE_JOB, {"jobPostingRequest": documented})["createJobPosting"]["id"]
+    backwards = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "endDate": "2030-12-31"}}
     assert "endDate" in errors_of(api, CREATE_JOB, {"jobPostingRequest": backwards})
-    both = {**job, "category": "Web"}
-    assert "alternatives" in errors_of(api, CREATE_JOB, {"jobPostingRequest": both})
-    euros = {**job, "budget": {"rawValue": "1500.00", "currency": "EUR"}}
-    message = errors_of(api, CREATE_JOB, {"jobPostingRequest": euros})
-    assert "JobPostingCreateRequest.budget.currency" in message
+    for flat in ({"title": "Flat"}, {"budget": {"rawValue": "1.00"}}, {"skills": ["Python"]}):
+        message = errors_of(api, CREATE_JOB, {"jobPostingRequest": {**job, **flat}})
+        assert f'Field "{next(iter(flat))}" is not defined by type "JobPostingCreateRequest"' in (
+            message
+        )
+    nested = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "contractType": "HOURLY"}}
+    assert "JobPostingRequestInfo" in errors_of(api, CREATE_JOB, {"jobPostingRequest": nested})
+    missing = {k: v for k, v in job.items() if k != "organizationId"}
+    assert "organizationId" in errors_of(api, CREATE_JOB, {"jobPostingRequest": missing})
+    other = {**job, "organizationId": info["upwork"]["tenant_ids"][1]}
+    assert "no access" in errors_of(api, CREATE_JOB, {"jobPostingRequest": other})
+    untyped = {**job, "jobPostingInfo": {**job["jobPostingInfo"], "type": "FIXED"}}
+    assert "FIXED_PRICE" in errors_of(api, CREATE_JOB, {"jobPostingRequest": untyped})
+    update = """mutation UpdateJobPosting($id: String!, $r: JobPostingUpdateRequest!) {
+      updateJobPosting(id: $id, jobPostingRequest: $r) { id version } }"""
+    closed = api.data(
+        update, {"id": job_id, "r": {"organizationId": org, "jobPostingInfo": {"status": "CLOSED"}}}
+    )
+    assert closed["updateJobPosting"]["version"] == 2
+    flat_close = {"organizationId": org, "status": "CLOSED"}
+    assert '"status" is not defined' in errors_of(api, update, {"id": job_id, "r": flat_close})
 
 
-def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
-    hourly = {
-        "title": "Terms", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": {"rawValue": "85.00", "currency": "USD"},
-                            "weeklyHoursLimit": 10, "manualTimeAllowed": True},
-        "contractStartDateTime": "2031-01-05T09:00:00Z", "messageToContractor": "Hi",
-    }  # fmt: skip
-    made = api.data(CREATE_OFFER, {"offerInput": hourly})["createOffer"]["offer"]
-    assert made["vendorUserId"] == ANA and made["hourlyRateTerms"]["rate"]["rawValue"] == "85.00"
+def test_offer_as_documented_and_its_errors(api, http, info):
+    """CreationOfferInput as the reference documents it (MoneyInput in cents, vendorUser,
+    metadata, deliveryModel); the names of before are refused."""
+    org = info["upwork"]["default_tenant_id"]
+    hourly = offer_request(org, ANA, "Terms", rate="85.50", weekly=10,
+                           contractStartDateTime="2031-01-05T09:00:00Z")  # fmt: skip
+    hourly["hourlyRateTerms"]["manualTimeAllowed"] = True
+    documented = {**hourly, "attachments": [], "idempotencyKey": "k-1", "closeOnAccept": False}
+    made = api.data(CREATE_OFFER, {"offerInput": documented})["createOffer"]["offer"]
+    assert made["vendorUserId"] == ANA and made["hourlyRateTerms"]["rate"]["rawValue"] == "85.50"
     assert made["hourlyRateTerms"]["weeklyHoursLimit"] == 10
 
     def refused(**changes) -> str:
         return errors_of(api, CREATE_OFFER, {"offerInput": {**hourly, **changes}})
 
-    assert '"bonus"' in refused(hourlyRateTerms={"rate": 85, "bonus": 1})
-    assert "alternatives" in refused(hourlyRate=85)
-    assert "alternatives" in refused(freelancerId=ANA)
-    assert "alternatives" in refused(messageToFreelancer="Hello")
-    assert "hourlyRateTerms.rate" in refused(hourlyRateTerms={"weeklyHoursLimit": 5})
-    assert "not milestones" in refused(milestoneTerms={"milestones": []})
+    for old in ("contractType", "vendorUserId", "clientProposalId", "hourlyRate",
+                "messageToContractor"):  # fmt: skip
+        assert f'Field "{old}" is not defined by type "CreationOfferInput"' in refused(**{old: "x"})
+    terms = hourly["hourlyRateTerms"]
+    assert '"rate"' in refused(hourlyRateTerms={**terms, "rate": 85})
+    assert "whole cents" in refused(hourlyRateTerms={**terms, "vendorRate": {
+        "amount": "85.50", "currency": "USD"}})  # fmt: skip
+    assert "weeklyLimit" in refused(hourlyRateTerms={**terms, "weeklyLimit": "ten"})
+    assert "not milestoneTerms" in refused(
+        milestoneTerms={"budget": {"amount": "1", "currency": "USD"}}
+    )
     assert "contractEndDateTime" in refused(contractEndDateTime="2030-01-01T00:00:00Z")
-    assert "FIXED_PRICE" in refused(contractType="RETAINER")
+    assert "FIXED_PRICE" in refused(deliveryModel="RETAINER")
+    assert "MARKETPLACE" in refused(kind="ENTERPRISE")
+    assert "no access" in refused(clientTeamId=info["upwork"]["tenant_ids"][1])
+    assert "teamId" in refused(vendorUser={"userId": ANA, "teamId": org})
+    assert "sourceId" in refused(metadata={"sourceType": "Direct", "sourceId": "1"})
+    assert "vendorUser" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        k: v for k, v in hourly.items() if k != "vendorUser"}})  # fmt: skip
 
-    fixed = {
-        "title": "Milestones", "contractType": "FIXED_PRICE", "vendorUserId": ANA,
-        "milestoneTerms": {"milestones": [
-            {"description": "One", "amount": {"rawValue": "100.00", "currency": "USD"},
-             "dueDateTime": "2031-01-31T12:00:00Z"},
-            {"description": "Two", "amount": "50", "dueDate": "2031-02-28"}]},
-    }  # fmt: skip
+    fixed = offer_request(org, ANA, "Milestones",
+                          milestones=[("One", "100.00", "2031-01-31"), ("Two", 50)])  # fmt: skip
     made = api.data(CREATE_OFFER, {"offerInput": fixed})["createOffer"]["offer"]
     assert [m["description"] for m in made["milestoneTerms"]["milestones"]] == ["One", "Two"]
-    both = {**fixed, "milestones": fixed["milestoneTerms"]["milestones"]}
-    assert "alternatives" in errors_of(api, CREATE_OFFER, {"offerInput": both})
-    zero = {**fixed, "milestoneTerms": {"milestones": [{"description": "Z", "amount": 0}]}}
-    assert "milestones[0].amount" in errors_of(api, CREATE_OFFER, {"offerInput": zero})
-    hourly_terms = {**fixed, "hourlyRateTerms": {"rate": 80}}
+    terms = fixed["milestoneTerms"]
+    wrong_sum = {**terms, "budget": {"amount": "100", "currency": "USD"}}
+    assert "not the sum" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": wrong_sum}})  # fmt: skip
+    zero = {
+        **terms,
+        "milestoneList": [{"description": "Z", "amount": {"amount": "0", "currency": "USD"}}],
+    }
+    assert "milestoneList[0].amount" in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": zero}})  # fmt: skip
+    old_list = {**terms, "milestones": terms["milestoneList"]}
+    assert '"milestones" is not defined' in errors_of(api, CREATE_OFFER, {"offerInput": {
+        **fixed, "milestoneTerms": old_list}})  # fmt: skip
+    hourly_terms = {**fixed, "hourlyRateTerms": hourly["hourlyRateTerms"]}
     assert "not hourly terms" in errors_of(api, CREATE_OFFER, {"offerInput": hourly_terms})
 
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
@@ -167,18 +207,21 @@ def test_offer_terms_in_the_connectors_names_and_their_errors(api, http, info):
         " id state } } } }",
         {"id": contract_id},
     )["contractDetails"]["offer"]["milestones"][0]
-    paid = api.data(APPROVE, {"input": {"milestoneId": first["id"], "message": "Thanks",
-                                        "amount": {"rawValue": "90.00"}}})  # fmt: skip
+    paid = api.data(APPROVE, {"input": {"id": first["id"], "paidAmount": "9000",
+                                        "paymentComment": "Thanks"}})  # fmt: skip
     assert paid["approveMilestone"] == {"id": first["id"], "state": "PAID", "payComments": "Thanks"}
-    message = errors_of(api, APPROVE, {"input": {"milestoneId": first["id"], "message": "a",
-                                                 "paymentComments": "b"}})  # fmt: skip
-    assert "alternatives" in message
+    for old in ({"milestoneId": first["id"]}, {"amount": {"rawValue": "90.00"}},
+                {"paymentComments": "b"}, {"message": "a"}, {"note": "n"}):  # fmt: skip
+        body = {"id": first["id"], "paidAmount": "100", **old}
+        message = errors_of(api, APPROVE, {"input": body})
+        assert f'Field "{next(iter(old))}" is not defined' in message
 
 
 def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
-    job_id = api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(title="Who")})[
-        "createJobPosting"
-    ]["id"]
+    job_id = api.data(
+        CREATE_JOB,
+        {"jobPostingRequest": hourly_job(info["upwork"]["default_tenant_id"], title="Who")},
+    )["createJobPosting"]["id"]
     advance(http, info, 9 * HOUR)
     proposals = api.data(
         "query ClientProposals($j: String!) { clientProposals(jobPostingId: $j) { edges { node {"
@@ -187,12 +230,14 @@ def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
     )["clientProposals"]["edges"]
     proposal = proposals[0]["node"]
     other = next(e["node"]["user"]["id"] for e in proposals if e["node"]["id"] != proposal["id"])
-    offer = {"title": "Who", "contractType": "HOURLY", "clientProposalId": proposal["id"],
-             "hourlyRateTerms": {"rate": 60}}  # fmt: skip
-    wrong = errors_of(api, CREATE_OFFER, {"offerInput": {**offer, "vendorUserId": other}})
-    assert "not " + other in wrong
-    right = {**offer, "vendorUserId": proposal["user"]["id"]}
+    org = info["upwork"]["default_tenant_id"]
+    wrong = offer_request(org, other, "Who", rate=60, proposal_id=proposal["id"], job_id=job_id)
+    assert "not " + other in errors_of(api, CREATE_OFFER, {"offerInput": wrong})
+    right = offer_request(org, proposal["user"]["id"], "Who", rate=60, proposal_id=proposal["id"],
+                          job_id=job_id)  # fmt: skip
     assert api.data(CREATE_OFFER, {"offerInput": right})["createOffer"]["offer"]["id"]
+    elsewhere = {**right, "metadata": {**right["metadata"], "jobPostingId": "1"}}
+    assert "jobPostingId" in errors_of(api, CREATE_OFFER, {"offerInput": elsewhere})
 
     declined = api.data(DECLINE, {"r": {"proposalId": proposals[1]["node"]["id"],
                                         "jobPostingId": job_id, "reason": "146",
@@ -210,16 +255,15 @@ def test_offer_for_a_proposal_must_name_its_freelancer(api, http, info):
 
 
 def test_room_stories_between_and_after(api, http, info):
-    made = api.data(CREATE_OFFER, {"offerInput": {
-        "title": "Stories", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    offer = offer_request(info["upwork"]["default_tenant_id"], ANA, "Stories", rate=85)
+    made = api.data(CREATE_OFFER, {"offerInput": offer})["createOffer"]["offer"]
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]
-    hello = api.data(STORIES, {"filter": {"contractId_eq": contract_id}})["roomStories"]
+    room_id = api.data(CONTRACT_ROOM, {"contractId": contract_id})["contractRoom"]["id"]
+    hello = api.data(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]
     (edge,) = hello["edges"]
     at = edge["node"]["createdDateTime"]
-    room_id = edge["node"]["room"]["id"]
 
     def count(**flt) -> int:
         body = api.data(STORIES, {"filter": {"roomId_eq": room_id, **flt}})
@@ -229,14 +273,21 @@ def test_room_stories_between_and_after(api, http, info):
     assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeStart": at}}) == 1  # inclusive
     assert count(storyFilter={"storyCreatedDateTime_bt": {"rangeEnd": at}}) == 1
     assert count(storyFilter={"pagination": {"first": 1}}) == 1
-    assert count(createdDateTime_gt=at) == 0  # exclusive (stories_since's, not documented)
-    old = {"roomId_eq": room_id, "createdDateTime_bt": {"rangeStart": at}}
-    assert 'Field "createdDateTime_bt" is not defined' in errors_of(api, STORIES, {"filter": old})
-    both = {"roomId_eq": room_id, "pagination": {"first": 1},
-            "storyFilter": {"pagination": {"first": 1}}}  # fmt: skip
-    assert "alternatives" in errors_of(api, STORIES, {"filter": both})
+    for old in ({"createdDateTime_bt": {"rangeStart": at}}, {"createdDateTime_gt": at},
+                {"contractId_eq": contract_id}, {"pagination": {"first": 1}}):  # fmt: skip
+        name = next(iter(old))
+        message = errors_of(api, STORIES, {"filter": {"roomId_eq": room_id, **old}})
+        assert f'Field "{name}" is not defined' in message
+    assert "roomId_eq" in errors_of(api, STORIES, {"filter": {}})
     odd = {"roomId_eq": room_id, "storyFilter": {"storyCreatedDateTime_bt": {"rangeBegin": at}}}
     assert '"rangeBegin"' in errors_of(api, STORIES, {"filter": odd})
+    # RoomFilter: activeSince_eq lists the rooms with activity since then, others are accepted.
+    listed = api.data(ROOM_LIST, {"filter": {"activeSince_eq": at, "subscribed_eq": True}})
+    assert room_id in [e["node"]["id"] for e in listed["roomList"]["edges"]]
+    later = "2100-01-01T00:00:00Z"
+    assert api.data(ROOM_LIST, {"filter": {"activeSince_eq": later}})["roomList"]["edges"] == []
+    assert '"activeAfter"' in errors_of(api, ROOM_LIST, {"filter": {"activeAfter": at}})
+    assert api.data(OFFER_ROOM, {"offerId": made["id"]})["offerRoom"]["contractId"] == contract_id
 
 
 END_CONTRACT = """mutation EndContractByClient($contractId: String!, $input: EndContractInput!) {
@@ -244,9 +295,8 @@ END_CONTRACT = """mutation EndContractByClient($contractId: String!, $input: End
 
 
 def test_end_contract_takes_the_references_end_contract_input(api, http, info):
-    made = api.data(CREATE_OFFER, {"offerInput": {
-        "title": "To end", "contractType": "HOURLY", "vendorUserId": ANA,
-        "hourlyRateTerms": {"rate": 85}}})["createOffer"]["offer"]  # fmt: skip
+    offer = offer_request(info["upwork"]["default_tenant_id"], ANA, "To end", rate=85)
+    made = api.data(CREATE_OFFER, {"offerInput": offer})["createOffer"]["offer"]
     contract_id = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})[
         "contractId"
     ]

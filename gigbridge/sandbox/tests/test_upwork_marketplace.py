@@ -14,15 +14,19 @@ from .upwork_support import (
     CREATE_JOB,
     CREATE_OFFER,
     OFFER,
+    OFFER_ROOM,
     PROPOSALS,
     RESET,
+    ROOM_LIST,
     STORIES,
     TIME_REPORT,
     TRANSACTIONS,
     Upwork,
     advance,
     app_token,
+    every_transaction,
     hourly_job,
+    offer_request,
     set_dials,
     tool,
 )
@@ -50,20 +54,25 @@ def proposals_of(api, job_id, **variables):
     return api.data(PROPOSALS, {"jobPostingId": job_id, **variables})["clientProposals"]
 
 
+def ORG(api) -> str:  # noqa: N802 - reads like the constant it is
+    return api.info["upwork"]["default_tenant_id"]
+
+
 def create_job(api, **changes) -> str:
-    return api.data(CREATE_JOB, {"jobPostingRequest": hourly_job(**changes)})["createJobPosting"][
-        "id"
-    ]
+    org = api.info["upwork"]["default_tenant_id"]
+    job = hourly_job(org, **changes)
+    return api.data(CREATE_JOB, {"jobPostingRequest": job})["createJobPosting"]["id"]
 
 
 def contract_of_offer(api, offer_id, since=None) -> str:
-    """How a poller finds the contract of an accepted offer: the room's stories name both."""
-    stories = api.data(STORIES, {"filter": {"createdDateTime_gt": since} if since else {}})
-    for edge in stories["roomStories"]["edges"]:
-        room = edge["node"]["room"]
-        if offer_id in room["offerIds"]:
-            return room["contractId"]
-    raise AssertionError(f"no room names offer {offer_id}")
+    """How a poller finds the contract of an accepted offer: its room (offerRoom) names it, and
+    the room is listed by roomList as active since the offer was made."""
+    room = api.data(OFFER_ROOM, {"offerId": offer_id})["offerRoom"]
+    assert offer_id in room["offerIds"]
+    if since:
+        active = api.data(ROOM_LIST, {"filter": {"activeSince_eq": since}})["roomList"]
+        assert room["id"] in [e["node"]["id"] for e in active["edges"]]
+    return room["contractId"]
 
 
 def test_proposals_arrive_over_the_following_hours_and_paginate(api, http, info):
@@ -80,10 +89,13 @@ def test_proposals_arrive_over_the_following_hours_and_paginate(api, http, info)
     )
     ids = [e["node"]["id"] for e in page["edges"] + rest["edges"]]
     assert ids == [e["node"]["id"] for e in everything["edges"]]
-    # A poller's watermark: only what came after the first proposal.
+    # ClientProposalFilter as documented: status_eq filters; a watermark filter is not
+    # documented (a poller keeps the page cursor instead).
+    pending = proposals_of(api, job_id, filter={"status_eq": "PENDING", "country_any": []})
+    assert pending["totalCount"] == everything["totalCount"]
     first_at = everything["edges"][0]["node"]["auditDetails"]["createdDateTime"]
-    later = proposals_of(api, job_id, filter={"createdDateTime_gt": first_at})
-    assert later["totalCount"] == everything["totalCount"] - 1
+    body = api.post(PROPOSALS, {"jobPostingId": job_id, "filter": {"createdDateTime_gt": first_at}})
+    assert 'Field "createdDateTime_gt" is not defined' in body.json()["errors"][0]["message"]
 
 
 def test_shortlist_decline_and_invite(api, http, info):
@@ -99,11 +111,28 @@ def test_shortlist_decline_and_invite(api, http, info):
     invite = """mutation CreateClientJobInvitation($r: ClientJobInvitationCreateRequestInput!) {
       createClientJobInvitation(clientJobInvitationCreateRequest: $r) }"""
 
-    shortlisted = api.data(shortlist, {"r": {"proposalId": first}})["shortlistClientProposal"]
+    profile = """query TalentProfileByProfileKey($k: String!) {
+      talentProfileByProfileKey(profileKey: $k) { personId identity { id ciphertext } } }"""
+
+    request = {"proposalId": first, "jobPostingId": job_id, "shortlisted": True}
+    shortlisted = api.data(shortlist, {"r": request})["shortlistClientProposal"]
     declined = api.data(decline, {"r": {"proposalId": second, "jobPostingId": job_id,
                                         "reason": "budget"}})  # fmt: skip
-    invited = api.data(invite, {"r": {"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
-                                      "message": "Would you apply?"}})  # fmt: skip
+    found = api.data(profile, {"k": "~01a1b2c3d4e5f60005"})["talentProfileByProfileKey"]
+    assert found["identity"] == {"id": found["personId"], "ciphertext": "~01a1b2c3d4e5f60005"}
+    invited = api.data(invite, {"r": {"jobPostingId": job_id, "freelancerId": found["personId"],
+                                      "invitationLetter": "Would you apply?"}})  # fmt: skip
+    # Undocumented names are refused; the job posting must be the proposal's.
+    for wrong, name in (({"jobPostingId": job_id, "profileKey": "~01a1b2c3d4e5f60005",
+                          "freelancerId": found["personId"]}, "profileKey"),
+                        ({"jobPostingId": job_id, "freelancerId": found["personId"],
+                          "message": "Hi"}, "message")):  # fmt: skip
+        body = api.post(invite, {"r": wrong}).json()
+        assert f'Field "{name}" is not defined' in body["errors"][0]["message"]
+    body = api.post(shortlist, {"r": {"proposalId": first}}).json()
+    assert "jobPostingId" in body["errors"][0]["message"]
+    body = api.post(shortlist, {"r": {**request, "jobPostingId": "1"}}).json()
+    assert "is not of job posting" in body["errors"][0]["message"]
 
     assert shortlisted["proposal"]["status"]["status"] == "SHORTLISTED"
     assert declined["declineClientProposal"]["proposal"]["status"]["status"] == "DECLINED"
@@ -122,14 +151,15 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     offer = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "clientProposalId": proposal["id"],
-                "title": "API hardening",
-                "contractType": "HOURLY",
-                "hourlyRate": 80,
-                "weeklyHoursLimit": 20,
-                "messageToFreelancer": "Welcome!",
-            }
+            "offerInput": offer_request(
+                ORG(api),
+                proposal["user"]["id"],
+                "API hardening",
+                rate=80,
+                weekly=20,
+                proposal_id=proposal["id"],
+                job_id=job_id,
+            )
         },
     )
     offer = offer["createOffer"]["offer"]
@@ -175,7 +205,7 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
     body = api.post(TIME_REPORT, {"filter": {"organizationId_eq": design,
                                              "timeReportDate_bt": everything}}).json()  # fmt: skip
     assert "no access to organization" in body["errors"][0]["message"]
-    payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})
+    payments = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})
     billed = [
         r
         for r in payments["transactionHistory"]["transactionDetail"]["transactionHistoryRow"]
@@ -187,14 +217,7 @@ def test_hourly_offer_accepted_logs_hours_and_bills_them(api, http, info):
 def test_declining_persona_declines(api, http, info):
     created = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": GRACE,
-                "title": "Docs",
-                "contractType": "HOURLY",
-                "hourlyRate": 50,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), GRACE, "Docs", rate=50)},
     )
     offer_id = created["createOffer"]["offer"]["id"]
     advance(http, info, 3 * HOUR)
@@ -205,15 +228,12 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
     created = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Landing page",
-                "contractType": "FIXED",
-                "milestones": [
-                    {"description": "Wireframes", "amount": 300},
-                    {"description": "Build", "amount": 700, "dueDate": "2031-01-31"},
-                ],
-            }
+            "offerInput": offer_request(
+                ORG(api),
+                ANA,
+                "Landing page",
+                milestones=[("Wireframes", 300), ("Build", 700, "2031-01-31")],
+            )
         },
     )
     offer = created["createOffer"]["offer"]
@@ -236,17 +256,19 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
       activateMilestone(input: $input) { id state } }"""
     create = """mutation CreateMilestoneV2($input: CreateMilestoneInput!) {
       createMilestoneV2(input: $input) { id state sequenceId description } }"""
-    paid = api.data(approve, {"input": {"milestoneId": milestones[0]["id"]}})
-    funded = api.data(activate, {"input": {"milestoneId": milestones[1]["id"]}})
+    paid = api.data(approve, {"input": {"id": milestones[0]["id"], "paidAmount": "30000"}})
+    funded = api.data(activate, {"input": {"id": milestones[1]["id"]}})
+    old_name = api.post(activate, {"input": {"milestoneId": milestones[1]["id"]}}).json()
+    assert 'Field "milestoneId" is not defined' in old_name["errors"][0]["message"]
     extra = api.data(create, {"input": {"contractId": contract_id, "description": "Polish",
                                         "depositAmount": "15000"}})  # fmt: skip
 
     assert paid["approveMilestone"]["state"] == "PAID"
     assert funded["activateMilestone"]["state"] == "ACTIVE"
     assert extra["createMilestoneV2"]["sequenceId"] == 3
-    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})["transactionHistory"][
-        "transactionDetail"
-    ]["transactionHistoryRow"]
+    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})[
+        "transactionHistory"
+    ]["transactionDetail"]["transactionHistoryRow"]
     fixed = [r for r in rows if r["relatedAssignment"] == contract_id]
     assert [r["type"] for r in fixed] == ["Fixed Price"]
 
@@ -254,14 +276,7 @@ def test_fixed_price_milestones_submit_approve_pay(api, http, info):
 def test_messages_get_replies_and_poll_by_time(api, http, info):
     offer = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Chat",
-                "contractType": "HOURLY",
-                "hourlyRate": 85,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), ANA, "Chat", rate=85)},
     )
     contract_id = tool(
         http,
@@ -276,9 +291,11 @@ def test_messages_get_replies_and_poll_by_time(api, http, info):
     sent = api.data(post, {"input": {"roomId": room_id, "message": "Kick-off tomorrow?"}})
     since = sent["createRoomStoryV2"]["createdDateTime"]
     advance(http, info, 2 * HOUR)
-    stories = api.data(STORIES, {"filter": {"roomId_eq": room_id, "createdDateTime_gt": since}})
+    stories = api.data(STORIES, {"filter": {"roomId_eq": room_id, "storyFilter": {
+        "storyCreatedDateTime_bt": {"rangeStart": since}}}})  # fmt: skip
 
-    replies = [e["node"] for e in stories["roomStories"]["edges"]]
+    mine = sent["createRoomStoryV2"]["id"]
+    replies = [e["node"] for e in stories["roomStories"]["edges"] if e["node"]["id"] != mine]
     assert len(replies) == 1 and replies[0]["user"]["id"] == ANA
     tool(http, info, "act", {"action": "message", "contractId": contract_id, "message": "Done."})
     assert api.data(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]["totalCount"] == 4
@@ -288,14 +305,7 @@ def test_end_contract_both_sides_and_withdraw(api, http, info):
     def hire():
         offer = api.data(
             CREATE_OFFER,
-            {
-                "offerInput": {
-                    "freelancerId": ANA,
-                    "title": "Short job",
-                    "contractType": "HOURLY",
-                    "hourlyRate": 85,
-                }
-            },
+            {"offerInput": offer_request(ORG(api), ANA, "Short job", rate=85)},
         )
         offer_id = offer["createOffer"]["offer"]["id"]
         return tool(http, info, "act", {"action": "accept_offer", "offerId": offer_id})[
@@ -322,14 +332,7 @@ def test_end_contract_both_sides_and_withdraw(api, http, info):
 
     offer = api.data(
         CREATE_OFFER,
-        {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Never mind",
-                "contractType": "HOURLY",
-                "hourlyRate": 85,
-            }
-        },
+        {"offerInput": offer_request(ORG(api), ANA, "Never mind", rate=85)},
     )
     offer_id = offer["createOffer"]["offer"]["id"]
     withdraw = (

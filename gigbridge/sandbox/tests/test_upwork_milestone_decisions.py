@@ -21,6 +21,8 @@ from .upwork_support import (
     Upwork,
     advance,
     app_token,
+    every_transaction,
+    offer_request,
     set_dials,
     tool,
 )
@@ -63,15 +65,12 @@ def _offer(api, http, info) -> tuple[str, str]:
     made = api.data(
         CREATE_OFFER,
         {
-            "offerInput": {
-                "freelancerId": ANA,
-                "title": "Brand refresh",
-                "contractType": "FIXED_PRICE",
-                "milestones": [
-                    {"description": "Logo", "amount": "300.00"},
-                    {"description": "Brand guide", "amount": "700.00"},
-                ],
-            }
+            "offerInput": offer_request(
+                api.info["upwork"]["default_tenant_id"],
+                ANA,
+                "Brand refresh",
+                milestones=[("Logo", "300.00"), ("Brand guide", "700.00")],
+            )
         },
     )["createOffer"]["offer"]
     contract = tool(http, info, "act", {"action": "accept_offer", "offerId": made["id"]})
@@ -133,16 +132,17 @@ def test_approving_pays_cents_within_the_escrow_and_funding_takes_the_id(api, ht
     assert "whole cents" in errors_of(
         api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "250.00"}}
     )
-    assert "alternatives" in errors_of(
-        api, APPROVE, {"input": {"id": logo["id"], "milestoneId": logo["id"]}}
+    assert 'Field "milestoneId" is not defined' in errors_of(
+        api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "100", "milestoneId": "1"}}
     )
+    assert "paidAmount" in errors_of(api, APPROVE, {"input": {"id": logo["id"]}})
     part = {"id": logo["id"], "paidAmount": "25000", "paymentComment": "Thanks",
             "noteToContractor": "Half the icons were not needed."}  # fmt: skip
     paid = api.data(APPROVE, {"input": part})["approveMilestone"]
     assert paid == {"id": logo["id"], "state": "PAID", "payComments": "Thanks"}
-    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": {}})["transactionHistory"][
-        "transactionDetail"
-    ]["transactionHistoryRow"]
+    rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})[
+        "transactionHistory"
+    ]["transactionDetail"]["transactionHistoryRow"]
     [at] = [i for i, r in enumerate(rows) if r["relatedAssignment"] == contract_id]
     assert rows[at]["type"] == "Fixed Price"
     balances = [Decimal("0")] + [Decimal(r["runningChargeableBalance"]["rawValue"]) for r in rows]

@@ -134,6 +134,15 @@ CONTRACT_ROOM = """
 query ContractRoom($contractId: String!) { contractRoom(contractId: $contractId) {
   id roomName contractId latestStory { id message } } }"""
 
+OFFER_ROOM = """
+query OfferRoom($offerId: String!) { offerRoom(offerId: $offerId) { id contractId offerIds } }"""
+
+ROOM_LIST = """
+query RoomList($filter: RoomFilter, $pagination: Pagination) {
+  roomList(filter: $filter, pagination: $pagination) { totalCount
+    edges { node { id contractId offerIds latestStory { id createdDateTime } } }
+    pageInfo { endCursor hasNextPage } } }"""
+
 STORIES = """
 query RoomStories($filter: RoomStoryFilter) { roomStories(filter: $filter) { totalCount
   edges { cursor node { id message createdDateTime user { id name }
@@ -154,7 +163,65 @@ query TransactionHistory($transactionHistoryFilter: TransactionHistoryFilter) {
       transactionCreationDate relatedAssignment runningChargeableBalance { rawValue } } } } }"""
 
 
-def hourly_job(**changes) -> dict:
-    return {"title": "Django upgrade", "description": "Move us to Django 5.2.",
-            "contractType": "HOURLY", "hourlyBudgetMin": 40, "hourlyBudgetMax": 120,
-            "skills": ["Python", "Django"], **changes}  # fmt: skip
+def hourly_job(organization_id: str, skills=("Python", "Django"), **changes) -> dict:
+    """A ``JobPostingCreateRequest`` as the reference documents it; ``changes`` go into its
+    ``jobPostingInfo``."""
+    info = {"title": "Django upgrade", "description": "Move us to Django 5.2.", "type": "HOURLY",
+            "hourlyBudgetMin": "40", "hourlyBudgetMax": "120", **changes}  # fmt: skip
+    return {"organizationId": organization_id, "jobPostingInfo": info,
+            "sandsJobPost": {"additionalSkills": [{"freetext": s} for s in skills]}}  # fmt: skip
+
+
+def team_of(freelancer_id: str) -> str:
+    """A simulated freelancer's own organization (the seed: user id + 10**17)."""
+    return str(int(freelancer_id) + 100_000_000_000_000_000)
+
+
+def cents(dollars) -> dict:
+    """A MoneyInput in the lowest denomination, as offer terms document it."""
+    return {"amount": str(int(round(float(dollars) * 100))), "currency": "USD"}
+
+
+def offer_request(
+    organization_id: str,
+    freelancer_id: str,
+    title: str,
+    *,
+    rate=None,
+    weekly=None,
+    milestones=(),
+    proposal_id: str | None = None,
+    job_id: str | None = None,
+    **changes,
+) -> dict:
+    """A ``CreationOfferInput`` as the reference documents it: hourly with ``rate`` (dollars)
+    and ``weekly``, fixed price with ``milestones`` of (description, dollars[, due])."""
+    if proposal_id:
+        metadata = {"sourceType": "JobApplication", "sourceId": proposal_id}
+    else:
+        metadata = {"sourceType": "Direct"}
+    if job_id:
+        metadata["jobPostingId"] = job_id
+    offer = {"kind": "MARKETPLACE", "offeror": "CLIENT", "clientTeamId": organization_id,
+             "vendorUser": {"userId": freelancer_id, "teamId": team_of(freelancer_id)},
+             "metadata": metadata, "title": title,
+             "deliveryModel": "HOURLY" if rate is not None else "FIXED_PRICE"}  # fmt: skip
+    if rate is not None:
+        offer["hourlyRateTerms"] = {"vendorRate": cents(rate)}
+        if weekly is not None:
+            offer["hourlyRateTerms"]["weeklyLimit"] = str(weekly)
+    else:
+        listed = [{"description": m[0], "amount": cents(m[1]),
+                   **({"dueDate": m[2]} if len(m) > 2 else {})} for m in milestones]  # fmt: skip
+        total = sum(float(m[1]) for m in milestones)
+        offer["milestoneTerms"] = {"budget": cents(total), "milestoneList": listed}
+    return {**offer, **changes}
+
+
+def every_transaction(api: Upwork) -> dict:
+    """A TransactionHistoryFilter for all of the organization's transactions: its accounting
+    entity (organization.company.accountingEntity) over every date."""
+    org = api.data("query Organization { organization { company { accountingEntity } } }")
+    ace = org["organization"]["company"]["accountingEntity"]
+    every_date = {"rangeStart": "2000-01-01", "rangeEnd": "2100-01-01"}
+    return {"aceIds_any": [ace], "transactionDateTime_bt": every_date}

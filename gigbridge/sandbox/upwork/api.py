@@ -1,76 +1,73 @@
 """The GraphQL operations the sandbox serves, by root field, with the inputs they accept.
 
 Every object is looked up within the request's organization (the ``X-Upwork-API-TenantId``
-header, else the user's default organization); others are "not found". Upwork does not document
-its input types, so the sandbox accepts these fields (``!`` required) and answers any other with
-a GraphQL error naming the type and the field. Where Gigbridge's connector
-(``gigbridge.integrations.upwork.operations``) and the sandbox's first guess chose different
-names, both are accepted, written ``connectorName | sandboxName``; giving both is an error.
+header, else the user's default organization); others are "not found". Inputs are Upwork's
+documented input objects (``reference/schema.graphql``, generated from types.ts): every
+documented field is accepted (``inputs.documented``), the ones the sandbox models are checked,
+the others ignored; any other field is a GraphQL error naming the type and the field. Enum
+values Upwork does not publish are the ones assumed in ``reference/schema_overrides.py``.
 
-Money (an amount) is ``{rawValue: "1500.00", currency: "USD"}`` or a plain number or decimal
-string (``inputs.money``). contractType is ``HOURLY`` or ``FIXED_PRICE`` (``FIXED`` also
-accepted; shown back as ``FIXED``). Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-times
-ISO 8601 (naive means UTC) or epoch milliseconds.
+Money: offer terms are ``MoneyInput {amount, currency}`` in cents ("4912" is 49.12 USD),
+milestone amounts (``depositAmount``, ``paidAmount``) cents as strings, job posting amounts
+decimal strings; only USD. Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-times ISO 8601
+(naive means UTC) or epoch milliseconds.
 
-- ``createJobPosting(jobPostingRequest)``: title!, description!, contractType!, budget Money
-  (fixed price), hourlyBudgetMin Money, hourlyBudgetMax Money, skills [String],
-  experienceLevel, visibility, duration, categoryId | category, subcategory, startDate, endDate
-  (both accepted, not modelled). ``updateJobPosting(id, jobPostingRequest)``: the same, all
-  optional, plus status (OPEN|CLOSED). Creating a posting starts the proposals.
+- ``createJobPosting`` / ``updateJobPosting`` (``JobPostingCreateRequest`` / ``UpdateRequest``):
+  organizationId! (the request's), jobPostingInfo {title, description, type HOURLY|FIXED_PRICE
+  (title, description and type needed to create), amount, hourlyBudgetMin, hourlyBudgetMax,
+  experienceLevel, access, startDate <= endDate, status OPEN|CLOSED (CLOSED closes it)},
+  sandsJobPost {skills, additionalSkills: each by freetext or skillId}. Creating a posting
+  starts the proposals.
 - ``contractList(ids)``: up to 100 contracts in one read; unknown ids are left out.
-- ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country.
+- ``clientProposal(id)``: one proposal; its ``user.location`` has the freelancer's country, its
+  ``organization`` the freelancer's own organization.
 - ``clientProposals(jobPostingId, filter, sortAttribute, pagination)``: filter status_eq
   (PENDING SHORTLISTED DECLINED HIRED), createdDateTime_gt, modifiedDateTime_gt;
-  sortAttribute {sortOrder: ASC|DESC}; pagination {first (≤100), after (a cursor)}. Cursors
-  follow creation order, so a poller keeps the last one.
-- ``shortlistClientProposal(clientProposalShortlistRequest)``: proposalId!, jobPostingId,
-  reason, reasonId, message. ``declineClientProposal(clientProposalDeclineRequest)``, exactly as
-  types.ts documents ``ClientProposalDeclineRequest``: proposalId!, jobPostingId! (the
-  proposal's job posting), reason (a reason's id), otherReason, message.
-  ``createClientJobInvitation(clientJobInvitationCreateRequest)``: jobPostingId!, freelancerId
-  or profileKey, message; answers the invitation's id.
-- ``createOffer(offerInput)`` (``CreationOfferInput``): title!, contractType!, description,
-  jobPostingId, and the freelancer: clientProposalId (a vendorUserId given with it must be the
-  proposal's freelancer) or vendorUserId | freelancerId or profileKey. Hourly:
-  hourlyRateTerms {rate Money!, weeklyHoursLimit, manualTimeAllowed (accepted, not modelled)}
-  | hourlyRate Money and weeklyHoursLimit. Fixed price: milestoneTerms {milestones!
-  [{description!, amount Money!, dueDateTime | dueDate}]} | milestones [the same] |
-  fixedPrice Money (one milestone). Terms of the other contract type are an error.
-  contractStartDateTime | startDate, contractEndDateTime (checked, not modelled),
-  messageToContractor | messageToFreelancer. A due or start date-time is kept as its UTC date.
-  ``withdrawOffer(input)``: offerId!, reason, message; answers true.
-- ``endContractByClient(contractId, input)`` (``EndContractInput``, the reference's names):
-  reasonRef!, endDate (accepted, not modelled), feedbackInfo {comment, availabilityScore,
-  communicationScore, cooperationScore, deadlinesScore, qualityScore, skillsScore}. The
-  reasonRef becomes the contract's ``closingReason.reason``.
-- ``createMilestoneV2(input)``, with the names types.ts documents for ``CreateMilestoneInput``:
-  contractId!, description!, depositAmount! (cents as a string, as types.ts documents), dueDate
-  (YYYY-MM-DD), instruction, offerId and attachmentIds [String] (accepted, not modelled).
-  ``activateMilestone(input)`` (funds it): id | milestoneId (one
-  needed), message. ``approveMilestone(input)`` (pays it): id | milestoneId (one needed),
-  paidAmount (cents as a string, as types.ts documents) | amount Money (all when omitted; never
-  more than the escrow), paymentComment | paymentComments | message, noteToContractor | note,
+  sortAttribute {sortOrder: ASC|DESC}; pagination {first (<=100), after (a cursor)}.
+- ``shortlistClientProposal`` (``ClientProposalShortlistRequest``): proposalId!, jobPostingId!
+  (the proposal's), shortlisted! (false takes it back). ``declineClientProposal``
+  (``ClientProposalDeclineRequest``): proposalId!, jobPostingId! (the proposal's), reason,
+  otherReason, message.
+- ``talentProfileByProfileKey(profileKey)``: the freelancer's profile; ``identity.id`` is the
+  user id. ``createClientJobInvitation`` (``ClientJobInvitationCreateRequestInput``):
+  jobPostingId!, freelancerId! (that user id), invitationLetter; answers the invitation's id.
+- ``createOffer(offerInput)`` (``CreationOfferInput``): kind! MARKETPLACE, offeror! CLIENT,
+  clientTeamId! (the request's organization), vendorUser! {userId, teamId: the freelancer's
+  own organization}, metadata! {sourceType JobApplication (sourceId: the vendor's proposal) |
+  JobPosting (sourceId: a job posting) | Direct (no sourceId), jobPostingId (the offer's)},
+  title!, description, contractStartDateTime <= contractEndDateTime, deliveryModel! HOURLY |
+  FIXED_PRICE; hourly: hourlyRateTerms {vendorRate!, weeklyLimit (whole hours, a string)};
+  fixed price: milestoneTerms {budget! (the milestones' sum), milestoneList [{amount!,
+  description!, dueDate}]} (empty: one milestone of the budget). No stipend offers.
+  ``withdrawOffer(input)``: offerId!, message, withdrawalReason; answers true.
+- ``offer(id)``; ``offersByAttribute(filter)`` (``SearchOffersInput``): id!, searchAttribute!
+  JOB_POSTING (the sandbox's only one; the values are not in the reference), states, limit
+  (10; 0 is all), page (from 1), ascendingOrder.
+- ``endContractByClient(contractId, input)`` (``EndContractInput``): reasonRef!, endDate
+  (accepted, not modelled), feedbackInfo {comment, availabilityScore, ...}. The reasonRef
+  becomes the contract's ``closingReason.reason``.
+- ``createMilestoneV2(input)`` (``CreateMilestoneInput``): contractId!, description!,
+  depositAmount!, dueDate, instruction, offerId and attachmentIds (accepted, not modelled).
+  ``activateMilestone(input)`` (funds it): id | milestoneId, message. ``approveMilestone(input)``
+  (pays it): id | milestoneId, paidAmount (all when omitted; never more than the escrow) |
+  amount Money, paymentComment | paymentComments | message, noteToContractor | note,
   bonusAmount and underpaymentReason (accepted, not modelled).
-  ``rejectSubmittedMilestone(input)`` (asks for changes), exactly as types.ts documents
-  ``RejectMilestoneSubmissionInput``: id! (the submission's: a milestone's
-  ``submissionEvents.submission.id``), noteToContractor, attachments! [String] (accepted, not
-  modelled); the milestone is ACTIVE again and the freelancer submits anew.
-- ``contractTimeReport(filter, pagination)``: filter exactly as types.ts documents
-  ``TimeReportFilter``: organizationId_eq! (the request's organization), timeReportDate_bt!
-  {rangeStart, rangeEnd} (YYYYMMDD, YYYY-MM-DD or an ISO timestamp's day; inclusive, either
-  optional), contractIds [String] (only those contracts when given).
-- ``transactionHistory(transactionHistoryFilter)``: aceIds_any (organization ids),
-  transactionDateTime_bt {rangeStart, rangeEnd} (dates are whole days; date-times exact),
-  contractId_eq. Newest last; at most 1000 rows.
-- ``roomStories(filter)``: as types.ts documents ``RoomStoryFilter``: roomId_eq, storyFilter
-  {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive, either optional), pagination
-  {first, after}}; and, for the connector's poll of every room until it uses roomList:
-  contractId_eq, no room (every room of the organization), createdDateTime_gt (since,
-  exclusive), pagination at the top (pagination | storyFilter.pagination). A story's ``room``
-  names its ``contractId`` and ``offerIds``: how a poller finds the contract an accepted offer
-  became. ``createRoomStoryV2(input)``: roomId!, message!.
-- ``contractRoom(contractId)``, ``offer(id)``, ``contractDetails(id, date)``,
-  ``companySelector``, ``organization``: no inputs beyond their documented arguments.
+  ``rejectSubmittedMilestone(input)`` (``RejectMilestoneSubmissionInput``): id! (the
+  submission's), noteToContractor, attachments; the milestone is ACTIVE again.
+- ``contractTimeReport(filter, pagination)`` (``TimeReportFilter``): organizationId_eq! (the
+  request's organization), timeReportDate_bt! {rangeStart, rangeEnd} (inclusive), contractIds.
+- ``transactionHistory(transactionHistoryFilter)`` (``TransactionHistoryFilter``): aceIds_any
+  (needed: the organization's accounting entity, ``organization.company.accountingEntity``),
+  transactionDateTime_bt! {rangeStart, rangeEnd} (dates are whole days; date-times exact);
+  the other documented filters accepted, not modelled. Newest last; at most 1000 rows.
+- ``roomList(filter, pagination, sortOrder)`` (``RoomFilter``): activeSince_eq (rooms with a
+  story or a change at or after it); the other documented fields accepted, not modelled.
+  ``contractRoom(contractId)``; ``offerRoom(offerId)`` (null until the offer is accepted).
+  ``roomStories(filter)`` (``RoomStoryFilter``): roomId_eq!, storyFilter
+  {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive), pagination {first, after}}.
+  ``createRoomStoryV2(input)``: roomId!, message!.
+- ``contractDetails(id, date)``, ``companySelector``, ``organization``: no inputs beyond their
+  documented arguments.
 """
 
 from __future__ import annotations
@@ -84,7 +81,15 @@ from django.db.models import Q
 from ..m365files import clock
 from . import defaults, shapes, simulate
 from .executor import Context, Resolver, UpworkError
-from .inputs import check, date_range, either, pagination, parse_date, parse_datetime
+from .inputs import (
+    check,
+    date_range,
+    documented,
+    money_cents,
+    pagination,
+    parse_date,
+    parse_datetime,
+)
 from .models import (
     ClientUser,
     Contract,
@@ -156,34 +161,71 @@ def organization(ctx: Context) -> dict:
 
 # -- job postings --------------------------------------------------------------------------------
 
-JOB_FIELDS = {
-    "title": "str!", "description": "str!", "contractType": "str!", "budget": "money",
-    "hourlyBudgetMin": "money", "hourlyBudgetMax": "money", "skills": "list",
-    "experienceLevel": "str", "visibility": "str", "duration": "str", "category": "str",
-    "categoryId": "str", "subcategory": "str", "startDate": "date", "endDate": "date",
-}  # fmt: skip
+# JobPostingCreateRequest / JobPostingUpdateRequest and their JobPostingRequestInfo, as the
+# reference documents them: every field accepted, these modelled. Amounts here are decimal
+# strings ("Amount as string containing exact value with dot symbol"), not cents.
+JOB_INFO = {"title": "str", "description": "str", "type": "str", "amount": "num",
+            "hourlyBudgetMin": "num", "hourlyBudgetMax": "num", "experienceLevel": "str",
+            "access": "str", "status": "str", "startDate": "date", "endDate": "date"}  # fmt: skip
+SANDS_JOB_POST = {"skills": "list", "additionalSkills": "list"}
 
 
-def _job_request(value, type_name: str, fields: dict) -> dict:
+def _job_request(ctx: Context, value, type_name: str) -> dict:
+    """The request's modelled fields (None when not given): title, description, kind, budget,
+    hourly_min, hourly_max, experience_level, visibility, status, skills."""
+    fields = documented(type_name, organizationId="str!", jobPostingInfo="obj", sandsJobPost="obj")
     data = check(value, type_name, fields)
-    either(data, type_name, "category", "categoryId")
-    if data["startDate"] and data["endDate"] and data["endDate"] < data["startDate"]:
-        raise UpworkError(f'Field "{type_name}.endDate" is before its startDate.')
-    for name in ("budget", "hourlyBudgetMin", "hourlyBudgetMax"):
-        if data[name] is not None and data[name] < 0:
-            raise UpworkError(f'Field "{type_name}.{name}" must not be negative.')
-    return data
+    if data["organizationId"] != ctx.organization.id:
+        raise UpworkError(
+            f"User has no access to organization {data['organizationId']!r} in this request.",
+            "FORBIDDEN",
+        )
+    where = f"{type_name}.jobPostingInfo"
+    info = check(data["jobPostingInfo"], "JobPostingRequestInfo",
+                 documented("JobPostingRequestInfo", **JOB_INFO))  # fmt: skip
+    if info["startDate"] and info["endDate"] and info["endDate"] < info["startDate"]:
+        raise UpworkError(f'Field "{where}.endDate" is before its startDate.')
+    for name in ("amount", "hourlyBudgetMin", "hourlyBudgetMax"):
+        if info[name] is not None and info[name] < 0:
+            raise UpworkError(f'Field "{where}.{name}" must not be negative.')
+    status = info["status"]
+    if status is not None and status not in {"OPEN", "CLOSED"}:
+        raise UpworkError(f'Field "{where}.status" must be OPEN or CLOSED, not {status!r}.')
+    return {
+        "title": info["title"], "description": info["description"],
+        "kind": _contract_type(info["type"], f"{where}.type"), "budget": info["amount"],
+        "hourly_min": info["hourlyBudgetMin"], "hourly_max": info["hourlyBudgetMax"],
+        "experience_level": info["experienceLevel"], "visibility": info["access"],
+        "status": status, "skills": _skills(data["sandsJobPost"], f"{type_name}.sandsJobPost"),
+    }  # fmt: skip
+
+
+def _skills(value, where: str) -> list[str] | None:
+    """Skill names from ``SandsJobPostRequest``: ``skills`` (``JobPostingSkillInput``) and
+    ``additionalSkills`` (``JobPostingAdditionalSkillInput``), by free text, else by id."""
+    if value is None:
+        return None
+    sands = check(value, "SandsJobPostRequest", documented("SandsJobPostRequest", **SANDS_JOB_POST))
+    names = []
+    for field, type_name in (("skills", "JobPostingSkillInput"),
+                             ("additionalSkills", "JobPostingAdditionalSkillInput")):  # fmt: skip
+        for index, item in enumerate(sands[field] or []):
+            skill = check(item, f"{where}.{field}[{index}]", documented(type_name))
+            name = skill["freetext"] or skill["skillId"]
+            if not name:
+                raise UpworkError(f'Field "{where}.{field}[{index}]" needs freetext or skillId.')
+            names.append(str(name))
+    return names
 
 
 def _contract_type(value: str | None, where: str) -> str | None:
+    """HOURLY or FIXED_PRICE (``JobPostType``, ``CreateOfferDeliveryModelInput``: values
+    assumed in reference/schema_overrides.py), kept as HOURLY or FIXED."""
     if value is None:
         return None
-    normal = value.upper().replace("FIXED_PRICE", "FIXED")
-    if normal not in {"HOURLY", "FIXED"}:
-        raise UpworkError(
-            f'Field "{where}" must be HOURLY or FIXED_PRICE (or FIXED), not {value!r}.'
-        )
-    return normal
+    if value not in {"HOURLY", "FIXED_PRICE"}:
+        raise UpworkError(f'Field "{where}" must be HOURLY or FIXED_PRICE, not {value!r}.')
+    return "FIXED" if value == "FIXED_PRICE" else value
 
 
 def _saved(job: JobPosting) -> dict:
@@ -201,13 +243,18 @@ def _saved(job: JobPosting) -> dict:
 
 
 def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N803
-    data = _job_request(jobPostingRequest, "JobPostingCreateRequest", JOB_FIELDS)
-    kind = _contract_type(data["contractType"], "JobPostingCreateRequest.contractType")
+    where = "JobPostingCreateRequest"
+    data = _job_request(ctx, jobPostingRequest, where)
+    for name, field in (("title", "title"), ("description", "description"), ("kind", "type")):
+        if not data[name]:
+            raise UpworkError(f'Field "{where}.jobPostingInfo.{field}" is needed to post a job.')
+    if data["status"] == "CLOSED":
+        raise UpworkError(f'Field "{where}.jobPostingInfo.status": a new posting is not CLOSED.')
     job = JobPosting.objects.create(
         organization=ctx.organization, created_by=ctx.user, title=data["title"],
-        description=data["description"], contract_type=kind, budget=data["budget"],
-        hourly_min=data["hourlyBudgetMin"], hourly_max=data["hourlyBudgetMax"],
-        skills=data["skills"] or [], experience_level=data["experienceLevel"] or "",
+        description=data["description"], contract_type=data["kind"], budget=data["budget"],
+        hourly_min=data["hourly_min"], hourly_max=data["hourly_max"],
+        skills=data["skills"] or [], experience_level=data["experience_level"] or "",
         visibility=data["visibility"] or "PUBLIC",
     )  # fmt: skip
     simulate.on_job_created(job)
@@ -215,24 +262,19 @@ def create_job_posting(ctx: Context, jobPostingRequest=None) -> dict:  # noqa: N
 
 
 def update_job_posting(ctx: Context, id=None, jobPostingRequest=None) -> dict:  # noqa: A002,N803
+    """Changes what is given; ``jobPostingInfo.status`` CLOSED closes the posting (the only
+    documented way: no close or delete operation is documented)."""
     job = JobPosting.by_uid(id, organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", id)
-    fields = {name: kind.rstrip("!") for name, kind in JOB_FIELDS.items()} | {"status": "str"}
-    data = _job_request(jobPostingRequest, "JobPostingUpdateRequest", fields)
+    data = _job_request(ctx, jobPostingRequest, "JobPostingUpdateRequest")
     simple = {"title": "title", "description": "description", "budget": "budget",
-              "hourlyBudgetMin": "hourly_min", "hourlyBudgetMax": "hourly_max",
-              "skills": "skills", "experienceLevel": "experience_level",
-              "visibility": "visibility"}  # fmt: skip
+              "hourly_min": "hourly_min", "hourly_max": "hourly_max", "skills": "skills",
+              "experience_level": "experience_level", "visibility": "visibility",
+              "kind": "contract_type", "status": "status"}  # fmt: skip
     for name, attribute in simple.items():
         if data[name] is not None:
             setattr(job, attribute, data[name])
-    if data["contractType"] is not None:
-        job.contract_type = _contract_type(data["contractType"], "contractType")
-    if data["status"] is not None:
-        if data["status"].upper() not in {"OPEN", "CLOSED"}:
-            raise UpworkError('Field "JobPostingUpdateRequest.status" must be OPEN or CLOSED.')
-        job.status = data["status"].upper()
     job.version += 1
     job.modified = clock.now()
     job.save()
@@ -252,20 +294,17 @@ def client_proposals(
     job = JobPosting.by_uid(jobPostingId, organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", jobPostingId)
+    # Documented filters: status_eq is modelled, the others accepted and not modelled.
     wanted = check(
-        filter, "ClientProposalFilter",
-        {"status_eq": "str", "createdDateTime_gt": "datetime", "modifiedDateTime_gt": "datetime"},
-    )  # fmt: skip
-    order = check(
-        sortAttribute, "ClientProposalSortAttribute", {"field": "str", "sortOrder": "str"}
+        filter, "ClientProposalFilter", documented("ClientProposalFilter", status_eq="str")
     )
+    order = {"sortOrder": None}
+    if sortAttribute is not None:
+        order = check(sortAttribute, "ClientProposalSortAttribute",
+                      documented("ClientProposalSortAttribute", sortOrder="str!"))  # fmt: skip
     rows = Proposal.objects.filter(job=job).select_related("freelancer", "job")
     if wanted["status_eq"]:
         rows = rows.filter(status=wanted["status_eq"].upper())
-    if wanted["createdDateTime_gt"]:
-        rows = rows.filter(created__gt=wanted["createdDateTime_gt"])
-    if wanted["modifiedDateTime_gt"]:
-        rows = rows.filter(modified__gt=wanted["modifiedDateTime_gt"])
     first, after = _pagination(pagination)
     descending = (order["sortOrder"] or "ASC").upper() == "DESC"
     return connection(rows, first, after, shapes.proposal, descending)
@@ -283,10 +322,6 @@ def _pagination(value):
     return pagination(value)
 
 
-PROPOSAL_REQUEST = {"proposalId": "str!", "jobPostingId": "str", "reason": "str",
-                    "reasonId": "str", "message": "str"}  # fmt: skip
-
-
 def _proposal(ctx: Context, proposal_id) -> Proposal:
     found = Proposal.by_uid(proposal_id, job__organization=ctx.organization)
     if found is None:
@@ -294,11 +329,28 @@ def _proposal(ctx: Context, proposal_id) -> Proposal:
     return found
 
 
-def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None) -> dict:  # noqa: N803
-    data = check(clientProposalShortlistRequest, "ClientProposalShortlistRequest", PROPOSAL_REQUEST)
+def _proposal_of_job(ctx: Context, data: dict, where: str) -> Proposal:
     proposal = _proposal(ctx, data["proposalId"])
-    if proposal.status == "PENDING":
-        proposal.status = "SHORTLISTED"
+    if data["jobPostingId"] != proposal.job.uid:
+        raise UpworkError(
+            f'Field "{where}.jobPostingId": proposal {proposal.uid} is not of job posting '
+            f"{data['jobPostingId']!r}."
+        )
+    return proposal
+
+
+def shortlist_client_proposal(ctx: Context, clientProposalShortlistRequest=None) -> dict:  # noqa: N803
+    """``ClientProposalShortlistRequest`` as documented: proposalId!, jobPostingId! (the
+    proposal's), shortlisted! (true shortlists a pending proposal, false takes a shortlisted
+    one back to pending)."""
+    where = "ClientProposalShortlistRequest"
+    data = check(clientProposalShortlistRequest, where, documented(where, shortlisted="bool!"))
+    proposal = _proposal_of_job(ctx, data, where)
+    wanted, current = (
+        ("SHORTLISTED", "PENDING") if data["shortlisted"] else ("PENDING", "SHORTLISTED")
+    )
+    if proposal.status == current:
+        proposal.status = wanted
         proposal.touch(None, "status")
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
@@ -311,12 +363,7 @@ DECLINE_REQUEST = {"proposalId": "str!", "jobPostingId": "str!", "reason": "str"
 def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> dict:  # noqa: N803
     where = "ClientProposalDeclineRequest"
     data = check(clientProposalDeclineRequest, where, DECLINE_REQUEST)
-    proposal = _proposal(ctx, data["proposalId"])
-    if data["jobPostingId"] != proposal.job.uid:
-        raise UpworkError(
-            f'Field "{where}.jobPostingId": proposal {proposal.uid} is not of job posting '
-            f"{data['jobPostingId']!r}."
-        )
+    proposal = _proposal_of_job(ctx, data, where)
     if proposal.status in {"HIRED", "OFFERED"}:
         raise UpworkError(f"Proposal {proposal.uid} is {proposal.status} and cannot be declined.")
     reason = data["reason"] or data["otherReason"] or data["message"] or ""
@@ -325,142 +372,178 @@ def decline_client_proposal(ctx: Context, clientProposalDeclineRequest=None) -> 
     return {"proposal": shapes.proposal(proposal), "status": "SUCCESS"}
 
 
-def _freelancer(freelancer_id, profile_key, where: str) -> Freelancer:
-    found = None
-    if freelancer_id:
-        found = Freelancer.objects.filter(id=freelancer_id).first()
-    elif profile_key:
-        found = Freelancer.objects.filter(profile_key=profile_key).first()
-    else:
-        raise UpworkError(f'"{where}" needs freelancerId or profileKey.')
-    if found is None:
-        raise UpworkError(f"Freelancer {freelancer_id or profile_key!r} not found.", "NOT_FOUND")
-    return found
-
-
 def create_client_job_invitation(ctx: Context, clientJobInvitationCreateRequest=None) -> str:  # noqa: N803
+    """``ClientJobInvitationCreateRequestInput`` as documented: jobPostingId!, freelancerId! (the
+    freelancer's user id: ``talentProfileByProfileKey`` gives it for a profile key),
+    invitationLetter. Answers the invitation's id."""
     where = "ClientJobInvitationCreateRequestInput"
-    data = check(
-        clientJobInvitationCreateRequest, where,
-        {"jobPostingId": "str!", "freelancerId": "str", "profileKey": "str", "message": "str"},
-    )  # fmt: skip
+    data = check(clientJobInvitationCreateRequest, where, documented(where))
     job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
     if job is None:
         raise _not_found("Job posting", data["jobPostingId"])
-    person = _freelancer(data["freelancerId"], data["profileKey"], where)
+    person = Freelancer.objects.filter(id=data["freelancerId"]).first()
+    if person is None:
+        raise UpworkError(f"Freelancer {data['freelancerId']!r} not found.", "NOT_FOUND")
     invitation = Invitation.objects.create(
-        job=job, freelancer=person, message=data["message"] or ""
+        job=job, freelancer=person, message=data["invitationLetter"] or ""
     )
     simulate.on_invitation(invitation)
     return invitation.uid
 
 
+def talent_profile_by_profile_key(ctx: Context, profileKey=None) -> dict:  # noqa: N803
+    """A freelancer's profile by its key (the ciphertext, ``~01…``): ``personId`` and
+    ``identity.id`` are the user id that invitations and offers take."""
+    person = Freelancer.objects.filter(profile_key=profileKey).first()
+    if person is None:
+        raise UpworkError(f"Profile {profileKey!r} not found.", "NOT_FOUND")
+    return shapes.talent_profile(person)
+
+
 # -- offers and contracts ------------------------------------------------------------------------
 
-OFFER_FIELDS = {
-    "title": "str!", "contractType": "str!", "clientProposalId": "str", "freelancerId": "str",
-    "vendorUserId": "str", "profileKey": "str", "jobPostingId": "str", "description": "str",
-    "messageToFreelancer": "str", "messageToContractor": "str", "hourlyRate": "money",
-    "weeklyHoursLimit": "int", "hourlyRateTerms": "obj", "fixedPrice": "money",
-    "milestones": "list", "milestoneTerms": "obj", "startDate": "date",
-    "contractStartDateTime": "datetime", "contractEndDateTime": "datetime",
-}  # fmt: skip
-HOURLY_TERMS = {"rate": "money!", "weeklyHoursLimit": "int", "manualTimeAllowed": "bool"}
-MILESTONE_TERMS = {"milestones": "list!"}
-MILESTONE_PLAN = {"description": "str!", "amount": "money!", "dueDate": "date",
-                  "dueDateTime": "datetime"}  # fmt: skip
+# CreationOfferInput and the input types it reaches, as the reference documents them: every
+# field accepted, these modelled. Offer amounts are MoneyInput in cents ("so USD 49.12 would be
+# 4912"). The sandbox makes marketplace offers by a client (kind MARKETPLACE, offeror CLIENT).
+OFFER_INPUT = {"kind": "str!", "offeror": "str!", "clientTeamId": "str!", "vendorUser": "obj!",
+               "metadata": "obj!", "title": "str!", "description": "str",
+               "contractStartDateTime": "datetime", "contractEndDateTime": "datetime",
+               "hourlyRateTerms": "obj", "milestoneTerms": "obj", "stipendTerms": "obj",
+               "deliveryModel": "str!"}  # fmt: skip
+OFFER_METADATA = {"sourceType": "str!", "sourceId": "str", "jobPostingId": "str"}
+HOURLY_TERMS = {"vendorRate": "obj!", "weeklyLimit": "str", "manualTimeAllowed": "bool"}
+MILESTONE_TERMS = {"budget": "obj!", "milestoneList": "list"}
+OFFER_MILESTONE = {"amount": "obj!", "description": "str!", "dueDate": "date",
+                   "instructions": "str"}  # fmt: skip
 
 
-def _due(data: dict, where: str) -> dt.date | None:
-    """``dueDate`` (a date) or ``dueDateTime`` (kept as its UTC date)."""
-    due = either(data, where, "dueDate", "dueDateTime")
-    return due.astimezone(dt.UTC).date() if isinstance(due, dt.datetime) else due
-
-
-def _offer_person(ctx: Context, data: dict, where: str):
-    """(freelancer, proposal, job) from clientProposalId or freelancerId/vendorUserId/profileKey."""
-    person_id = either(data, where, "freelancerId", "vendorUserId")
-    if data["clientProposalId"]:
-        proposal = _proposal(ctx, data["clientProposalId"])
-        person = proposal.freelancer
-        if person_id and person_id != person.id:
+def _offer_source(ctx: Context, value, person: Freelancer, where: str):
+    """(proposal, job) from ``OfferMetadataInput`` as its doc says: sourceType JobApplication
+    (sourceId: the proposal, jobPostingId: its job), JobPosting (sourceId: the job posting) or
+    Direct (no sourceId)."""
+    meta = check(value, "OfferMetadataInput", documented("OfferMetadataInput", **OFFER_METADATA))
+    kind, source = meta["sourceType"], meta["sourceId"]
+    proposal = job = None
+    if kind == "JobApplication":
+        if not source:
+            raise UpworkError(f'Field "{where}.sourceId" must name the proposal (JobApplication).')
+        proposal = _proposal(ctx, source)
+        job = proposal.job
+        if proposal.freelancer_id != person.id:
             raise UpworkError(
-                f"Proposal {proposal.uid} is by freelancer {person.id}, not {person_id}."
+                f"Proposal {proposal.uid} is by freelancer {proposal.freelancer_id}, "
+                f"not {person.id}."
             )
-        return person, proposal, proposal.job
-    return _freelancer(person_id, data["profileKey"], where), None, None
+    elif kind == "JobPosting":
+        job = JobPosting.by_uid(source, organization=ctx.organization)
+        if job is None:
+            raise _not_found("Job posting", source)
+    elif kind == "Direct":
+        if source:
+            raise UpworkError(f'Field "{where}.sourceId" must be null for a Direct offer.')
+    else:
+        raise UpworkError(
+            f'Field "{where}.sourceType" must be JobPosting, JobApplication or Direct.'
+        )
+    if meta["jobPostingId"] and meta["jobPostingId"] != (job.uid if job else None):
+        raise UpworkError(f'Field "{where}.jobPostingId" is not the offer\'s job posting.')
+    return proposal, job
 
 
-def _offer_plan(data: dict, title: str, where: str) -> list[dict]:
-    terms = data["milestoneTerms"]
-    if terms is not None:
-        terms = check(terms, f"{where}.milestoneTerms", MILESTONE_TERMS)["milestones"]
-        if not isinstance(terms, list):
-            raise UpworkError(f'Field "{where}.milestoneTerms.milestones" must be a list.')
-    items = either({"milestones": data["milestones"], "milestoneTerms": terms}, where,
-                   "milestones", "milestoneTerms")  # fmt: skip
+def _offer_vendor(value, where: str) -> Freelancer:
+    """``VendorUserInput``: the freelancer's user id and their own (sole proprietor) team."""
+    vendor = check(value, "VendorUserInput", documented("VendorUserInput"))
+    person = Freelancer.objects.filter(id=vendor["userId"]).first()
+    if person is None:
+        raise UpworkError(f"Freelancer {vendor['userId']!r} not found.", "NOT_FOUND")
+    if vendor["teamId"] != person.organization_id:
+        raise UpworkError(
+            f'Field "{where}.teamId" must be the freelancer\'s organization '
+            f"({person.organization_id}), not {vendor['teamId']!r}."
+        )
+    return person
+
+
+def _hourly_terms(value, where: str) -> tuple[Decimal, int | None]:
+    terms = check(value, "OfferHourlyRateTerms", documented("OfferHourlyRateTerms", **HOURLY_TERMS))
+    rate = money_cents(terms["vendorRate"], f"{where}.vendorRate")
+    if rate <= 0:
+        raise UpworkError(f'Field "{where}.vendorRate.amount" must be above 0.')
+    limit = terms["weeklyLimit"]
+    if limit is not None and not limit.isdigit():
+        raise UpworkError(f'Field "{where}.weeklyLimit" must be whole hours, not {limit!r}.')
+    return rate, int(limit) if limit is not None else None
+
+
+def _milestone_plan(value, title: str, where: str) -> list[dict]:
+    """``OfferMilestoneTerms``: the budget, and the milestones that make it up (one milestone
+    of the whole budget, named after the offer, when the list is empty)."""
+    terms = check(
+        value, "OfferMilestoneTerms", documented("OfferMilestoneTerms", **MILESTONE_TERMS)
+    )
+    budget = money_cents(terms["budget"], f"{where}.budget")
+    if budget <= 0:
+        raise UpworkError(f'Field "{where}.budget.amount" must be above 0.')
     plan = []
-    for index, item in enumerate(items or []):
-        at = f"{where}.milestones[{index}]"
-        milestone = check(item, at, MILESTONE_PLAN)
-        if milestone["amount"] <= 0:
-            raise UpworkError(f'Field "{at}.amount" must be above 0.')
-        due = _due(milestone, at)
-        plan.append({"description": milestone["description"], "amount": str(milestone["amount"]),
+    for index, item in enumerate(terms["milestoneList"] or []):
+        at = f"{where}.milestoneList[{index}]"
+        milestone = check(item, "OfferTermsMilestoneInput",
+                          documented("OfferTermsMilestoneInput", **OFFER_MILESTONE))  # fmt: skip
+        amount = money_cents(milestone["amount"], f"{at}.amount")
+        if amount <= 0:
+            raise UpworkError(f'Field "{at}.amount.amount" must be above 0.')
+        due = milestone["dueDate"]
+        plan.append({"description": milestone["description"], "amount": str(amount),
                      "dueDate": due.isoformat() if due else None})  # fmt: skip
-    if not plan and data["fixedPrice"]:
-        plan = [{"description": title, "amount": str(data["fixedPrice"]), "dueDate": None}]
     if not plan:
-        raise UpworkError("A fixed-price offer needs fixedPrice or milestones (milestoneTerms).")
+        return [{"description": title, "amount": str(budget), "dueDate": None}]
+    total = sum((Decimal(p["amount"]) for p in plan), Decimal(0))
+    if total != budget:
+        raise UpworkError(
+            f'Field "{where}.budget" ({budget:.2f}) is not the sum of its milestones ({total:.2f}).'
+        )
     return plan
 
 
 def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
     where = "CreationOfferInput"
-    data = check(offerInput, where, OFFER_FIELDS)
-    kind = _contract_type(data["contractType"], f"{where}.contractType")
-    person, proposal, job = _offer_person(ctx, data, where)
-    if data["jobPostingId"]:
-        job = JobPosting.by_uid(data["jobPostingId"], organization=ctx.organization)
-        if job is None:
-            raise _not_found("Job posting", data["jobPostingId"])
-    message = either(data, where, "messageToFreelancer", "messageToContractor")
-    start = either(data, where, "startDate", "contractStartDateTime")
-    if isinstance(start, dt.datetime):
-        start = start.astimezone(dt.UTC).date()
-    end = data["contractEndDateTime"]
-    if start and end and end.astimezone(dt.UTC).date() < start:
+    data = check(offerInput, where, documented(where, **OFFER_INPUT))
+    if data["kind"] != "MARKETPLACE" or data["offeror"] != "CLIENT":
+        raise UpworkError(
+            f'Fields "{where}.kind" and "offeror": the sandbox makes MARKETPLACE offers by the '
+            f"CLIENT, not {data['kind']} by {data['offeror']}."
+        )
+    if data["clientTeamId"] != ctx.organization.id:
+        raise UpworkError(
+            f"User has no access to team {data['clientTeamId']!r} in this request.", "FORBIDDEN"
+        )
+    kind = _contract_type(data["deliveryModel"], f"{where}.deliveryModel")
+    person = _offer_vendor(data["vendorUser"], f"{where}.vendorUser")
+    proposal, job = _offer_source(ctx, data["metadata"], person, f"{where}.metadata")
+    start, end = data["contractStartDateTime"], data["contractEndDateTime"]
+    if start and end and end < start:
         raise UpworkError(f'Field "{where}.contractEndDateTime" is before the contract start.')
+    if data["stipendTerms"] is not None:
+        raise UpworkError(f'Field "{where}.stipendTerms": the sandbox makes no stipend offers.')
     plan, rate, limit = [], None, None
     if kind == "HOURLY":
-        if data["milestoneTerms"] is not None or data["milestones"] or data["fixedPrice"]:
-            raise UpworkError(f"An hourly offer takes hourlyRateTerms, not milestones ({where}).")
-        terms = {"rate": None, "weeklyHoursLimit": None}
-        if data["hourlyRateTerms"] is not None:
-            terms = check(data["hourlyRateTerms"], f"{where}.hourlyRateTerms", HOURLY_TERMS)
-        rate = either({"hourlyRate": data["hourlyRate"], "hourlyRateTerms.rate": terms["rate"]},
-                      where, "hourlyRate", "hourlyRateTerms.rate")  # fmt: skip
-        limit = either(
-            {"weeklyHoursLimit": data["weeklyHoursLimit"],
-             "hourlyRateTerms.weeklyHoursLimit": terms["weeklyHoursLimit"]},
-            where, "weeklyHoursLimit", "hourlyRateTerms.weeklyHoursLimit",
-        )  # fmt: skip
-        if rate is None or rate <= 0:
+        if data["milestoneTerms"] is not None or data["hourlyRateTerms"] is None:
             raise UpworkError(
-                f'An hourly offer needs "{where}.hourlyRateTerms.rate" (or hourlyRate) above 0.'
+                f"An hourly offer takes hourlyRateTerms, not milestoneTerms ({where})."
             )
-        if limit is not None and limit < 0:
-            raise UpworkError(f'Field "{where}.hourlyRateTerms.weeklyHoursLimit" is negative.')
+        rate, limit = _hourly_terms(data["hourlyRateTerms"], f"{where}.hourlyRateTerms")
     else:
-        if data["hourlyRateTerms"] is not None or data["hourlyRate"] is not None:
-            raise UpworkError(f"A fixed-price offer takes milestones, not hourly terms ({where}).")
-        plan = _offer_plan(data, data["title"], where)
+        if data["hourlyRateTerms"] is not None or data["milestoneTerms"] is None:
+            raise UpworkError(
+                f"A fixed-price offer takes milestoneTerms, not hourly terms ({where})."
+            )
+        plan = _milestone_plan(data["milestoneTerms"], data["title"], f"{where}.milestoneTerms")
     total = sum((Decimal(p["amount"]) for p in plan), Decimal(0)) if plan else None
     offer = Offer.objects.create(
         organization=ctx.organization, created_by=ctx.user, job=job, proposal=proposal,
         freelancer=person, title=data["title"], description=data["description"] or "",
-        message=message or "", kind=kind, hourly_rate=rate, weekly_limit=limit,
-        fixed_amount=total, milestones=plan, start_date=start,
+        kind=kind, hourly_rate=rate, weekly_limit=limit, fixed_amount=total, milestones=plan,
+        start_date=start.astimezone(dt.UTC).date() if start else None,
     )  # fmt: skip
     if proposal is not None:
         proposal.status = "OFFERED"
@@ -470,15 +553,13 @@ def create_offer(ctx: Context, offerInput=None) -> dict:  # noqa: N803
 
 
 def withdraw_offer(ctx: Context, input=None) -> bool:  # noqa: A002
-    data = check(
-        input, "WithdrawOfferInput", {"offerId": "str!", "reason": "str", "message": "str"}
-    )
+    data = check(input, "WithdrawOfferInput", documented("WithdrawOfferInput"))
     offer = Offer.by_uid(data["offerId"], organization=ctx.organization)
     if offer is None:
         raise _not_found("Offer", data["offerId"])
     if offer.state != "OPEN":
         raise UpworkError(f"Offer {offer.uid} is {offer.state} and cannot be withdrawn.")
-    offer.state, offer.reason = "WITHDRAWN", data["reason"] or ""
+    offer.state, offer.reason = "WITHDRAWN", data["withdrawalReason"] or data["message"] or ""
     offer.touch(None, "state", "reason")
     return True
 
@@ -488,6 +569,34 @@ def offer(ctx: Context, id=None) -> dict:  # noqa: A002
     if found is None:
         raise _not_found("Offer", id)
     return shapes.offer(found)
+
+
+# The reference's SearchOffersInput. The scrape has no OfferSearchAttribute or OfferLegacyState
+# values: the sandbox searches by JOB_POSTING (``id``: a job posting's) and filters by its own
+# offer states (OPEN ACCEPTED DECLINED WITHDRAWN), assumed like the overrides' enum values.
+SEARCH_OFFERS = {"id": "str!", "searchAttribute": "str!", "states": "list", "limit": "int",
+                 "page": "int", "ascendingOrder": "bool"}  # fmt: skip
+
+
+def offers_by_attribute(ctx: Context, filter=None) -> dict:  # noqa: A002
+    where = "SearchOffersInput"
+    data = check(filter, where, documented(where, **SEARCH_OFFERS))
+    if data["searchAttribute"] != "JOB_POSTING":
+        raise UpworkError(f'Field "{where}.searchAttribute": the sandbox searches by JOB_POSTING.')
+    job = JobPosting.by_uid(data["id"], organization=ctx.organization)
+    if job is None:
+        raise _not_found("Job posting", data["id"])
+    rows = Offer.objects.filter(job=job).select_related("freelancer", "organization")
+    if data["states"]:
+        rows = rows.filter(state__in=[str(state).upper() for state in data["states"]])
+    limit = 10 if data["limit"] is None else data["limit"]  # documented: default 10, 0 = all
+    page = 1 if data["page"] is None else data["page"]  # documented: from 1
+    if limit < 0 or page < 1:
+        raise UpworkError(f'Fields "{where}.limit" and "page" must be >= 0 and >= 1.')
+    rows = rows.order_by("pk" if data["ascendingOrder"] is not False else "-pk")
+    if limit:
+        rows = rows[(page - 1) * limit : page * limit]
+    return {"offers": [shapes.offer(row) for row in rows]}
 
 
 MAX_CONTRACT_LIST = 100
@@ -579,11 +688,8 @@ def create_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
 
 
 def activate_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
-    data = check(
-        input, "ActivateMilestoneInput", {"id": "str", "milestoneId": "str", "message": "str"}
-    )
-    milestone = _milestone(ctx, either(data, "ActivateMilestoneInput", "id", "milestoneId",
-                                       required=True))  # fmt: skip
+    data = check(input, "ActivateMilestoneInput", documented("ActivateMilestoneInput"))
+    milestone = _milestone(ctx, data["id"])
     if milestone.state != "NOT_FUNDED":
         raise UpworkError(f"Milestone {milestone.uid} is {milestone.state}, not NOT_FUNDED.")
     now = clock.now()
@@ -604,21 +710,9 @@ def _cents(value: str | None, where: str) -> Decimal | None:
 
 def approve_milestone(ctx: Context, input=None) -> dict:  # noqa: A002
     where = "ApproveMilestoneInput"
-    data = check(
-        input, where,
-        {"id": "str", "milestoneId": "str", "paidAmount": "str", "amount": "money",
-         "bonusAmount": "str", "paymentComment": "str", "paymentComments": "str",
-         "message": "str", "underpaymentReason": "str", "noteToContractor": "str",
-         "note": "str"},
-    )  # fmt: skip
-    milestone_id = either(data, where, "id", "milestoneId", required=True)
-    comments = either(data, where, "paymentComment", "paymentComments", "message")
-    either(data, where, "noteToContractor", "note")  # accepted, not modelled
-    paid = either(
-        {"paidAmount": _cents(data["paidAmount"], f"{where}.paidAmount"),
-         "amount": data["amount"]},
-        where, "paidAmount", "amount",
-    )  # fmt: skip
+    data = check(input, where, documented(where))
+    milestone_id, comments = data["id"], data["paymentComment"]
+    paid = _cents(data["paidAmount"], f"{where}.paidAmount")
     _cents(data["bonusAmount"], f"{where}.bonusAmount")  # accepted, not modelled
     if paid is not None and paid <= 0:
         raise UpworkError(f'Field "{where}.paidAmount" must be above 0.')
@@ -718,18 +812,30 @@ def _bound(value, end: bool) -> dt.datetime | None:
     return parse_datetime(value)
 
 
+# The reference's TransactionHistoryFilter: aceIds_any (the accounting entities whose
+# transactions to collect: organization.company.accountingEntity) and transactionDateTime_bt
+# are modelled, the other documented filters accepted and not modelled.
+TRANSACTION_FILTER = {"aceIds_any": "list", "transactionDateTime_bt": "obj!"}
+
+
 def transaction_history(ctx: Context, transactionHistoryFilter=None) -> dict:  # noqa: N803
-    data = check(
-        transactionHistoryFilter, "TransactionHistoryFilter",
-        {"aceIds_any": "list", "transactionDateTime_bt": "obj", "contractId_eq": "str"},
-    )  # fmt: skip
-    org_ids = data["aceIds_any"] or [ctx.organization.id]
-    if any(str(i) != ctx.organization.id for i in org_ids):
-        raise UpworkError("aceIds_any may only name the organization of this request.", "FORBIDDEN")
+    where = "TransactionHistoryFilter"
+    data = check(transactionHistoryFilter, where, documented(where, **TRANSACTION_FILTER))
+    ace = ctx.organization.accounting_entity
+    if not data["aceIds_any"]:
+        raise UpworkError(
+            f'Field "{where}.aceIds_any" must name the accounting entity '
+            "(organization.company.accountingEntity)."
+        )
+    if any(str(i) != ace for i in data["aceIds_any"]):
+        raise UpworkError(
+            "aceIds_any may only name the accounting entity of this request's organization.",
+            "FORBIDDEN",
+        )
     rows = Payment.objects.filter(organization=ctx.organization).select_related(
         "contract__freelancer", "organization"
     )
-    if data["transactionDateTime_bt"] is not None:
+    if data["transactionDateTime_bt"] is not None:  # required: coerced and checked above
         bounds = check(
             data["transactionDateTime_bt"], "TransactionHistoryFilter.transactionDateTime_bt",
             {"rangeStart": "str", "rangeEnd": "str"},
@@ -743,8 +849,6 @@ def transaction_history(ctx: Context, transactionHistoryFilter=None) -> dict:  #
         if end:
             rows = rows.filter(Q(created__lt=end) if len(str(bounds["rangeEnd"])) in (8, 10)
                                else Q(created__lte=end))  # fmt: skip
-    if data["contractId_eq"]:
-        rows = rows.filter(contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
     balance = Decimal(0)
     out = []
     for number, row in enumerate(rows.order_by("created", "pk")[:MAX_TRANSACTIONS], start=1):
@@ -764,31 +868,46 @@ def contract_room(ctx: Context, contractId=None) -> dict:  # noqa: N803
     return shapes.room(room)
 
 
-# The reference's RoomStoryFilter (roomId_eq, storyFilter) and StoryFilter (types.ts). The
-# connector's stories_since still reads every room at once (contractId_eq or no room,
-# createdDateTime_gt, pagination at the top): accepted until it pages through roomList.
-ROOM_STORY_FILTER = {"roomId_eq": "str", "storyFilter": "obj", "contractId_eq": "str",
-                     "createdDateTime_gt": "datetime", "pagination": "obj"}  # fmt: skip
+def offer_room(ctx: Context, offerId=None) -> dict | None:  # noqa: N803
+    """The room of an offer: the sandbox opens it when the offer is accepted (null before)."""
+    found = Offer.by_uid(offerId, organization=ctx.organization)
+    if found is None:
+        raise _not_found("Offer", offerId)
+    room = Room.objects.filter(contract__offer=found).first()
+    return shapes.room(room) if room is not None else None
+
+
+# The reference's RoomFilter: activeSince_eq is modelled (rooms with a story, or a change, at or
+# after it); the other documented fields are accepted and not modelled (every room of the
+# organization is a group room the user is subscribed to).
+ROOM_FILTER = {"activeSince_eq": "datetime"}
+
+
+def room_list(ctx: Context, filter=None, pagination=None, sortOrder=None) -> dict:  # noqa: A002,N803
+    data = check(filter, "RoomFilter", documented("RoomFilter", **ROOM_FILTER))
+    rows = Room.objects.filter(organization=ctx.organization).select_related(
+        "contract__offer", "organization"
+    )
+    since = data["activeSince_eq"]
+    if since is not None:
+        rows = rows.filter(Q(modified__gte=since) | Q(stories__created__gte=since)).distinct()
+    first, after = _pagination(pagination)
+    return connection(rows, first, after, shapes.room)
+
+
+# The reference's RoomStoryFilter (roomId_eq!, storyFilter) and StoryFilter, field for field.
+ROOM_STORY_FILTER = {"roomId_eq": "str!", "storyFilter": "obj"}
 STORY_FILTER = {"storyCreatedDateTime_bt": "obj", "pagination": "obj"}
 
 
 def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
     where = "RoomStoryFilter"
-    data = check(filter, where, ROOM_STORY_FILTER)
-    story = check(data["storyFilter"], f"{where}.storyFilter", STORY_FILTER)
-    page = either(
-        {"pagination": data["pagination"], "storyFilter.pagination": story["pagination"]},
-        where, "pagination", "storyFilter.pagination",
-    )  # fmt: skip
-    rows = Story.objects.filter(room__organization=ctx.organization).select_related(
-        "room", "freelancer", "client_user"
-    )
-    if data["roomId_eq"]:
-        rows = rows.filter(room__pk=int(data["roomId_eq"]) - Room.ID_BASE)
-    if data["contractId_eq"]:
-        rows = rows.filter(room__contract__pk=int(data["contractId_eq"]) - Contract.ID_BASE)
-    if data["createdDateTime_gt"]:
-        rows = rows.filter(created__gt=data["createdDateTime_gt"])
+    data = check(filter, where, documented(where, **ROOM_STORY_FILTER))
+    story = check(data["storyFilter"], "StoryFilter", documented("StoryFilter", **STORY_FILTER))
+    room = Room.by_uid(data["roomId_eq"], organization=ctx.organization)
+    if room is None:
+        raise _not_found("Room", data["roomId_eq"])
+    rows = Story.objects.filter(room=room).select_related("room", "freelancer", "client_user")
     if story["storyCreatedDateTime_bt"] is not None:
         bounds = check(
             story["storyCreatedDateTime_bt"], f"{where}.storyFilter.storyCreatedDateTime_bt",
@@ -798,7 +917,7 @@ def room_stories(ctx: Context, filter=None) -> dict:  # noqa: A002
             rows = rows.filter(created__gte=bounds["rangeStart"])
         if bounds["rangeEnd"]:
             rows = rows.filter(created__lte=bounds["rangeEnd"])
-    first, after = _pagination(page)
+    first, after = _pagination(story["pagination"])
     return connection(rows, first, after, shapes.story)
 
 
@@ -823,6 +942,8 @@ RESOLVERS = {
     "createJobPosting": Resolver(create_job_posting, defaults.SCOPE_JOBS),
     "updateJobPosting": Resolver(update_job_posting, defaults.SCOPE_JOBS),
     "createClientJobInvitation": Resolver(create_client_job_invitation, defaults.SCOPE_JOBS),
+    # Public profile data: the common scope (Upwork's scope for it is not in the reference).
+    "talentProfileByProfileKey": Resolver(talent_profile_by_profile_key, defaults.SCOPE_COMMON),
     "clientProposals": Resolver(client_proposals, defaults.SCOPE_PROPOSALS),
     "clientProposal": Resolver(client_proposal, defaults.SCOPE_PROPOSALS),
     "shortlistClientProposal": Resolver(shortlist_client_proposal, defaults.SCOPE_PROPOSALS),
@@ -830,6 +951,7 @@ RESOLVERS = {
     "createOffer": Resolver(create_offer, defaults.SCOPE_OFFERS),
     "withdrawOffer": Resolver(withdraw_offer, defaults.SCOPE_OFFERS),
     "offer": Resolver(offer, defaults.SCOPE_OFFERS),
+    "offersByAttribute": Resolver(offers_by_attribute, defaults.SCOPE_OFFERS),
     "contractDetails": Resolver(contract_details, defaults.SCOPE_CONTRACTS),
     "contractList": Resolver(contract_list, defaults.SCOPE_CONTRACTS),
     "endContractByClient": Resolver(end_contract_by_client, defaults.SCOPE_CONTRACTS),
@@ -840,6 +962,8 @@ RESOLVERS = {
     "contractTimeReport": Resolver(contract_time_report, defaults.SCOPE_TIME),
     "transactionHistory": Resolver(transaction_history, defaults.SCOPE_PAYMENTS),
     "contractRoom": Resolver(contract_room, defaults.SCOPE_MESSAGES),
+    "offerRoom": Resolver(offer_room, defaults.SCOPE_MESSAGES),
+    "roomList": Resolver(room_list, defaults.SCOPE_MESSAGES),
     "roomStories": Resolver(room_stories, defaults.SCOPE_MESSAGES),
     "createRoomStoryV2": Resolver(create_room_story, defaults.SCOPE_MESSAGES),
 }

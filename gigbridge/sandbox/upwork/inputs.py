@@ -1,7 +1,10 @@
-"""Checking the input objects and filters that requests send (Upwork documents none of them).
+"""Checking the input objects and filters that requests send.
 
 Each is declared as a dict of field name -> kind; a field outside it, a wrong kind or a missing
 required field is an ``UpworkError`` naming the type and the field. See ``api`` for the lists.
+``documented(type)`` builds that dict from Upwork's documented input type (the generated
+``reference/schema.graphql``): every documented field is accepted, the ones the sandbox models
+with their kind, the others as given (accepted, not modelled), and nothing else.
 
 Where two names for the same thing are accepted (the connector's and the sandbox's first guess,
 see ``api``), both are declared and ``either`` picks the one given; giving both is an error.
@@ -15,15 +18,49 @@ are errors naming them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from graphql import GraphQLInputObjectType, GraphQLNonNull, Undefined, build_schema
+
+from gigbridge.integrations.upwork.conformance import SUBSET_PATH
+
 from .executor import UpworkError
+
+SCHEMA_PATH = SUBSET_PATH.with_name("schema.graphql")
 
 # Kinds: "str", "int", "num", "money", "bool", "date", "datetime", "list", "obj", "any" (as
 # given); "!" suffix: required.
 MONEY_FIELDS = {"rawValue": "any", "amount": "any", "currency": "str", "displayValue": "str"}
+
+
+@functools.cache
+def _schema():
+    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def documented(type_name: str, **modelled: str) -> dict[str, str]:
+    """The fields of Upwork's documented input type ``type_name`` for ``check``: those in
+    ``modelled`` with their kind, every other one as given ("any"). A field the reference marks
+    non-null with no default is required ("!"). Modelling an undocumented field is a bug."""
+    found = _schema().get_type(type_name)
+    if not isinstance(found, GraphQLInputObjectType):
+        raise LookupError(f"{type_name} is not a documented input type")
+    unknown = set(modelled) - set(found.fields)
+    if unknown:
+        raise LookupError(f"{type_name} documents no {', '.join(sorted(unknown))}")
+    fields = {}
+    for name, field in found.fields.items():
+        kind = modelled.get(name, "any").rstrip("!")
+        # build_schema keeps an SDL default (``= []``) on the field's AST node only.
+        default = field.default_value is not Undefined or (
+            field.ast_node is not None and field.ast_node.default_value is not None
+        )
+        required = isinstance(field.type, GraphQLNonNull) and not default
+        fields[name] = kind + ("!" if required or modelled.get(name, "").endswith("!") else "")
+    return fields
 
 
 def check(value: Any, type_name: str, fields: dict[str, str]) -> dict:
@@ -112,6 +149,19 @@ def money(value: Any, where: str) -> Decimal:
     if not amount.is_finite():
         raise UpworkError(f'Field "{where}" has an invalid value: {value!r}.')
     return amount
+
+
+def money_cents(value: Any, where: str) -> Decimal:
+    """A ``MoneyInput`` whose field documents the lowest currency denominations (offer rates,
+    budgets and milestones): ``{amount: "4912", currency: "USD"}`` is 49.12; -> the Decimal."""
+    found = check(value, "MoneyInput", documented("MoneyInput", amount="str!", currency="str!"))
+    if not found["amount"].isdigit():
+        raise UpworkError(
+            f'Field "{where}.amount" must be whole cents as a string, not {found["amount"]!r}.'
+        )
+    if found["currency"].upper() != "USD":
+        raise UpworkError(f'Field "{where}.currency" must be USD, not {found["currency"]!r}.')
+    return Decimal(int(found["amount"])) / 100
 
 
 def either(found: dict, type_name: str, *names: str, required: bool = False) -> Any:

@@ -73,6 +73,12 @@ class Organization(Stamped):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def accounting_entity(self) -> str:
+        """The organization's accounting entity id (``company.accountingEntity``), what
+        ``transactionHistory`` filters by (``aceIds_any``): a numeric id of its own kind."""
+        return str(int(self.id) + 200_000_000_000_000_000)
+
 
 class ClientUser(Stamped):
     id = models.CharField(primary_key=True, max_length=32)

@@ -60,7 +60,8 @@ def organization(org: Organization) -> dict:
         "photoUrl": None,
         "creationDate": iso(org.created),
         "company": {"id": org.id, "name": org.name, "companyName": org.name,
-                    "displayName": org.name, "canHire": True, "hidden": False},
+                    "displayName": org.name, "canHire": True, "hidden": False,
+                    "accountingEntity": org.accounting_entity},
     }  # fmt: skip
 
 
@@ -124,6 +125,20 @@ def freelancer_profile(person: Freelancer) -> dict:
         "name": person.name,
         "rid": person.id,
         "address": {"country": person.country},
+    }  # fmt: skip
+
+
+def talent_profile(person: Freelancer) -> dict:
+    """``TalentProfile``: ``personId`` and ``identity.id`` are the user id."""
+    return {
+        "personId": person.id,
+        "identity": {"id": person.id, "ciphertext": person.profile_key},
+        "personalData": {"firstName": person.first_name, "lastName": person.last_name,
+                         "title": person.title,
+                         "profileUrl": f"https://www.upwork.com/freelancers/{person.profile_key}",
+                         "location": {"country": person.country}},
+        "specializedProfiles": [],
+        "specializedProfilesProjects": [],
     }  # fmt: skip
 
 

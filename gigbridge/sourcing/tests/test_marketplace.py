@@ -170,21 +170,39 @@ def test_pick_queues_the_offer_and_moves_the_engagement_to_offered(people):
     assert OutboxJob.objects.filter(kind=marketplace.OFFER_JOB).count() == 1
 
 
-def test_offer_input_uses_the_names_the_sandbox_accepts():
+def test_offer_input_is_the_documented_creation_offer_input():
+    """CreationOfferInput as the reference documents it: the offer on a proposal
+    (JobApplication), money in cents, the budget the milestones' sum."""
     made = ops.offer_input(
         title="T",
         contract_type="FIXED_PRICE",
+        client_team_id="org-1",
+        vendor_user_id="u-1",
+        vendor_team_id="team-1",
         client_proposal_id="p1",
-        profile_key="~k",
+        job_posting_id="j1",
         milestones=[{"description": "All", "amount": Decimal("10"), "due": dt.date(2027, 1, 2)}],
-        start_date=dt.date(2027, 1, 1),
+        start=dt.date(2027, 1, 1),
     )
     assert made == {
+        "kind": "MARKETPLACE",
+        "offeror": "CLIENT",
+        "clientTeamId": "org-1",
+        "vendorUser": {"userId": "u-1", "teamId": "team-1"},
+        "metadata": {"sourceType": "JobApplication", "sourceId": "p1", "jobPostingId": "j1"},
         "title": "T",
-        "contractType": "FIXED_PRICE",
-        "clientProposalId": "p1",
-        "milestones": [{"description": "All", "amount": "10.00", "dueDate": "2027-01-02"}],
-        "startDate": "2027-01-01",
+        "contractStartDateTime": "2027-01-01T00:00:00Z",
+        "deliveryModel": "FIXED_PRICE",
+        "milestoneTerms": {
+            "budget": {"amount": "1000", "currency": "USD"},
+            "milestoneList": [
+                {
+                    "amount": {"amount": "1000", "currency": "USD"},
+                    "description": "All",
+                    "dueDate": "2027-01-02",
+                }
+            ],
+        },
     }
 
 

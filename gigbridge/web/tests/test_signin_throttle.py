@@ -25,9 +25,7 @@ def _fresh_security_log():
 
 
 def sign_in(client, username, password, address):
-    return client.post(
-        "/login/", {"username": username, "password": password}, REMOTE_ADDR=address
-    )
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def security_lines(caplog) -> list[str]:
@@ -101,9 +99,7 @@ def test_a_flood_of_wrong_tokens_is_throttled_per_address(client, people, caplog
     limit = settings.SIGNIN_ADDRESS_LIMIT
 
     def call(token, address):
-        return client.get(
-            "/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=address
-        )
+        return client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=address)
 
     answers = [call(f"gbt_wrong{i}", "10.0.0.7") for i in range(limit + 5)]
 

@@ -37,9 +37,37 @@ LEAF_ROOTS = {"withdrawOffer": "String", "createClientJobInvitation": "String"}
 # - any value is accepted, in variables and as a literal (``sortOrder: DESC``), because a guessed
 #   value list would make the sandbox refuse values Upwork accepts, or accept ones it refuses.
 # So values are NOT checked against the schema: docs/upwork.md says which values Gigbridge sends
-# and how to check them against a real key. Give an enum values here only with evidence from
-# Upwork (its docs or a live introspection); it then becomes ``enum Name { VALUES }``.
-ENUM_VALUES: dict[str, list[str]] = {}
+# and how to check them against a real key. An enum listed here becomes ``enum Name { VALUES }``
+# (then only those values pass, in the connector's tests and in the sandbox). Listed: the
+# input enums of fields Upwork requires, or that Gigbridge must set, where Gigbridge has to
+# pick a value. Each list is the evidence there is, or an assumption that says so; a live
+# introspection with a real key confirms or corrects it (docs/upwork.md, "Checking").
+ENUM_VALUES: dict[str, list[str]] = {
+    # Evidence: OfferMetadataInput.sourceId's doc spells the three values ("sourceType=JobPosting,
+    # sourceId must contain job posting ID; sourceType=JobApplication, sourceId must contain
+    # application ID ...; sourceType=Direct, sourceId must be null"). Gigbridge sends
+    # JobApplication (an offer on a proposal).
+    "SourceTypeInput": ["JobPosting", "JobApplication", "Direct"],
+    # Assumed. The scrape names no value. "Kind of offer being created"; CreationOfferInput's
+    # docs speak of "Marketplace offers", "Enterprise offers" and "Enterprise Compliance offers",
+    # so those three, in the UPPER_SNAKE case of Upwork's documented enum literals
+    # (reasons(reasonType: CONTRACT_END_HOURLY), roomType GROUP/ONE_ON_ONE). Gigbridge sends
+    # MARKETPLACE.
+    "OfferKindInput": ["MARKETPLACE", "ENTERPRISE", "ENTERPRISE_COMPLIANCE"],
+    # Assumed: "Who is making the offer". Gigbridge, the client, sends CLIENT.
+    "OfferorInput": ["CLIENT"],
+    # Assumed: an offer's terms are hourly (hourlyRateTerms) or fixed price (milestoneTerms),
+    # the two contract types Upwork's job posts and contracts speak of; the names are
+    # Gigbridge's contract types, which the sandbox shows back as the contract's deliveryModel.
+    "CreateOfferDeliveryModelInput": ["HOURLY", "FIXED_PRICE"],
+    # Assumed, as CreateOfferDeliveryModelInput: "Type of job post (hourly or fixed price)".
+    "JobPostType": ["HOURLY", "FIXED_PRICE"],
+    # Assumed: "Job posting status values". Closing a posting is documented only as this status
+    # (JobPostingRequestInfo.status of updateJobPosting; no close or delete operation is
+    # documented, and the request also has closeTime and deletedReason). Gigbridge sends
+    # CLOSED; OPEN is the state of a posting that takes proposals.
+    "JobPostingStatus": ["OPEN", "CLOSED"],
+}
 # Empty interfaces that are real custom scalars, not enums: Map ("A custom scalar that handles
 # maps"). Any value is accepted for them too.
 CUSTOM_SCALARS = ["Map"]

@@ -47,6 +47,11 @@ def usd(amount: str) -> dict:
     return ops.money(amount, USD)
 
 
+def team_of(freelancer_id: str) -> str:
+    """A simulated freelancer's own organization (the sandbox's seed: user id + 10**17)."""
+    return str(int(freelancer_id) + 100_000_000_000_000_000)
+
+
 def wrappers() -> set[str]:
     """The public functions of ``operations`` that take the client first: its wrappers."""
     found = set()
@@ -160,14 +165,17 @@ def all_proposals(client: UpworkClient, job_id: str) -> list[ops.Proposal]:
 
 
 def contract_of(client: UpworkClient, offer_id: str, since: str) -> ops.Contract:
-    """The contract an accepted offer became, as a poller finds it: the new stories in every
-    room (``createdDateTime_gt``, as the sandbox documents) name their room's offers."""
-    for story in ops.stories_since(client, since).items:
-        if story.room and offer_id in story.room.offer_ids and story.room.contract_id:
-            contract = ops.contract_details(client, story.room.contract_id)
-            assert contract.offer_id == offer_id
-            return contract
-    raise AssertionError(f"no new room belongs to offer {offer_id}")
+    """The contract an accepted offer became, as the poller finds it: the offer's room names it;
+    the room is among the rooms active since the offer (``room_list``) and its new stories are
+    among ``stories_since``'s."""
+    room = ops.offer_room(client, offer_id)
+    assert room is not None and offer_id in room.offer_ids and room.contract_id
+    active = [r.id for r in ops.items(lambda after: ops.room_list(client, since, after=after))]
+    assert room.id in active
+    assert any(s.room and s.room.id == room.id for s in ops.stories_since(client, since))
+    contract = ops.contract_details(client, room.contract_id)
+    assert contract.offer_id == offer_id
+    return contract
 
 
 def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, unthrottled):  # noqa: F811
@@ -213,7 +221,7 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     with pytest.raises(GraphQLErrors, match="not found"):
         ops.get_proposal(client, "no-such-proposal")
 
-    shortlisted = ops.shortlist_proposal(client, chosen.id)
+    shortlisted = ops.shortlist_proposal(client, chosen.id, job_posting_id=job_id)
     assert shortlisted.proposal.state == "SHORTLISTED"
     declined = ops.decline_proposal(
         client,
@@ -233,17 +241,22 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
             if f["persona"]["proposes"]
             and f["profileKey"] not in {p.freelancer.ciphertext for p in proposals}
         )
-    assert ops.invite_freelancer(client, job_id, invitee, "Would you apply?")
+    invitee_id = ops.freelancer_id(client, invitee)
+    assert invitee_id and invitee_id != invitee
+    assert ops.invite_freelancer(client, job_id, invitee_id, "Would you apply?")
     advance(http, info, HOUR)
     assert invitee in {p.freelancer.ciphertext for p in all_proposals(client, job_id)}
 
-    # Offers: hourly to the shortlisted proposal, fixed price with milestones to Ana.
+    # Offers: hourly to the shortlisted proposal (its user and organization are the vendor),
+    # fixed price with milestones to Ana (directly).
     start = sandbox_now(http, info)
+    proposal = ops.get_proposal(client, chosen.id)
     hourly = ops.create_offer(
         client,
         title="Payments API hardening",
         description="Hourly, up to 20 hours a week.",
-        vendor_user_id=chosen.freelancer.id,
+        vendor_user_id=proposal.freelancer.id,
+        vendor_team_id=proposal.organization.id,
         contract_type="HOURLY",
         contract_start=start,
         contract_end=start + dt.timedelta(days=60),
@@ -252,7 +265,6 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         manual_time_allowed=True,
         job_posting_id=job_id,
         client_proposal_id=chosen.id,
-        message="Welcome aboard!",
     )
     assert hourly.state == "OPEN" and hourly.vendor_user_id == chosen.freelancer.id
     assert hourly.hourly_rate_terms.rate.amount == Decimal("80.00")
@@ -262,13 +274,13 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         title="Checkout redesign",
         description="Two milestones.",
         vendor_user_id=ANA,
+        vendor_team_id=team_of(ANA),
         contract_type="FIXED_PRICE",
         contract_start=start.date(),
         milestones=[
             {"description": "Wireframes", "amount": usd("300"), "due": today + dt.timedelta(7)},
             {"description": "Build", "amount": usd("700.00"), "due": start + dt.timedelta(30)},
         ],
-        message="Looking forward to it.",
     )
     planned = fixed.all_milestones
     assert [m.description for m in planned] == ["Wireframes", "Build"]
@@ -281,18 +293,13 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
         title="Wrong person",
         description="Sent by mistake.",
         vendor_user_id=GRACE,
+        vendor_team_id=team_of(GRACE),
         contract_type="HOURLY",
         contract_start=start,
         hourly_rate=usd("55"),
     )
     assert ops.withdraw_offer(client, mistaken.id, message="Sent by mistake.") is True
     assert ops.get_offer(client, mistaken.id).state == "WITHDRAWN"
-    sent = ops.send_offer(  # the sandbox's own names (``offer_input``) work as well
-        client,
-        ops.offer_input(title="Wrong again", contract_type="HOURLY",
-                        profile_key="~01a1b2c3d4e5f60007", hourly_rate="55"),
-    )  # fmt: skip
-    assert ops.withdraw_offer(client, sent.id) is True
 
     # The freelancers answer; each contract is found through the rooms' stories.
     advance(http, info, 3 * HOUR)
@@ -356,15 +363,20 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
                  if m.id == extra.id)  # fmt: skip
     assert again.submission_count == 2 and len(again.submission_events) == 2
     assert again.latest_submission_id != submitted.latest_submission_id
-    paid_all = ops.approve_milestone(client, first.id, message="Great wireframes.")
+    paid_all = ops.approve_milestone(
+        client, first.id, amount=usd("300"), message="Great wireframes."
+    )
     paid_part = ops.approve_milestone(client, extra.id, amount=usd("100.00"), message="Partial.")
     assert paid_all.state == "PAID" and paid_all.pay_comments == "Great wireframes."
     assert paid_part.state == "PAID"
 
     # Payments: the hours billed and the two milestones paid.
+    ace = ops.organization(client).company.accounting_entity
+    assert ace and ace != engineering
     rows = ops.transaction_history(
-        client, today, sandbox_now(http, info).date(), accounting_entity_ids=[engineering]
+        client, today, sandbox_now(http, info).date(), accounting_entity_ids=[ace]
     )
+    assert ops.transaction_history(client, today, sandbox_now(http, info).date()) == rows
     by_contract = {}
     for row in rows:
         by_contract.setdefault(row.related_assignment, []).append(row)

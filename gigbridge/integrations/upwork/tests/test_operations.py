@@ -53,32 +53,71 @@ def test_create_job_posting_fixed_price():
         start_date=dt.date(2026, 12, 15),
         end_date=dt.date(2027, 2, 15),
         visibility="INVITE_ONLY",
+        organization_id="org-1",
     )
     assert result.id == "1234"
     assert fake.variables == {
         "jobPostingRequest": {
-            "title": "Brand refresh",
-            "description": "A new visual identity",
-            "skills": ["figma", "branding"],
-            "contractType": "FIXED_PRICE",
-            "budget": {"rawValue": "4000.00", "currency": "USD"},
-            "startDate": "2026-12-15",
-            "endDate": "2027-02-15",
-            "visibility": "INVITE_ONLY",
+            "organizationId": "org-1",
+            "jobPostingInfo": {
+                "title": "Brand refresh",
+                "description": "A new visual identity",
+                "type": "FIXED_PRICE",
+                "amount": "4000.00",  # JobPostingRequestInfo: a decimal string, not cents
+                "startDate": "2026-12-15",
+                "endDate": "2027-02-15",
+                "access": "INVITE_ONLY",
+            },
+            "sandsJobPost": {"additionalSkills": [{"freetext": "figma"}, {"freetext": "branding"}]},
         }
+    }
+
+
+def test_create_job_posting_hourly_and_the_acting_organization():
+    """Hourly bounds are decimal strings too; without an organization id the client's tenant is
+    used, else one Organization read says which organization the client acts for."""
+    fake = FakeUpwork(
+        CreateJobPosting={"createJobPosting": {"id": "9"}},
+        Organization={"organization": {"id": "org-7"}},
+    )
+    ops.create_job_posting(
+        fake.client(),
+        title="Pipeline",
+        description="Build it",
+        contract_type="HOURLY",
+        hourly_budget_min=ops.money("40", "USD"),
+        hourly_budget_max=Decimal("60.5"),
+    )
+    assert [name for name, _ in fake.calls] == ["Organization", "CreateJobPosting"]
+    assert fake.variables["jobPostingRequest"] == {
+        "organizationId": "org-7",
+        "jobPostingInfo": {
+            "title": "Pipeline",
+            "description": "Build it",
+            "type": "HOURLY",
+            "hourlyBudgetMin": "40.00",
+            "hourlyBudgetMax": "60.50",
+        },
     }
 
 
 def test_update_job_posting_sends_only_changes():
     fake = FakeUpwork(UpdateJobPosting={"updateJobPosting": {"id": "1234"}})
-    ops.update_job_posting(fake.client(), "1234", title="New title")
-    assert fake.variables == {"id": "1234", "jobPostingRequest": {"title": "New title"}}
+    client = fake.client().for_organization("org-1")
+    ops.update_job_posting(client, "1234", title="New title")
+    assert fake.variables == {
+        "id": "1234",
+        "jobPostingRequest": {"organizationId": "org-1", "jobPostingInfo": {"title": "New title"}},
+    }
     with pytest.raises(ValueError):
-        ops.update_job_posting(fake.client(), "1234")
-    ops.close_job_posting(fake.client(), "1234")
-    assert fake.variables == {"id": "1234", "jobPostingRequest": {"status": "CLOSED"}}
+        ops.update_job_posting(client, "1234")
+    ops.close_job_posting(client, "1234")
+    assert fake.variables == {
+        "id": "1234",
+        "jobPostingRequest": {"organizationId": "org-1", "jobPostingInfo": {"status": "CLOSED"}},
+    }
     with pytest.raises(ValueError, match="OPEN or CLOSED"):
-        ops.update_job_posting(fake.client(), "1234", status="FILLED")
+        ops.update_job_posting(client, "1234", status="FILLED")
 
 
 def test_money_refuses_floats():
@@ -139,10 +178,21 @@ def test_proposal_actions_and_invitation_inputs():
             "declineClientProposal": {"proposal": {"id": "p1"}, "status": "DECLINED"}
         },
         CreateClientJobInvitation={"createClientJobInvitation": True},
+        TalentProfileByProfileKey={
+            "talentProfileByProfileKey": {"personId": "u-9", "identity": {"id": "u-9"}}
+        },
     )
     client = fake.client()
-    assert ops.shortlist_proposal(client, "p1").proposal is None
-    assert fake.variables == {"clientProposalShortlistRequest": {"proposalId": "p1"}}
+    assert ops.shortlist_proposal(client, "p1", job_posting_id="job-1").proposal is None
+    assert fake.variables == {
+        "clientProposalShortlistRequest": {
+            "proposalId": "p1",
+            "jobPostingId": "job-1",
+            "shortlisted": True,
+        }
+    }
+    ops.shortlist_proposal(client, "p1", job_posting_id="job-1", shortlisted=False)
+    assert fake.variables["clientProposalShortlistRequest"]["shortlisted"] is False
     assert ops.decline_proposal(client, "p1", message="Thanks").status == "DECLINED"
     assert fake.variables == {
         "clientProposalDeclineRequest": {"proposalId": "p1", "message": "Thanks"}
@@ -155,12 +205,14 @@ def test_proposal_actions_and_invitation_inputs():
             "message": "Thanks",
         }
     }
-    assert ops.invite_freelancer(client, "job-1", "~01abc", "Would you join?") is True
+    assert ops.freelancer_id(client, "~01abc") == "u-9"
+    assert fake.variables == {"profileKey": "~01abc"}
+    assert ops.invite_freelancer(client, "job-1", "u-9", "Would you join?") is True
     assert fake.variables == {
         "clientJobInvitationCreateRequest": {
             "jobPostingId": "job-1",
-            "profileKey": "~01abc",
-            "message": "Would you join?",
+            "freelancerId": "u-9",
+            "invitationLetter": "Would you join?",
         }
     }
 
@@ -182,29 +234,35 @@ def test_create_hourly_offer():
         }
     )
     offer = ops.create_offer(
-        fake.client(),
+        fake.client().for_organization("org-1"),
         title="Brand refresh",
         description="Hourly",
         vendor_user_id="u1",
+        vendor_team_id="t1",
         contract_type="HOURLY",
         contract_start=dt.datetime(2026, 12, 15, 8, 0, tzinfo=dt.UTC),
-        hourly_rate=ops.money("85", "USD"),
+        hourly_rate=ops.money("85.50", "USD"),
         weekly_hours_limit=20,
+        manual_time_allowed=True,
         client_proposal_id="p1",
     )
     assert offer.id == "o1" and offer.hourly_rate_terms.rate.amount == Decimal("85.00")
     assert offer.all_milestones == []
     assert fake.variables == {
         "offerInput": {
+            "kind": "MARKETPLACE",
+            "offeror": "CLIENT",
+            "clientTeamId": "org-1",
+            "vendorUser": {"userId": "u1", "teamId": "t1"},
+            "metadata": {"sourceType": "JobApplication", "sourceId": "p1"},
             "title": "Brand refresh",
             "description": "Hourly",
-            "vendorUserId": "u1",
-            "contractType": "HOURLY",
             "contractStartDateTime": "2026-12-15T08:00:00Z",
-            "clientProposalId": "p1",
+            "deliveryModel": "HOURLY",
             "hourlyRateTerms": {
-                "rate": {"rawValue": "85.00", "currency": "USD"},
-                "weeklyHoursLimit": 20,
+                "vendorRate": {"amount": "8550", "currency": "USD"},  # cents
+                "weeklyLimit": "20",
+                "manualTimeAllowed": True,
             },
         }
     }
@@ -217,30 +275,43 @@ def test_create_fixed_price_offer_with_milestones():
         title="Logo",
         description="Fixed",
         vendor_user_id="u1",
+        vendor_team_id="t1",
         contract_type="FIXED_PRICE",
         contract_start=dt.date(2026, 12, 15),
+        job_posting_id="j1",
+        organization_id="org-1",
         milestones=[
-            {"description": "Draft", "amount": ops.money("1000", "USD"), "due": dt.date(2027, 1, 5)}
-        ],
-    )
-    assert fake.variables["offerInput"]["milestoneTerms"] == {
-        "milestones": [
             {
                 "description": "Draft",
-                "amount": {"rawValue": "1000.00", "currency": "USD"},
-                "dueDateTime": "2027-01-05T00:00:00Z",
-            }
-        ]
+                "amount": ops.money("1000", "USD"),
+                "due": dt.date(2027, 1, 5),
+            },
+            {"description": "Final", "amount": Decimal("250.25")},
+        ],
+    )
+    sent = fake.variables["offerInput"]
+    assert sent["metadata"] == {"sourceType": "JobPosting", "sourceId": "j1", "jobPostingId": "j1"}
+    assert sent["deliveryModel"] == "FIXED_PRICE" and "hourlyRateTerms" not in sent
+    assert sent["milestoneTerms"] == {
+        "budget": {"amount": "125025", "currency": "USD"},
+        "milestoneList": [
+            {
+                "amount": {"amount": "100000", "currency": "USD"},
+                "description": "Draft",
+                "dueDate": "2027-01-05",
+            },
+            {"amount": {"amount": "25025", "currency": "USD"}, "description": "Final"},
+        ],
     }
-    with pytest.raises(ValueError):
-        ops.create_offer(
-            fake.client(),
-            title="x",
-            description="x",
-            vendor_user_id="u",
-            contract_type="FIXED_PRICE",
-            contract_start="2026-12-15",
-        )
+    common = dict(title="x", description="x", vendor_user_id="u", vendor_team_id="t",
+                  contract_start="2026-12-15", organization_id="org-1")  # fmt: skip
+    with pytest.raises(ValueError, match="at least one milestone"):
+        ops.create_offer(fake.client(), contract_type="FIXED_PRICE", **common)
+    with pytest.raises(ValueError, match="fractions of a cent"):
+        ops.create_offer(fake.client(), contract_type="HOURLY", hourly_rate="1.005", **common)
+    with pytest.raises(ValueError, match="vendor_team_id"):
+        ops.create_offer(fake.client(), contract_type="HOURLY", hourly_rate="1",
+                         **{**common, "vendor_team_id": ""})  # fmt: skip
 
 
 def test_create_offer_without_an_offer_is_malformed():
@@ -251,6 +322,8 @@ def test_create_offer_without_an_offer_is_malformed():
             title="x",
             description="x",
             vendor_user_id="u",
+            vendor_team_id="t",
+            organization_id="org-1",
             contract_type="HOURLY",
             contract_start="2026-12-15",
             hourly_rate=ops.money("1", "USD"),
@@ -331,8 +404,12 @@ def test_end_contract_and_milestones():
     # The milestone inputs are named as types.ts documents them; amounts in cents, as strings.
     assert ops.activate_milestone(client, "m3").state == "ACTIVE"
     assert fake.variables == {"input": {"id": "m3"}}
-    assert ops.approve_milestone(client, "m3", message="Great") is None
-    assert fake.variables == {"input": {"id": "m3", "paymentComment": "Great"}}
+    assert ops.approve_milestone(client, "m3", amount="10", message="Great") is None
+    assert fake.variables == {
+        "input": {"id": "m3", "paidAmount": "1000", "paymentComment": "Great"}
+    }
+    with pytest.raises(TypeError):  # paidAmount is documented as required
+        ops.approve_milestone(client, "m3", message="Great")
     ops.approve_milestone(client, "m3", amount=ops.money("1200.5", "USD"), note="Thanks")
     assert fake.variables == {
         "input": {"id": "m3", "paidAmount": "120050", "noteToContractor": "Thanks"}
@@ -414,12 +491,21 @@ def test_time_report_and_transactions():
     assert [r.record_id for r in rows] == ["99"]
     assert fake.variables == {
         "transactionHistoryFilter": {
-            "transactionDateTime_bt": {"rangeStart": "2026-12-01", "rangeEnd": "2026-12-31"},
             "aceIds_any": ["7"],
+            "transactionDateTime_bt": {"rangeStart": "2026-12-01", "rangeEnd": "2026-12-31"},
         }
     }
-    empty = FakeUpwork(TransactionHistory={"transactionHistory": None}).client()
-    assert ops.transaction_history(empty, "2026-12-01", "2026-12-31") == []
+    empty = FakeUpwork(
+        TransactionHistory={"transactionHistory": None},
+        Organization={"organization": {"id": "o", "company": {"accountingEntity": "ace-9"}}},
+    )
+    assert ops.transaction_history(empty.client(), "2026-12-01", "2026-12-31") == []
+    # Without ids: the accounting entity of the organization the client acts for.
+    assert [name for name, _ in empty.calls] == ["Organization", "TransactionHistory"]
+    assert empty.variables["transactionHistoryFilter"]["aceIds_any"] == ["ace-9"]
+    nameless = FakeUpwork(Organization={"organization": {"id": "o", "company": None}})
+    with pytest.raises(MalformedResponse):
+        ops.transaction_history(nameless.client(), "2026-12-01", "2026-12-31")
 
 
 def test_rooms_and_messages():
