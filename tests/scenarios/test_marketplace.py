@@ -252,7 +252,7 @@ def marketplace_counts(market: Marketplace, job_id: str, contract_id: str) -> di
         "proposals": proposals,
         "hours": len(hours["edges"]),
         "charges": sum(Decimal(str(e["node"]["totalCharges"])) for e in hours["edges"]),
-        "payments": len([r for r in rows if r["relatedAssignment"] == contract_id]),
+        "payments": len([r for r in rows if str(r["relatedAssignment"]) == contract_id]),
     }
 
 

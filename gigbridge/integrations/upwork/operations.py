@@ -1318,13 +1318,17 @@ def send_offer(client: UpworkClient, offer: dict) -> Offer:
     return result
 
 
-def withdraw_offer(client: UpworkClient, offer_id: str, *, message: str | None = None) -> Any:
+def withdraw_offer(client: UpworkClient, offer_id: str, *, message: str | None = None) -> bool:
+    """Whether Upwork withdrew the offer. ``withdrawOffer`` answers a leaf whose type the scrape
+    does not give (assumed ``String``, schema_overrides.LEAF_ROOTS) nor its meaning: anything
+    but null, empty or "false" is taken as done (a refusal comes as an error)."""
     data = client.execute(
         WITHDRAW_OFFER,
         {"input": _drop_none({"offerId": offer_id, "message": message})},
         "WithdrawOffer",
     )
-    return data.get("withdrawOffer")
+    answer = data.get("withdrawOffer")
+    return answer not in (None, False) and str(answer).strip().lower() not in ("", "false")
 
 
 def get_offer(client: UpworkClient, offer_id: str) -> Offer | None:

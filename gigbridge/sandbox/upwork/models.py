@@ -286,7 +286,9 @@ class Offer(PublicId, Stamped):
 
 
 class Contract(PublicId, Stamped):
-    ID_BASE = 1_630_000_000_000_000_000
+    # Eight digits, as Upwork's contract ids are: transactionHistoryRow.relatedAssignment
+    # carries one and Upwork types it Int (32-bit), so a longer id could not be answered.
+    ID_BASE = 30_000_000
 
     offer = models.OneToOneField(Offer, on_delete=models.CASCADE, related_name="contract")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")

@@ -447,5 +447,5 @@ def test_read_only_key_raises_missing_scope(info, http, recorder, unthrottled): 
             )  # fmt: skip
         assert "Job Postings - Read and Write Access" in str(raised.value)
         with pytest.raises(MissingScope):
-            ops.contract_time_report(client, "1630000000000000001", "2026-01-01", "2026-01-31")
+            ops.contract_time_report(client, "30000001", "2026-01-01", "2026-01-31")
     assert recorder.problems == []

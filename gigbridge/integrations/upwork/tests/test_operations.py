@@ -333,7 +333,7 @@ def test_create_offer_without_an_offer_is_malformed():
 def test_get_offer_null_and_withdraw():
     fake = FakeUpwork(Offer={"offer": None}, WithdrawOffer={"withdrawOffer": "OK"})
     assert ops.get_offer(fake.client(), "o1") is None
-    assert ops.withdraw_offer(fake.client(), "o1", message="Filled") == "OK"
+    assert ops.withdraw_offer(fake.client(), "o1", message="Filled") is True
     assert fake.variables == {"input": {"offerId": "o1", "message": "Filled"}}
 
 
