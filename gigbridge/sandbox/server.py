@@ -101,7 +101,8 @@ def run(host: str = "127.0.0.1", port: int = 8443, workers: int = 2) -> None:
 def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
     """What a client needs to use the sandbox (``gigbridge sandbox info --json``).
 
-    Prepares the sandbox too, so it answers the same before the first ``run`` as after it.
+    Prepares the sandbox too, so it answers the same before the first ``run`` as after it,
+    except ``clock``, which says where the running sandbox clock stands now.
     """
     paths = prepare(host, port)
     from . import worldtime
