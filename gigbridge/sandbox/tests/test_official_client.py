@@ -236,7 +236,8 @@ def test_the_official_client_follows_a_hiring_story(official, info, http):
             "contractStartDateTime": start.isoformat().replace("+00:00", "Z"),
             "deliveryModel": "FIXED_PRICE",
             "milestoneTerms": {
-                "budget": {"amount": "150000", "currency": USD},
+                # The budget is the milestones' sum ("milestone amount", its doc says).
+                "budget": {"amount": "100000", "currency": USD},
                 "milestoneList": [{
                     "description": "First findings", "amount": {"amount": "100000",
                     "currency": USD}, "dueDate": (today + dt.timedelta(days=7)).isoformat(),
