@@ -1,4 +1,8 @@
-"""``gigbridge sandbox run | info [--json]``, also ``python -m gigbridge.sandbox …``."""
+"""``gigbridge sandbox run | info [--json]``, also ``python -m gigbridge.sandbox …``.
+
+``info`` prints what an outside client needs (``server.info``): endpoints, credentials, the CA,
+the sandbox clock now and how to move it, and the tools' URLs.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="serve the sandbox until interrupted")
     run.add_argument("--workers", type=int, default=2)
-    info = commands.add_parser("info", help="print the authority, endpoints and credentials")
+    info = commands.add_parser(
+        "info", help="print the authority, endpoints, credentials, the clock and the tools' URLs"
+    )
     info.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     for sub in (run, info):
         sub.add_argument("--host", default=None, help="loopback address (default 127.0.0.1)")

@@ -101,7 +101,8 @@ def run(host: str = "127.0.0.1", port: int = 8443, workers: int = 2) -> None:
 def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
     """What a client needs to use the sandbox (``gigbridge sandbox info --json``).
 
-    Prepares the sandbox too, so it answers the same before the first ``run`` as after it.
+    Prepares the sandbox too, so it answers the same before the first ``run`` as after it,
+    except ``clock``, which says where the running sandbox clock stands now.
     """
     paths = prepare(host, port)
     from . import worldtime
@@ -124,12 +125,70 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
         "viewer_url": f"{url}/",
         # The sandbox's clock for the product to follow (gigbridge.worldclock).
         "world_clock_file": str(worldtime.path()),
+        "clock": clock_info(url),
+        "tools": tools_info(url),
         "sign_in": {
             "client_id": str(sign_in.client_id),
             "client_secret": app_secret(SIGN_IN_APP),
             "redirect_uris": sign_in.redirect_uris,
         },
         "upwork": upwork_info(url),
+    }
+
+
+# How the clock moves: what a script or a person needs without reading the docs first.
+CLOCK_MOVES = (
+    'POST clock.url one of {"advance_seconds": n}, {"offset_seconds": n} or {"now": "ISO 8601 '
+    'with Z or an offset"} (HTTP Basic: client_id and client_secret, the outside-tools app); '
+    "the viewers' form (tools.viewer_clock_url, after tools.viewer_sign_in_url) moves it "
+    "forward only. The simulated freelancers act on it: they do what became due on the next "
+    "marketplace request or tools.marketplace.tick_url."
+)
+
+
+def clock_info(url: str) -> dict:
+    """The sandbox's clock, which the marketplace and the tenant both keep: where it stands now
+    (``now``, ``offset_seconds``, ``world_offset_seconds``: what the product follows, forward
+    only) and how to move it."""
+    from django.urls import reverse
+
+    from .m365files import clock
+
+    return {
+        **clock.describe(),
+        "url": url + reverse("files-clock"),
+        "move": CLOCK_MOVES,
+    }
+
+
+def tools_info(url: str) -> dict:
+    """The sandbox's tools: the viewers' sign-in and clock form, the tenant's and the
+    marketplace's ``/_sandbox/`` endpoints (the simulated freelancers' controls among them).
+    Every one takes the outside-tools app's ``client_id`` and ``client_secret``."""
+    from django.urls import reverse
+
+    def at(name: str) -> str:
+        return url + reverse(name)
+
+    return {
+        "auth": "HTTP Basic with client_id and client_secret (the outside-tools app); the "
+        "viewers' forms take them once at viewer_sign_in_url",
+        "viewer_sign_in_url": at("viewer-sign-in"),
+        "viewer_sign_out_url": at("viewer-sign-out"),
+        "viewer_clock_url": at("viewer-clock"),
+        "clock_url": at("files-clock"),
+        "graph": {
+            "control_url": at("graph-control"),
+            "mail_url": at("graph-mail"),
+            "invitations_url": at("graph-invitations"),
+        },
+        "marketplace": {
+            "control_url": at("upwork-control"),
+            "tick_url": at("upwork-tick"),
+            "act_url": at("upwork-act"),
+            "freelancers_url": at("upwork-freelancers"),
+            "bulk_contracts_url": at("upwork-bulk"),
+        },
     }
 
 
@@ -143,6 +202,9 @@ def upwork_info(url: str) -> dict:
     read_only = App.objects.get(name=upwork.READ_ONLY_APP)
     base = f"{url}/upwork"
     return {
+        # Upwork's own clients join their paths to one host (python-upwork-oauth2's
+        # upwork.upwork.BASE_HOST): this one, plus graphql_url for its GQL_EPOINT.
+        "base_host": base,
         "authorize_url": f"{base}/ab/account-security/oauth2/authorize",
         "token_url": f"{base}/api/v3/oauth2/token",
         "graphql_url": f"{base}/graphql",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import subprocess
 import sys
 
@@ -22,6 +24,56 @@ def test_info_describes_the_sandbox(sandbox, info):
     assert info["ca_cert"] == str(sandbox.data_dir / "sandbox" / "ca.pem")
     secret_file = sandbox.data_dir / "sandbox" / "outside-tools.secret"
     assert secret_file.read_text().strip() == info["client_secret"]
+    assert info["upwork"]["base_host"] == f"{sandbox.url}/upwork"
+
+
+def test_info_prints_the_clock_and_moving_it_as_it_says_works(sandbox, http, info):
+    from conftest import clock_start  # the tests' instant, where the sandbox clock is pinned
+
+    clock = sandbox.info()["clock"]  # fresh: the session's ``info`` printed an older now
+    assert clock["url"] == f"{sandbox.url}/_sandbox/clock"
+    assert '{"advance_seconds": n}' in clock["move"]
+    now = dt.datetime.fromisoformat(clock["now"])
+    # The pinned clock runs on from the start instant: a minute covers starting `info`.
+    assert clock_start() <= now < clock_start() + dt.timedelta(minutes=1)
+    assert clock["world_offset_seconds"] >= clock["offset_seconds"]
+
+    moved = http.post(clock["url"], json={"advance_seconds": 86400}, auth=_tools(info))
+
+    assert moved.status_code == 200, moved.text
+    later = dt.datetime.fromisoformat(sandbox.info()["clock"]["now"])
+    assert now + dt.timedelta(days=1) <= later < now + dt.timedelta(days=1, minutes=1)
+
+
+def _tools(info: dict) -> tuple[str, str]:
+    return info["client_id"], info["client_secret"]
+
+
+def test_info_lists_the_tools_and_each_answers(sandbox, http, info):
+    tools = info["tools"]
+    market = tools["marketplace"]
+    assert market["act_url"] == f"{sandbox.url}/upwork/_sandbox/act"
+    for url in (tools["clock_url"], tools["graph"]["control_url"], market["control_url"],
+                market["freelancers_url"]):  # fmt: skip
+        assert http.get(url).status_code == 401, url  # the tools need the outside-tools app
+        assert http.get(url, auth=_tools(info)).status_code == 200, url
+    freelancers = http.get(market["freelancers_url"], auth=_tools(info)).json()["value"]
+    assert len(freelancers) == 8
+    ticked = http.post(market["tick_url"], auth=_tools(info))
+    assert ticked.status_code == 200 and "performed" in ticked.json()
+    refused = http.post(market["act_url"], json={"action": "dance"}, auth=_tools(info))
+    assert refused.status_code == 400 and "action must be one of" in refused.text
+    page = http.get(info["viewer_url"])
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    signed_in = http.post(
+        tools["viewer_sign_in_url"],
+        data={"csrfmiddlewaretoken": token, "client_id": info["client_id"],
+              "client_secret": info["client_secret"], "next": "/"},
+        headers={"Origin": sandbox.url},
+    )  # fmt: skip
+    assert signed_in.status_code == 303, signed_in.text
+    clock_form = tools["viewer_clock_url"].removeprefix(sandbox.url)
+    assert f'action="{clock_form}"' in http.get(info["viewer_url"]).text  # signed in: the form
 
 
 def test_openid_configuration(http, info):
@@ -82,7 +134,8 @@ def test_state_survives_a_restart(sandbox, info, http):
 
     sandbox.restart()
 
-    assert sandbox.info() == info  # same tenant, apps, secrets and CA
+    # Same tenant, apps, secrets, CA and tools; the clock ran on meanwhile.
+    assert {**sandbox.info(), "clock": None} == {**info, "clock": None}
     keys = http.get(f"{info['authority']}/discovery/v2.0/keys").json()
     kid = jwt.get_unverified_header(before["id_token"])["kid"]
     assert kid in [key["kid"] for key in keys["keys"]]  # same signing key
