@@ -63,9 +63,7 @@ urlpatterns = [
         name="engagement-transition",
     ),
     path("engagements/<int:pk>/end/", sourcing_views.engagement_end, name="engagement-end"),
-    path(
-        "engagements/<int:pk>/start/", engagement_views.engagement_start, name="engagement-start"
-    ),
+    path("engagements/<int:pk>/start/", engagement_views.engagement_start, name="engagement-start"),
     path("policy/", program_views.policy_view, name="policy"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),

@@ -323,7 +323,7 @@ def test_the_official_client_follows_a_hiring_story(official, info, http):
     )["transactionHistory"]
     rows = history["transactionDetail"]["transactionHistoryRow"]
     # One payment for the contract: the approved milestone (the offer's first was not approved).
-    (paid,) = [r for r in rows if r["relatedAssignment"] == contract_id]
+    (paid,) = [r for r in rows if str(r["relatedAssignment"]) == contract_id]
     assert paid["transactionCreationDate"] >= today.isoformat()
 
     # 11. The room's messages (RoomStoryFilter): the freelancer said hello and submitted.
