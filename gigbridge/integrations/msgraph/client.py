@@ -49,7 +49,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from gigbridge.integrations.outbound.classify import TransportFailure, strip_query
-from gigbridge.integrations.outbound.http import Caller, new_client
+from gigbridge.integrations.outbound.http import Caller, CallerClient, new_client
 from gigbridge.integrations.outbound.retry import Retrier, RetryKnobs, RetryPolicy
 
 from .errors import (
@@ -128,7 +128,7 @@ def _json_of(response: httpx.Response) -> Any:
         return None
 
 
-class GraphClient(RetryKnobs):
+class GraphClient(CallerClient, RetryKnobs):
     """A Microsoft Graph client over one ``httpx.Client``; see the module docstring."""
 
     def __init__(
@@ -173,29 +173,6 @@ class GraphClient(RetryKnobs):
             user_agent=USER_AGENT, verify=verify, timeout=timeout, transport=transport
         )
         self._caller = Caller(http, service="graph", logger=log, limiter=limiter)
-
-    @property
-    def limiter(self) -> Any:
-        """The rate limiter each attempt takes a token from (None: unlimited)."""
-        return self._caller.limiter
-
-    @limiter.setter
-    def limiter(self, value: Any) -> None:
-        self._caller.limiter = value
-
-    @property
-    def http(self) -> httpx.Client:
-        """The pooled ``httpx.Client`` every attempt goes through."""
-        return self._caller.http
-
-    def close(self) -> None:
-        self._caller.http.close()
-
-    def __enter__(self) -> GraphClient:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # -- plumbing ---------------------------------------------------------------------------------
 

@@ -128,3 +128,34 @@ class Caller:
         for key, value in fields:
             line += f" {key}={clean(value) if value not in (None, '') else '-'}"
         self.log.info("%s", line)
+
+
+class CallerClient:
+    """What every outbound client exposes of its ``Caller``: the rate limiter (tests and
+    benchmarks set ``client.limiter = None``), the pooled ``httpx.Client``, closing, and use as
+    a context manager."""
+
+    _caller: Caller
+
+    @property
+    def limiter(self) -> Any:
+        """The rate limiter each attempt takes a token from (None: unlimited)."""
+        return self._caller.limiter
+
+    @limiter.setter
+    def limiter(self, value: Any) -> None:
+        self._caller.limiter = value
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled ``httpx.Client`` every attempt goes through."""
+        return self._caller.http
+
+    def close(self) -> None:
+        self._caller.http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gigbridge.integrations.outbound.classify import RETRYABLE_STATUSES, TransportFailure
-from gigbridge.integrations.outbound.http import Caller, new_client
+from gigbridge.integrations.outbound.http import Caller, CallerClient, new_client
 from gigbridge.integrations.outbound.retry import Retrier, RetryKnobs, RetryPolicy
 
 from .errors import (
@@ -151,7 +151,7 @@ def _message_of(body: Any, response: httpx.Response) -> str:
     return response.reason_phrase or ""
 
 
-class UpworkClient(RetryKnobs):
+class UpworkClient(CallerClient, RetryKnobs):
     """An Upwork GraphQL client over one ``httpx.Client``; see the module docstring."""
 
     def __init__(
@@ -200,29 +200,6 @@ class UpworkClient(RetryKnobs):
                 user_agent=USER_AGENT, verify=verify, timeout=timeout, transport=transport
             )
         self._caller = Caller(http, service="upwork", logger=log, limiter=limiter)
-
-    @property
-    def limiter(self) -> Any:
-        """The rate limiter each attempt takes a token from (None: unlimited)."""
-        return self._caller.limiter
-
-    @limiter.setter
-    def limiter(self, value: Any) -> None:
-        self._caller.limiter = value
-
-    @property
-    def http(self) -> httpx.Client:
-        """The pooled ``httpx.Client`` every attempt goes through."""
-        return self._caller.http
-
-    def close(self) -> None:
-        self._caller.http.close()
-
-    def __enter__(self) -> UpworkClient:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # -- one attempt ------------------------------------------------------------------------------
 
