@@ -40,44 +40,25 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.util
 import re
-import sys
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import upwork
-from graphql import build_schema, parse, print_ast, validate
+from graphql import parse, print_ast, validate
 from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode
 from upwork import upwork as upwork_hosts
 from upwork.routers import graphql as upwork_graphql
 
 from gigbridge.integrations.upwork.conformance import SUBSET_PATH
+from gigbridge.integrations.upwork.tests.test_schema import generator, schema  # one copy of each
 
 from .upwork_support import REDIRECT, pick
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-GENERATOR = REPO_ROOT / "scripts" / "gen_upwork_schema.py"
-SCHEMA_PATH = SUBSET_PATH.with_name("schema.graphql")
 HOUR = 3600
 PAID = ("PAID", "APPROVED", "RELEASED")  # gigbridge.engagements.milestones.PAID_STATES
 USD = "USD"
-
-
-@functools.cache
-def _schema():
-    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-@functools.cache
-def _generator():
-    spec = importlib.util.spec_from_file_location("gen_upwork_schema", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @functools.cache
@@ -86,7 +67,7 @@ def documented(name: str) -> str:
     text = SUBSET_PATH.read_text(encoding="utf-8")
     for chunk in re.split(r"^(?=(?:query|mutation) )", text, flags=re.M)[1:]:
         if re.match(r"\w+ (\w+)", chunk).group(1) == name:
-            return print_ast(_generator().normalize_operation(chunk, _schema()))
+            return print_ast(generator().normalize_operation(chunk, schema()))
     raise AssertionError(f"{name} is not in {SUBSET_PATH.name}: the reference's copy lacks it")
 
 
@@ -99,9 +80,9 @@ class Marketplace:
     def __call__(self, name: str, **variables) -> dict:
         document = documented(name)
         parsed = parse(document)
-        assert validate(_schema(), parsed) == [], name
+        assert validate(schema(), parsed) == [], name
         (operation,) = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
-        coerced = get_variable_values(_schema(), operation.variable_definitions or (), variables)
+        coerced = get_variable_values(schema(), operation.variable_definitions or (), variables)
         assert not isinstance(coerced, list), f"{name}: not the documented inputs: {coerced}"
         answer = self.api.execute({"query": document, "variables": variables})
         assert answer.get("errors") is None, f"{name}: the sandbox refused: {answer['errors']}"
