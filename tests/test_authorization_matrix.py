@@ -483,7 +483,7 @@ def world(people, tmp_path, settings):
     from gigbridge.people.importer import import_file
     from gigbridge.people.signing import token_for as signing_token_for
     from gigbridge.program.models import CostCenter
-    from gigbridge.sourcing import marketplace
+    from gigbridge.sourcing import actions as marketplace
     from gigbridge.sourcing.models import Milestone, Proposal, Sourcing, TimeEntry
 
     csv = tmp_path / "people.csv"

@@ -11,7 +11,7 @@ from gigbridge.domainerrors import Problem, RuleViolation
 from gigbridge.people import capabilities
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
-from gigbridge.sourcing import marketplace
+from gigbridge.sourcing import actions as marketplace
 
 from . import actions, compliance, direct, permissions
 from .models import (

@@ -9,7 +9,8 @@ from gigbridge import limits
 from gigbridge.engagements import permissions
 from gigbridge.engagements.models import Engagement
 
-from . import ending, marketplace, milestones
+from . import actions as marketplace
+from . import ending, milestones
 from .models import Milestone, Proposal
 from .queries import marketplace_view
 from .schemas import (

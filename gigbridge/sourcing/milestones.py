@@ -42,7 +42,7 @@ from gigbridge.jobs.errors import RetryableError
 from gigbridge.people import capabilities
 from gigbridge.program import actions as program
 
-from . import marketplace
+from . import actions as marketplace
 from .models import (
     HoursApproval,
     Milestone,

@@ -6,7 +6,8 @@ from django.db.models import Prefetch
 
 from gigbridge.engagements.models import Engagement
 
-from . import marketplace, milestones
+from . import actions as marketplace
+from . import milestones
 from .models import MilestoneDecision
 
 

@@ -7,7 +7,7 @@ from gigbridge.domainerrors import InvalidTransition
 from gigbridge.engagements import events
 from gigbridge.engagements.models import Engagement
 
-from .marketplace import queue_posting
+from .actions import queue_posting
 from .models import Sourcing
 
 

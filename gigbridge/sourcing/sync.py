@@ -41,7 +41,7 @@ from gigbridge.notifications.actions import mail
 from gigbridge.program import actions as program
 from gigbridge.program.policy import UnknownCurrency
 
-from . import marketplace
+from . import actions as marketplace
 from .hired import queue_decline_others
 from .models import (
     MarketplaceOffer,

@@ -2,7 +2,8 @@
 
 from gigbridge.jobs.registry import handler
 
-from . import ending, hired, marketplace, milestones, sync
+from . import actions as marketplace
+from . import ending, hired, milestones, sync
 
 
 @handler(marketplace.POST_JOB)

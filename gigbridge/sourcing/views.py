@@ -19,7 +19,8 @@ from gigbridge.engagements import permissions
 from gigbridge.engagements.views import engagement_page, what_was_asked
 from gigbridge.people import capabilities
 
-from . import ending, marketplace, milestones
+from . import actions as marketplace
+from . import ending, milestones
 from .models import Milestone, Proposal
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from gigbridge.engagements.models import Engagement
-from gigbridge.sourcing import marketplace
+from gigbridge.sourcing import actions as marketplace
 from gigbridge.sourcing.models import MarketplaceOffer, Payment
 from tests.scenarios import conftest as scenarios
 from tests.scenarios.conftest import run_jobs

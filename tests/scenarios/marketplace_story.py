@@ -17,7 +17,8 @@ from gigbridge.engagements.models import Engagement
 from gigbridge.people.models import Person
 from gigbridge.program.models import CostCenter
 from gigbridge.sandbox.client import ssl_context_from
-from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import sync
 from gigbridge.sourcing.models import Proposal, Sourcing
 
 HOUR = 3600

@@ -21,7 +21,8 @@ from gigbridge.audit.actions import verify
 from gigbridge.audit.models import AuditEvent
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
-from gigbridge.sourcing import ending, hired, marketplace
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import ending, hired
 from gigbridge.sourcing.models import ContractEnd, Sourcing
 
 from .conftest import run_jobs

@@ -21,7 +21,8 @@ from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.program.models import Workspace
-from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import sync
 from gigbridge.sourcing.models import MarketplaceOffer, Payment, TimeEntry
 
 from .conftest import run_jobs

@@ -20,7 +20,8 @@ from gigbridge.audit.models import AuditEvent
 from gigbridge.domainerrors import InvalidTransition, RuleViolation
 from gigbridge.engagements.models import Engagement
 from gigbridge.jobs.models import OutboxJob
-from gigbridge.sourcing import marketplace, milestones
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import milestones
 from gigbridge.sourcing.models import MilestoneDecision, Payment
 
 from .conftest import run_jobs

@@ -14,7 +14,7 @@ from gigbridge.domainerrors import RuleViolation
 from gigbridge.engagements.models import WorkRequest
 from gigbridge.engagements.tests.test_web import form_data
 from gigbridge.jobs.models import OutboxJob
-from gigbridge.sourcing import marketplace
+from gigbridge.sourcing import actions as marketplace
 from gigbridge.sourcing.models import MarketplaceOffer
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal, signed
 

@@ -14,7 +14,7 @@ from gigbridge.engagements.tests.test_approvals import deliver_mail
 from gigbridge.jobs import scheduler
 from gigbridge.people import actions
 from gigbridge.people.models import AgreementExpiryAlert, Role, RoleAssignment
-from gigbridge.sourcing import marketplace
+from gigbridge.sourcing import actions as marketplace
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal
 
 pytestmark = pytest.mark.django_db

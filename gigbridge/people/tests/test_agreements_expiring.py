@@ -86,7 +86,7 @@ def test_nothing_is_flagged_when_it_outlives_the_contract_is_renewed_or_the_cont
 
 
 def contracted_for_another(people, nda_days: int, email: str = "bo@freelance.example"):
-    from gigbridge.sourcing import marketplace
+    from gigbridge.sourcing import actions as marketplace
     from gigbridge.sourcing.tests.test_marketplace import approved_engagement, proposal
 
     engagement = approved_engagement(people)

@@ -71,7 +71,7 @@ def test_legal_is_offered_to_record_it(people):
 def test_a_refused_contracted_transition_offers_recording_the_revoked_agreement(people):
     from gigbridge import clock
     from gigbridge.people import actions
-    from gigbridge.sourcing import marketplace
+    from gigbridge.sourcing import actions as marketplace
 
     engagement = approved_engagement(people)
     p = proposal(engagement, email=EMAIL)

@@ -13,7 +13,8 @@ from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError, RetryableUpworkError
 from gigbridge.jobs.actions import run
 from gigbridge.jobs.models import OutboxJob
-from gigbridge.sourcing import hired, marketplace, sync
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import hired, sync
 from gigbridge.sourcing.models import MarketplaceOffer, Proposal, Sourcing
 from gigbridge.sourcing.tests.test_marketplace import (
     approved_engagement,

@@ -16,7 +16,8 @@ from gigbridge.integrations.upwork import operations as ops
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.people.models import Agreement, Person
 from gigbridge.program.models import CostCenter
-from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import sync
 from gigbridge.sourcing.models import (
     MarketplaceOffer,
     Milestone,

@@ -12,7 +12,8 @@ from gigbridge.audit.models import AuditEvent
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.notifications.tasks import send_mail_job
-from gigbridge.sourcing import marketplace, sync
+from gigbridge.sourcing import actions as marketplace
+from gigbridge.sourcing import sync
 from gigbridge.sourcing.models import SpendAlert
 from gigbridge.sourcing.tests.test_marketplace import _contracted, _row
 
