@@ -189,7 +189,10 @@ def test_a_week_of_hours_is_approved_in_gigbridge_once_it_has_ended(people, mark
         hourly_rate=Decimal("80"),
         weekly_hours=20,
     )
-    market.advance(9 * DAY)  # the freelancer logs each weekday: a whole week has ended
+    # The freelancer logs each weekday. Within two weeks of the start a whole Monday-Sunday
+    # week of logged days has ended, whatever the day, the hour and the program's time zone the
+    # test starts on (nine days were not enough from a Thursday evening in UTC-10).
+    market.advance(14 * DAY)
     pass_of_sync(market)
     weeks = milestones.weeks(engagement)
     ended = [w for w in weeks if w.ended and w.entries]
