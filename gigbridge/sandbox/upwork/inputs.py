@@ -18,34 +18,24 @@ are errors naming them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from graphql import GraphQLInputObjectType, GraphQLNonNull, Undefined, build_schema
+from graphql import GraphQLInputObjectType, GraphQLNonNull, Undefined
 
-from gigbridge.integrations.upwork.conformance import SUBSET_PATH
-
-from .executor import UpworkError
-
-SCHEMA_PATH = SUBSET_PATH.with_name("schema.graphql")
+from .executor import UpworkError, schema
 
 # Kinds: "str", "int", "num", "money", "bool", "date", "datetime", "list", "obj", "any" (as
 # given); "!" suffix: required.
 MONEY_FIELDS = {"rawValue": "any", "amount": "any", "currency": "str", "displayValue": "str"}
 
 
-@functools.cache
-def _schema():
-    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
 def documented(type_name: str, **modelled: str) -> dict[str, str]:
     """The fields of Upwork's documented input type ``type_name`` for ``check``: those in
     ``modelled`` with their kind, every other one as given ("any"). A field the reference marks
     non-null with no default is required ("!"). Modelling an undocumented field is a bug."""
-    found = _schema().get_type(type_name)
+    found = schema().get_type(type_name)
     if not isinstance(found, GraphQLInputObjectType):
         raise LookupError(f"{type_name} is not a documented input type")
     unknown = set(modelled) - set(found.fields)
