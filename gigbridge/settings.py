@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "gigbridge.sourcing",
     "gigbridge.notifications",
     "gigbridge.access",
+    "gigbridge.conversations",
     "gigbridge.integrations.outbound",
     "gigbridge.integrations.upwork",
     "gigbridge.web",

@@ -22,6 +22,7 @@ PERIODIC = [
     "gigbridge.access.actions.schedule_drift_scan",
     "gigbridge.access.watch.schedule_watch",
     "gigbridge.sourcing.sync.schedule_sync",
+    "gigbridge.conversations.actions.schedule_poll",
     # Last: a signed checkpoint of the audit chain, written outside the database.
     "gigbridge.audit.checkpoints.checkpoint_due",
 ]

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
+from django.dispatch import Signal
 from django.urls import reverse
 
 from gigbridge import clock, limits
@@ -53,6 +54,11 @@ CENTS = Decimal("0.01")
 # Upwork posts budgets, makes offers and bills in US dollars; budgets are in the program's
 # currency, converted at the policy's program.exchange_rates.
 MARKETPLACE_CURRENCY = "USD"
+
+# The engagement's job was posted on the marketplace (sent with ``sender=Sourcing`` inside the
+# transaction that stores the posting id, after its audit event). Arguments: engagement,
+# job_posting_id. Conversations starts the engagement's Teams thread on it.
+job_posted = Signal()
 
 
 def organization_id() -> str:
@@ -197,6 +203,7 @@ def run_post_job(engagement_id: int) -> str:
             obj=sourcing.engagement,
             after={"job_posting_id": result.id},
         )
+        job_posted.send(Sourcing, engagement=sourcing.engagement, job_posting_id=result.id)
     return result.id
 
 

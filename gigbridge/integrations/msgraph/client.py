@@ -820,6 +820,18 @@ class GraphClient(CallerClient, RetryKnobs):
     def get_team(self, team_id: str) -> dict:
         return self.get_json(f"/teams/{segment(team_id)}", type_name="team")
 
+    def list_message_replies(self, team_id: str, channel_id: str, message_id: str) -> list[dict]:
+        """GET /teams/{id}/channels/{id}/messages/{id}/replies (chatMessage): the replies of a
+        channel thread, every page. Used only to check, after a crash, whether a reply the bot
+        may have sent is already there (app-only: ChannelMessage.Read.All)."""
+        return list(
+            self.iterate(
+                f"/teams/{segment(team_id)}/channels/{segment(channel_id)}/messages/"
+                f"{segment(message_id)}/replies",
+                type_name="chatMessage",
+            )
+        )
+
     def group_drive(self, group_id: str) -> dict:
         return self.get_json(f"/groups/{segment(group_id)}/drive", type_name="drive")
 
