@@ -65,6 +65,8 @@ OPERATIONS = [
     "RoomList",
     "RoomStories",
     "CreateRoomStoryV2",
+    "UpdateRoomStoryV2",  # a Teams reply edited (conversations)
+    "RemoveRoomStory",  # a Teams reply deleted (conversations)
     # the connection check
     "CompanySelector",
     "Organization",

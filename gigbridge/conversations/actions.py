@@ -23,7 +23,9 @@ about, and every job is check-then-act:
   ``createRoomStoryV2``. The returned story id is recorded; the poll never mirrors a story the
   bridge sent (by id, or, before the id is recorded, by its exact text among the thread's
   pending replies). A retry after a crash looks for the exact text in the room's recent stories
-  before sending again.
+  before sending again. An edit in Teams becomes ``updateRoomStoryV2`` of that story, a
+  deletion ``removeRoomStory`` (both idempotent in effect); before it was sent, the pending
+  row's text changes or it is not sent at all.
 - **End.** When the engagement leaves ``active`` the thread gets one last line and its rooms are
   no longer polled.
 """
@@ -44,6 +46,7 @@ from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.teams import client as teams
 from gigbridge.integrations.teams.inbound import ChannelMessage
 from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import PermanentError, RetryableError
 from gigbridge.jobs.models import OutboxJob
@@ -274,7 +277,10 @@ def _own_story(link: RoomLink, story: ops.RoomStory) -> bool:
         return True
     pending = (
         OutgoingMessage.objects.filter(
-            thread_id=link.thread_id, state=OutgoingMessage.State.PENDING, text=story.message or ""
+            thread_id=link.thread_id,
+            kind=OutgoingMessage.Kind.MESSAGE,
+            state=OutgoingMessage.State.PENDING,
+            text=story.message or "",
         )
         .filter(Q(room_id=link.room_id) | Q(room_id=""))
         .order_by("written_at", "pk")
@@ -475,10 +481,6 @@ def _queue_send(row: OutgoingMessage) -> None:
     jobs.enqueue(SEND_JOB, {"thread_id": row.thread_id}, key=f"{SEND_JOB}:{row.activity_id}")
 
 
-def _snippet(text: str, size: int = 80) -> str:
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
 def receive_channel_message(message: ChannelMessage) -> str:
     """A message, edit or deletion in a channel thread: what the bridge does with it."""
     thread = (
@@ -516,22 +518,22 @@ def receive_channel_message(message: ChannelMessage) -> str:
                 return "deleted before it was sent"
             if original.state != OutgoingMessage.State.SENT:
                 return "nothing to follow"
-            body = original.text.split(": ", 1)[-1]
             row, created = OutgoingMessage.objects.get_or_create(
                 activity_id=f"{message.activity_id}:delete",
                 defaults={
                     "kind": OutgoingMessage.Kind.DELETE,
                     "thread": thread,
                     "author": name,
-                    "text": f"{name} deleted their message in Teams: “{_snippet(body)}”",
+                    "text": "",
                     "room_id": original.room_id,
+                    "target_story_id": original.story_id,
                     "written_at": message.timestamp,
                     "created_at": now,
                 },
             )
             if created:
                 _queue_send(row)
-            return "deletion noted"
+            return "deletion queued"
         text = (message.text or "").strip()
         if not text:
             return "empty"
@@ -547,15 +549,16 @@ def receive_channel_message(message: ChannelMessage) -> str:
                     "kind": OutgoingMessage.Kind.EDIT,
                     "thread": thread,
                     "author": name,
-                    "text": f"{name} (edited): {text}",
+                    "text": f"{name}: {text}",
                     "room_id": original.room_id,
+                    "target_story_id": original.story_id,
                     "written_at": message.timestamp,
                     "created_at": now,
                 },
             )
             if created:
                 _queue_send(row)
-            return "edit noted"
+            return "edit queued"
         if original is not None:
             return "seen before"
         row = OutgoingMessage.objects.create(
@@ -625,6 +628,9 @@ def _send_one(row: OutgoingMessage) -> None:
     with transaction.atomic():  # the intent, committed before Upwork is called
         OutgoingMessage.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
     client = _upwork(link.organization_id)
+    if row.kind != OutgoingMessage.Kind.MESSAGE:
+        _follow(client, row)
+        return
     story_id = _already_sent(client, row) if row.attempts else None
     if story_id is None:
         # The poll may have adopted it meanwhile (it saw the story and matched the text).
@@ -634,6 +640,23 @@ def _send_one(row: OutgoingMessage) -> None:
         story_id = story.id if story else ""
     OutgoingMessage.objects.filter(pk=row.pk).update(
         state=OutgoingMessage.State.SENT, story_id=story_id or "", sent_at=clock.now()
+    )
+
+
+def _follow(client, row: OutgoingMessage) -> None:
+    """An edit or a deletion in Teams, made on the story the bridge sent. Setting the same text
+    twice is harmless; a story already removed (a retry after a crash) is done."""
+    if row.kind == OutgoingMessage.Kind.EDIT:
+        ops.update_room_story(client, row.room_id, row.target_story_id, row.text)
+    else:
+        try:
+            ops.remove_room_story(client, row.room_id, row.target_story_id)
+        except PermanentUpworkError:
+            if not row.attempts:
+                raise
+            log.info("story %s was removed already", row.target_story_id)
+    OutgoingMessage.objects.filter(pk=row.pk).update(
+        state=OutgoingMessage.State.SENT, sent_at=clock.now()
     )
 
 
@@ -652,7 +675,14 @@ def run_send(thread_id: int) -> int:
             )
             if row is None:
                 break
-            _send_one(row)
+            try:
+                _send_one(row)
+            except PermanentError as error:  # this reply only: the next ones still go
+                log.warning("reply %s not sent to Upwork: %s", row.activity_id, error)
+                OutgoingMessage.objects.filter(pk=row.pk).update(
+                    state=OutgoingMessage.State.FAILED, error=str(error)[:500]
+                )
+                continue
             sent += 1
     finally:
         Thread.objects.filter(pk=thread_id).update(sending_until=None)

@@ -119,11 +119,11 @@ class OutgoingMessage(models.Model):
         DELETED = "deleted"  # deleted in Teams before it was sent: never sent
 
     class Kind(models.TextChoices):
-        MESSAGE = "message"
-        EDIT = "edit", "note of an edit"  # Upwork shows "(edited)" notes: see docs
-        DELETE = "delete", "note of a deletion"
+        MESSAGE = "message"  # createRoomStoryV2
+        EDIT = "edit"  # updateRoomStoryV2 of the story ``target_story_id``
+        DELETE = "delete"  # removeRoomStory of the story ``target_story_id``
 
-    # The Teams message id; for a note: "<id>:edit:<time>" or "<id>:delete".
+    # The Teams message id; for an edit "<id>:edit:<Teams timestamp>", a deletion "<id>:delete".
     activity_id = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MESSAGE)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="outgoing")
@@ -133,6 +133,7 @@ class OutgoingMessage(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     story_id = models.CharField(max_length=64, blank=True, db_index=True)
+    target_story_id = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
     written_at = models.DateTimeField(help_text="Teams' timestamp")
     created_at = models.DateTimeField()

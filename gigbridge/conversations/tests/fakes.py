@@ -12,6 +12,7 @@ from gigbridge.conversations import actions
 from gigbridge.integrations.teams import client as teams_client
 from gigbridge.integrations.teams.client import Sent
 from gigbridge.integrations.upwork import operations as ops
+from gigbridge.integrations.upwork.errors import PermanentUpworkError
 
 
 class Crash(Exception):
@@ -89,6 +90,8 @@ class FakeUpwork:
         monkeypatch.setattr(ops, "send_room_message", self.send)
         monkeypatch.setattr(ops, "contract_room", self.contract_room)
         monkeypatch.setattr(ops, "offer_room", self.offer_room)
+        monkeypatch.setattr(ops, "update_room_story", self.update)
+        monkeypatch.setattr(ops, "remove_room_story", self.remove)
 
     def room(self, room_id, contract=None, offers=()):
         self.rooms[room_id] = {"contract": contract, "offers": list(offers), "stories": []}
@@ -140,6 +143,24 @@ class FakeUpwork:
             self.crash_after_send = False
             raise Crash("send")
         return ops.RoomStory.model_validate({"id": story["id"], "message": message})
+
+    def _story(self, room_id, story_id):
+        for story in self.rooms[room_id]["stories"]:
+            if story["id"] == story_id:
+                return story
+        raise PermanentUpworkError(f"Story {story_id!r} not found in this organization.")
+
+    def update(self, client, room_id, story_id, message):
+        self.calls.append(("updateRoomStoryV2", room_id, story_id, message))
+        story = self._story(room_id, story_id)
+        story["message"], story["updatedDateTime"] = message, iso(clock.now())
+
+    def remove(self, client, room_id, story_id):
+        self.calls.append(("removeRoomStory", room_id, story_id))
+        self.rooms[room_id]["stories"].remove(self._story(room_id, story_id))
+        if self.crash_after_send:
+            self.crash_after_send = False
+            raise Crash("remove")
 
     def contract_room(self, client, contract_id):
         self.calls.append(("contractRoom", contract_id))

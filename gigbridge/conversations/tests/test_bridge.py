@@ -386,21 +386,36 @@ def test_edits_and_deletions_are_followed(people, teams, upwork, frozen_now):
     say(channel_message(thread, "m2", "", kind="deleted"))
     work()
     assert upwork.messages("r1") == ["Ada Lovelace: final"]
-    # Edited and deleted after it was sent: a short note follows (once each).
+    story_id = upwork.rooms["r1"]["stories"][0]["id"]
+    # Edited after it was sent: the story itself changes (delivered twice: once).
     frozen_now(minutes=1)
     say(channel_message(thread, "m1", "final!", kind="edited"))
     say(channel_message(thread, "m1", "final!", kind="edited"))
-    frozen_now(minutes=1)
+    work()
+    assert upwork.messages("r1") == ["Ada Lovelace: final!"]
+    assert [c[0] for c in upwork.calls].count("updateRoomStoryV2") == 1
+    poll(upwork)
+    assert teams.texts(thread.root_activity_id) == []  # the edited story is still ours
+    # Deleted after it was sent, with a crash after Upwork removed it: removed once, done.
+    upwork.crash_after_send = True
     say(channel_message(thread, "m1", "", kind="deleted"))
     say(channel_message(thread, "m1", "", kind="deleted"))
     work()
-    assert upwork.messages("r1") == [
-        "Ada Lovelace: final",
-        "Ada Lovelace (edited): final!",
-        "Ada Lovelace deleted their message in Teams: “final”",
-    ]
-    poll(upwork)
-    assert teams.texts(thread.root_activity_id) == []  # notes are the bridge's own too
+    assert upwork.messages("r1") == []
+    assert ("removeRoomStory", "r1", story_id) in upwork.calls
+    assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {"sent", "deleted"}
+
+
+def test_a_reply_upwork_refuses_does_not_block_the_next(people, teams, upwork):
+    thread = thread_of(contracted(people, teams, upwork))
+    say(channel_message(thread, "m1", "first"))
+    work()
+    upwork.rooms["r1"]["stories"].clear()  # the story went away on Upwork
+    say(channel_message(thread, "m1", "first, edited", kind="edited"))
+    say(channel_message(thread, "m2", "second"))
+    work()
+    assert upwork.messages("r1") == ["Ada Lovelace: second"]
+    assert OutgoingMessage.objects.get(kind="edit").state == "failed"
 
 
 # --- the end ----------------------------------------------------------------------------------

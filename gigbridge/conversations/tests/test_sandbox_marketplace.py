@@ -5,6 +5,7 @@ answer (only the answer: no loop) appears in the thread. Both clocks move togeth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -31,6 +32,10 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 STORIES = """query($filter: RoomStoryFilter) { roomStories(filter: $filter) {
   edges { node { id message user { name } } } } }"""
+
+
+def room_stories(place, room_id) -> list[dict]:
+    return place.graphql(STORIES, {"filter": {"roomId_eq": room_id}})["roomStories"]["edges"]
 
 
 def test_a_conversation_crosses_both_ways_without_a_loop(people, market, monkeypatch):  # noqa: F811
@@ -93,6 +98,24 @@ def test_a_conversation_crosses_both_ways_without_a_loop(people, market, monkeyp
     assert set(MirroredStory.objects.values_list("story_id", flat=True)) == {
         n["id"] for n in theirs
     }
+
+    # Edited in Teams: the story changes on Upwork (updateRoomStoryV2); deleted: it goes
+    # (removeRoomStory). Neither comes back to the thread.
+    market.advance(60)
+    for handler in message_handlers():
+        handler(replace(message, kind="edited", text="Welcome! Brief in the folder.",
+                        timestamp=clock.now()))  # fmt: skip
+    run_jobs(actions.SEND_JOB)
+    mine = [e["node"]["message"] for e in room_stories(market, room_id)
+            if e["node"]["id"] == out.story_id]  # fmt: skip
+    assert mine == ["Rita Requester: Welcome! Brief in the folder."]
+    actions.poll_organization(market.org)
+    run_jobs()
+    assert len(teams.texts(thread.root_activity_id)) == before
+    for handler in message_handlers():
+        handler(replace(message, kind="deleted", text="", timestamp=clock.now()))
+    run_jobs(actions.SEND_JOB)
+    assert out.story_id not in {e["node"]["id"] for e in room_stories(market, room_id)}
 
     # Polled again: nothing new, nothing doubled.
     market.advance(60)

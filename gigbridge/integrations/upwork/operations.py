@@ -913,6 +913,20 @@ mutation CreateRoomStoryV2($input: RoomStoryCreateInputV2!) {
 }
 """
 
+UPDATE_ROOM_STORY = """
+mutation UpdateRoomStoryV2($input: RoomStoryUpdateInputV2!) {
+  updateRoomStoryV2(input: $input) {
+    status
+  }
+}
+"""
+
+REMOVE_ROOM_STORY = """
+mutation RemoveRoomStory($roomId: String!, $storyId: String!) {
+  removeRoomStory(roomId: $roomId, storyId: $storyId)
+}
+"""
+
 COMPANY_SELECTOR = """
 query CompanySelector {
   companySelector {
@@ -960,6 +974,8 @@ DOCUMENTS: dict[str, str] = {
     "RoomList": ROOM_LIST,
     "RoomStories": ROOM_STORIES,
     "CreateRoomStoryV2": SEND_ROOM_MESSAGE,
+    "UpdateRoomStoryV2": UPDATE_ROOM_STORY,
+    "RemoveRoomStory": REMOVE_ROOM_STORY,
     "CompanySelector": COMPANY_SELECTOR,
     "Organization": ORGANIZATION,
 }
@@ -1652,3 +1668,17 @@ def acting_organization_id(client: UpworkClient, organization_id: str | None = N
             "the organization the client acts for has no id", operation="Organization"
         )
     return found
+
+
+def update_room_story(client: UpworkClient, room_id: str, story_id: str, message: str) -> None:
+    """Change the text of a story (one the bridge posted, whose Teams reply was edited)."""
+    client.execute(
+        UPDATE_ROOM_STORY,
+        {"input": {"storyId": story_id, "roomId": room_id, "message": message}},
+        "UpdateRoomStoryV2",
+    )
+
+
+def remove_room_story(client: UpworkClient, room_id: str, story_id: str) -> None:
+    """Remove a story (one the bridge posted, whose Teams reply was deleted)."""
+    client.execute(REMOVE_ROOM_STORY, {"roomId": room_id, "storyId": story_id}, "RemoveRoomStory")

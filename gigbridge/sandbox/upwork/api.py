@@ -65,7 +65,9 @@ decimal strings; only USD. Dates are ``YYYY-MM-DD`` (``YYYYMMDD`` too), date-tim
   ``contractRoom(contractId)``; ``offerRoom(offerId)`` (null until the offer is accepted).
   ``roomStories(filter)`` (``RoomStoryFilter``): roomId_eq!, storyFilter
   {storyCreatedDateTime_bt {rangeStart, rangeEnd} (inclusive), pagination {first, after}}.
-  ``createRoomStoryV2(input)``: roomId!, message!.
+  ``createRoomStoryV2(input)``: roomId!, message!. ``updateRoomStoryV2(input)``
+  (``RoomStoryUpdateInputV2``): storyId!, roomId!, message (a client user's own story only);
+  ``removeRoomStory(roomId, storyId)`` (a client user's own story; it is gone from the room).
 - ``contractDetails(id, date)``, ``companySelector``, ``organization``: no inputs beyond their
   documented arguments.
 """
@@ -936,6 +938,40 @@ def create_room_story(ctx: Context, input=None) -> dict:  # noqa: A002
     return shapes.story(story)
 
 
+def _own_story(ctx: Context, room_id, story_id) -> Story:
+    room = Room.by_uid(room_id, organization=ctx.organization)
+    if room is None:
+        raise _not_found("Room", room_id)
+    story = Story.by_uid(story_id, room=room)
+    if story is None:
+        raise _not_found("Story", story_id)
+    if story.client_user_id is None:
+        raise UpworkError("Only the author can change or remove a story.", "FORBIDDEN")
+    return story
+
+
+def update_room_story(ctx: Context, input=None) -> dict:  # noqa: A002
+    data = check(
+        input, "RoomStoryUpdateInputV2", {"storyId": "str!", "roomId": "str!", "message": "str"}
+    )
+    story = _own_story(ctx, data["roomId"], data["storyId"])
+    now = clock.now()
+    if data["message"] is not None:
+        story.message = data["message"]
+    story.modified = now
+    story.save()
+    story.room.touch(now)
+    return {"status": "UPDATED"}
+
+
+def remove_room_story(ctx: Context, roomId=None, storyId=None) -> str:  # noqa: N803
+    story = _own_story(ctx, roomId, storyId)
+    room = story.room
+    story.delete()
+    room.touch(clock.now())
+    return "REMOVED"
+
+
 RESOLVERS = {
     "companySelector": Resolver(company_selector, defaults.SCOPE_COMMON),
     "organization": Resolver(organization, defaults.SCOPE_COMMON),
@@ -966,4 +1002,6 @@ RESOLVERS = {
     "roomList": Resolver(room_list, defaults.SCOPE_MESSAGES),
     "roomStories": Resolver(room_stories, defaults.SCOPE_MESSAGES),
     "createRoomStoryV2": Resolver(create_room_story, defaults.SCOPE_MESSAGES),
+    "updateRoomStoryV2": Resolver(update_room_story, defaults.SCOPE_MESSAGES),
+    "removeRoomStory": Resolver(remove_room_story, defaults.SCOPE_MESSAGES),
 }

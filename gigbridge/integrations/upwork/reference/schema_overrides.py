@@ -24,11 +24,17 @@ ROOT_TYPES = {
     "endContractByClient": "ContractActionResponse",
     # {response} also fits two feedback types that are fields of profiles.
     "rejectSubmittedMilestone": "MilestoneRejectionResponse",
+    # {status} fits many types; UpdateRoomStoryResponse is the story update's by name.
+    "updateRoomStoryV2": "UpdateRoomStoryResponse",
 }
 
 # Root fields documented with no selection: a scalar answer of unknown type. String is assumed
 # (an id or a status); Gigbridge does not read either answer beyond "no errors".
-LEAF_ROOTS = {"withdrawOffer": "String", "createClientJobInvitation": "String"}
+LEAF_ROOTS = {
+    "withdrawOffer": "String",
+    "createClientJobInvitation": "String",
+    "removeRoomStory": "String",  # the conversation bridge reads no answer beyond "no errors"
+}
 
 # Enums. types.ts lists 151 empty interfaces: the built-in scalars (String, Int, Float, Boolean,
 # ID), the custom scalar Map, and enums whose values the scrape does not have. Every enum
