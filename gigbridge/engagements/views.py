@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from gigbridge import limits, securitylog
 from gigbridge.access.names import grant_places
 from gigbridge.audit.describe import describe_all
+from gigbridge.conversations.queries import summary as conversation_summary
 from gigbridge.domainerrors import InvalidTransition, NotAllowed, Problem, RuleViolation
 from gigbridge.people import actions as people
 from gigbridge.people import capabilities
@@ -319,6 +320,7 @@ def engagement_page(request, engagement, refused=None, problems=(), start_proble
         {
             "e": engagement,
             "access_grants": grant_places(engagement.grants.all()),
+            "conversation": conversation_summary(engagement),
             "timeline": describe_all(actions.timeline(engagement)),
             "form": form,
             "m": m,

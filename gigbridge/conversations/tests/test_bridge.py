@@ -444,3 +444,15 @@ def test_the_end_of_the_contract_closes_the_thread_once(people, teams, upwork):
     assert [c[0] for c in upwork.calls] == ["roomList"]
     say(channel_message(thread, "m9", "bye"))
     assert not OutgoingMessage.objects.exists()
+
+
+def test_the_engagement_page_shows_the_conversation(people, teams, upwork, client):
+    engagement = contracted(people, teams, upwork)
+    upwork.story("r1", "hello")
+    poll(upwork)
+    client.force_login(people["rita"])
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert (
+        "Conversation: thread in Marketing › General, 1 message mirrored from Upwork, "
+        "0 sent to Upwork." in page
+    )
