@@ -397,6 +397,12 @@ def test_hiring_story_calls_every_wrapper(upwork_client, recorder, http, info, u
     assert len(replies) == 1 and replies[0].user.id == chosen.freelancer.id
     everything = ops.room_stories(client, room.id, first=2)
     assert everything.total_count >= 3 and len(everything.items) == 2
+    # The client's own story can be changed and removed (a Teams reply edited, deleted).
+    ops.update_room_story(client, room.id, sent.id, "Kick-off call tomorrow at 11?")
+    texts = {s.id: s.message for s in ops.room_stories(client, room.id, first=50).items}
+    assert texts[sent.id] == "Kick-off call tomorrow at 11?"
+    ops.remove_room_story(client, room.id, sent.id)
+    assert sent.id not in {s.id for s in ops.room_stories(client, room.id, first=50).items}
 
     # The end.
     assert ops.end_contract(

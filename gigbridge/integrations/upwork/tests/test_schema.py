@@ -105,7 +105,7 @@ def test_every_documented_operation_of_the_subset_validates():
     """Upwork's own documents (the committed verbatim copies), with the scrape's ``[string]``
     read as ``[String]`` and its scraped arguments taken out (see schema_overrides.py)."""
     documented = _subset_operations()
-    assert len(documented) == 28
+    assert len(documented) == 30
     for name, text in documented.items():
         document = generator().normalize_operation(text, schema())
         assert validate(schema(), document) == [], name
@@ -267,6 +267,8 @@ CASES = {
     "room_list": lambda c: operations.room_list(c, MOMENT, after="50"),
     "offer_room": lambda c: operations.offer_room(c, "offer-1"),
     "send_room_message": lambda c: operations.send_room_message(c, "room-1", "Hello"),
+    "update_room_story": lambda c: operations.update_room_story(c, "room-1", "story-1", "Hi"),
+    "remove_room_story": lambda c: operations.remove_room_story(c, "room-1", "story-1"),
     "company_selector": lambda c: operations.company_selector(c),
     "organization": lambda c: operations.organization(c),
 }
