@@ -113,9 +113,13 @@ class FakeUpwork:
 
     def _room(self, room_id) -> ops.Room:
         room = self.rooms[room_id]
+        stories = sorted(room["stories"], key=lambda s: s["_at"])
+        latest = (
+            {k: stories[-1][k] for k in ("id", "createdDateTime", "message")} if stories else None
+        )
         return ops.Room.model_validate(
             {"id": room_id, "roomName": f"room {room_id}", "contractId": room["contract"],
-             "offerIds": room["offers"]}
+             "offerIds": room["offers"], "latestStory": latest}
         )  # fmt: skip
 
     def room_list(self, client, since, *, after=None, **_):

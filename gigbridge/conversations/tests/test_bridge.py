@@ -262,6 +262,19 @@ def test_a_quiet_organization_costs_one_request(people, teams, upwork):
     assert [c[0] for c in upwork.calls] == ["roomList"]
 
 
+def test_a_room_listed_again_within_the_overlap_is_not_read_again(people, teams, upwork):
+    contracted(people, teams, upwork)
+    upwork.story("r1", "hello")
+    poll(upwork)
+    upwork.calls.clear()
+    poll(upwork)  # roomList still shows it (activity within the overlap): its latest is known
+    assert [c[0] for c in upwork.calls] == ["roomList"]
+    upwork.story("r1", "more", at=clock.now() + dt.timedelta(seconds=1))
+    poll(upwork)
+    assert [c[0] for c in upwork.calls] == ["roomList", "roomList", "roomStories"]
+    assert len(teams.texts()) == 2
+
+
 def test_a_crash_after_teams_took_the_reply_does_not_post_it_twice(people, teams, upwork):
     engagement = contracted(people, teams, upwork)
     upwork.story("r1", "one")
