@@ -717,11 +717,14 @@ def queue_close(engagement: Engagement) -> bool:
 
 
 def closing_line(thread: Thread) -> str:
-    return f"The contract ended on {thread.ended_on.isoformat()}; the Upwork room is closed."
+    day = thread.ended_on.isoformat()
+    if thread.engagement.contract_start is None:  # cancelled before any contract
+        return f"The engagement was cancelled on {day}; this conversation is closed."
+    return f"The contract ended on {day}; the Upwork room is closed."
 
 
 def run_close(engagement_id: int) -> str:
-    thread = Thread.objects.get(engagement_id=engagement_id)
+    thread = Thread.objects.select_related("engagement").get(engagement_id=engagement_id)
     if thread.state == Thread.State.CLOSED:
         return "closed already"
     if not thread.root_activity_id:

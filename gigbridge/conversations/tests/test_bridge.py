@@ -459,6 +459,14 @@ def test_the_end_of_the_contract_closes_the_thread_once(people, teams, upwork):
     assert not OutgoingMessage.objects.exists()
 
 
+def test_a_cancelled_search_closes_its_thread_with_its_own_line(people, teams):
+    engagement = posted(people, teams)
+    engagements.transition_engagement(people["ada"], engagement, "cancelled")
+    work()
+    (text,) = teams.texts(thread_of(engagement).root_activity_id)
+    assert text.startswith("The engagement was cancelled on ")
+
+
 def test_the_engagement_page_shows_the_conversation(people, teams, upwork, client):
     engagement = contracted(people, teams, upwork)
     upwork.story("r1", "hello")
