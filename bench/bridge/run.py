@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tools.post("control", {"throttle": None})
         contract_ids = tools.post("bulk-contracts", {"count": args.rooms})["contractIds"]
+        t_bulk = time.time()
         seed(org, contract_ids, "team-bench")
         tools.post("control", {"throttle": {"rate": args.rate, "burst": args.burst}})
 
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
         stop = threading.Event()
         errors: list[str] = []
+        passes: list[tuple[float, float, dict]] = []  # start, end, what it did
 
         def poller():
             from django.db import close_old_connections
@@ -273,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             while not stop.is_set():
                 started = time.time()
                 try:
-                    actions.poll_organization(org)
+                    result = actions.poll_organization(org)
+                    passes.append((started, time.time(), result))
                 except Exception as exc:  # noqa: BLE001 (reported)
                     errors.append(f"poll: {exc!r}")
                 close_old_connections()
@@ -296,9 +299,11 @@ def main(argv: list[str] | None = None) -> int:
             thread.start()
         # The bulk-made rooms count as active (roomList) until they are older than the overlap:
         # let that pass before measuring (its cost is the warm-up's, reported apart).
-        settle = actions.OVERLAP.total_seconds() + args.poll_seconds + 5
-        print(f"settling for {settle:.0f} s", flush=True)
-        time.sleep(settle)
+        # Settled once a whole pass began after the bulk-made rooms left roomList's window.
+        quiet_from = t_bulk + actions.OVERLAP.total_seconds() + 1
+        while not any(start >= quiet_from for start, _, _ in passes):
+            time.sleep(1)
+        print(f"settled after {time.time() - t0:.0f} s: {passes[-1][2]}", flush=True)
         settled = len(counted)
         t_start = time.time()
 
@@ -365,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             "teams": "recording fake (transport not merged)",
             "warmup": warmup,
             "settle_requests": settled,
+            "passes_measured": [
+                p[2] | {"seconds": round(p[1] - p[0], 1)} for p in passes if p[0] >= t_start
+            ],
             "stories": len(stories),
             "stories_arrived": len(story_lags),
             "story_to_teams_p50": round(percentile(story_lags, 50) or 0, 2),

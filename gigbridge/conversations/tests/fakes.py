@@ -25,6 +25,7 @@ class FakeTeams:
         self.updates: list[tuple[str, str, dict]] = []
         self.crash_after: set[str] = set()  # "start", "reply": answer, then crash once
         self.ids = itertools.count(1000)
+        monkeypatch.setattr(teams_client, "configured", lambda: True)
         for name in ("start_thread", "reply", "update"):
             monkeypatch.setattr(teams_client, name, getattr(self, name))
         monkeypatch.setattr(actions, "general_channel", lambda team: (f"19:{team}@thread", "T"))

@@ -171,6 +171,15 @@ def test_no_workspace_no_thread(people, teams):
     assert not Thread.objects.exists() and summary(engagement) is None
 
 
+def test_no_teams_bot_no_thread(people, teams, monkeypatch):
+    from gigbridge.integrations.teams import client
+
+    monkeypatch.setattr(client, "configured", lambda: False)
+    engagement = engagement_in_workspace(people)
+    marketplace.job_posted.send(Sourcing, engagement=engagement, job_posting_id="j1")
+    assert not Thread.objects.exists()
+
+
 def test_a_direct_hire_gets_its_thread_when_the_contract_starts(people, teams):
     engagement = approved_engagement(
         people, sourcing="direct", freelancer_email="freya@freelancers.example",
