@@ -64,7 +64,7 @@ CLOSE_JOB = "conversations.close"
 
 # Re-read this much before each cursor: Upwork's clock and commit order are not ours.
 OVERLAP = dt.timedelta(minutes=2)
-POLL_EVERY_SECONDS = 60
+POLL_EVERY_SECONDS = 30  # one scheduler tick (GIGBRIDGE_SCHEDULER_INTERVAL); bench/bridge
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"  # the one date format in the thread
 ROOM_KIND_ORDER = [RoomLink.Kind.CONTRACT, RoomLink.Kind.OFFER, RoomLink.Kind.PROPOSAL]
 
