@@ -486,3 +486,17 @@ def test_the_engagement_page_shows_the_conversation(people, teams, upwork, clien
         "Conversation: thread in Marketing › General, 1 message mirrored from Upwork, "
         "0 sent to Upwork." in page
     )
+
+
+def test_the_scheduler_queues_one_poll_per_organization_and_window(
+    people, teams, upwork, settings, frozen_now
+):
+    contracted(people, teams, upwork)
+    settings.UPWORK = {**settings.UPWORK, "client_id": "id", "client_secret": "secret"}
+    assert actions.schedule_poll() == 1
+    assert actions.schedule_poll() == 0  # the organization's poll is still pending
+    work()
+    frozen_now(seconds=actions.POLL_EVERY_SECONDS)
+    assert actions.schedule_poll() == 1
+    job = OutboxJob.objects.filter(kind=actions.POLL_JOB).last()
+    assert job.payload == {"organization_id": "org1"}
