@@ -364,7 +364,8 @@ class _Target:
         found = _ITEM_PATH.fullmatch(rest)
         if not found:
             raise GraphError(400, "invalidRequest", f"Invalid request path '{rest}'.")
-        if found.group("id"):
+        # ``items/root`` is the root's alias, as Graph's samples use it (``items/root:/a.txt:``).
+        if found.group("id") and found.group("id").lower() != "root":
             base = DriveItem.objects.filter(drive=drive, id=found.group("id")).first()
             if base is None:
                 raise item_not_found()

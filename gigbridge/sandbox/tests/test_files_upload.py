@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from gigbridge.integrations.msgraph.upload import CHUNK_UNIT, upload_file
+from gigbridge.integrations.msgraph.upload import CHUNK_UNIT, download_file, upload_file
 from gigbridge.sandbox.client import ssl_context_from
 from gigbridge.sandbox.graph.testing import Graph, assert_graph_error
 
@@ -234,17 +234,22 @@ def test_file_urls_are_on_another_host_and_get_no_bearer(info, tokens, problems,
             client, drive, root, "hosts.bin", io.BytesIO(data), size, chunk_size=CHUNK_UNIT
         )
     assert item["size"] == size
+    with product_client(info, tokens, problems, transport=recording) as client:
+        assert download_file(client, drive, item["id"]) == data
     graph_host = urlsplit(graph.base).hostname
     to_graph = [seen for seen in recording.seen if seen[1] == graph_host]
     to_files = [seen for seen in recording.seen if seen[1] != graph_host]
-    assert [method for method, _, _ in to_graph] == ["POST"]  # createUploadSession
+    # createUploadSession, then the item (for its downloadUrl)
+    assert [method for method, _, _ in to_graph] == ["POST", "GET"]
     assert all(auth and auth.startswith("Bearer ") for _, _, auth in to_graph)
-    assert [method for method, _, _ in to_files] == ["PUT"] * 4
+    assert [method for method, _, _ in to_files] == ["PUT"] * 4 + ["GET"]
     assert {host for _, host, _ in to_files} == {"localhost"}
     assert all(auth is None for _, _, auth in to_files)
 
     # The downloadUrl and /content's 302 point at the files host too, pre-authenticated.
     found = graph.ok("GET", f"/drives/{drive}/items/{item['id']}")
+    # ``items/root`` is the root's alias, as in Microsoft's samples.
+    assert graph.ok("GET", f"/drives/{drive}/items/root:/hosts.bin")["id"] == item["id"]
     assert urlsplit(found["@microsoft.graph.downloadUrl"]).hostname == "localhost"
     assert urlsplit(found["webUrl"]).hostname == "localhost"
     redirect = graph.call("GET", f"/drives/{drive}/items/{item['id']}/content")

@@ -1,4 +1,5 @@
-"""``$filter`` is parsed as OData v4 (``graph.filters``) and mapped onto fields: no network."""
+"""``$filter`` is parsed as OData v4 (``graph.filters``) and mapped onto fields; the last test
+asks the running sandbox."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from django.db.models import Q
 
 from gigbridge.sandbox.graph.errors import GraphError
 from gigbridge.sandbox.graph.filters import filter_to_q
+from gigbridge.sandbox.graph.testing import assert_graph_error
+
+from .files_support import unified_group
 
 
 def _any_type(kind: str, value) -> Q:
@@ -106,3 +110,34 @@ def test_unsupported_properties_operators_and_functions_are_unsupported_query():
     assert "not a collection" in error.message
     error = refused("'x' eq displayName")
     assert "left side must be a property" in error.message
+
+
+# -- through the sandbox ----------------------------------------------------------------------
+
+
+def test_filters_on_the_running_sandbox(graph):
+    tag = unified_group(graph, "Research and Development")
+    name = graph.ok("GET", f"/groups/{tag}")["displayName"]  # "Research and Development p…"
+    quoted = name.replace("'", "''")
+    found = graph.ok("GET", f"/groups?$filter=displayName eq '{quoted}'", type_name="group",
+                     collection=True)  # fmt: skip
+    assert [g["id"] for g in found["value"]] == [tag]
+    both = graph.ok(
+        "GET",
+        "/groups?$filter=groupTypes/any(c:c eq 'Unified') and "
+        "(startsWith(displayName,'Research and') or mailNickname eq 'nobody')",
+        type_name="group",
+        collection=True,
+    )
+    assert tag in [g["id"] for g in both["value"]]
+    none = graph.ok("GET", "/users?$filter=surname eq 'O''Brien'", type_name="user",
+                    collection=True)  # fmt: skip
+    assert none["value"] == []
+    error = assert_graph_error(
+        graph.call("GET", "/groups?$filter=displayName eq"), 400, "BadRequest"
+    )
+    assert "Syntax error at position" in error["message"]
+    error = assert_graph_error(
+        graph.call("GET", "/groups?$filter=city eq 'x'"), 400, "Request_UnsupportedQuery"
+    )
+    assert "'city'" in error["message"]
