@@ -17,6 +17,10 @@ What maps, per field:
   collection properties, which declare a callable.
 - ``and``, ``or``, ``not``, parentheses.
 
+On directory objects (users, groups) ``ne`` and ``not`` are Graph's "advanced queries": without
+``ConsistencyLevel: eventual`` and ``$count=true`` they are 400 ``Request_UnsupportedQuery``
+with Graph's message saying so.
+
 Anything else is Graph's 400: a malformed expression is ``BadRequest`` "Invalid filter clause:
 Syntax error at position N in '...'"; a property the resource does not filter on, or an
 operator or function the emulator does not support, is ``Request_UnsupportedQuery`` naming it.
@@ -76,9 +80,22 @@ def _syntax(text: str, position: int, what: str) -> GraphError:
     )
 
 
-def filter_to_q(text: str, fields: Mapping[str, Field], resource: str) -> Q:
-    """A Q for the ``$filter`` expression ``text`` over ``fields`` (see the module docstring)."""
-    return _Translator(fields, resource).visit(parse(text))
+def filter_to_q(
+    text: str, fields: Mapping[str, Field], resource: str, *, advanced: bool = True
+) -> Q:
+    """A Q for the ``$filter`` expression ``text`` over ``fields`` (see the module docstring).
+
+    ``advanced=False``: a directory request without ``ConsistencyLevel: eventual`` and
+    ``$count=true``, where Graph refuses ``ne`` and ``not`` ("advanced queries")."""
+    return _Translator(fields, resource, advanced).visit(parse(text))
+
+
+def _needs_advanced(operator: str) -> GraphError:
+    return unsupported_query(
+        f"Operator '{operator}' is not supported because the required parameters might be "
+        "missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. "
+        "Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+    )
 
 
 def _render(node: ast._Node) -> str:
@@ -89,9 +106,10 @@ def _render(node: ast._Node) -> str:
 
 
 class _Translator:
-    def __init__(self, fields: Mapping[str, Field], resource: str):
+    def __init__(self, fields: Mapping[str, Field], resource: str, advanced: bool):
         self.fields = {name.lower(): (name, orm) for name, orm in fields.items()}
         self.resource = resource
+        self.advanced = advanced
 
     # -- errors ------------------------------------------------------------------------------
 
@@ -114,6 +132,8 @@ class _Translator:
             left, right = self.visit(node.left), self.visit(node.right)
             return left & right if isinstance(node.op, ast.And) else left | right
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            if not self.advanced:
+                raise _needs_advanced("not")
             return ~self.visit(node.operand)
         if isinstance(node, ast.Compare):
             return self.compare(node)
@@ -143,7 +163,11 @@ class _Translator:
             operator = type(node.comparator).__name__.lower()
             raise self.unsupported(node, f"operator '{operator}' on property '{name}'")
         query = self.equal(name, orm, self.literal(node.right, node), node)
-        return ~query if isinstance(node.comparator, ast.NotEq) else query
+        if isinstance(node.comparator, ast.NotEq):
+            if not self.advanced:
+                raise _needs_advanced("ne")
+            return ~query
+        return query
 
     def equal(self, name: str, orm: Field, value: object, clause: ast._Node) -> Q:
         if callable(orm):

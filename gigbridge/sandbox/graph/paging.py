@@ -141,7 +141,12 @@ def filter_q(request: GraphRequest, fields: dict) -> Q:
     raw = request.query.get("$filter")
     if not raw or not raw.strip():
         return Q()
-    return filters.filter_to_q(raw, fields, _resource(request))
+    directory = request.path.strip("/").split("/")[0].lower() in ("users", "groups")
+    advanced = (
+        request.headers.get("consistencylevel", "").lower() == "eventual"
+        and request.query.get("$count", "").lower() == "true"
+    )
+    return filters.filter_to_q(raw, fields, _resource(request), advanced=advanced or not directory)
 
 
 def _resource(request: GraphRequest) -> str:
