@@ -39,6 +39,8 @@ from .conftest import pin_sandbox_clock
 from .files_support import unified_group
 
 pytest.importorskip("msgraph")
+# The generated request builders warn about their own deprecated configuration classes.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 from azure.core.credentials import AccessToken  # noqa: E402
 from kiota_authentication_azure.azure_identity_authentication_provider import (  # noqa: E402
