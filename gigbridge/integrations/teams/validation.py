@@ -19,6 +19,7 @@ The result is the SDK's ``ClaimsIdentity``.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,8 @@ class KeysUnavailable(Exception):
 def _get_json(url: str, verify: Any, timeout: float) -> dict:
     if not url.startswith("https://"):
         raise KeysUnavailable("the key documents must be fetched over https")
+    if isinstance(verify, str):  # a CA bundle: httpx wants an SSL context
+        verify = ssl.create_default_context(cafile=verify)
     try:
         with httpx.Client(verify=verify, timeout=timeout, trust_env=False) as http:
             response = http.get(url, headers={"Accept": "application/json"})
