@@ -467,6 +467,8 @@ def web_cases(w: dict) -> list[Case]:
         Case("GET", "healthz", {r: SAME for r in ROLES}),
         # Graph's subscription handshake: public, the clientState guards notifications.
         Case("POST", "hooks/graph", {r: SAME for r in ROLES}, query="?validationToken=matrix"),
+        # The Bot Connector's activities: public, its signed JWT guards them (no bot here: 404).
+        Case("POST", "hooks/teams", {r: SAME for r in ROLES}),
         Case("GET", "integrations/upwork/", only(["program_admin"], 200, 403, 302)),
         Case(
             "GET",
