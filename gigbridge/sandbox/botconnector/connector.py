@@ -11,7 +11,7 @@ are checked. Routes (``{id}`` is a conversation id, percent-encoded or not):
 - ``POST v3/conversations/{id}/activities`` (send; in a thread: a reply to its root),
   ``POST .../activities/{activityId}`` (reply), ``PUT .../activities/{activityId}`` (update the
   bot's own), ``DELETE .../activities/{activityId}``: ``{id}``.
-- ``GET v3/conversations/{id}/members``, ``.../members/{memberId}``,
+- ``GET v3/conversations/{id}/members``, ``.../members/{memberId}``, ``.../pagedmembers``,
   ``.../activities/{activityId}/members``: ``ChannelAccount``s (a thread's are the team's).
 
 Errors: ``{"error": {"code", "message"}}`` with the Connector's status codes.
@@ -382,3 +382,13 @@ def member(request: HttpRequest, app: AppRegistration, conversation: str, member
     raise ConnectorError(
         404, "MemberNotFoundInConversation", "The member was not found in the conversation."
     )
+
+
+@api
+def paged_members(request: HttpRequest, app: AppRegistration, conversation: str):
+    """``GET .../pagedmembers``: one page holds them all here (teams are small)."""
+    if request.method != "GET":
+        raise ConnectorError(405, "MethodNotAllowed", "Method not allowed.")
+    found = find_conversation(app, conversation)
+    accounts = [channel_account(u, found.tenant_id) for u in member_users(found)]
+    return JsonResponse({"members": accounts})

@@ -12,7 +12,16 @@ urlpatterns = [
     ),
     path("botframework/v1/.well-known/keys", keys.keys, name="botframework-keys"),
     path("botframework/_sandbox/endpoint", tools.endpoint, name="botframework-endpoint"),
-    path("botframework/teams/v3/conversations", connector.conversations, name="bot-conversations"),
+    re_path(
+        r"^botframework/teams/v3/conversations/?$",
+        connector.conversations,
+        name="bot-conversations",
+    ),
+    re_path(
+        rf"^botframework/teams/v3/conversations/{CONVERSATION}/(?:pagedmembers|pagedMembers)/?$",
+        connector.paged_members,
+        name="bot-paged-members",
+    ),
     re_path(
         rf"^botframework/teams/v3/conversations/{CONVERSATION}/activities/?$",
         connector.send,

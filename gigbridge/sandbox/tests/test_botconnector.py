@@ -323,7 +323,10 @@ def test_channel_thread_reply_update_delete_members_and_graph(
         status=200,
     )
     connector.ok("DELETE", f"/{conversation}/activities/{second}", status=200)
+    # The Agents SDK does not percent-encode conversation ids in its paths.
+    raw = connector.ok("GET", f"/{made['id']}/pagedmembers", status=200)["members"]
     members = connector.ok("GET", f"/{conversation}/members", status=200)
+    assert raw == members
     ids = {m["aadObjectId"]: m for m in members}
     assert set(ids) == {project["carol"], project["rita"], project["guest"]}
     assert ids[project["guest"]]["userRole"] == "guest"
@@ -581,3 +584,38 @@ def test_the_endpoint_tool_refuses_non_loopback_http(http, info):
     assert http.post(url, json={"messaging_endpoint": "http://127.0.0.1:1/x"}).status_code == 401
     bad = http.post(url, json={"messaging_endpoint": "http://example.com/x"}, auth=tools_auth(info))
     assert bad.status_code == 400
+
+
+def test_a_card_click_when_the_bot_is_unreachable_shows_an_error(http, info, graph, connector):
+    from .conftest import free_port
+
+    max_id = user_id(graph, "max@contoso.example")
+    conversation = connector.ok("POST", json={"members": [{"id": max_id}]})["id"]
+    connector.ok(
+        "POST",
+        f"/{quoted(conversation)}/activities",
+        json={
+            "type": "message",
+            "attachments": [{"contentType": CARD, "content": approval_card()}],
+        },
+    )
+    closed = f"http://127.0.0.1:{free_port()}/hooks/teams"
+    set_to = http.post(
+        info["tools"]["teams"]["endpoint_url"],
+        json={"messaging_endpoint": closed},
+        auth=tools_auth(info),
+    )
+    assert set_to.status_code == 200
+    sign_in(http, info)
+    page = open_view(http, info, max_id)  # the chat with the bot
+    assert "Chat with Gigbridge" in page and "Approve the offer?" in page
+    card = re.findall(r'action="/teams/invoke" id="card-(\d+)"', page)[-1]
+    answer = form_post(
+        http,
+        page,
+        "/teams/invoke",
+        {"as": max_id, "conversation": conversation, "activity": card, "action": "0"},
+    )
+    assert answer.status_code == 303
+    page = open_view(http, info, max_id)
+    assert "Could not reach the bot" in page and "Approve the offer?" in page
