@@ -13,7 +13,7 @@ from gigbridge.config import read_or_create
 
 from . import tokens
 from .botconnector.defaults import BOT_APP, BOT_PERMISSIONS, BOT_SECRET_FILE
-from .defaults import APPS, DOMAIN, EMPLOYEES, OUTSIDE_TOOLS
+from .defaults import APPS, DOMAIN, EMPLOYEES
 from .models import AppRegistration, SandboxUser, Tenant, digest
 from .paths import new_secret, sandbox_dir
 
@@ -70,8 +70,8 @@ def seed() -> Tenant:
 
 def _seed_bot(tenant: Tenant, folder) -> None:
     """The Gigbridge bot's app registration (its client id is the bot app id), and the
-    resource-specific consent its Teams app package asks for, granted as if installed. The
-    outside-tools app gets that consent too: a package may name either app."""
+    resource-specific consent its Teams app package asks for, granted as if installed (so its
+    app-only Graph token may read channel messages)."""
     secret = read_or_create(folder / BOT_SECRET_FILE, new_secret)
     bot, created = AppRegistration.objects.get_or_create(
         tenant=tenant,
@@ -84,12 +84,6 @@ def _seed_bot(tenant: Tenant, folder) -> None:
             r for r in BOT_PERMISSIONS if r not in bot.application_permissions
         ]
         bot.save(update_fields=["secret_hash", "application_permissions"])
-    tools = AppRegistration.objects.filter(tenant=tenant, display_name=OUTSIDE_TOOLS).first()
-    if tools is not None:
-        missing = [r for r in BOT_PERMISSIONS if r not in tools.application_permissions]
-        if missing:
-            tools.application_permissions += missing
-            tools.save(update_fields=["application_permissions"])
 
 
 def app_secret(display_name: str) -> str:

@@ -3,9 +3,11 @@
 - ``GET /v1.0/teams/{team}/channels/{channel}/messages/{message}``: the root of a thread.
 - ``GET .../messages/{message}/replies`` (paged) and ``.../replies/{reply}``.
 
-App-only (or delegated) with ``ChannelMessage.Read.All``, or ``ChannelMessage.Read.Group``
-(the resource-specific consent of the Teams app package, granted here to the bot's and the
-outside-tools app). Deleted messages keep their id with an empty body and ``deletedDateTime``.
+App-only (or delegated) with ``ChannelMessage.Read.All``, ``ChannelMessage.Read.Group`` (the
+resource-specific consent of the Teams app package, granted here to the bot's app: a Graph token
+with the bot's app id and password) or, as Graph keeps for backward compatibility,
+``Group.Read(Write).All`` (the outside-tools app has it). Deleted messages keep their id with an
+empty body and ``deletedDateTime``.
 """
 
 from __future__ import annotations

@@ -145,16 +145,28 @@ def connector(http, info, bot_access):
     return Connector(http, info, bot_access)
 
 
-@pytest.fixture
-def bot(http, info):
-    stub = Bot()
+def set_endpoint(http: httpx.Client, info: dict, url: str) -> None:
+    """What a test fixture (or ``gigbridge up``) does: point the bot's messaging endpoint."""
     answer = http.post(
         info["tools"]["teams"]["endpoint_url"],
-        json={"messaging_endpoint": stub.url},
+        json={"messaging_endpoint": url},
         auth=tools_auth(info),
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"messaging_endpoint": stub.url}
+    assert answer.json() == {"messaging_endpoint": url}
+
+
+@pytest.fixture
+def endpoint(http, info):
+    """Set the endpoint for one test; the session's ``info`` stays true afterwards."""
+    yield lambda url: set_endpoint(http, info, url)
+    set_endpoint(http, info, info["teams"]["messaging_endpoint"])
+
+
+@pytest.fixture
+def bot(endpoint):
+    stub = Bot()
+    endpoint(stub.url)
     yield stub
     stub.close()
 
@@ -340,8 +352,16 @@ def test_channel_thread_reply_update_delete_members_and_graph(
     assert connector.call("POST", json=nowhere).status_code == 404
 
     # Graph: the same thread as chatMessages (app-only, ChannelMessage.Read.Group).
-    reader = Graph(http, info, app_token(info))
+    # The bot's own app-only token (resource-specific consent) reads; so does the outside-tools
+    # app (Group.ReadWrite.All, kept by Graph for backward compatibility); an app without either
+    # does not.
     base = f"/teams/{project['team']}/channels/{project['channel']}/messages/{root}"
+    assert Graph(http, info, app_token(info)).call("GET", base).status_code == 200
+    sign_in_app = app_token(info, info["sign_in"]["client_id"], info["sign_in"]["client_secret"])
+    assert Graph(http, info, sign_in_app).call("GET", base).status_code == 403
+    reader = Graph(
+        http, info, app_token(info, info["teams"]["app_id"], info["teams"]["app_password"])
+    )
     message = reader.ok("GET", base)
     assert message["id"] == root and message["replyToId"] is None
     assert message["from"]["application"]["id"] == info["teams"]["app_id"]
@@ -586,7 +606,9 @@ def test_the_endpoint_tool_refuses_non_loopback_http(http, info):
     assert bad.status_code == 400
 
 
-def test_a_card_click_when_the_bot_is_unreachable_shows_an_error(http, info, graph, connector):
+def test_a_card_click_when_the_bot_is_unreachable_shows_an_error(
+    http, info, graph, connector, endpoint
+):
     from .conftest import free_port
 
     max_id = user_id(graph, "max@contoso.example")
@@ -599,13 +621,7 @@ def test_a_card_click_when_the_bot_is_unreachable_shows_an_error(http, info, gra
             "attachments": [{"contentType": CARD, "content": approval_card()}],
         },
     )
-    closed = f"http://127.0.0.1:{free_port()}/hooks/teams"
-    set_to = http.post(
-        info["tools"]["teams"]["endpoint_url"],
-        json={"messaging_endpoint": closed},
-        auth=tools_auth(info),
-    )
-    assert set_to.status_code == 200
+    endpoint(f"http://127.0.0.1:{free_port()}/hooks/teams")
     sign_in(http, info)
     page = open_view(http, info, max_id)  # the chat with the bot
     assert "Chat with Gigbridge" in page and "Approve the offer?" in page
