@@ -14,7 +14,8 @@ are checked. Routes (``{id}`` is a conversation id, percent-encoded or not):
 - ``GET v3/conversations/{id}/members``, ``.../members/{memberId}``, ``.../pagedmembers``,
   ``.../activities/{activityId}/members``: ``ChannelAccount``s (a thread's are the team's).
 
-Errors: ``{"error": {"code", "message"}}`` with the Connector's status codes.
+Errors: ``{"error": {"code", "message"}}`` with the Connector's status codes; 429 with
+``Retry-After`` while the tools' throttle dial (``/botframework/_sandbox/endpoint``) says so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uuid
 
 import jwt
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -32,7 +34,7 @@ from ..m365files import clock
 from ..models import AppRegistration, GraphChannel, GraphGroupMember, SandboxUser, Tenant
 from . import ids
 from .defaults import BOT_APP, BOT_NAME, BOTFRAMEWORK
-from .models import Activity, Conversation
+from .models import Activity, BotSettings, Conversation
 
 MAX_BODY = 100 * 1024  # Teams refuses messages over about 28 KB of text, 100 KB in all
 ACTIVITY_TYPES = {"message", "typing", "endOfConversation", "event"}
@@ -95,6 +97,9 @@ def api(view):
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             app = authenticate(request)
+            throttled = _throttled()
+            if throttled is not None:
+                return throttled
             if len(request.body) > MAX_BODY:
                 raise ConnectorError(413, "MessageSizeTooBig", "Message size too big.")
             with transaction.atomic():
@@ -103,6 +108,20 @@ def api(view):
             return exc.response()
 
     return wrapped
+
+
+def _throttled() -> JsonResponse | None:
+    """429 while the tools' throttle dial has calls left (each call takes one)."""
+    row = BotSettings.current()
+    if row.throttle_next <= 0:
+        return None
+    taken = BotSettings.objects.filter(pk=row.pk, throttle_next__gt=0).update(
+        throttle_next=F("throttle_next") - 1
+    )
+    if not taken:
+        return None
+    body = {"error": {"code": "Throttled", "message": "Too many requests."}}
+    return JsonResponse(body, status=429, headers={"Retry-After": str(row.retry_after)})
 
 
 def body_of(request: HttpRequest) -> dict:

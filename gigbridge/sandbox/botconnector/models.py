@@ -13,6 +13,9 @@ class BotSettings(models.Model):
     """The one row: the bot's messaging endpoint, as an Azure Bot resource keeps it."""
 
     messaging_endpoint = models.CharField(max_length=2000, default=DEFAULT_ENDPOINT)
+    # The tools' throttle dial: the next this many Connector calls answer 429 with Retry-After.
+    throttle_next = models.PositiveIntegerField(default=0)
+    retry_after = models.PositiveIntegerField(default=1)  # seconds
     updated = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -635,3 +635,18 @@ def test_a_card_click_when_the_bot_is_unreachable_shows_an_error(
     assert answer.status_code == 303
     page = open_view(http, info, max_id)
     assert "Could not reach the bot" in page and "Approve the offer?" in page
+
+
+def test_the_throttle_dial_answers_429_with_retry_after(http, info, graph, connector):
+    url = info["tools"]["teams"]["endpoint_url"]
+    answer = http.post(
+        url, json={"throttle": {"next_requests": 1, "retry_after": 2}}, auth=tools_auth(info)
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["throttle"] == {"next_requests": 1, "retry_after": 2}
+    assert answer.json()["messaging_endpoint"] == info["teams"]["messaging_endpoint"]
+    body = {"members": [{"id": user_id(graph, "max@contoso.example")}]}
+    throttled = connector.call("POST", json=body)
+    assert throttled.status_code == 429 and throttled.headers["retry-after"] == "2"
+    assert throttled.json()["error"]["code"] == "Throttled"
+    assert connector.call("POST", json=body).status_code == 201
