@@ -68,7 +68,7 @@ def sign(claims: dict, lifetime: int = DELIVERY_TOKEN_LIFETIME) -> str:
     body = {"iss": BOTFRAMEWORK, "iat": now, "nbf": now, "exp": now + lifetime}
     body["jti"] = secrets.token_hex(16)
     body.update(claims)
-    return jwt.encode(body, private, "RS256", headers={"kid": kid, "x5t": kid})
+    return jwt.encode(body, private, "RS256", headers={"kid": kid})
 
 
 def delivery_token(bot_app_id: str) -> str:
@@ -82,7 +82,7 @@ def jwks() -> dict:
     jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
     return {
         "keys": [
-            {**jwk, "use": "sig", "kid": kid, "x5t": kid, "endorsements": [CHANNEL_ID]},
+            {**jwk, "use": "sig", "kid": kid, "endorsements": [CHANNEL_ID]},
         ]
     }
 

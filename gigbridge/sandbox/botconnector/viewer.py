@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.html import strip_tags
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import viewertools
@@ -79,8 +80,12 @@ def _message(activity: Activity, user: SandboxUser, views: dict, own_last: int |
     view = views.get(activity.pk)
     card = _shown_card(activity, view) if activity.deleted is None else None
     form_id = f"card-{activity.pk}"
+    text = activity.text
+    if activity.text_format in {"xml", "html"}:
+        text = strip_tags(text.replace("<br>", "\n").replace("</p>", "\n")).strip()
     return {
         "activity": activity,
+        "text": text,
         "author": activity.from_name or ("Gigbridge" if activity.by_bot else "?"),
         "mine": activity.from_user_id == user.id,
         "editable": activity.pk == own_last,
