@@ -13,6 +13,8 @@ are checked. Routes (``{id}`` is a conversation id, percent-encoded or not):
   bot's own), ``DELETE .../activities/{activityId}``: ``{id}``.
 - ``GET v3/conversations/{id}/members``, ``.../members/{memberId}``, ``.../pagedmembers``,
   ``.../activities/{activityId}/members``: ``ChannelAccount``s (a thread's are the team's).
+- ``GET v3/teams/{teamId}`` (``TeamDetails``), ``GET v3/teams/{teamId}/conversations``
+  (its channels), by the team's thread id (``channelData.team.id``) or group id.
 
 Errors: ``{"error": {"code", "message"}}`` with the Connector's status codes; 429 with
 ``Retry-After`` while the tools' throttle dial (``/botframework/_sandbox/endpoint``) says so.
@@ -411,3 +413,52 @@ def paged_members(request: HttpRequest, app: AppRegistration, conversation: str)
     found = find_conversation(app, conversation)
     accounts = [channel_account(u, found.tenant_id) for u in member_users(found)]
     return JsonResponse({"members": accounts})
+
+
+# -- teams (TeamsInfo) --------------------------------------------------------------------------
+
+
+def _find_team(app: AppRegistration, team_id: str):
+    from ..models import GraphTeam
+
+    teams = GraphTeam.objects.select_related("group").filter(group__tenant=app.tenant)
+    found = teams.filter(internal_id=team_id).first()
+    if found is None:
+        try:
+            found = teams.filter(group_id=uuid.UUID(team_id)).first()
+        except ValueError:
+            found = None
+    if found is None or found.ready_at > clock.now():
+        raise ConnectorError(404, "TeamNotFound", "Team not found.")
+    return found
+
+
+@api
+def team_details(request: HttpRequest, app: AppRegistration, team_id: str):
+    """``GET v3/teams/{teamId}``: ``TeamDetails`` (by the team's thread id or group id)."""
+    if request.method != "GET":
+        raise ConnectorError(405, "MethodNotAllowed", "Method not allowed.")
+    team = _find_team(app, team_id)
+    return JsonResponse(
+        {
+            "id": team.internal_id,
+            "name": team.group.display_name,
+            "aadGroupId": str(team.group_id),
+            "channelCount": team.channels.count(),
+            "memberCount": team.group.memberships.filter(member=True).count(),
+            "type": "standard",
+        }
+    )
+
+
+@api
+def team_channels(request: HttpRequest, app: AppRegistration, team_id: str):
+    """``GET v3/teams/{teamId}/conversations``: the channels (General has no name, as in Teams)."""
+    if request.method != "GET":
+        raise ConnectorError(405, "MethodNotAllowed", "Method not allowed.")
+    team = _find_team(app, team_id)
+    channels = [
+        {"id": c.graph_id, "name": None if c.is_general else c.display_name}
+        for c in team.channels.order_by("-is_general", "pk")
+    ]
+    return JsonResponse({"conversations": channels})

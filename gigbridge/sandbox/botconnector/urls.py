@@ -48,6 +48,16 @@ urlpatterns = [
         connector.member,
         name="bot-member",
     ),
+    re_path(
+        r"^botframework/teams/v3/teams/(?P<team_id>[^/]+)/conversations/?$",
+        connector.team_channels,
+        name="bot-team-channels",
+    ),
+    re_path(
+        r"^botframework/teams/v3/teams/(?P<team_id>[^/]+)/?$",
+        connector.team_details,
+        name="bot-team",
+    ),
     path("teams/", viewer.teams, name="teams-viewer"),
     path("teams/teams.css", viewer.stylesheet, name="teams-css"),
     path("teams/post", viewer.post, name="teams-post"),

@@ -343,6 +343,18 @@ def test_channel_thread_reply_update_delete_members_and_graph(
     assert set(ids) == {project["carol"], project["rita"], project["guest"]}
     assert ids[project["guest"]]["userRole"] == "guest"
 
+    # TeamsInfo: the team and its channels, by group id or by the team's thread id.
+    details = connector.http.get(
+        info["teams"]["service_url"] + f"v3/teams/{project['team']}",
+        headers={"Authorization": f"Bearer {connector.token}"},
+    ).json()
+    assert details["aadGroupId"] == project["team"] and details["memberCount"] == 3
+    channels = connector.http.get(
+        info["teams"]["service_url"] + f"v3/teams/{details['id']}/conversations",
+        headers={"Authorization": f"Bearer {connector.token}"},
+    ).json()["conversations"]
+    assert {"id": project["channel"], "name": None} in channels
+
     # Only channels of teams the sandbox has.
     nowhere = {
         "isGroup": True,
