@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "gigbridge.sandbox.m365files",
     # Upwork marketplace: OAuth2, GraphQL, simulated freelancers (own models and migrations).
     "gigbridge.sandbox.upwork",
+    "gigbridge.sandbox.botconnector",  # Teams: Bot Connector emulator and the Teams view
 ]
 
 MIDDLEWARE = [
