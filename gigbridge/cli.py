@@ -6,6 +6,7 @@ gigbridge policy check FILE                  validate a policy file
 gigbridge audit verify                       check the audit chain and its checkpoints
 gigbridge audit checkpoint                   write a signed checkpoint of the chain now
 gigbridge token create USERNAME NAME         make an API token
+gigbridge teams package [--out FILE]         write the Teams app package (docs/teams.md)
 """
 
 from __future__ import annotations

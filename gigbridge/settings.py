@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "gigbridge.conversations",
     "gigbridge.integrations.outbound",
     "gigbridge.integrations.upwork",
+    "gigbridge.integrations.teams",
     "gigbridge.web",
 ]
 
@@ -266,6 +267,28 @@ UPWORK = {
     "token_key": config.env("GIGBRIDGE_TOKEN_KEY"),
 }
 
+# The Teams bot (docs/teams.md): its Azure Bot / Entra app id and secret. Unset app id or password
+# = no bot: notices go by mail only and /hooks/teams refuses everything. The defaults are the
+# public Bot Framework's; the sandbox points them at itself (gigbridge.sandbox.connect.teams_env).
+TEAMS = {
+    "app_id": config.env("GIGBRIDGE_TEAMS_APP_ID"),
+    "app_password": config.env("GIGBRIDGE_TEAMS_APP_PASSWORD"),
+    # The bot's tenant (single-tenant bot); unset = botframework.com (a legacy multi-tenant bot).
+    "tenant_id": config.env("GIGBRIDGE_TEAMS_TENANT_ID"),
+    "authority_host": config.env("GIGBRIDGE_TEAMS_AUTHORITY_HOST", "login.microsoftonline.com"),
+    # Where the Bot Connector's signing keys are published (inbound JWTs are checked against them).
+    "openid_metadata": config.env(
+        "GIGBRIDGE_TEAMS_OPENID_METADATA",
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+    ),
+    # The Connector used to start conversations (later calls use the serviceUrl Teams sent).
+    "service_url": config.env(
+        "GIGBRIDGE_TEAMS_SERVICE_URL", "https://smba.trafficmanager.net/teams/"
+    ),
+    "ca_bundle": config.env("GIGBRIDGE_TEAMS_CA_BUNDLE"),
+    "timeout": config.env_int("GIGBRIDGE_TEAMS_TIMEOUT", 30),
+}
+
 # Web sign-in through OpenID Connect (gigbridge/web/oidc.py): Entra ID or the sandbox tenant.
 # Unset authority or client id = off (only local accounts). The authority names the tenant, e.g.
 # https://login.microsoftonline.com/<tenant-id>; discovery is {authority}/v2.0/.well-known/...
@@ -290,6 +313,11 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # The Agents SDK logs conversation ids at INFO, every refused call again at ERROR and
+        # a malformed activity with its content: gigbridge.integrations.teams logs one line each.
+        "microsoft_agents": {"level": "WARNING"},
+        "microsoft_agents.activity.activity": {"level": "CRITICAL"},
+        "microsoft_agents.hosting.core.connector": {"level": "CRITICAL"},
         # Authlib logs PKCE code verifiers at DEBUG.
         "authlib": {"level": "WARNING"},
         # axes logs each failure with its own wording; gigbridge.security has one line each.

@@ -90,6 +90,13 @@ def api_cases(w: dict) -> list[Case]:
     sourcers = ["requester", "program_admin"]  # the hiring manager and program admins
     return [
         Case("GET", "/api/v1/me", everyone(200, 401)),
+        Case("GET", "/api/v1/me/notices", everyone(200, 401)),
+        Case(
+            "PATCH",
+            "/api/v1/me/notices",
+            everyone(200, 401),
+            body={"preferences": {"spend_alert": "both"}},
+        ),
         Case("GET", "/api/v1/requests", everyone(200, 401)),
         Case("POST", "/api/v1/requests", only(REQUESTERS, 201, 403, 401), body=request_payload()),
         Case("GET", f"/api/v1/requests/{req}", seen(DRAFT_SEEN, 200, 401), "draft", draft),
@@ -460,6 +467,8 @@ def web_cases(w: dict) -> list[Case]:
         Case("GET", "healthz", {r: SAME for r in ROLES}),
         # Graph's subscription handshake: public, the clientState guards notifications.
         Case("POST", "hooks/graph", {r: SAME for r in ROLES}, query="?validationToken=matrix"),
+        # The Bot Connector's activities: public, its signed JWT guards them (no bot here: 404).
+        Case("POST", "hooks/teams", {r: SAME for r in ROLES}),
         Case("GET", "integrations/upwork/", only(["program_admin"], 200, 403, 302)),
         Case(
             "GET",

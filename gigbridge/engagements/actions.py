@@ -19,7 +19,7 @@ from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.audit.models import AuditEvent
 from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
-from gigbridge.notifications.actions import mail
+from gigbridge.notifications.actions import mail, refresh_cards
 from gigbridge.people import actions as people
 from gigbridge.people import capabilities
 from gigbridge.people import queries as people_queries
@@ -354,9 +354,13 @@ def _set_request_state(
 
 
 def _cancel_open_steps(request: WorkRequest) -> None:
-    request.steps.filter(state__in=[ApprovalStep.State.WAITING, ApprovalStep.State.PENDING]).update(
-        state=ApprovalStep.State.CANCELLED
+    open_steps = request.steps.filter(
+        state__in=[ApprovalStep.State.WAITING, ApprovalStep.State.PENDING]
     )
+    asked = list(open_steps.filter(state=ApprovalStep.State.PENDING).values_list("pk", flat=True))
+    open_steps.update(state=ApprovalStep.State.CANCELLED)
+    for step_id in asked:  # the approvers' Teams cards now say it is no longer needed
+        refresh_cards(f"step:{step_id}", ApprovalStep.State.CANCELLED)
 
 
 # --- approvals -----------------------------------------------------------------------------
@@ -458,31 +462,37 @@ def decision_facts(step: ApprovalStep) -> dict:
     }
 
 
+def approval_context(step: ApprovalStep, link: DecisionLink | None = None) -> dict:
+    """What an approver's mail and Teams card show (strings and numbers only: outbox JSON)."""
+    context = {
+        "step_id": step.pk,
+        "request_id": step.request_id,
+        "reference": step.request.reference,
+        "title": step.request.title,
+        "role": step.role,
+        "rule_id": step.rule_id,
+        "budget": str(step.request.budget),
+        "currency": step.request.currency,
+        "requester": step.request.requester.get_full_name() or step.request.requester.username,
+        **decision_facts(step),
+    }
+    if link is not None:
+        context["link_nonce"] = link.nonce
+        context["link_expires"] = link.expires_at.isoformat()
+    return context
+
+
 def _notify_step(
     step: ApprovalStep, link_valid_days: int, template: str, key: str, users=None
 ) -> None:
-    facts = decision_facts(step)
     for approver in users if users is not None else eligible_users(step):
         link = links.create(step, approver, link_valid_days)
         mail(
             approver,
             template,
-            {
-                "step_id": step.pk,
-                "request_id": step.request_id,
-                "reference": step.request.reference,
-                "title": step.request.title,
-                "role": step.role,
-                "rule_id": step.rule_id,
-                "budget": str(step.request.budget),
-                "currency": step.request.currency,
-                "requester": step.request.requester.get_full_name()
-                or step.request.requester.username,
-                "link_nonce": link.nonce,
-                "link_expires": link.expires_at.isoformat(),
-                **facts,
-            },
+            approval_context(step, link),
             key=f"{step.pk}:{key}",
+            subject=f"step:{step.pk}",
         )
         # Someone away with a delegate: tell the delegate too.
         delegate = people.active_delegate(approver)
@@ -527,7 +537,12 @@ DECISIONS = {
 
 
 def decide(
-    user, step: ApprovalStep, decision: str, comment: str = "", link: DecisionLink | None = None
+    user,
+    step: ApprovalStep,
+    decision: str,
+    comment: str = "",
+    link: DecisionLink | None = None,
+    via: str = "",
 ) -> ApprovalStep:
     """Approve, reject or ask for changes. Reject and request_changes need a comment.
 
@@ -544,7 +559,7 @@ def decide(
         raise capabilities.deny(
             user, f"approval.{decision}", step, "you are not an approver of this step"
         )
-    return _decide(user, step.pk, decision, comment, link)
+    return _decide(user, step.pk, decision, comment, link, via)
 
 
 ENDING_DECISIONS = {
@@ -555,7 +570,7 @@ ENDING_DECISIONS = {
 
 @transaction.atomic
 def _decide(
-    user, step_id: int, decision: str, comment: str, link: DecisionLink | None
+    user, step_id: int, decision: str, comment: str, link: DecisionLink | None, via: str = ""
 ) -> ApprovalStep:
     step = (
         ApprovalStep.objects.select_for_update(of=("self",))
@@ -589,11 +604,12 @@ def _decide(
     )
     step.decided_on_behalf_of = on_behalf_of
     step.save()
+    refresh_cards(f"step:{step.pk}", step.state)  # every Teams copy shows the decision
     after = {
         "decision": step.state,
         "comment": comment,
         "request": request.reference,
-        "via": "mail link" if link else "web/api",
+        "via": via or ("mail link" if link else "web/api"),
     }
     if on_behalf_of is not None:
         after["on_behalf_of"] = on_behalf_of.get_username()

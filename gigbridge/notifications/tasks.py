@@ -1,4 +1,5 @@
-"""Outbox handler that renders and sends a mail."""
+"""Outbox handlers: render and send a mail; send a Teams card (falling back to the mail once
+when Teams cannot reach the person); update a sent card in place."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
+from gigbridge import clock
 from gigbridge.jobs.errors import PermanentError, RetryableError
 from gigbridge.jobs.registry import handler
 
-from .actions import MAIL_JOB
+from . import cards
+from .actions import MAIL_JOB, TEAMS_JOB, TEAMS_REFRESH_JOB, mail_only
+from .models import TeamsCard
 from .render import extra_context
 
 log = logging.getLogger(__name__)
@@ -55,3 +59,76 @@ def _send(to: str, subject: str, body: str) -> None:
         message.send()
     except OSError as exc:  # SMTP down, refused, timed out: the server may come back
         raise RetryableError(f"mail server: {exc}") from exc
+
+
+@handler(TEAMS_JOB)
+def send_teams_job(payload: dict) -> None:
+    """One card in the person's chat with the bot, recorded so that it can be updated later.
+    Teams cannot reach them (PermanentError): the mail goes instead, once (its key is the
+    mail's own, so a person who chose both gets one mail)."""
+    from gigbridge.integrations.teams import client
+
+    from . import approvals
+
+    template, context = payload["template"], payload["context"]
+    notice_key = f"teams:{template}:{payload['user_id']}:{payload['key']}"
+    if TeamsCard.objects.filter(notice_key=notice_key).exists():
+        return  # sent before a crash: check-then-act
+    user = get_user_model().objects.filter(pk=payload["user_id"], is_active=True).first()
+    if user is None or not user.email:
+        raise PermanentError(f"user {payload['user_id']} has no active account with an email")
+    subject = payload.get("subject") or ""
+    if subject and not approvals.subject_open(subject):
+        log.info("teams %s to user %s not sent: %s is settled", template, user.pk, subject)
+        return
+    if subject:
+        card = approvals.subject_card(subject, template)
+    else:
+        card = cards.notice_card(template, {"base_url": settings.BASE_URL, **context})
+    try:
+        sent = client.send_to_person(
+            user.email, client.card_activity(card, cards.summary(template, context))
+        )
+    except PermanentError as exc:
+        log.warning(
+            "teams %s to user %s not possible (%s): mailing instead", template, user.pk, exc
+        )
+        if not payload.get("mail_too"):
+            mail_only(user, template, context, payload["key"])
+        return
+    TeamsCard.objects.get_or_create(
+        notice_key=notice_key,
+        defaults={
+            "subject": subject,
+            "template": template,
+            "user": user,
+            "conversation_id": sent.conversation_id,
+            "activity_id": sent.activity_id,
+            "sent_at": clock.now(),
+        },
+    )
+    log.info("teams %s sent to user %s", template, user.pk)
+    if subject and not approvals.subject_open(subject):
+        # Settled while the card was on its way (no copy was recorded to refresh): show it.
+        client.update(
+            sent.conversation_id,
+            sent.activity_id,
+            client.card_activity(approvals.subject_card(subject)),
+        )
+
+
+@handler(TEAMS_REFRESH_JOB)
+def refresh_teams_card_job(payload: dict) -> None:
+    """Update one sent card in place with what its subject shows now (decided, cancelled)."""
+    from gigbridge.integrations.teams import client
+
+    from . import approvals
+
+    copy = TeamsCard.objects.filter(pk=payload["card_id"]).first()
+    if copy is None:
+        return
+    card = approvals.subject_card(copy.subject)
+    if card is None:
+        return
+    client.update(copy.conversation_id, copy.activity_id, client.card_activity(card))
+    log.info("teams card %s updated (%s)", copy.pk, copy.subject)

@@ -206,3 +206,28 @@ class AgreementExpiryAlert(models.Model):
 
     def __str__(self) -> str:
         return f"expiry alert for {self.agreement_id} on engagement {self.engagement_id}"
+
+
+class NoticePreference(models.Model):
+    """Where one person's notices of one kind go: Outlook, Teams or both. No row: the policy's
+    ``notifications.default_channel``. Kinds: ``gigbridge.notifications.kinds``."""
+
+    class Channel(models.TextChoices):
+        OUTLOOK = "outlook", "Outlook"
+        TEAMS = "teams", "Teams"
+        BOTH = "both", "Teams and Outlook"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preferences"
+    )
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_notice_preference_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.channel}"

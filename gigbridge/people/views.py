@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from gigbridge import clock
+from gigbridge.domainerrors import RuleViolation
 
-from . import actions, capabilities
+from . import actions, capabilities, notices
 from .models import ApiToken, Delegation
 
 
@@ -28,6 +29,19 @@ def profile(request):
                 actions.revoke_api_token(token, by=request.user)
                 messages.success(request, f"Token {token.hint}… revoked.")
             return redirect("web:profile")
+        elif what == "notices":
+            try:
+                notices.set_preferences(
+                    request.user,
+                    {
+                        kind["kind"]: request.POST.get(f"notice-{kind['kind']}", "default")
+                        for kind in notices.preferences(request.user)
+                    },
+                )
+                messages.success(request, "Notice preferences saved.")
+            except RuleViolation as exc:
+                messages.error(request, f"Notice preferences not saved: {exc}")
+            return redirect(reverse("web:profile") + "#notices")
         elif what == "delegate":
             delegate = (
                 get_user_model()
@@ -59,8 +73,21 @@ def profile(request):
                 "delegate"
             ),
             "roles": sorted(actions.roles_of(request.user)),
+            **_notice_context(request.user),
         },
     )
+
+
+def _notice_context(user) -> dict:
+    from gigbridge.notifications.actions import teams_configured
+    from gigbridge.notifications.kinds import CHANNEL_LABELS
+
+    return {
+        "notice_preferences": notices.preferences(user),
+        "notice_default": CHANNEL_LABELS[notices.default_channel()],
+        "notice_channels": list(CHANNEL_LABELS.items()),
+        "teams_configured": teams_configured(),
+    }
 
 
 def _agreement_fields(post) -> dict:

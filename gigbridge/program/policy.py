@@ -50,6 +50,7 @@ WorkerCategory = Literal["employee", "vendor", "contingent", "freelancer"]
 SourcingKind = Literal["marketplace", "direct"]
 ApprovalMode = Literal["parallel", "sequential"]
 FileShareRole = Literal["read", "write"]
+NoticeChannel = Literal["outlook", "teams", "both"]
 # Where an engagement works in Microsoft 365: a Team made for its workspace, a Team the tenant
 # already had (shared with other work), or its own private channel in a Team.
 WorkspaceKind = Literal["new_team", "existing_team", "private_channel"]
@@ -345,6 +346,13 @@ class AccessPolicy(_Model):
     share_folder_across_engagements: StrictBool = False
 
 
+class NotificationPolicy(_Model):
+    # Where a person's notices go until they choose otherwise (per kind, on their profile):
+    # Outlook mail, a Teams message from the Gigbridge bot, or both. Teams only once a bot is
+    # configured; until then every notice is mailed.
+    default_channel: NoticeChannel = "outlook"
+
+
 # parse_policy runs the cross-field checks itself (it knows line numbers); this context flag
 # tells Policy's own validator not to repeat them.
 _CHECKED_BY_PARSER = "gigbridge.policy.cross_checked"
@@ -359,6 +367,7 @@ class Policy(_Model):
     approvals: ApprovalSettings
     compliance: CompliancePolicy
     access: AccessPolicy
+    notifications: NotificationPolicy = NotificationPolicy()
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> "Policy":

@@ -27,6 +27,8 @@ from .paths import write_private
 CA_DAYS = 3650
 SERVER_DAYS = 365
 RENEW_BEFORE = dt.timedelta(days=30)
+# Graph is served as 127.0.0.1 and SharePoint's side of files (upload and download URLs) as
+# localhost (settings.SANDBOX_FILES_URL): the certificate must name both.
 SERVER_NAMES = ["localhost"]
 SERVER_IPS = [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
 
@@ -68,6 +70,7 @@ def ensure(folder: Path, now: dt.datetime | None = None) -> Paths:
             server_cert is None
             or _expiring(server_cert, now)
             or not _signed_by(server_cert, ca_cert)
+            or not _names_all(server_cert)
         ):
             server_cert, server_key = _make_server(ca_cert, ca_key, now)
             _save(paths.server_cert, paths.server_key, server_cert, server_key)
@@ -108,6 +111,18 @@ def _signed_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
+
+
+def _names_all(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` covers every name and address the server answers on (a certificate
+    made before a name was added is replaced)."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return set(SERVER_NAMES) <= set(names.get_values_for_type(x509.DNSName)) and set(
+        SERVER_IPS
+    ) <= set(names.get_values_for_type(x509.IPAddress))
 
 
 def _make_ca(now: dt.datetime):

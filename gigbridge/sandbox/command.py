@@ -1,4 +1,5 @@
-"""``gigbridge sandbox run | info [--json]``, also ``python -m gigbridge.sandbox …``.
+"""``gigbridge sandbox [--bot-endpoint URL] [run | info [--json]]``, also ``python -m
+gigbridge.sandbox …``.
 
 ``info`` prints what an outside client needs (``server.info``): endpoints, credentials, the CA,
 the sandbox clock now and how to move it, and the tools' URLs.
@@ -19,7 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="gigbridge sandbox", description="The sandbox tenant on loopback HTTPS."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--bot-endpoint",
+        metavar="URL",
+        help="set the Gigbridge bot's messaging endpoint (where the sandbox's Teams sends "
+        "activities; like an Azure Bot's), then run the command, if any",
+    )
+    # For --bot-endpoint alone (the commands take their own --host/--port after their name).
+    parser.add_argument("--host", dest="main_host", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", dest="main_port", type=int, default=None, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="serve the sandbox until interrupted")
     run.add_argument("--workers", type=int, default=2)
     info = commands.add_parser(
@@ -30,9 +40,19 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--host", default=None, help="loopback address (default 127.0.0.1)")
         sub.add_argument("--port", type=int, default=None, help="port (default 8443)")
     args = parser.parse_args(argv)
+    if args.command is None and not args.bot_endpoint:
+        parser.error("a command is required (run or info), or --bot-endpoint URL")
     try:
-        host = args.host or server.default_host()
-        port = args.port or server.default_port()
+        host = getattr(args, "host", None) or args.main_host or server.default_host()
+        port = getattr(args, "port", None) or args.main_port or server.default_port()
+        if args.bot_endpoint:
+            try:
+                endpoint = server.set_bot_endpoint(host, port, args.bot_endpoint)
+            except ValueError as exc:
+                raise ConfigError(f"--bot-endpoint: {exc}") from None
+            if args.command is None:
+                print(f"messaging_endpoint: {endpoint}")
+                return
         if args.command == "run":
             server.run(host, port, workers=args.workers)
             return

@@ -57,6 +57,26 @@ def marketplace_env(info: dict) -> dict[str, str]:
     }
 
 
+def teams_env(info: dict) -> dict[str, str]:
+    """The Gigbridge bot's settings pointing at the sandbox's Bot Connector: its app id and secret
+    in the sandbox tenant, tokens from the sandbox's Entra ID, inbound JWTs checked against the
+    sandbox's Bot Framework keys (its OpenID metadata), CA trusted exactly. Empty when the
+    sandbox has no Teams."""
+    teams = info.get("teams")
+    if not teams:
+        return {}
+    host = info["authority"].removeprefix("https://").rsplit("/", 1)[0]
+    return {
+        "GIGBRIDGE_TEAMS_APP_ID": teams["app_id"],
+        "GIGBRIDGE_TEAMS_APP_PASSWORD": teams["app_password"],
+        "GIGBRIDGE_TEAMS_TENANT_ID": teams["tenant_id"],
+        "GIGBRIDGE_TEAMS_AUTHORITY_HOST": host,
+        "GIGBRIDGE_TEAMS_OPENID_METADATA": teams["openid_metadata"],
+        "GIGBRIDGE_TEAMS_SERVICE_URL": teams["service_url"],
+        "GIGBRIDGE_TEAMS_CA_BUNDLE": info["ca_cert"],
+    }
+
+
 def world_clock_env(info: dict) -> dict[str, str]:
     """The product's clock follows the sandbox's (one world time): only when both the tenant and
     the marketplace are the sandbox's, since a real marketplace's hours carry real dates."""

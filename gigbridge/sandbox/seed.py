@@ -1,4 +1,5 @@
-"""The default sandbox tenant: Contoso, Gigbridge's two app registrations, the demo employees.
+"""The default sandbox tenant: Contoso, Gigbridge's app registrations (the bot's too), the
+demo employees.
 
 Idempotent: the runner calls it on every start. The apps' client secrets live in 0600 files in
 the sandbox folder (so ``info`` can print them); the database keeps only their hashes.
@@ -11,6 +12,7 @@ from django.db import transaction
 from gigbridge.config import read_or_create
 
 from . import tokens
+from .botconnector.defaults import BOT_APP, BOT_PERMISSIONS, BOT_SECRET_FILE
 from .defaults import APPS, DOMAIN, EMPLOYEES
 from .models import AppRegistration, SandboxUser, Tenant, digest
 from .paths import new_secret, sandbox_dir
@@ -40,6 +42,7 @@ def seed() -> Tenant:
                 r for r in roles if r not in app.application_permissions
             ]
             app.save(update_fields=["secret_hash", "application_permissions"])
+    _seed_bot(tenant, folder)
     for given, surname, mail, title in EMPLOYEES:
         SandboxUser.objects.get_or_create(
             user_principal_name=mail,
@@ -53,6 +56,9 @@ def seed() -> Tenant:
             },
         )
     tokens.ensure_signing_key()
+    from .botconnector import keys as botframework_keys
+
+    botframework_keys.ensure_signing_key()
     from .graph import control  # the Graph emulator's dials (and GIGBRIDGE_SANDBOX_GRAPH_*)
 
     control.seed()
@@ -62,6 +68,26 @@ def seed() -> Tenant:
     return tenant
 
 
+def _seed_bot(tenant: Tenant, folder) -> None:
+    """The Gigbridge bot's app registration (its client id is the bot app id), and the
+    resource-specific consent its Teams app package asks for, granted as if installed (so its
+    app-only Graph token may read channel messages)."""
+    secret = read_or_create(folder / BOT_SECRET_FILE, new_secret)
+    bot, created = AppRegistration.objects.get_or_create(
+        tenant=tenant,
+        display_name=BOT_APP,
+        defaults={"secret_hash": digest(secret), "application_permissions": BOT_PERMISSIONS},
+    )
+    if not created:
+        bot.secret_hash = digest(secret)
+        bot.application_permissions += [
+            r for r in BOT_PERMISSIONS if r not in bot.application_permissions
+        ]
+        bot.save(update_fields=["secret_hash", "application_permissions"])
+
+
 def app_secret(display_name: str) -> str:
+    if display_name == BOT_APP:
+        return (sandbox_dir() / BOT_SECRET_FILE).read_text().strip()
     file_name = next(f for name, f, *_ in APPS if name == display_name)
     return (sandbox_dir() / file_name).read_text().strip()

@@ -133,6 +133,7 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
             "redirect_uris": sign_in.redirect_uris,
         },
         "upwork": upwork_info(url),
+        "teams": teams_info(url, tenant),
     }
 
 
@@ -182,6 +183,10 @@ def tools_info(url: str) -> dict:
             "mail_url": at("graph-mail"),
             "invitations_url": at("graph-invitations"),
         },
+        "teams": {
+            # GET or POST {"messaging_endpoint": url}: where the Bot Connector sends activities.
+            "endpoint_url": at("botframework-endpoint"),
+        },
         "marketplace": {
             "control_url": at("upwork-control"),
             "tick_url": at("upwork-tick"),
@@ -190,6 +195,37 @@ def tools_info(url: str) -> dict:
             "bulk_contracts_url": at("upwork-bulk"),
         },
     }
+
+
+def teams_info(url: str, tenant) -> dict:
+    """The sandbox's Teams: the bot's registration, the Bot Connector and the Teams view."""
+    from .botconnector import delivery
+    from .botconnector.defaults import BOT_APP, TOKEN_SCOPE
+    from .models import AppRegistration
+    from .seed import app_secret
+
+    bot = AppRegistration.objects.get(tenant=tenant, display_name=BOT_APP)
+    return {
+        "app_id": str(bot.client_id),
+        "app_password": app_secret(BOT_APP),
+        "tenant_id": str(tenant.id),
+        "service_url": f"{url}/botframework/teams/",
+        "openid_metadata": f"{url}/botframework/v1/.well-known/openidconfiguration",
+        "token_scope": TOKEN_SCOPE,
+        "messaging_endpoint": delivery.messaging_endpoint(),
+        "viewer_url": f"{url}/teams/",
+    }
+
+
+def set_bot_endpoint(host: str, port: int, endpoint: str) -> str:
+    """Set the bot's messaging endpoint (``gigbridge sandbox --bot-endpoint URL``)."""
+    prepare(host, port)
+    from django.db import transaction
+
+    from .botconnector import delivery
+
+    with transaction.atomic():
+        return delivery.set_messaging_endpoint(endpoint)
 
 
 def upwork_info(url: str) -> dict:

@@ -4,6 +4,8 @@ Own database and secret key under ``$GIGBRIDGE_DATA_DIR/sandbox/``: the sandbox 
 outside services, so it must share nothing with the product but the network.
 """
 
+from urllib.parse import urlsplit
+
 from gigbridge import config
 from gigbridge.config import read_or_create
 
@@ -21,12 +23,29 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 # discovery documents use it, so they stay the same whichever name a client connected with.
 SANDBOX_URL = (config.env("GIGBRIDGE_SANDBOX_URL", "https://127.0.0.1:8443") or "").rstrip("/")
 
+
+def _files_url(graph_url: str) -> str:
+    """The same server under its other loopback name: 127.0.0.1 (or [::1]) <-> localhost."""
+    parts = urlsplit(graph_url)
+    other = "127.0.0.1" if (parts.hostname or "").lower() == "localhost" else "localhost"
+    return f"{parts.scheme}://{other}{f':{parts.port}' if parts.port else ''}"
+
+
+# Where SharePoint's side of files is served (upload and download URLs, webUrl): another host
+# name than Graph's, as on Microsoft 365 (graph.microsoft.com vs {tenant}.sharepoint.com), so a
+# client that sends its Graph token only to Graph's host sends none there. The same process
+# answers both names; the certificate covers both (ca.SERVER_NAMES, ca.SERVER_IPS).
+SANDBOX_FILES_URL = (
+    config.env("GIGBRIDGE_SANDBOX_FILES_URL", "") or _files_url(SANDBOX_URL)
+).rstrip("/")
+
 INSTALLED_APPS = [
     "gigbridge.sandbox",
     # Graph part 2: Planner, drives and files, subscriptions (own models and migrations).
     "gigbridge.sandbox.m365files",
     # Upwork marketplace: OAuth2, GraphQL, simulated freelancers (own models and migrations).
     "gigbridge.sandbox.upwork",
+    "gigbridge.sandbox.botconnector",  # Teams: Bot Connector emulator and the Teams view
 ]
 
 MIDDLEWARE = [

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("gigbridge.sandbox.graph.urls")),
     path("", include("gigbridge.sandbox.m365files.urls")),  # Graph part 2: files, uploads
     path("", include("gigbridge.sandbox.upwork.urls")),  # the Upwork marketplace
+    path("", include("gigbridge.sandbox.botconnector.urls")),  # Teams: Bot Connector, /teams/
     path("", include("gigbridge.sandbox.entra.urls")),
 ]

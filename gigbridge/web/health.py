@@ -1,5 +1,5 @@
 """GET /healthz: database, worker heartbeat, queue depth, policy, integrations (Microsoft 365,
-Upwork). 200 when healthy, else 503."""
+Upwork, the Teams bot). 200 when healthy, else 503."""
 
 from __future__ import annotations
 
@@ -54,6 +54,25 @@ def _upwork_health() -> dict:
         return {"ok": False, "state": "error", "detail": type(exc).__name__}
 
 
+def _teams_health() -> dict:
+    """Configured or not (no call to the Connector); outbox work waiting because a Teams call
+    failed (its error starts "Teams ") makes it not ok, as for the tenant."""
+    try:
+        from gigbridge.integrations.teams import client
+
+        result = client.health()
+    except Exception as exc:  # report, never raise
+        return {"configured": False, "ok": False, "detail": type(exc).__name__}
+    if result.get("configured"):
+        waiting = OutboxJob.objects.filter(
+            state=OutboxJob.State.PENDING, attempts__gt=0, last_error__startswith="Teams "
+        )
+        last = waiting.order_by("-next_attempt_at").values_list("last_error", flat=True).first()
+        if last:
+            result.update(ok=False, waiting_jobs=waiting.count(), detail=last[:300])
+    return result
+
+
 def _clock_health() -> dict:
     """Wall time, or the sandbox's world time this process follows (gigbridge.worldclock): its
     offset and, while its file cannot be read, why (the last known offset is kept meanwhile)."""
@@ -97,7 +116,11 @@ def healthz(request):
     }
     version = PolicyVersion.objects.order_by("-number").first()
     body["policy"] = {"ok": version is not None, "version": version.number if version else None}
-    body["integrations"] = {"microsoft365": _tenant_health(), "upwork": _upwork_health()}
+    body["integrations"] = {
+        "microsoft365": _tenant_health(),
+        "upwork": _upwork_health(),
+        "teams": _teams_health(),
+    }
     body["clock"] = _clock_health()  # informative: which time this process runs on
     healthy = (
         body["worker"]["ok"]

@@ -38,19 +38,26 @@ from .marketplace_story import AVOID, DAY, HOUR, Marketplace
 __all__ = ["DAY", "HOUR", "AVOID", "World", "as_gigbridge_up", "start_world"]
 
 # Where ``gigbridge.sandbox.connect``'s variables land in the product's settings.
-SECTIONS = {"GIGBRIDGE_GRAPH_": "GRAPH", "GIGBRIDGE_OIDC_": "OIDC", "GIGBRIDGE_UPWORK_": "UPWORK"}
+SECTIONS = {
+    "GIGBRIDGE_GRAPH_": "GRAPH",
+    "GIGBRIDGE_OIDC_": "OIDC",
+    "GIGBRIDGE_UPWORK_": "UPWORK",
+    "GIGBRIDGE_TEAMS_": "TEAMS",
+}
 GRACE_DAYS = 3  # examples/program.yaml access.grace_days
 
 
 def as_gigbridge_up(settings, info: dict, base_url: str) -> dict[str, str]:
     """Configure the product as ``gigbridge up`` does with the sandbox on: the same variables
-    (``product_env`` and ``marketplace_env``), read into the settings they name; mail links
-    point at where the product listens. Returns the variables."""
+    (``product_env``, ``marketplace_env``, ``teams_env``), read into the settings they name;
+    mail links point at where the product listens. Returns the variables."""
     from gigbridge.integrations.msgraph import connection as graph_connection
+    from gigbridge.integrations.teams import client as teams_client
+    from gigbridge.integrations.teams import validation as teams_validation
     from gigbridge.integrations.upwork import connection as upwork_connection
-    from gigbridge.sandbox.connect import marketplace_env, product_env
+    from gigbridge.sandbox.connect import marketplace_env, product_env, teams_env
 
-    env = {**product_env(info), **marketplace_env(info)}
+    env = {**product_env(info), **marketplace_env(info), **teams_env(info)}
     for name, value in env.items():
         prefix = next(p for p in SECTIONS if name.startswith(p))
         section = dict(getattr(settings, SECTIONS[prefix]))
@@ -61,6 +68,8 @@ def as_gigbridge_up(settings, info: dict, base_url: str) -> dict[str, str]:
     settings.BASE_URL = base_url.rstrip("/")
     graph_connection.reset()
     upwork_connection.reset()
+    teams_client.reset()
+    teams_validation.reset()
     return env
 
 

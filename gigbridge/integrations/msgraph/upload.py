@@ -8,6 +8,12 @@ As Graph documents it: ``POST .../items/{parent}:/{name}:/createUploadSession`` 
 320 KiB and under 60 MiB. Each chunk is answered 202 with ``nextExpectedRanges`` until the last
 one, answered 201 (or 200) with the driveItem.
 
+Upload and download URLs are on SharePoint's host, not Graph's, and carry their own credential
+(``tempauth``): the Graph bearer token is never sent to them (``auth=False``; the client also
+refuses to send it anywhere but Graph's origin). ``download_file`` reads a file the same way:
+the item's ``@microsoft.graph.downloadUrl`` from Graph with the token, then its bytes from that
+URL without it.
+
 After a failed chunk (5xx, 429, a timeout, a lost connection, 416) the session is asked where it
 stands (``GET uploadUrl`` -> ``nextExpectedRanges``) and the upload resumes from there, seeking
 the stream. After ``max_retries`` failures in a row it gives up with ``RetryableGraphError`` (the
@@ -21,7 +27,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from .client import GraphClient, segment
-from .errors import GraphError, RetryableGraphError
+from .errors import GraphError, PermanentGraphError, RetryableGraphError
 
 CHUNK_UNIT = 320 * 1024  # Graph: chunk sizes are multiples of 320 KiB
 MAX_CHUNK = 60 * 1024 * 1024  # ... and under 60 MiB
@@ -252,3 +258,19 @@ def upload_file(
     except Exception:
         upload.cancel()
         raise
+
+
+def download_file(client: GraphClient, drive_id: str, item_id: str) -> bytes:
+    """A file's current bytes: its pre-authenticated ``@microsoft.graph.downloadUrl`` (asked
+    of Graph, with the token), fetched without the token (the URL is its own credential)."""
+    path = f"/drives/{segment(drive_id)}/items/{segment(item_id)}"
+    item = client.get_json(path, type_name="driveItem")
+    url = (item or {}).get("@microsoft.graph.downloadUrl")
+    if not url:
+        raise PermanentGraphError(
+            None, "noDownloadUrl", "the item has no downloadUrl (not a file?)", None, "GET", path
+        )
+    response = client.send("GET", url, auth=False)
+    if not response.is_success:
+        raise client.error_for(response, "GET", url)
+    return response.content

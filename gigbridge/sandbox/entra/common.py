@@ -18,6 +18,7 @@ from ..models import AppRegistration, Tenant, digest
 
 OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 GRAPH = "https://graph.microsoft.com"
+BOTFRAMEWORK = "https://api.botframework.com"  # the Bot Connector's resource (the sandbox's Teams)
 # How a Graph scope or resource can be written: its URI or its well-known app id.
 GRAPH_PREFIXES = (f"{GRAPH}/", "00000003-0000-0000-c000-000000000000/")
 

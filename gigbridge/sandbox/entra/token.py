@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from .. import tokens
 from ..models import AppRegistration, AuthorizationCode, RefreshToken, SandboxUser, digest
 from .common import (
+    BOTFRAMEWORK,
     GRAPH,
     GRAPH_PREFIXES,
     EntraError,
@@ -69,6 +70,11 @@ def _client_credentials(request: HttpRequest, app: AppRegistration) -> dict:
             "(application ID URI).",
         )
     resource = scope.removesuffix(".default")
+    if resource.lower() == f"{BOTFRAMEWORK}/":
+        # A bot's token for the Bot Connector (the sandbox's Teams): no roles, its own audience.
+        claims = {**_common_claims(app), "aud": BOTFRAMEWORK, "idtyp": "app"}
+        claims.update(oid=str(app.service_principal_id), sub=str(app.service_principal_id))
+        return _bearer(tokens.sign(claims))
     if resource.lower() not in GRAPH_PREFIXES:
         raise EntraError(
             "invalid_resource",

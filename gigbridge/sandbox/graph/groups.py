@@ -131,6 +131,8 @@ def list_groups(request: GraphRequest) -> GraphResponse:
     body = paginate(
         request, groups, lambda g: render(g, names), context(request, "groups", names), key="id"
     )
+    if request.query.get("$count", "").lower() == "true":
+        body = {"@odata.count": groups.count(), **body}
     return ok(body)
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 
 from gigbridge.integrations.msgraph import conformance
 
+from . import filters
 from .dispatch import GraphRequest
 from .errors import GraphError, bad_request, unsupported_query
 
@@ -132,67 +133,20 @@ def project(full: dict, names: Iterable[str] | None, defaults: Iterable[str], ty
 
 # -- $filter ---------------------------------------------------------------------------------
 
-_STRING = r"'((?:[^']|'')*)'"
-_CLAUSES = [
-    ("eq", re.compile(rf"(\w+)\s+eq\s+{_STRING}", re.IGNORECASE)),
-    ("eq_literal", re.compile(r"(\w+)\s+eq\s+(true|false|null)", re.IGNORECASE)),
-    ("startswith", re.compile(rf"startswith\(\s*(\w+)\s*,\s*{_STRING}\s*\)", re.IGNORECASE)),
-    ("any", re.compile(rf"(\w+)/any\(\s*(\w+)\s*:\s*\2\s+eq\s+{_STRING}\s*\)", re.IGNORECASE)),
-]
 
-
-def parse_filter(text: str) -> list[tuple[str, str, object]]:
-    """``a eq 'x' and startswith(b,'y')`` -> [("eq", "a", "x"), ("startswith", "b", "y")]."""
-    clauses = []
-    for part in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
-        part = part.strip()
-        while part.startswith("(") and part.endswith(")") and part.count("(") == 1:
-            part = part[1:-1].strip()
-        for kind, pattern in _CLAUSES:
-            found = pattern.fullmatch(part)
-            if not found:
-                continue
-            if kind == "eq":
-                clauses.append(("eq", found.group(1), found.group(2).replace("''", "'")))
-            elif kind == "eq_literal":
-                literal = {"true": True, "false": False, "null": None}[found.group(2).lower()]
-                clauses.append(("eq", found.group(1), literal))
-            elif kind == "startswith":
-                clauses.append(("startswith", found.group(1), found.group(2).replace("''", "'")))
-            else:
-                clauses.append(("any", found.group(1), found.group(3).replace("''", "'")))
-            break
-        else:
-            raise unsupported_query()
-    return clauses
-
-
-def filter_q(request: GraphRequest, fields: dict[str, str]) -> Q:
-    """A Q for ``$filter`` over ``fields`` (Graph name -> ORM field), case-insensitive as Entra
-    compares strings; anything else is 400 Request_UnsupportedQuery, as Graph answers."""
+def filter_q(request: GraphRequest, fields: dict) -> Q:
+    """A Q for ``$filter`` over ``fields`` (Graph name -> ORM field, or a callable
+    ``(kind, value) -> Q``); parsed as OData v4 by ``filters``, strings compared
+    case-insensitively as Entra does; anything else is Graph's 400."""
     raw = request.query.get("$filter")
-    if not raw:
+    if not raw or not raw.strip():
         return Q()
-    query = Q()
-    lowered = {name.lower(): orm for name, orm in fields.items()}
-    for kind, name, value in parse_filter(raw):
-        orm = lowered.get(name.lower())
-        if orm is None:
-            raise unsupported_query(
-                f"Unsupported or invalid query filter clause specified for "
-                f"property '{name}' of resource '{_resource(request)}'."
-            )
-        if callable(orm):
-            query &= orm(kind, value)
-        elif kind == "startswith" and isinstance(value, str):
-            query &= Q(**{f"{orm}__istartswith": value})
-        elif kind == "eq" and isinstance(value, str):
-            query &= Q(**{f"{orm}__iexact": value})
-        elif kind == "eq":
-            query &= Q(**{orm: value})
-        else:
-            raise unsupported_query()
-    return query
+    directory = request.path.strip("/").split("/")[0].lower() in ("users", "groups")
+    advanced = (
+        request.headers.get("consistencylevel", "").lower() == "eventual"
+        and request.query.get("$count", "").lower() == "true"
+    )
+    return filters.filter_to_q(raw, fields, _resource(request), advanced=advanced or not directory)
 
 
 def _resource(request: GraphRequest) -> str:

@@ -30,6 +30,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from ..m365files import clock
@@ -358,21 +359,26 @@ def get_operation(request: GraphRequest, key: str, operation: str) -> GraphRespo
 
 # -- team members ------------------------------------------------------------------------------
 
-_USER_FILTER = re.compile(
-    r"\(?\s*microsoft\.graph\.aadUserConversationMember/userId\s+eq\s+'([^']+)'\s*\)?",
-    re.IGNORECASE,
-)
+
+def _member_user(kind: str, value) -> Q:
+    if kind != "eq":
+        raise unsupported_query()
+    try:
+        return Q(user_id=uuid.UUID(str(value)))
+    except ValueError:
+        return Q(pk__in=[])
+
+
+# ``$filter=(microsoft.graph.aadUserConversationMember/userId eq '{id}')``, as Graph's docs
+# write it (the cast is part of the property path).
+MEMBER_FILTERABLE = {
+    "microsoft.graph.aadUserConversationMember/userId": _member_user,
+}
 
 
 def _team_members(request: GraphRequest, team: GraphTeam):
     memberships = team.group.memberships.filter(member=True).select_related("user")
-    raw = request.query.get("$filter")
-    if raw:
-        found = _USER_FILTER.fullmatch(raw.strip())
-        if not found:
-            raise unsupported_query()
-        memberships = memberships.filter(user_id=found.group(1))
-    return memberships
+    return memberships.filter(filter_q(request, MEMBER_FILTERABLE))
 
 
 @route("GET", "/teams/{key}/members", permissions=READ_MEMBERS)

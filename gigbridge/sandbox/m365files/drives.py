@@ -17,7 +17,8 @@ under ``/groups/{id}/drive/…``). Names are unique per folder regardless of cas
   a new version of that file) answers 200 with an ``uploadSession``; see ``uploads``.
   Conflict behaviour from ``item``, default ``fail``, judged when the last byte arrives.
 - ``GET …/content`` answers 302 to a pre-authenticated ``downloadUrl`` (also in
-  ``@microsoft.graph.downloadUrl`` of a file).
+  ``@microsoft.graph.downloadUrl`` of a file). Download and upload URLs and ``webUrl`` are on
+  the files host (``settings.SANDBOX_FILES_URL``), not Graph's, as SharePoint's are.
 - ``DELETE`` removes the item and everything under it (an ``If-Match`` with its eTag or cTag is
   honoured); later requests for it are 404 ``itemNotFound``. The root cannot be deleted.
 - ``GET …/versions``: a file's versions, newest first, ``1.0``, ``2.0`` …
@@ -114,7 +115,8 @@ def name_exists(name: str) -> GraphError:
 
 
 def site_host() -> str:
-    return settings.SANDBOX_URL.split("://", 1)[-1]
+    """The SharePoint host name of sites (``contoso.sharepoint.com`` in Microsoft 365)."""
+    return settings.SANDBOX_FILES_URL.split("://", 1)[-1]
 
 
 def drive_for_group(group: GraphGroup) -> Drive:
@@ -198,7 +200,8 @@ def path_string(item: DriveItem) -> str:
 
 
 def web_url(drive: Drive, item: DriveItem | None = None) -> str:
-    base = f"{settings.SANDBOX_URL}/_sharepoint/sites/{quote(drive.site_name)}/Shared%20Documents"
+    site = quote(drive.site_name)
+    base = f"{settings.SANDBOX_FILES_URL}/_sharepoint/sites/{site}/Shared%20Documents"
     if item is None or item.parent_id is None:
         return base
     names = [i.name for i in path_of(item)[1:]] + [item.name]
@@ -226,7 +229,7 @@ def subtree_size(item: DriveItem) -> int:
 
 def download_url(item: DriveItem, version: DriveItemVersion) -> str:
     token = signing.dumps({"i": item.id, "v": version.number}, salt="sandbox-files-download")
-    return f"{settings.SANDBOX_URL}/_sharepoint/download?tempauth={token}"
+    return f"{settings.SANDBOX_FILES_URL}/_sharepoint/download?tempauth={token}"
 
 
 def read_download_token(token: str) -> tuple[str, int] | None:
@@ -361,7 +364,8 @@ class _Target:
         found = _ITEM_PATH.fullmatch(rest)
         if not found:
             raise GraphError(400, "invalidRequest", f"Invalid request path '{rest}'.")
-        if found.group("id"):
+        # ``items/root`` is the root's alias, as Graph's samples use it (``items/root:/a.txt:``).
+        if found.group("id") and found.group("id").lower() != "root":
             base = DriveItem.objects.filter(drive=drive, id=found.group("id")).first()
             if base is None:
                 raise item_not_found()
@@ -681,7 +685,9 @@ def create_upload_session(request: GraphRequest, target: _Target) -> GraphRespon
 
 
 def upload_url(session: UploadSession, token: str) -> str:
-    return f"{settings.SANDBOX_URL}/_sharepoint/uploadSession?guid={session.id}&tempauth={token}"
+    return (
+        f"{settings.SANDBOX_FILES_URL}/_sharepoint/uploadSession?guid={session.id}&tempauth={token}"
+    )
 
 
 # -- versions ---------------------------------------------------------------------------------

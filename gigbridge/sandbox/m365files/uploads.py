@@ -18,6 +18,11 @@ which Graph warns may happen). As Graph documents it:
 - ``DELETE``: cancels the session and drops its bytes (204).
 - An unknown, finished, cancelled or expired session is 404 ``itemNotFound``.
 
+These routes answer only on the files host (``settings.SANDBOX_FILES_URL``, ``localhost`` when
+Graph is ``127.0.0.1``, and the other way round): on Graph's host they are 404, as
+``graph.microsoft.com`` has no such paths. A client that sends its Graph token only to Graph's
+host (Microsoft's SDKs keep a list of allowed hosts) thus sends none here.
+
 ``/_sharepoint/download?tempauth=…`` serves a file version's bytes (the ``downloadUrl``, valid
 for an hour, no bearer needed). ``/_sharepoint/sites/…`` (the ``webUrl`` of drives and items)
 opens the sandbox's viewer.
@@ -25,13 +30,16 @@ opens the sandbox's viewer.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import os
 import re
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
@@ -102,7 +110,31 @@ def _drop(session: UploadSession) -> None:
     UploadSession.objects.filter(pk=session.pk).delete()
 
 
+def on_files_host(view):
+    """Answer 404 unless the request came to the files host (SharePoint's, not Graph's)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        wanted = urlsplit(settings.SANDBOX_FILES_URL).netloc.lower()
+        if request.get_host().lower() != wanted:
+            request_id = str(uuid.uuid4())
+            return _error(
+                UploadError(
+                    404,
+                    "itemNotFound",
+                    f"Upload and download URLs are served on {wanted}, not on "
+                    f"{request.get_host()} (Graph's host).",
+                ),
+                request_id,
+                request.headers.get("client-request-id") or request_id,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @csrf_exempt  # the URL is the credential; no cookies
+@on_files_host
 def upload_session(request: HttpRequest) -> HttpResponse:
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id") or request_id
@@ -277,6 +309,7 @@ def _complete(session: UploadSession, part) -> tuple[int, dict]:
     return (201 if is_new else 200), item_json(item)
 
 
+@on_files_host
 @require_GET
 def download(request: HttpRequest) -> HttpResponse:
     found = read_download_token(request.GET.get("tempauth", ""))
@@ -312,4 +345,5 @@ def download(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def site(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return HttpResponseRedirect("/")
+    # A webUrl (on the files host) opens the sandbox's viewer, which lives on Graph's host.
+    return HttpResponseRedirect(f"{settings.SANDBOX_URL}/")

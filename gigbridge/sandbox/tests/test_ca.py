@@ -56,6 +56,24 @@ def test_server_certificate_is_renewed_within_30_days_of_expiry(tmp_path):
     assert paths.ca_cert.read_bytes() == ca_before  # clients keep trusting the same CA
 
 
+def test_a_server_certificate_missing_a_name_is_replaced(tmp_path, monkeypatch):
+    paths = ca.ensure(tmp_path)
+    monkeypatch.setattr(ca, "SERVER_NAMES", [])  # as made before "localhost" was needed
+    paths.server_cert.unlink()
+    ca.ensure(tmp_path)
+    old = _cert(paths.server_cert)
+    monkeypatch.undo()
+
+    ca.ensure(tmp_path)
+
+    renewed = _cert(paths.server_cert)
+    assert renewed.serial_number != old.serial_number
+    names = renewed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+    ca.ensure(tmp_path)
+    assert _cert(paths.server_cert).serial_number == renewed.serial_number  # once
+
+
 def test_a_new_ca_gets_a_new_server_certificate(tmp_path):
     paths = ca.ensure(tmp_path)
     paths.ca_cert.unlink()

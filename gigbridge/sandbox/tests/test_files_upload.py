@@ -8,12 +8,12 @@ import hashlib
 import io
 import operator
 import os
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 
-from gigbridge.integrations.msgraph.upload import CHUNK_UNIT, upload_file
+from gigbridge.integrations.msgraph.upload import CHUNK_UNIT, download_file, upload_file
 from gigbridge.sandbox.client import ssl_context_from
 from gigbridge.sandbox.graph.testing import Graph, assert_graph_error
 
@@ -136,7 +136,10 @@ def test_chunk_rules(client, graph, http, place):
     )
     conforms("uploadSession", session)
     url = session["uploadUrl"]
-    assert url.startswith(graph.base.removesuffix("/v1.0") + "/") and session["nextExpectedRanges"]
+    assert session["nextExpectedRanges"]
+    # SharePoint's host, not Graph's: a client sends its Graph token to Graph's host only.
+    assert urlsplit(url).netloc != urlsplit(graph.base).netloc
+    assert urlsplit(url).hostname == "localhost" and urlsplit(graph.base).hostname == "127.0.0.1"
 
     def put(first: int, last: int, total: int = 2 * CHUNK_UNIT, **headers):
         body = b"x" * (last - first + 1)
@@ -208,3 +211,53 @@ def test_small_uploads_and_conflicts(graph, http, place):
     graph.call("PUT", f"/drives/{drive}/items/{root}:/late.txt:/content", content=b"early")
     last = http.put(session["uploadUrl"], content=b"late", headers={"Content-Range": "bytes 0-3/4"})
     assert_graph_error(last, 409, "nameAlreadyExists")
+
+
+class Recording(httpx.BaseTransport):
+    """Notes the host and the Authorization header of every request it passes on."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner, self.seen = inner, []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.host, request.headers.get("Authorization")))
+        return self.inner.handle_request(request)
+
+
+def test_file_urls_are_on_another_host_and_get_no_bearer(info, tokens, problems, graph, place):
+    drive, root = place
+    size = 3 * CHUNK_UNIT + 12_345
+    data = os.urandom(size)
+    recording = Recording(httpx.HTTPTransport(verify=ssl_context_from(info["ca_cert"])))
+    with product_client(info, tokens, problems, transport=recording) as client:
+        item = upload_file(
+            client, drive, root, "hosts.bin", io.BytesIO(data), size, chunk_size=CHUNK_UNIT
+        )
+    assert item["size"] == size
+    with product_client(info, tokens, problems, transport=recording) as client:
+        assert download_file(client, drive, item["id"]) == data
+    graph_host = urlsplit(graph.base).hostname
+    to_graph = [seen for seen in recording.seen if seen[1] == graph_host]
+    to_files = [seen for seen in recording.seen if seen[1] != graph_host]
+    # createUploadSession, then the item (for its downloadUrl)
+    assert [method for method, _, _ in to_graph] == ["POST", "GET"]
+    assert all(auth and auth.startswith("Bearer ") for _, _, auth in to_graph)
+    assert [method for method, _, _ in to_files] == ["PUT"] * 4 + ["GET"]
+    assert {host for _, host, _ in to_files} == {"localhost"}
+    assert all(auth is None for _, _, auth in to_files)
+
+    # The downloadUrl and /content's 302 point at the files host too, pre-authenticated.
+    found = graph.ok("GET", f"/drives/{drive}/items/{item['id']}")
+    # ``items/root`` is the root's alias, as in Microsoft's samples.
+    assert graph.ok("GET", f"/drives/{drive}/items/root:/hosts.bin")["id"] == item["id"]
+    assert urlsplit(found["@microsoft.graph.downloadUrl"]).hostname == "localhost"
+    assert urlsplit(found["webUrl"]).hostname == "localhost"
+    redirect = graph.call("GET", f"/drives/{drive}/items/{item['id']}/content")
+    assert urlsplit(redirect.headers["location"]).hostname == "localhost"
+    with httpx.Client(verify=ssl_context_from(info["ca_cert"]), timeout=10) as plain:
+        assert plain.get(redirect.headers["location"]).content == data
+        # The same paths on Graph's host do not exist, as on graph.microsoft.com.
+        on_graph = urlsplit(redirect.headers["location"])._replace(
+            netloc=urlsplit(graph.base).netloc
+        )
+        assert_graph_error(plain.get(on_graph.geturl()), 404, "itemNotFound")

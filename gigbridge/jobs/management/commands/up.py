@@ -50,6 +50,7 @@ class Command(BaseCommand):
                 marketplace_env,
                 product_env,
                 sandbox_info,
+                teams_env,
                 world_clock_env,
             )
 
@@ -57,6 +58,12 @@ class Command(BaseCommand):
             parts["sandbox"] = [sys.executable, "-m", "gigbridge.sandbox", "run", "--port", port]
             info = sandbox_info(options["sandbox_port"])
             env.update(product_env(info))
+            if info.get("teams") and not os.environ.get("GIGBRIDGE_TEAMS_APP_ID"):
+                # The sandbox's Teams talks to this instance's bot (a real bot wins).
+                env.update(teams_env(info))
+                bot_endpoint = f"{url}hooks/teams"
+                sandbox = parts["sandbox"]
+                parts["sandbox"] = [*sandbox[:3], "--bot-endpoint", bot_endpoint, *sandbox[3:]]
             if not os.environ.get("GIGBRIDGE_UPWORK_CLIENT_ID"):  # a real marketplace wins
                 env.update(marketplace_env(info))
                 env.update(world_clock_env(info))  # one world time: the sandbox's clock

@@ -1,0 +1,332 @@
+"""Adaptive Cards (1.5) for the notices Gigbridge sends in Teams: small builders, one per kind,
+showing what the mail shows (names, not ids; amounts with their currency; moments as
+``YYYY-MM-DD HH:MM`` in the program's time zone, the web's ``money``/``moment``/``day``
+filters) and ending with the action: a link to the page in Gigbridge, and for an approval the
+Approve / Reject / Ask for changes buttons (``Action.Execute``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.template import engines
+
+VERSION = "1.5"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERBS = {
+    "approve": "approval.approve",
+    "reject": "approval.reject",
+    "request_changes": "approval.request_changes",
+}
+APPROVAL_TEMPLATES = ("approval_request", "approval_reminder", "approval_escalated")
+
+
+# -- formatting (the web's filters: one money and one date format everywhere) ----------------
+
+
+@lru_cache(maxsize=8)
+def _filter(name: str):
+    return engines["django"].from_string("{{ v|" + name + ":a }}")
+
+
+def money(amount, currency: str) -> str:
+    return _filter("money").render({"v": amount, "a": currency}).strip()
+
+
+def moment(value) -> str:
+    return engines["django"].from_string("{{ v|moment }}").render({"v": value}).strip()
+
+
+def day(value) -> str:
+    return engines["django"].from_string("{{ v|day }}").render({"v": value}).strip()
+
+
+# -- elements ---------------------------------------------------------------------------------
+
+
+def text(value: str, **style) -> dict:
+    return {"type": "TextBlock", "text": value, "wrap": True, **style}
+
+
+def title(value: str) -> dict:
+    return text(value, size="Medium", weight="Bolder")
+
+
+def facts(pairs: list[tuple[str, str]]) -> dict:
+    return {
+        "type": "FactSet",
+        "facts": [{"title": name, "value": str(value)} for name, value in pairs if value],
+    }
+
+
+def open_url(label: str, url: str) -> dict:
+    return {"type": "Action.OpenUrl", "title": label, "url": url}
+
+
+def card(body: list[dict], actions: list[dict] | None = None) -> dict:
+    result: dict = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "body": [element for element in body if element],
+    }
+    if actions:
+        result["body"].append({"type": "ActionSet", "actions": actions})
+    return result
+
+
+def error_card(message: str, detail: str = "") -> dict:
+    return card([text(message, weight="Bolder", color="Attention"), text(detail) if detail else {}])
+
+
+def _url(path: str) -> str:
+    return settings.BASE_URL + path
+
+
+def _request_url(context: dict) -> str:
+    return _url(f"/requests/{context['request_id']}/")
+
+
+# -- approvals --------------------------------------------------------------------------------
+
+
+def _approval_facts(context: dict) -> dict:
+    pairs = [
+        ("Requester", context.get("requester", "")),
+        ("Budget", money(context.get("budget"), context.get("currency", ""))),
+        ("Your role", context.get("role", "")),
+    ]
+    cost_center = context.get("cost_center")
+    if cost_center:
+        pairs.append(
+            (
+                "Cost center",
+                f"{cost_center['code']} {cost_center['name']}: "
+                f"{money(cost_center['available'], cost_center['currency'])} available"
+                + (" (over-committed)" if cost_center.get("over") else ""),
+            )
+        )
+    workspace = context.get("workspace")
+    pairs.append(("Workspace", workspace["name"] if workspace else "none chosen"))
+    freelancer = context.get("freelancer")
+    if freelancer:
+        pairs.append(
+            (
+                "Freelancer",
+                f"{freelancer.get('name') or freelancer['email']}, "
+                f"{freelancer.get('country_name') or freelancer.get('country', '')}",
+            )
+        )
+    if context.get("deliverables"):
+        pairs.append(("Deliverables", "; ".join(context["deliverables"])))
+    if context.get("rule_id"):
+        pairs.append(("Policy rule", context.get("rule_description") or context["rule_id"]))
+    return facts(pairs)
+
+
+def _approval_heading(template: str, context: dict) -> str:
+    what = f"{context['reference']} {context['title']}"
+    if template == "approval_reminder":
+        return f"Reminder: {what} is waiting for your decision"
+    if template == "approval_escalated":
+        return f"Escalated to you: {what}"
+    return f"Approval needed: {what}"
+
+
+def approval_card(
+    context: dict, template: str = "approval_request", comment_error: str = "", comment: str = ""
+) -> dict:
+    """The approver's card: the request's facts, a comment box and the three decisions."""
+    data = {"step": context["step_id"]}
+    comment_box: dict = {
+        "type": "Input.Text",
+        "id": "comment",
+        "label": "Comment (required to reject or ask for changes)",
+        "isMultiline": True,
+        "maxLength": 2000,
+        "value": comment,
+    }
+    if comment_error:
+        comment_box["errorMessage"] = comment_error
+    body = [
+        title(_approval_heading(template, context)),
+        text(
+            f"{context.get('requester', 'Someone')} asks for freelance help: "
+            f'"{context["title"]}". The program policy asks you to decide as '
+            f"{context.get('role', 'approver')}."
+        ),
+        _approval_facts(context),
+        comment_box,
+        text(comment_error, color="Attention", weight="Bolder") if comment_error else {},
+    ]
+    actions = [
+        {
+            "type": "Action.Execute",
+            "title": "Approve",
+            "verb": VERBS["approve"],
+            "data": data,
+            "style": "positive",
+        },
+        {
+            "type": "Action.Execute",
+            "title": "Reject",
+            "verb": VERBS["reject"],
+            "data": data,
+            "style": "destructive",
+        },
+        {
+            "type": "Action.Execute",
+            "title": "Ask for changes",
+            "verb": VERBS["request_changes"],
+            "data": data,
+        },
+        open_url("Open in Gigbridge", _request_url(context)),
+    ]
+    return card(body, actions)
+
+
+def closed_approval_card(context: dict, outcome: dict) -> dict:
+    """The card once the step is settled: who decided, when, the decision and comment; no
+    buttons. ``outcome``: ``state`` (approved / rejected / changes_requested / cancelled),
+    ``label``, ``by``, ``on_behalf_of``, ``at``, ``comment``, ``reason`` (for a cancelled step)."""
+    what = f"{context['reference']} {context['title']}"
+    if outcome["state"] == "cancelled":
+        headline = f"No longer needed: {what}"
+        line = outcome.get("reason") or "This approval was cancelled."
+    else:
+        headline = f"{outcome['label']}: {what}"
+        by = outcome["by"]
+        if outcome.get("on_behalf_of"):
+            by += f" for {outcome['on_behalf_of']}"
+        line = f"{outcome['label']} by {by} on {moment(outcome['at'])}."
+    pairs = [
+        ("Requester", context.get("requester", "")),
+        ("Budget", money(context.get("budget"), context.get("currency", ""))),
+        ("Role", context.get("role", "")),
+        ("Decision", outcome.get("label", "") if outcome["state"] != "cancelled" else ""),
+        ("Decided by", outcome.get("by", "") if outcome["state"] != "cancelled" else ""),
+        ("Decided on", moment(outcome["at"]) if outcome.get("at") else ""),
+        ("Comment", outcome.get("comment", "")),
+    ]
+    return card(
+        [title(headline), text(line), facts(pairs)],
+        [open_url("Open in Gigbridge", _request_url(context))],
+    )
+
+
+# -- the other notices ------------------------------------------------------------------------
+
+
+def notice_card(template: str, context: dict) -> dict:
+    """The card for any routable notice (``context``: the mail's, plus ``base_url``)."""
+    if template in APPROVAL_TEMPLATES:
+        return approval_card(context, template)
+    builder = _BUILDERS.get(template)
+    if builder is None:
+        raise ValueError(f"no Teams card for {template!r}")
+    return builder(context)
+
+
+def _request_decided(label: str, line: str):
+    def build(context: dict) -> dict:
+        body = [title(f"{label}: {context['reference']} {context['title']}"), text(line)]
+        if context.get("comment"):
+            body.append(facts([("Comment", context["comment"])]))
+        return card(body, [open_url("Open the request", _request_url(context))])
+
+    return build
+
+
+def _proposal(context: dict) -> dict:
+    return card(
+        [
+            title(f"New proposal: {context['reference']} {context['title']}"),
+            text(f'{context["freelancer"]} sent a proposal for "{context["title"]}".'),
+            text("Shortlist or pick it on the engagement page."),
+        ],
+        [open_url("Open the engagement", _url(f"/engagements/{context['engagement_id']}/"))],
+    )
+
+
+def _milestone(context: dict) -> dict:
+    again = context.get("again")
+    anchor = f"#milestone-{context['milestone_id']}" if context.get("milestone_id") else ""
+    return card(
+        [
+            title(
+                f"Milestone submitted{' again' if again else ''}: "
+                f"{context['reference']} {context['title']}"
+            ),
+            text(
+                f'The freelancer submitted the milestone "{context["milestone"]}" of '
+                f'"{context["title"]}" '
+                + ("again, after the changes you asked for." if again else "for your review.")
+            ),
+            text("Review the work, then approve and pay it or ask for changes."),
+        ],
+        [
+            open_url(
+                "Review the milestone", _url(f"/engagements/{context['engagement_id']}/{anchor}")
+            )
+        ],
+    )
+
+
+def _spend(context: dict) -> dict:
+    threshold = int(context["threshold"])
+    currency = context["currency"]
+    heading = "over budget" if threshold >= 100 else f"at {threshold}%"
+    what = "Cost center" if context.get("kind") == "cost_center" else "Engagement"
+    pairs = [
+        (what, context["name"]),
+        ("Spent", money(context["spent"], currency)),
+        ("Budget", money(context["budget"], currency)),
+        ("Reached", f"{threshold}%"),
+    ]
+    if context.get("over") not in (None, "", "0", "0.00"):
+        pairs.append(("Over budget by", money(context["over"], currency)))
+    pairs.append(("Latest payment", f"{context['reference']} {context['title']}"))
+    return card(
+        [title(f"Spend {heading}: {context['name']}"), facts(pairs)],
+        [open_url("Open in Gigbridge", _url(context["path"]))],
+    )
+
+
+def _agreement_expiring(context: dict) -> dict:
+    return card(
+        [
+            title(f"{context['name']} of {context['person']} expires {day(context['expires_on'])}"),
+            text(
+                f"The {context['name']} of {context['person']} ({context['email']}) expires "
+                f'before the end of {context["reference"]} "{context["title"]}" on '
+                f"{day(context['ends'])}. From that day the engagement runs without a signed "
+                f"{context['name']}."
+            ),
+        ],
+        [
+            open_url("Send it for signature", _url(context["send_path"])),
+            open_url("Open the engagement", _url(context["path"])),
+        ],
+    )
+
+
+_BUILDERS = {
+    "request_approved": _request_decided(
+        "Approved", "Your request is approved. Its engagement is now sourcing a freelancer."
+    ),
+    "request_rejected": _request_decided("Rejected", "Your request was rejected."),
+    "request_changes": _request_decided(
+        "Changes requested",
+        "An approver asks for changes. The request is back in draft: edit it and submit it again.",
+    ),
+    "proposal_received": _proposal,
+    "milestone_submitted": _milestone,
+    "spend_alert": _spend,
+    "agreement_expiring": _agreement_expiring,
+}
+
+
+def summary(template: str, context: dict) -> str:
+    """The notification preview: the card's heading."""
+    first = notice_card(template, context)["body"][0]
+    return first.get("text", "")[:200]
