@@ -103,9 +103,7 @@ def subscription(db):
 
 
 def post(body) -> object:
-    return Client().post(
-        "/hooks/graph", data=json.dumps(body), content_type="application/json"
-    )
+    return Client().post("/hooks/graph", data=json.dumps(body), content_type="application/json")
 
 
 def test_the_validation_token_is_echoed_as_plain_text(db):
