@@ -230,13 +230,26 @@ def test_the_official_client_follows_a_hiring_story(official, info, http):
 
     # 5. The freelancer answers within hours and accepts: the contract's room names the offer.
     advance(http, info, 8)
-    rooms = marketplace("RoomList", pagination={"first": 50})["roomList"]
-    room = next(
-        (e["node"] for e in rooms["edges"] if offer["id"] in (e["node"]["offerIds"] or [])),
-        None,
-    )
+    # The organization may have many rooms (the sandbox is shared by the other tests): page
+    # through roomList as a client would, until the room naming the offer, or the last page.
+    room = None
+    after = None
+    for _ in range(100):
+        pagination = {"first": 50, **({"after": after} if after else {})}
+        rooms = marketplace("RoomList", pagination=pagination)["roomList"]
+        room = next(
+            (e["node"] for e in rooms["edges"] if offer["id"] in (e["node"]["offerIds"] or [])),
+            None,
+        )
+        page = rooms["pageInfo"]
+        if room is not None or not page["hasNextPage"]:
+            break
+        assert page["endCursor"] and page["endCursor"] != after, "roomList does not advance"
+        after = page["endCursor"]
     assert room is not None and room["contractId"], "no room names the accepted offer"
     contract_id = room["contractId"]
+    # The documented direct read finds the same room.
+    assert marketplace("OfferRoom", offerId=offer["id"])["offerRoom"]["id"] == room["id"]
 
     # 6. Read the contract (ContractList, ContractDetails).
     (listed,) = marketplace("ContractList", ids=[contract_id])["contractList"]["contracts"]
