@@ -17,7 +17,9 @@ about, and every job is check-then-act:
   room's own cursor minus ``OVERLAP``. Each story is a MirroredStory row (unique story id) before
   the drain job posts it; one drain job at a time per room (a lease) posts the room's pending
   stories in created order. A retry whose previous attempt may have posted reads the thread's
-  replies through Graph and looks for the story's marker before posting again.
+  replies through Graph and looks for the story's marker before posting again. A story Teams
+  refuses for good (``PermanentError``) is marked failed and the drain goes on with the next
+  one, in order: one bad story never holds the room's later ones.
 - **Teams -> Upwork.** ``on_channel_message`` stores a reply by an employee as an
   OutgoingMessage (unique Teams activity id) before the send job posts ``"Name: text"`` with
   ``createRoomStoryV2``. The returned story id is recorded; the poll never mirrors a story the
@@ -25,7 +27,9 @@ about, and every job is check-then-act:
   pending replies). A retry after a crash looks for the exact text in the room's recent stories
   before sending again. An edit in Teams becomes ``updateRoomStoryV2`` of that story, a
   deletion ``removeRoomStory`` (both idempotent in effect); before it was sent, the pending
-  row's text changes or it is not sent at all.
+  row's text changes or it is not sent at all. A reply that cannot reach Upwork (no room yet,
+  or Upwork refused it for good) is marked failed and its author is told in the thread, once
+  (``TELL_JOB``: attempts counted first, a retry looks for the line in the replies first).
 - **End.** When the engagement leaves ``active`` the thread gets one last line and its rooms are
   no longer polled.
 """
@@ -35,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -61,6 +66,8 @@ POLL_JOB = "conversations.poll"
 DRAIN_JOB = "conversations.post_room"
 SEND_JOB = "conversations.send"
 CLOSE_JOB = "conversations.close"
+TELL_JOB = "conversations.tell_failed"
+NO_ROOM = "no Upwork room for this engagement yet"
 
 # Re-read this much before each cursor: Upwork's clock and commit order are not ours.
 OVERLAP = dt.timedelta(minutes=2)
@@ -441,6 +448,18 @@ def _find_reply(thread: Thread, marker: str) -> str | None:
 
 
 def _post_story(thread: Thread, story: MirroredStory) -> None:
+    """Post one story (check-then-act); a PermanentError marks it failed (and is re-raised)."""
+    try:
+        _post_story_once(thread, story)
+    except PermanentError as error:
+        log.warning("story %s not posted in Teams: %s", story.story_id, error)
+        MirroredStory.objects.filter(pk=story.pk).update(
+            state=MirroredStory.State.FAILED, error=str(error)[:500]
+        )
+        raise
+
+
+def _post_story_once(thread: Thread, story: MirroredStory) -> None:
     with transaction.atomic():  # the intent, committed before Teams is called
         MirroredStory.objects.filter(pk=story.pk).update(attempts=story.attempts + 1)
     activity_id = None
@@ -480,10 +499,20 @@ def run_drain(room_link_id: int) -> int:
             )
             if story is None:
                 break
-            _post_story(thread, story)
+            try:
+                _post_story(thread, story)
+            except PermanentError:  # this story only (marked failed): the next ones still go
+                continue
             posted += 1
         for story in MirroredStory.objects.filter(room=link, edit_pending=True):
-            teams.update(thread.conversation_id, story.activity_id, story_activity(story))
+            try:
+                teams.update(thread.conversation_id, story.activity_id, story_activity(story))
+            except PermanentError as error:  # e.g. the reply was deleted in Teams (404)
+                log.warning("edit of story %s not shown in Teams: %s", story.story_id, error)
+                MirroredStory.objects.filter(pk=story.pk).update(
+                    edit_pending=False, error=str(error)[:500]
+                )
+                continue
             MirroredStory.objects.filter(pk=story.pk).update(edit_pending=False)
     finally:
         RoomLink.objects.filter(pk=link.pk).update(draining_until=None)
@@ -497,6 +526,7 @@ def _bridge_activity(thread: Thread, activity_id: str) -> bool:
     return (
         activity_id in (thread.root_activity_id, thread.close_activity_id)
         or MirroredStory.objects.filter(activity_id=activity_id).exists()
+        or OutgoingMessage.objects.filter(told_activity_id=activity_id).exists()
     )
 
 
@@ -641,9 +671,7 @@ def _send_one(row: OutgoingMessage) -> None:
     if not row.room_id:
         link = current_room(thread)
         if link is None:
-            OutgoingMessage.objects.filter(pk=row.pk).update(
-                state=OutgoingMessage.State.FAILED, error="no Upwork room for this engagement yet"
-            )
+            _failed(row, NO_ROOM)
             return
         row.room_id = link.room_id
         OutgoingMessage.objects.filter(pk=row.pk).update(room_id=link.room_id)
@@ -683,6 +711,60 @@ def _follow(client, row: OutgoingMessage) -> None:
     )
 
 
+def _failed(row: OutgoingMessage, error: str) -> None:
+    """The row will not reach Upwork: marked failed, and its author will be told (once)."""
+    with transaction.atomic():
+        OutgoingMessage.objects.filter(pk=row.pk).update(
+            state=OutgoingMessage.State.FAILED, error=error[:500]
+        )
+        jobs.enqueue(TELL_JOB, {"message_id": row.pk}, key=f"{TELL_JOB}:{row.pk}")
+
+
+FAILED_WHAT = {
+    OutgoingMessage.Kind.MESSAGE: "reply",
+    OutgoingMessage.Kind.EDIT: "edit",
+    OutgoingMessage.Kind.DELETE: "deletion",
+}
+
+
+def failure_line(row: OutgoingMessage) -> str:
+    """What the bot replies to tell the author (plain text: it is also the crash marker)."""
+    what = FAILED_WHAT.get(row.kind, "reply")
+    text = " ".join(row.text.removeprefix(f"{row.author}: ").split())
+    if len(text) > 60:
+        text = text[:59].rstrip() + "…"
+    quoted = f" “{text}”" if text else ""
+    if row.error == NO_ROOM:
+        why = "there is no Upwork room for this engagement yet"
+    else:
+        # Upwork's own words, without the operation, status and request id around them.
+        said = re.sub(r"^Upwork \S+ -> [^:]+(: |$)", "", row.error)
+        said = re.sub(r" \(request id [^)]*\)$", "", said).strip().rstrip(".")[:200]
+        why = f"Upwork refused it ({said})" if said else "Upwork refused it"
+    return f"{row.author}: your {what}{quoted} did not reach Upwork: {why}."
+
+
+def run_tell_failed(message_id: int) -> str:
+    """Tell the author of a failed reply, in the thread, once (check-then-act like the rest)."""
+    row = OutgoingMessage.objects.select_related("thread").filter(pk=message_id).first()
+    if row is None or row.state != OutgoingMessage.State.FAILED:
+        return "nothing to tell"
+    if row.told_activity_id:
+        return "told already"
+    thread = row.thread
+    if not thread.root_activity_id:
+        return "no thread"
+    with transaction.atomic():  # the intent, committed before Teams is called
+        OutgoingMessage.objects.filter(pk=row.pk).update(told_attempts=row.told_attempts + 1)
+    line = html.escape(failure_line(row), quote=False)
+    activity_id = _find_reply(thread, line) if row.told_attempts else None
+    if activity_id is None:
+        activity = {"type": "message", "textFormat": "xml", "text": f"<p>{line}</p>"}
+        activity_id = teams.reply(thread.conversation_id, activity).activity_id
+    OutgoingMessage.objects.filter(pk=row.pk).update(told_activity_id=activity_id)
+    return activity_id
+
+
 def run_send(thread_id: int) -> int:
     """Send the thread's pending replies to Upwork, in the order they were written."""
     if not _take(Thread, thread_id, "sending_until"):
@@ -702,9 +784,7 @@ def run_send(thread_id: int) -> int:
                 _send_one(row)
             except PermanentError as error:  # this reply only: the next ones still go
                 log.warning("reply %s not sent to Upwork: %s", row.activity_id, error)
-                OutgoingMessage.objects.filter(pk=row.pk).update(
-                    state=OutgoingMessage.State.FAILED, error=str(error)[:500]
-                )
+                _failed(row, str(error))
                 continue
             sent += 1
     finally:

@@ -86,6 +86,7 @@ class MirroredStory(models.Model):
     class State(models.TextChoices):
         PENDING = "pending"
         POSTED = "posted"
+        FAILED = "failed"  # Teams refused it for good; the room's later stories went on
 
     story_id = models.CharField(max_length=64, unique=True)
     room = models.ForeignKey(RoomLink, on_delete=models.CASCADE, related_name="stories")
@@ -98,6 +99,7 @@ class MirroredStory(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     activity_id = models.CharField(max_length=200, blank=True, db_index=True)
     edit_pending = models.BooleanField(default=False)
+    error = models.CharField(max_length=500, blank=True)
     stored_at = models.DateTimeField()
     posted_at = models.DateTimeField(null=True, blank=True)
 
@@ -135,6 +137,9 @@ class OutgoingMessage(models.Model):
     story_id = models.CharField(max_length=64, blank=True, db_index=True)
     target_story_id = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # Failed: its author is told in the thread, once (the bot's reply, and attempts at it).
+    told_activity_id = models.CharField(max_length=200, blank=True)
+    told_attempts = models.PositiveIntegerField(default=0)
     written_at = models.DateTimeField(help_text="Teams' timestamp")
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

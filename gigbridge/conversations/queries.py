@@ -20,5 +20,12 @@ def summary(engagement) -> dict | None:
         "sent": OutgoingMessage.objects.filter(
             thread=thread, state=OutgoingMessage.State.SENT
         ).count(),
+        # Stories Teams refused for good, replies that did not reach Upwork (author told).
+        "not_mirrored": MirroredStory.objects.filter(
+            room__thread=thread, state=MirroredStory.State.FAILED
+        ).count(),
+        "not_sent": OutgoingMessage.objects.filter(
+            thread=thread, state=OutgoingMessage.State.FAILED
+        ).count(),
         "error": thread.last_error,
     }

@@ -28,3 +28,8 @@ def send_job(payload: dict) -> None:
 @handler(actions.CLOSE_JOB)
 def close_job(payload: dict) -> None:
     actions.run_close(payload["engagement_id"])
+
+
+@handler(actions.TELL_JOB)
+def tell_failed_job(payload: dict) -> None:
+    actions.run_tell_failed(payload["message_id"])

@@ -13,6 +13,7 @@ from gigbridge.integrations.teams import client as teams_client
 from gigbridge.integrations.teams.client import Sent
 from gigbridge.integrations.upwork import operations as ops
 from gigbridge.integrations.upwork.errors import PermanentUpworkError
+from gigbridge.jobs.errors import PermanentError
 
 
 class Crash(Exception):
@@ -24,6 +25,7 @@ class FakeTeams:
         self.threads: dict[str, dict] = {}  # root id -> {"team", "channel", "root", "replies"}
         self.updates: list[tuple[str, str, dict]] = []
         self.crash_after: set[str] = set()  # "start", "reply": answer, then crash once
+        self.refuse: set[str] = set()  # a reply whose text holds one of these: 400, for good
         self.ids = itertools.count(1000)
         monkeypatch.setattr(teams_client, "configured", lambda: True)
         for name in ("start_thread", "reply", "update"):
@@ -48,6 +50,8 @@ class FakeTeams:
 
     def reply(self, conversation_id, activity):
         root = conversation_id.rsplit("=", 1)[1]
+        if any(word in activity["text"] for word in self.refuse):
+            raise PermanentError("Teams POST v3/conversations/.../activities -> 400 BadArgument")
         reply_id = str(next(self.ids))
         self.threads[root]["replies"].append({"id": reply_id, "activity": activity})
         self._crash("reply")

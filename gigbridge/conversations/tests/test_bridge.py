@@ -20,8 +20,10 @@ from gigbridge.conversations.queries import summary
 from gigbridge.engagements import actions as engagements
 from gigbridge.engagements.models import Engagement
 from gigbridge.engagements.tests.test_approvals import approved_engagement
+from gigbridge.integrations.teams import client as teams_client
 from gigbridge.integrations.teams.inbound import ChannelMessage, Sender, message_handlers
 from gigbridge.jobs.actions import run
+from gigbridge.jobs.errors import PermanentError
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.program.models import Workspace
 from gigbridge.sourcing import actions as marketplace
@@ -351,9 +353,41 @@ def test_before_the_contract_a_reply_goes_to_the_offer_room(people, teams, upwor
 
 def test_no_room_yet_fails_visibly(people, teams, upwork):
     engagement = posted(people, teams)
-    say(channel_message(thread_of(engagement), "m1", "Anyone?"))
+    thread = thread_of(engagement)
+    say(channel_message(thread, "m1", "Anyone?"))
     work()
-    assert OutgoingMessage.objects.get().state == "failed"
+    row = OutgoingMessage.objects.get()
+    assert row.state == "failed"
+    # The author is told in the thread, once, and the bridge does not read its own line back.
+    assert teams.texts(thread.root_activity_id) == [
+        "<p>Ada Lovelace: your reply “Anyone?” did not reach Upwork: there is no Upwork room "
+        "for this engagement yet.</p>"
+    ]
+    assert row.told_activity_id == teams.threads[thread.root_activity_id]["replies"][0]["id"]
+    say(channel_message(thread, row.told_activity_id, "Ada Lovelace: your reply ..."))
+    actions.run_tell_failed(row.pk)
+    work()
+    assert len(teams.texts(thread.root_activity_id)) == 1
+    assert OutgoingMessage.objects.count() == 1
+    assert summary(engagement)["not_sent"] == 1
+
+
+def test_the_author_is_told_once_even_after_a_crash(people, teams, upwork):
+    thread = thread_of(contracted(people, teams, upwork))
+    say(channel_message(thread, "m1", "first"))
+    work()
+    upwork.rooms["r1"]["stories"].clear()  # the story went away on Upwork: its edit fails
+    teams.crash_after.add("reply")  # Teams shows the line; we die before recording it
+    say(channel_message(thread, "m1", "first, <edited> & longer " + "x" * 80, kind="edited"))
+    work()
+    (line,) = teams.texts(thread.root_activity_id)
+    assert line.startswith("<p>Ada Lovelace: your edit “first, &lt;edited&gt; &amp; longer x")
+    assert line.endswith(
+        "…” did not reach Upwork: Upwork refused it "
+        "(Story '5000' not found in this organization).</p>"
+    )
+    row = OutgoingMessage.objects.get(kind="edit")
+    assert row.state == "failed" and row.told_attempts == 2 and row.told_activity_id
 
 
 def test_a_crash_after_upwork_took_the_story_does_not_send_it_twice(people, teams, upwork):
@@ -426,6 +460,51 @@ def test_edits_and_deletions_are_followed(people, teams, upwork, frozen_now):
     assert upwork.messages("r1") == []
     assert ("removeRoomStory", "r1", story_id) in upwork.calls
     assert set(OutgoingMessage.objects.values_list("state", flat=True)) == {"sent", "deleted"}
+
+
+def test_a_story_teams_refuses_is_failed_and_the_next_ones_go_on_in_order(
+    people, teams, upwork, client
+):
+    engagement = contracted(people, teams, upwork)
+    thread = thread_of(engagement)
+    upwork.story("r1", "one")
+    upwork.story("r1", "refused by Teams", at=clock.now() + dt.timedelta(seconds=1))
+    upwork.story("r1", "three", at=clock.now() + dt.timedelta(seconds=2))
+    teams.refuse.add("refused by Teams")
+    poll(upwork)
+    texts = teams.texts(thread.root_activity_id)
+    assert len(texts) == 2 and "one" in texts[0] and "three" in texts[1]
+    states = list(MirroredStory.objects.order_by("created").values_list("state", flat=True))
+    assert states == ["posted", "failed", "posted"]
+    assert "400" in MirroredStory.objects.get(state="failed").error
+    assert not OutboxJob.objects.filter(state=OutboxJob.State.PENDING).exists()
+    # Later stories are not held either.
+    upwork.story("r1", "four", at=clock.now() + dt.timedelta(seconds=3))
+    poll(upwork)
+    assert "four" in teams.texts(thread.root_activity_id)[-1]
+    assert summary(engagement)["not_mirrored"] == 1
+    client.force_login(people["rita"])
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "3 messages mirrored from Upwork, 0 sent to Upwork, 1 refused by Teams." in page
+
+
+def test_an_edit_teams_refuses_is_dropped_not_retried_forever(
+    people, teams, upwork, frozen_now, monkeypatch
+):
+    contracted(people, teams, upwork)
+    story = upwork.story("r1", "typo hre")
+    poll(upwork)
+
+    def gone(conversation_id, activity_id, activity):
+        raise PermanentError("Teams PUT ... -> 404 NotFound")
+
+    monkeypatch.setattr(teams_client, "update", gone)
+    frozen_now(seconds=30)
+    story["message"], story["updatedDateTime"] = "typo here", "2099-01-01T00:00:00.000Z"
+    poll(upwork)
+    mirrored = MirroredStory.objects.get()
+    assert not mirrored.edit_pending and "404" in mirrored.error
+    assert not OutboxJob.objects.filter(state=OutboxJob.State.PENDING).exists()
 
 
 def test_a_reply_upwork_refuses_does_not_block_the_next(people, teams, upwork):
