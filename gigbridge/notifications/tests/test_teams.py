@@ -416,6 +416,111 @@ def test_a_withdrawn_request_closes_the_cards(people, teams, asked):
     assert "withdrew" in texts(clicked)
 
 
+# -- at most one card, and copies that are gone -----------------------------------------------
+
+
+class Killed(Exception):
+    """The worker died right after Teams answered, before the card was recorded."""
+
+
+def retry_due_jobs() -> None:
+    OutboxJob.objects.filter(state=OutboxJob.State.PENDING).update(
+        next_attempt_at=clock.now(), claimed_until=None
+    )
+    deliver()
+
+
+def test_a_worker_killed_after_teams_sent_the_card_sends_no_second_card(
+    people, teams, mailoutbox, monkeypatch, caplog
+):
+    rita = people["rita"]
+    preferences.set_preferences(rita, {"spend_alert": "teams"})
+    real_send = teams.send_to_person
+
+    def send_then_die(email, activity):
+        real_send(email, activity)
+        raise Killed
+
+    monkeypatch.setattr(teams_client, "send_to_person", send_then_die)
+    notices.mail(rita, "spend_alert", SPEND, key="engagement:80")
+    deliver()
+    assert TeamsCard.objects.get().state == TeamsCard.State.SENDING  # the intent, first
+    monkeypatch.setattr(teams_client, "send_to_person", teams.send_to_person)
+    with caplog.at_level(logging.WARNING):
+        retry_due_jobs()
+    assert len(teams.sent) == 1  # the copy the dead attempt sent, and no second card
+    card = TeamsCard.objects.get()
+    assert card.state == TeamsCard.State.UNKNOWN and card.activity_id == ""
+    assert [m.to for m in mailoutbox] == [[rita.email]]  # told once, by mail instead
+    assert "may have sent the card" in caplog.text
+    retry_due_jobs()
+    assert len(teams.sent) == 1 and len(mailoutbox) == 1
+
+
+def test_throttled_nothing_was_sent_so_the_retry_sends_the_card(people, teams, monkeypatch):
+    from gigbridge.integrations.teams.errors import RetryableTeamsError
+
+    rita = people["rita"]
+    preferences.set_preferences(rita, {"spend_alert": "teams"})
+    answers = [RetryableTeamsError(429, "throttled", "", "POST", "v3/x", retry_after=1)]
+
+    def throttled_once(email, activity):
+        if answers:
+            raise answers.pop()
+        return teams.send_to_person(email, activity)
+
+    monkeypatch.setattr(teams_client, "send_to_person", throttled_once)
+    notices.mail(rita, "spend_alert", SPEND, key="engagement:80")
+    deliver()
+    assert not TeamsCard.objects.exists()  # Teams answered 429: no card, no intent left
+    retry_due_jobs()
+    assert len(teams.sent) == 1
+    assert TeamsCard.objects.get().state == TeamsCard.State.SENT
+
+
+def test_no_answer_may_have_sent_it_so_the_retry_mails_instead(
+    people, teams, mailoutbox, monkeypatch
+):
+    from gigbridge.integrations.teams.errors import RetryableTeamsError
+
+    rita = people["rita"]
+    preferences.set_preferences(rita, {"spend_alert": "teams"})
+
+    def timed_out(email, activity):
+        raise RetryableTeamsError(None, "timeout", "TimeoutError", "POST", "v3/x")
+
+    monkeypatch.setattr(teams_client, "send_to_person", timed_out)
+    notices.mail(rita, "spend_alert", SPEND, key="engagement:80")
+    deliver()
+    monkeypatch.setattr(teams_client, "send_to_person", teams.send_to_person)
+    retry_due_jobs()
+    assert teams.sent == [] and TeamsCard.objects.get().state == TeamsCard.State.UNKNOWN
+    assert [m.to for m in mailoutbox] == [[rita.email]]
+
+
+def test_a_card_deleted_in_teams_is_marked_gone_and_its_refresh_is_done(
+    people, teams, asked, monkeypatch
+):
+    from gigbridge.integrations.teams.errors import NotFound
+
+    request, step = asked
+
+    def deleted(conversation_id, activity_id, activity):
+        raise NotFound(404, "NotFound", "The activity was deleted", "PUT", "v3/x")
+
+    monkeypatch.setattr(teams_client, "update", deleted)
+    actions.withdraw_request(people["rita"], request, "No longer needed")
+    deliver()
+    assert TeamsCard.objects.get().state == TeamsCard.State.GONE
+    (refresh,) = jobs(notices.TEAMS_REFRESH_JOB)
+    assert refresh.state == OutboxJob.State.DONE
+    # a later refresh of a gone copy does not call Teams at all
+    monkeypatch.setattr(teams_client, "update", teams.update)
+    notices.refresh_cards(f"step:{step.pk}", "again")
+    deliver()
+    assert teams.updates == []
+
+
 # -- the preferences page and API -------------------------------------------------------------
 
 
