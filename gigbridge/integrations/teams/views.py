@@ -90,7 +90,7 @@ def teams_hook(request: HttpRequest) -> HttpResponse:
         )
     try:
         raw = json.loads(request.body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raw = None
     channel = raw.get("channelId") if isinstance(raw, dict) else None
     try:
@@ -238,6 +238,9 @@ def _run_card_handler(activity, verb: str, action: dict) -> tuple[dict, bool]:
         email = directory.email_of(sender.aad_object_id)
     except (RetryableError, PermanentError) as exc:
         log.warning("teams card action %s: who clicked is unknown now: %s", verb[:100], exc)
+        return _error(503, "ServiceUnavailable", "try again in a moment"), False
+    except Exception:  # a bug or an untyped failure: still an invoke answer, never a 500
+        log.exception("teams card action %s: looking up who clicked failed", verb[:100])
         return _error(503, "ServiceUnavailable", "try again in a moment"), False
     card_action = inbound.CardAction(
         verb=verb,

@@ -74,9 +74,9 @@ class _Renderer:
         classes = _classes(
             "ac-text",
             "ac-bolder" if item.get("weight") == "Bolder" else "",
-            f"ac-size-{str(item.get('size')).lower()}" if item.get("size") else "",
+            f"ac-size-{escape(str(item.get('size')).lower())}" if item.get("size") else "",
             "muted" if item.get("isSubtle") else "",
-            f"ac-color-{str(item.get('color')).lower()}" if item.get("color") else "",
+            f"ac-color-{escape(str(item.get('color')).lower())}" if item.get("color") else "",
         )
         return f'<p class="{classes}">{self.text(item.get("text"))}</p>'
 

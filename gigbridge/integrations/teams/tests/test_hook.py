@@ -150,6 +150,13 @@ def test_a_malformed_activity_is_a_clear_400(bot):
     assert missing.status_code == 400 and "conversation.id" in missing.json()["detail"]
 
 
+def test_a_deeply_nested_body_is_refused_not_a_500(bot, caplog):
+    deep = b"[" * 200_000  # within the size bound, deeper than the JSON parser recurses
+    assert post(deep, auth=None).status_code == 401  # no token: refused as usual
+    assert post(deep).status_code == 400  # a token: "not a JSON object"
+    assert not InboxEvent.objects.exists()
+
+
 def test_get_is_not_allowed(bot):
     from django.test import Client
 
@@ -353,6 +360,22 @@ def test_a_failing_handler_answers_an_error_and_may_be_retried(bot, alice, handl
     assert failed.json()["statusCode"] == 500
     assert failed.json()["type"] == "application/vnd.microsoft.error"
     assert post(body).json()["statusCode"] == 200
+
+
+def test_an_untyped_failure_finding_who_clicked_is_an_error_response(
+    bot, alice, handlers, monkeypatch
+):
+    @handlers.on_card_action("approval.")
+    def decide(action):
+        return {"type": "AdaptiveCard", "body": []}
+
+    def broken(aad_object_id):
+        raise KeyError("mail")
+
+    monkeypatch.setattr(directory, "email_of", broken)
+    failed = post(card_invoke())
+    assert failed.status_code == 200
+    assert failed.json()["statusCode"] == 503 and not TeamsInvoke.objects.exists()
 
 
 def test_a_malformed_card_action_is_an_error_response(bot, alice, handlers):
