@@ -1,7 +1,7 @@
 """The bridge's Teams side against the sandbox's Bot Connector and Graph: the thread starts in
 the Team's General channel, a story is posted as a reply, and a retry after a crash between
 Teams' answer and our record finds the reply through Graph's replies read instead of posting
-it twice."""
+it twice; so is the line telling an author their reply did not reach Upwork."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from gigbridge import clock
 from gigbridge.access.workspaces import create_workspace
 from gigbridge.conversations import actions
-from gigbridge.conversations.models import MirroredStory, RoomLink, Thread
+from gigbridge.conversations.models import MirroredStory, OutgoingMessage, RoomLink, Thread
 from gigbridge.engagements.tests.test_approvals import approved_engagement
 from tests.scenarios.conftest import graph, run_jobs  # noqa: F401 (a fixture)
 from tests.scenarios.teams_world import connect_bot, tools_client
@@ -60,3 +60,17 @@ def test_a_reply_is_found_again_after_a_crash_not_posted_twice(
     assert actions.run_drain(link.pk) == 1
     assert len(actions.thread_replies(thread)) == 1
     assert MirroredStory.objects.get(pk=story.pk).activity_id == posted
+
+    # A reply that could not reach Upwork: its author is told once, even across a crash.
+    failed = OutgoingMessage.objects.create(
+        activity_id="1700000000777", thread=thread, author="Ada Lovelace",
+        text="Ada Lovelace: Budget & \"scope\" <ok>?", state="failed", error=actions.NO_ROOM,
+        written_at=clock.now(), created_at=clock.now(),
+    )  # fmt: skip
+    told = actions.run_tell_failed(failed.pk)
+    replies = actions.thread_replies(thread)
+    assert len(replies) == 2 and replies[-1]["id"] == told
+    assert "did not reach Upwork" in replies[-1]["body"]["content"]
+    OutgoingMessage.objects.filter(pk=failed.pk).update(told_activity_id="", told_attempts=1)
+    assert actions.run_tell_failed(failed.pk) == told
+    assert len(actions.thread_replies(thread)) == 2
