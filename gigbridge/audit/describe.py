@@ -271,6 +271,11 @@ SENTENCES: dict[str, Any] = {
     "access.folder_share.shortened": "Gigbridge shortened the folder share ({target}) of "
     "{principal} for {engagement} to expire {expires}: {reason}",
     "access.failed": "The access check of {engagement} failed: {error}",
+    # conversations in Teams
+    "conversation.thread_started": "Gigbridge started the conversation thread of {engagement} "
+    "in {team} › {channel}",
+    "conversation.closed": "Gigbridge closed the conversation thread of {engagement}: the "
+    "contract ended on {ended_on}",
     **{f"access.drift.{what}": text for what, text in DRIFT.items()},
     "workspace.created": "{actor} created the workspace {name} (folder {folder})",
     "workspace.ready": "The workspace of folder {folder} is ready in Microsoft 365",
