@@ -162,6 +162,10 @@ def _parse(raw):
     ]
     if missing:
         return None, [{"field": name, "message": "Field required"} for name in missing]
+    # The bot serves Teams only; and a signing key endorsed for some channels proves nothing
+    # for an activity that names none (the token check compares the two when it is named).
+    if activity.channel_id != "msteams":
+        return None, [{"field": "channelId", "message": "must be msteams (a Teams activity)"}]
     return activity, []
 
 

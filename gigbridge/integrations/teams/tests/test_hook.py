@@ -150,6 +150,15 @@ def test_a_malformed_activity_is_a_clear_400(bot):
     assert missing.status_code == 400 and "conversation.id" in missing.json()["detail"]
 
 
+def test_an_activity_of_another_channel_or_none_is_refused(bot):
+    for channel in ("webchat", None):
+        body = activity()
+        body["channelId"] = channel
+        answer = post(body)
+        assert answer.status_code == 400 and "channelId" in answer.json()["detail"]
+    assert not InboxEvent.objects.exists()
+
+
 def test_a_deeply_nested_body_is_refused_not_a_500(bot, caplog):
     deep = b"[" * 200_000  # within the size bound, deeper than the JSON parser recurses
     assert post(deep, auth=None).status_code == 401  # no token: refused as usual
