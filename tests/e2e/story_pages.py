@@ -39,13 +39,18 @@ class People:
         self.browser, self.base_url, self.password, self.shots = browser, base_url, password, shots
         self.contexts: dict[str, BrowserContext] = {}
         self.pages: dict[str, Page] = {}
-        self.csp: list[str] = []
+        self._watched: list[list[str]] = []  # per page: what its CSP blocked
         self.taken = 0
         self.too_wide: list[str] = []
 
     def close(self) -> None:
         for context in self.contexts.values():
             context.close()
+
+    @property
+    def csp(self) -> list[str]:
+        """What the Content-Security-Policy blocked on any person's page so far."""
+        return [message for found in self._watched for message in found]
 
     def browser_of(self, name: str) -> Page:
         """``name``'s browser (not signed in yet: see ``signed_in``)."""
@@ -55,7 +60,8 @@ class People:
             )
             context.set_default_timeout(10_000)
             page = context.new_page()
-            self.csp += watch_csp(page)
+            # The list fills as the page runs: kept, not copied (copied now, it stays empty).
+            self._watched.append(watch_csp(page))
             self.contexts[name], self.pages[name] = context, page
         return self.pages[name]
 

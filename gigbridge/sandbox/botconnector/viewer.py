@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import viewertools
 from ..m365files import clock
 from ..models import GraphChannel, SandboxUser
-from . import cards, delivery, ids
+from . import cards, delivery, ids, richtext
 from .connector import member_users
 from .models import Activity, CardView, Conversation
 
@@ -80,12 +80,14 @@ def _message(activity: Activity, user: SandboxUser, views: dict, own_last: int |
     view = views.get(activity.pk)
     card = _shown_card(activity, view) if activity.deleted is None else None
     form_id = f"card-{activity.pk}"
-    text = activity.text
+    text, rich = activity.text, None
     if activity.text_format in {"xml", "html"}:
         text = strip_tags(text.replace("<br>", "\n").replace("</p>", "\n")).strip()
+        rich = richtext.clean(activity.text) if text else None  # shown formatted, as Teams does
     return {
         "activity": activity,
         "text": text,
+        "rich": rich,
         "author": activity.from_name or ("Gigbridge" if activity.by_bot else "?"),
         "mine": activity.from_user_id == user.id,
         "editable": activity.pk == own_last,
