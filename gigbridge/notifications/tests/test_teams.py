@@ -529,6 +529,8 @@ def test_the_profile_page_sets_the_preferences(people):
     web.login(username="rita", password=PASSWORD)
     page = web.get("/me/")
     assert page.status_code == 200
+    assert b"<title>Profile \xc2\xb7 Gigbridge</title>" in page.content  # the form is not in it
+    assert page.content.count(b'id="notices"') == 1
     assert b'name="notice-spend_alert"' in page.content
     assert b"Program default (Outlook)" in page.content
     response = web.post(
