@@ -38,7 +38,7 @@ against the budget (rate x 60); Bot Connector calls are counted and timed at
 ``--teams fake`` is the first version's mode (Teams transport not merged then): a recording fake
 ``teams.client.reply`` and the ``on_channel_message`` handlers called in-process; no web server.
 
-    .venv/bin/python bench/bridge/run.py                 # about 12 minutes
+    .venv/bin/python bench/bridge/run.py                 # about 9 minutes
     .venv/bin/python bench/bridge/run.py --db postgres   # needs PostgreSQL on 127.0.0.1:5432
 """
 
