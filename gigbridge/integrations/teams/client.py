@@ -8,8 +8,8 @@
 Every call goes to a Connector service URL (the one Teams sent with the person's activities, or
 ``TEAMS["service_url"]``) through the SDK's ``ConnectorClient`` on an aiohttp session of our own
 (TLS verified against ``TEAMS["ca_bundle"]`` when set; plain http only on loopback) with the bot's
-token (``auth.BotTokenProvider``). The SDK is async: each call runs its own event loop (outbox
-jobs are synchronous; from inside a running loop the call runs on a helper thread).
+token (``auth.BotTokenProvider``). The SDK is async: each call runs on the process's connector
+event loop, a daemon thread (outbox jobs are synchronous; see ``_run_sync``).
 
 What every call gets, in one place (``BotConnector.call``): one log line at INFO (method, path,
 status, latency, attempt; never a header, token or body); failures typed as
@@ -22,10 +22,10 @@ DELETE, GET) are retried in-process on 429/503/504/no answer within a short budg
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import ipaddress
 import json
 import logging
+import os
 import ssl
 import threading
 import time
@@ -321,14 +321,33 @@ def _activity(activity: dict):
 
 
 def _run_sync(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion from synchronous code (on a helper thread when this thread
-    already runs an event loop)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(factory())).result()
+    """Run a coroutine to completion from synchronous code, on the process's connector loop.
+
+    One event loop per process runs on a daemon thread and keeps running between calls. With
+    a loop per call (``asyncio.run``), a connection the server closed (``Connection: close``)
+    was left in the middle of its TLS shutdown when the loop ended, so its socket stayed open
+    until garbage collection; a server that waits for the client's FIN before it takes the
+    next connection (gunicorn's sync workers linger up to 2 s) was blocked that long, and about
+    one call in three waited 2 s for a connection (bench/bridge). Also works from a thread
+    that runs an event loop of its own."""
+    loop = _connector_loop()
+    return asyncio.run_coroutine_threadsafe(factory(), loop).result()
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def _connector_loop() -> asyncio.AbstractEventLoop:
+    """The process's connector loop (a new one after a fork: the thread does not follow)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="teams-connector", daemon=True).start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
 
 
 # -- the process's bot, from settings -------------------------------------------------------------

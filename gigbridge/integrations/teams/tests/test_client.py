@@ -274,3 +274,115 @@ def test_called_from_a_running_loop(connector):
         return bot.send(connector.url, "a:chat", {"type": "message", "text": "from async"})
 
     assert asyncio.run(inside()) == "act-1"
+
+
+def _self_signed(tmp_path):
+    """A loopback certificate (its own CA) for a TLS fake Connector."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)  # valid on any day the tests run
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=365 * 50))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_each_call_closes_its_connection_when_it_returns(settings, db, tmp_path):
+    """A server that closes like gunicorn's sync worker (answer with ``Connection: close``,
+    half-close, then wait for the client's FIN before taking the next connection) is not held
+    up: the call's socket is closed when the call returns, not when it is garbage-collected
+    (it was: about one call in three then waited 2 s for a connection, bench/bridge)."""
+    import socket
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client_closed = []  # one event per connection: the client's FIN arrived
+
+    def serve():
+        for _ in range(3):
+            raw, _ = listener.accept()
+            closed = threading.Event()
+            client_closed.append(closed)
+            with context.wrap_socket(raw, server_side=True) as tls:
+                tls.settimeout(10)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += tls.recv(65536)
+                head, _, body = request.partition(b"\r\n\r\n")
+                length = int(
+                    next(
+                        (line.split(b":")[1] for line in head.split(b"\r\n")
+                         if line.lower().startswith(b"content-length:")),
+                        b"0",
+                    )
+                )  # fmt: skip
+                while len(body) < length:
+                    body += tls.recv(65536)
+                answer = b'{"id": "act-1"}'
+                tls.sendall(
+                    b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                    + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(answer)
+                    + answer
+                )
+                try:  # the client is done with the answer: its TLS close_notify (or FIN)
+                    tls.recv(4096)
+                except (OSError, ssl.SSLError):
+                    pass
+                tls.shutdown(socket.SHUT_WR)  # then as gunicorn's close_graceful
+                try:
+                    while tls.recv(4096):
+                        pass
+                    closed.set()
+                except (OSError, ssl.SSLError):
+                    closed.set()  # a reset or a TLS close_notify then EOF: closed too
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    settings.TEAMS = {**settings.TEAMS, "app_id": APP_ID, "app_password": "bot-secret"}
+    bot = client.BotConnector(APP_ID, Tokens(), ca_bundle=str(cert_file), sleep=lambda s: None)
+    import gc
+
+    gc.disable()  # what closes the socket must be the call, not the collector
+    try:
+        for _ in range(3):
+            url = f"https://127.0.0.1:{port}/botframework/teams/"
+            assert bot.send(url, "a:chat", {"type": "message", "text": "hi"}) == "act-1"
+            # Bounded wait for another thread's socket event, not a sleep: met at once when the
+            # call closed its connection; 10 s (the server's timeout) when it did not.
+            assert client_closed[-1].wait(timeout=5), "the call left its connection open"
+    finally:
+        gc.enable()
+        listener.close()
