@@ -195,6 +195,7 @@ class Reconciler:
         with transaction.atomic():
             grant.state, grant.removed_at = Grant.State.REMOVED, clock.now()
             grant.save(update_fields=["state", "removed_at"])
+            told = grant.kind not in ONE_SHOT and self._notify_removed(grant, effect, reason)
             record(
                 user=None,
                 actor="access reconciler",
@@ -206,12 +207,11 @@ class Reconciler:
                     "principal": grant.principal,
                     "reason": reason,
                     **({} if effect == "revoked" else {"in_tenant": effect}),
+                    **({"notice": ACCESS_REMOVED} if told else {}),
                 },
                 policy_version=self.policy_version,
                 rule=_rule(grant.kind),
             )
-            if grant.kind not in ONE_SHOT:
-                self._notify_removed(grant, effect, reason)
         getattr(self.outcome, effect).append(f"{grant.kind}:{grant.target}")
         log.info("revoked %s on %s for %s", grant.kind, grant.target, self.engagement.reference)
 
@@ -514,12 +514,12 @@ class Reconciler:
             )
             self._granted(want, "queued", grant, notice=ACCESS_GIVEN)
 
-    def _notify_removed(self, grant: Grant, effect: str, reason: str) -> None:
+    def _notify_removed(self, grant: Grant, effect: str, reason: str) -> bool:
         """Once the last grant is gone after the end and the grace days: tell the hiring
         manager (``access_removed``), in the transaction recording that last removal (one key
         per engagement: exactly once, however passes crash and repeat)."""
         if window_open(self.engagement, self.policy, clock.today()):
-            return
+            return False
         held = self.engagement.grants.exclude(kind__in=list(ONE_SHOT))
         account_kept = ""
         if grant.kind == Grant.Kind.GUEST and effect == "kept":
@@ -529,7 +529,7 @@ class Reconciler:
                 else "the program's policy keeps guest accounts"
             )
         if held.filter(state=Grant.State.APPLIED).exists():
-            return
+            return False
         notices.mail(
             self.engagement.request.requester,
             ACCESS_REMOVED,
@@ -541,6 +541,7 @@ class Reconciler:
             key=f"engagement:{self.engagement.pk}",
         )
         log.info("access removed notice queued for %s", self.engagement.reference)
+        return True
 
     def _notice_context(self, **facts) -> dict:
         engagement = self.engagement

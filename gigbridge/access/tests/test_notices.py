@@ -176,6 +176,10 @@ def test_access_removed_is_told_once_after_every_grant_is_gone(
     assert channels("access_removed") == ["outlook"]  # the example policy's default
     assert run_pass(tenant, engagement) == "0 granted, 0 revoked"
     assert len(notice_jobs("access_removed")) == 1
+    from gigbridge.audit.models import AuditEvent
+
+    told = [e.action for e in AuditEvent.objects.order_by("seq") if (e.after or {}).get("notice")]
+    assert told == ["access.manager_note.granted", "access.guest.revoked"]
     deliver()
     (mail,) = [m for m in mailoutbox if "Access removed" in m.subject]
     assert mail.to == [people["rita"].email]
