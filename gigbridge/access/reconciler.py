@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from gigbridge import clock
 from gigbridge.audit.actions import record
@@ -26,13 +27,19 @@ from gigbridge.integrations.msgraph.errors import (
     PreconditionFailed,
 )
 from gigbridge.jobs.errors import PermanentError
+from gigbridge.notifications import actions as notices
 from gigbridge.program import actions as program
 
-from .desired import ONE_SHOT, Want, desired, window_open
+from .desired import ONE_SHOT, Want, access_ends, desired, window_open
 from .models import Grant
+from .names import Names
 from .rules import folder_problems
 
 log = logging.getLogger(__name__)
+
+# The hiring manager's notices (kind ``access_changed``): templates of notifications.
+ACCESS_GIVEN = "access_given"
+ACCESS_REMOVED = "access_removed"
 
 
 class AccessProblem(PermanentError):
@@ -188,6 +195,7 @@ class Reconciler:
         with transaction.atomic():
             grant.state, grant.removed_at = Grant.State.REMOVED, clock.now()
             grant.save(update_fields=["state", "removed_at"])
+            told = grant.kind not in ONE_SHOT and self._notify_removed(grant, effect, reason)
             record(
                 user=None,
                 actor="access reconciler",
@@ -199,6 +207,7 @@ class Reconciler:
                     "principal": grant.principal,
                     "reason": reason,
                     **({} if effect == "revoked" else {"in_tenant": effect}),
+                    **({"notice": ACCESS_REMOVED} if told else {}),
                 },
                 policy_version=self.policy_version,
                 rule=_rule(grant.kind),
@@ -480,14 +489,73 @@ class Reconciler:
         self._send_once(want, grant, f"Welcome to {request.title}", body)
 
     def _ensure_manager_note(self, want: Want, grant: Grant | None, guest_id: str) -> None:
-        request = self.engagement.request
-        body = (
-            f"{self.engagement.freelancer.email} now has access for "
-            f'{self.engagement.reference} "{request.title}": the Team, Planner tasks for '
-            f"the deliverables and the project folder, until {self.engagement.contract_end} "
-            "plus the program's grace days. Gigbridge removes it when the contract ends."
+        """Tell the hiring manager the freelancer has access: a notice ``access_given``,
+        routed by their preferences (Outlook, Teams or both). Queued in the outbox in the same
+        transaction that records the note as sent, under one key per engagement, so a crash
+        anywhere sends it once: before the commit nothing is queued and the next pass tries
+        again; after it the grant is recorded and the outbox delivers the notice."""
+        if grant is not None and grant.state == Grant.State.SENDING:
+            # Left by a pass from before notices went through the outbox, which died while
+            # mailing through Graph: it may have gone out, so it is not sent again.
+            self._granted(
+                want, "unconfirmed", grant, changed=False, note="an earlier pass died while sending"
+            )
+            return
+        manager = self.engagement.request.requester
+        with transaction.atomic():
+            notices.mail(
+                manager,
+                ACCESS_GIVEN,
+                self._notice_context(
+                    places=_places(self.engagement.grants.filter(state=Grant.State.APPLIED)),
+                    until=_iso(access_ends(self.engagement, self.policy)),
+                ),
+                key=f"engagement:{self.engagement.pk}",
+            )
+            self._granted(want, "queued", grant, notice=ACCESS_GIVEN)
+
+    def _notify_removed(self, grant: Grant, effect: str, reason: str) -> bool:
+        """Once the last grant is gone after the end and the grace days: tell the hiring
+        manager (``access_removed``), in the transaction recording that last removal (one key
+        per engagement: exactly once, however passes crash and repeat)."""
+        if window_open(self.engagement, self.policy, clock.today()):
+            return False
+        held = self.engagement.grants.exclude(kind__in=list(ONE_SHOT))
+        account_kept = ""
+        if grant.kind == Grant.Kind.GUEST and effect == "kept":
+            account_kept = (
+                "another engagement of theirs still uses it"
+                if "another engagement" in reason
+                else "the program's policy keeps guest accounts"
+            )
+        if held.filter(state=Grant.State.APPLIED).exists():
+            return False
+        notices.mail(
+            self.engagement.request.requester,
+            ACCESS_REMOVED,
+            self._notice_context(
+                places=_places(held.filter(state=Grant.State.REMOVED), removed=True),
+                removed_on=clock.today().isoformat(),
+                account_kept=account_kept,
+            ),
+            key=f"engagement:{self.engagement.pk}",
         )
-        self._send_once(want, grant, f"{self.engagement.freelancer.email} is on board", body)
+        log.info("access removed notice queued for %s", self.engagement.reference)
+        return True
+
+    def _notice_context(self, **facts) -> dict:
+        engagement = self.engagement
+        freelancer = engagement.freelancer
+        return {
+            "engagement_id": engagement.pk,
+            "reference": engagement.reference,
+            "title": engagement.request.title,
+            "freelancer": freelancer.display_name or freelancer.email,
+            "freelancer_email": freelancer.email,
+            "contract_end": _iso(engagement.contract_end),
+            "grace_days": self.policy.access.grace_days,
+            **facts,
+        }
 
     def _send_once(self, want: Want, grant: Grant | None, subject: str, body: str) -> None:
         """Send a one-shot mail at most once, across crashes.
@@ -554,6 +622,26 @@ def _parse_expiry(value) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _places(grants, removed: bool = False) -> list[str]:
+    """What the freelancer holds (or held), in words: "Team membership: Team "Spring"", the
+    folder share with its expiry. The guest account and the one-shot mails are not listed."""
+    names = Names()
+    lines = []
+    for grant in grants.select_related("engagement__request__workspace").order_by("pk"):
+        if grant.kind == Grant.Kind.GUEST or grant.kind in ONE_SHOT:
+            continue
+        line = f"{grant.get_kind_display()}: "
+        line += names.of(grant.kind, grant.target, grant.engagement, grant.external_id)
+        if grant.kind == Grant.Kind.FOLDER_SHARE and grant.expires_at and not removed:
+            line += f", until {timezone.localtime(grant.expires_at).date().isoformat()}"
+        lines.append(line)
+    return lines
 
 
 def _rule(kind: str) -> str:

@@ -310,6 +310,66 @@ def _agreement_expiring(context: dict) -> dict:
     )
 
 
+def _engagement_url(context: dict) -> str:
+    return _url(f"/engagements/{context['engagement_id']}/")
+
+
+def _places(lines: list[str]) -> dict:
+    return text("\n".join(f"- {line}" for line in lines)) if lines else {}
+
+
+def _access_given(context: dict) -> dict:
+    until = day(context.get("until")) or "the contract ends"
+    pairs = [
+        ("Freelancer", f"{context['freelancer']} ({context['freelancer_email']})"),
+        ("Access until", until),
+        ("Contract ends", day(context.get("contract_end"))),
+    ]
+    return card(
+        [
+            title(
+                f"{context['freelancer']} has access for {context['reference']} {context['title']}"
+            ),
+            text(
+                f"{context['freelancer']} now has access in Microsoft 365 for "
+                f'{context["reference"]} "{context["title"]}": a guest account in your tenant'
+                + (" and:" if context.get("places") else ".")
+            ),
+            _places(context.get("places") or []),
+            facts(pairs),
+            text(f"Gigbridge removes it on {until} and tells you."),
+        ],
+        [open_url("Open the engagement", _engagement_url(context))],
+    )
+
+
+def _access_removed(context: dict) -> dict:
+    kept = context.get("account_kept")
+    lines = [*(context.get("places") or [])]
+    lines.append(
+        f"the guest account stays in your tenant: {kept}"
+        if kept
+        else "the guest account in your tenant"
+    )
+    return card(
+        [
+            title(
+                f"Access removed: {context['freelancer']}, "
+                f"{context['reference']} {context['title']}"
+            ),
+            text(
+                f"The contract of {context['freelancer']} for {context['reference']} "
+                f'"{context["title"]}" ended {day(context.get("contract_end"))} and its grace '
+                f"days are over. On {day(context.get('removed_on'))} Gigbridge removed every "
+                "access it had given:"
+            ),
+            _places(lines),
+            facts([("Freelancer", f"{context['freelancer']} ({context['freelancer_email']})")]),
+        ],
+        [open_url("Open the engagement", _engagement_url(context))],
+    )
+
+
 _BUILDERS = {
     "request_approved": _request_decided(
         "Approved", "Your request is approved. Its engagement is now sourcing a freelancer."
@@ -323,6 +383,8 @@ _BUILDERS = {
     "milestone_submitted": _milestone,
     "spend_alert": _spend,
     "agreement_expiring": _agreement_expiring,
+    "access_given": _access_given,
+    "access_removed": _access_removed,
 }
 
 

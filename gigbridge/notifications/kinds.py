@@ -31,6 +31,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("milestone_submitted", "Milestones submitted", ("milestone_submitted",)),
     Kind("spend_alert", "Spend alerts", ("spend_alert",)),
     Kind("agreement_expiring", "Agreements expiring", ("agreement_expiring",)),
+    Kind(
+        "access_changed",
+        "Access given to or removed from your freelancers",
+        ("access_given", "access_removed"),
+    ),
 )
 BY_KEY = {kind.key: kind for kind in KINDS}
 _KIND_OF_TEMPLATE = {template: kind.key for kind in KINDS for template in kind.templates}

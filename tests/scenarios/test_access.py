@@ -78,6 +78,11 @@ def test_contract_start_grants_and_contract_end_removes_every_grant(graph, peopl
     team_id = create_team(graph, "Spring campaign", "max@contoso.example")
     workspace = Workspace.objects.create(name="Spring campaign", team_id=team_id)
     engagement = contracted_engagement(people, workspace)
+    earlier = len(http_mail())  # the sandbox tenant outlives a test: look at what this one adds
+
+    def new_mail() -> list[dict]:  # newest first
+        sent = http_mail()
+        return sent[: len(sent) - earlier]
 
     run_jobs()
 
@@ -88,10 +93,15 @@ def test_contract_start_grants_and_contract_end_removes_every_grant(graph, peopl
     assert membership is not None and membership["roles"] == ["guest"]
     kinds = set(engagement.grants.filter(state="applied").values_list("kind", flat=True))
     assert kinds == {"guest", "team_member", "welcome_mail", "manager_note"}
-    sent = http_mail()
+    sent = new_mail()
     assert {m["to"] for m in sent} >= {FREELANCER, "rita@contoso.example"}
+    # The hiring manager's notice went through the outbox (her preference: the policy's
+    # default, Outlook), mailed through Graph as every Outlook notice once a tenant is there.
+    on_board = [
+        m for m in sent if m["to"] == "rita@contoso.example" and "has access" in m["subject"]
+    ]
+    assert len(on_board) == 1 and engagement.reference in on_board[0]["subject"]
 
-    # A second pass changes nothing: the tenant already matches.
     from gigbridge.access.actions import reconcile
 
     assert reconcile(engagement.pk) == "0 granted, 0 revoked"
@@ -109,6 +119,12 @@ def test_contract_start_grants_and_contract_end_removes_every_grant(graph, peopl
     assert engagement.state == "closed"
     revoked = set(Grant.objects.filter(state="removed").values_list("kind", flat=True))
     assert revoked == {"guest", "team_member"}
+    # Every grant gone: the hiring manager is told, once.
+    assert reconcile(engagement.pk) == "0 granted, 0 revoked"
+    run_jobs()
+    removed = [m for m in new_mail() if m["subject"].startswith("Access removed")]
+    assert [m["to"] for m in removed] == ["rita@contoso.example"]
+    assert engagement.reference in removed[0]["subject"]
     assert verify().ok
 
 
@@ -157,7 +173,9 @@ def test_a_crash_after_any_tenant_call_converges_with_one_invitation(graph, peop
         graph, "invite_guest", lambda *a, **k: invitations.append(a[0]) or real_invite(*a, **k)
     )
     real_granted = module.Reconciler._granted
-    crashes = {"left": 4}  # crash after the 1st..4th tenant write (guest, member, 2 mails)
+    # crash after the 1st..4th write: guest, member, welcome mail (tenant), and the manager's
+    # notice queued in the outbox (rolled back with the grant: queued again by the rerun)
+    crashes = {"left": 4}
 
     def crashing_granted(self, *args, **kwargs):
         if crashes["left"] > 0:
@@ -185,6 +203,10 @@ def test_a_crash_after_any_tenant_call_converges_with_one_invitation(graph, peop
         "welcome_mail",
         "manager_note",
     }
+    from gigbridge.jobs.models import OutboxJob
+
+    queued = [j.payload.get("template") for j in OutboxJob.objects.filter(kind="mail.send")]
+    assert queued.count("access_given") == 1  # the crashed pass queued nothing
 
 
 def test_drift_is_found_and_removed_when_the_policy_says_so(graph, people, policy):

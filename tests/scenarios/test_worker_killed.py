@@ -111,3 +111,13 @@ def test_workers_killed_at_random_points_converge_with_one_invitation(
         "welcome_mail",
         "manager_note",
     }
+    # The hiring manager's notice is queued in the transaction that records the note: exactly
+    # one notice, whatever the kills (its delivery is the outbox's, retried until it goes).
+    notices = [
+        j
+        for j in OutboxJob.objects.filter(kind="mail.send")
+        if j.payload["template"] == "access_given"
+    ]
+    assert len(notices) == 1 and notices[0].state == OutboxJob.State.DONE
+    told = sent_mail(tools, tenant_info, to="rita@contoso.example")
+    assert [m for m in told if "has access" in m["message"]["subject"]]
