@@ -16,11 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gigbridge.integrations.outbound.classify import clean, kind_of_status, strip_query
+from gigbridge.integrations.outbound.classify import (
+    ServiceError,
+    clean,
+    describe_call,
+    kind_of_status,
+    strip_query,
+)
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
 
-class GraphError(Exception):
+class GraphError(ServiceError):
     """A call to Graph (or Entra ID, or an upload URL) that did not succeed."""
 
     def __init__(
@@ -44,39 +50,9 @@ class GraphError(Exception):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        status = self.status if self.status is not None else "no response"
-        text = f"Graph {self.method} {self.path} -> {status}".replace("  ", " ")
-        if self.code:
-            text += f" {self.code}"
-        if self.message:
-            text += f": {self.message}"
-        if self.request_id:
-            text += f" (request-id {self.request_id})"
-        return text
-
-    def __str__(self) -> str:
-        return self._describe()
-
-    def __reduce__(self):
-        return (
-            _rebuild,
-            (
-                type(self),
-                self.status,
-                self.code,
-                self.message,
-                self.request_id,
-                self.method,
-                self.path,
-                self.__dict__,
-            ),
+        return describe_call(
+            "Graph", self.method, self.path, self.status, self.code, self.message, self.request_id
         )
-
-
-def _rebuild(cls, status, code, message, request_id, method, path, state):
-    error = cls(status, code, message, request_id, method, path)
-    error.__dict__.update(state)
-    return error
 
 
 class RetryableGraphError(GraphError, RetryableError):

@@ -33,6 +33,49 @@ class Kind(enum.Enum):
         return self in (Kind.THROTTLED, Kind.TRANSIENT)
 
 
+class ServiceError(Exception):
+    """Base of each client's typed failures. ``str()`` is the subclass's ``_describe()`` (safe
+    to log and store: the outbox keeps it as ``last_error``); an error pickles by its attributes,
+    whatever its constructor takes."""
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self._describe()
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.__dict__))
+
+
+def _rebuild(cls, state: dict):
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+def describe_call(
+    service: str,
+    method: str,
+    path: str,
+    status: int | None,
+    code: str = "",
+    message: str = "",
+    request_id: str | None = None,
+) -> str:
+    """``Graph GET /users -> 404 itemNotFound: gone (request-id r-1)``: one line per failure."""
+    shown = status if status is not None else "no response"
+    text = f"{service} {method} {path} -> {shown}".replace("  ", " ")
+    if code:
+        text += f" {code}"
+    if message:
+        text += f": {message}"
+    if request_id:
+        text += f" (request-id {request_id})"
+    return text
+
+
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # OAuth2 token-endpoint error codes that another try may cure; every other one is permanent.
 RETRYABLE_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error", "slow_down"})

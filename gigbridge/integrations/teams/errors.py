@@ -10,11 +10,17 @@ status, the Connector's error code and message, cleaned of anything that looks l
 
 from __future__ import annotations
 
-from gigbridge.integrations.outbound.classify import clean, kind_of_status, strip_query
+from gigbridge.integrations.outbound.classify import (
+    ServiceError,
+    clean,
+    describe_call,
+    kind_of_status,
+    strip_query,
+)
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
 
-class TeamsError(Exception):
+class TeamsError(ServiceError):
     def __init__(
         self,
         status: int | None,
@@ -34,27 +40,7 @@ class TeamsError(Exception):
         self.retry_after = retry_after  # after: RetryableError.__init__ sets it to None
 
     def _describe(self) -> str:
-        status = self.status if self.status is not None else "no response"
-        text = f"Teams {self.method} {self.path} -> {status}".replace("  ", " ")
-        if self.code:
-            text += f" {self.code}"
-        if self.message:
-            text += f": {self.message}"
-        return text
-
-    def __str__(self) -> str:
-        return self._describe()
-
-    def __reduce__(self):
-        return (
-            _rebuild,
-            (type(self), self.status, self.code, self.message, self.method, self.path),
-            {"retry_after": self.retry_after},
-        )
-
-
-def _rebuild(cls, status, code, message, method, path):
-    return cls(status, code, message, method, path)
+        return describe_call("Teams", self.method, self.path, self.status, self.code, self.message)
 
 
 class RetryableTeamsError(TeamsError, RetryableError):

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gigbridge.integrations.outbound.classify import clean, kind_of_status
+from gigbridge.integrations.outbound.classify import ServiceError, clean, kind_of_status
 from gigbridge.jobs.errors import PermanentError, RetryableError
 
 RECONNECT_WAIT = 900.0  # seconds an outbox job waits before trying again after AuthExpired
@@ -34,7 +34,7 @@ _SCOPE_WORDS = re.compile(r"\bscopes?\b|oauth2 permission", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\]]*)\]")
 
 
-class UpworkError(Exception):
+class UpworkError(ServiceError):
     """A call to Upwork (GraphQL or the token endpoint) that did not succeed."""
 
     def __init__(
@@ -59,19 +59,6 @@ class UpworkError(Exception):
         if self.request_id:
             text += f" (request id {self.request_id})"
         return text
-
-    def __str__(self) -> str:
-        return self._describe()
-
-    def __reduce__(self):
-        return (_rebuild, (type(self), self.__dict__))
-
-
-def _rebuild(cls, state):
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
-    error.__dict__.update(state)
-    return error
 
 
 class RetryableUpworkError(UpworkError, RetryableError):
