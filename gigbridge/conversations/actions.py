@@ -534,6 +534,27 @@ def _queue_send(row: OutgoingMessage) -> None:
     jobs.enqueue(SEND_JOB, {"thread_id": row.thread_id}, key=f"{SEND_JOB}:{row.activity_id}")
 
 
+def _follow_once(
+    original: OutgoingMessage, key: str, kind: str, author: str, text: str, message: ChannelMessage
+) -> None:
+    """Record (once per ``key``) and queue an edit or deletion of a reply already on Upwork."""
+    row, created = OutgoingMessage.objects.get_or_create(
+        activity_id=key,
+        defaults={
+            "kind": kind,
+            "thread": original.thread,
+            "author": author,
+            "text": text,
+            "room_id": original.room_id,
+            "target_story_id": original.story_id,
+            "written_at": message.timestamp,
+            "created_at": clock.now(),
+        },
+    )
+    if created:
+        _queue_send(row)
+
+
 def receive_channel_message(message: ChannelMessage) -> str:
     """A message, edit or deletion in a channel thread: what the bridge does with it."""
     thread = (
@@ -571,21 +592,14 @@ def receive_channel_message(message: ChannelMessage) -> str:
                 return "deleted before it was sent"
             if original.state != OutgoingMessage.State.SENT:
                 return "nothing to follow"
-            row, created = OutgoingMessage.objects.get_or_create(
-                activity_id=f"{message.activity_id}:delete",
-                defaults={
-                    "kind": OutgoingMessage.Kind.DELETE,
-                    "thread": thread,
-                    "author": name,
-                    "text": "",
-                    "room_id": original.room_id,
-                    "target_story_id": original.story_id,
-                    "written_at": message.timestamp,
-                    "created_at": now,
-                },
+            _follow_once(
+                original,
+                f"{message.activity_id}:delete",
+                OutgoingMessage.Kind.DELETE,
+                name,
+                "",
+                message,
             )
-            if created:
-                _queue_send(row)
             return "deletion queued"
         text = (message.text or "").strip()
         if not text:
@@ -596,21 +610,14 @@ def receive_channel_message(message: ChannelMessage) -> str:
                 return "edited before it was sent"
             if original.state != OutgoingMessage.State.SENT:
                 return "nothing to follow"
-            row, created = OutgoingMessage.objects.get_or_create(
-                activity_id=f"{message.activity_id}:edit:{message.timestamp.isoformat()}",
-                defaults={
-                    "kind": OutgoingMessage.Kind.EDIT,
-                    "thread": thread,
-                    "author": name,
-                    "text": f"{name}: {text}",
-                    "room_id": original.room_id,
-                    "target_story_id": original.story_id,
-                    "written_at": message.timestamp,
-                    "created_at": now,
-                },
+            _follow_once(
+                original,
+                f"{message.activity_id}:edit:{message.timestamp.isoformat()}",
+                OutgoingMessage.Kind.EDIT,
+                name,
+                f"{name}: {text}",
+                message,
             )
-            if created:
-                _queue_send(row)
             return "edit queued"
         if original is not None:
             return "seen before"
