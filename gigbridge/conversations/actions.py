@@ -112,22 +112,13 @@ def thread_title(engagement: Engagement) -> str:
     return f"{title} ({team})" if team else title
 
 
-def teams_configured() -> bool:
-    """A Teams bot is configured. (Until the Teams transport is merged its interface raises
-    NotImplementedError: then there is no bot, and no thread is queued.)"""
-    try:
-        return bool(teams.configured())
-    except NotImplementedError:
-        return False
-
-
 def queue_thread(engagement: Engagement) -> Thread | None:
     """In the caller's transaction: the engagement's thread will be started (once). None when
     no Teams bot is configured or its workspace has no Team."""
     existing = Thread.objects.filter(engagement=engagement).first()
     if existing is not None:
         return existing
-    if not teams_configured():
+    if not teams.configured():
         return None
     workspace = engagement.request.workspace
     if workspace is None or not workspace.team_id:

@@ -23,10 +23,7 @@ TEAMS_REFRESH_JOB = "notifications.teams_refresh"
 def teams_configured() -> bool:
     from gigbridge.integrations.teams import client
 
-    try:
-        return bool(client.configured())
-    except NotImplementedError:  # the transport is not there yet: mail
-        return False
+    return client.configured()
 
 
 # Who says where a person's notices go: people registers its preferences at start
@@ -79,8 +76,6 @@ def mail(user, template: str, context: dict, key: str, subject: str = "") -> Non
     if "outlook" in channels:
         mail_only(user, template, context, key)
 
-
-notify = mail
 
 
 def mail_only(user, template: str, context: dict, key: str) -> None:
