@@ -117,6 +117,8 @@ class BotConnector:
         self.tokens = tokens
         self.tenant_id = tenant_id
         self.ca_bundle = ca_bundle
+        # Built once: a context per call would read the CA file on every call.
+        self._ssl_context = ssl.create_default_context(cafile=ca_bundle or None)
         self.timeout = timeout
         self.retrier = Retrier(
             RetryPolicy(statuses=RETRIED_STATUSES, max_retries=max_retries, max_wait=max_wait),
@@ -127,9 +129,6 @@ class BotConnector:
     @property
     def bot_id(self) -> str:
         return f"28:{self.app_id}"
-
-    def _ssl(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca_bundle or None)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -166,7 +165,7 @@ class BotConnector:
             trace.on_request_end.append(on_request_end)
             session = aiohttp.ClientSession(
                 base_url=base,
-                connector=aiohttp.TCPConnector(ssl=self._ssl()),
+                connector=aiohttp.TCPConnector(ssl=self._ssl_context),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 trust_env=False,  # no proxy from the environment
                 trace_configs=[trace],
