@@ -417,7 +417,7 @@ def _service_url_for(conversation_id: str) -> str:
 
 
 def _tenant() -> str | None:
-    return settings.TEAMS.get("tenant_id") or None
+    return connector().tenant_id or None
 
 
 def send_to_person(email: str, activity: dict) -> Sent:
