@@ -145,6 +145,28 @@ def refused(user, action: str, obj=None, *, status: int = 403, reason: str = "")
     )
 
 
+def content_length(request) -> int:
+    """The body length a request declares (0 when absent or not a number)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def refused_post(request, route: str, what: str, reason: str, response):
+    """The one log line of a refused webhook post: what and from where, nothing the sender
+    wrote (rate limited per sender like every refusal); returns ``response``, marked logged so
+    Django's request logger adds no second line for the same 4xx."""
+    refused(
+        f"address:{request.META.get('REMOTE_ADDR', '?')[:64]}",
+        f"POST {route}",
+        status=response.status_code,
+        reason=f"{what} refused: {reason} ({content_length(request)} bytes)",
+    )
+    response._has_been_logged = True
+    return response
+
+
 def reset() -> None:
     """Forget the counts (tests)."""
     _log.reset()

@@ -61,25 +61,11 @@ def _external_id(notification: Notification) -> str:
 
 
 def _refused(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
-    """The one log line of a refused post: what and from where, nothing the sender wrote."""
     # Through the security log: rate limited per sender, so a flood of forged posts costs a
     # bounded number of lines a minute, not one per post.
-    securitylog.refused(
-        f"address:{request.META.get('REMOTE_ADDR', '?')[:64]}",
-        "POST /hooks/graph",
-        status=response.status_code,
-        reason=f"graph notification post refused: {reason} ({_content_length(request)} bytes)",
+    return securitylog.refused_post(
+        request, "/hooks/graph", "graph notification post", reason, response
     )
-    # Django's request logger would add a second line for the same 4xx.
-    response._has_been_logged = True
-    return response
-
-
-def _content_length(request: HttpRequest) -> int:
-    try:
-        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
-    except ValueError:
-        return 0
 
 
 @csrf_exempt  # authenticated by the subscription's clientState, not a session
@@ -90,7 +76,7 @@ def graph_hook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(token[:2000], content_type="text/plain; charset=utf-8")
     # Refuse on the declared length, before reading the body (Django would refuse above
     # DATA_UPLOAD_MAX_MEMORY_SIZE with its own 400); the real length is checked too.
-    if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
+    if securitylog.content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return _refused(
             request,
             "body too large",

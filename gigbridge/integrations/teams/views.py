@@ -54,23 +54,8 @@ ERROR_TYPE = "application/vnd.microsoft.error"
 INVOKE_LEASE = dt.timedelta(seconds=60)  # an unanswered claim older than this is taken over
 
 
-def _content_length(request: HttpRequest) -> int:
-    try:
-        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
-    except ValueError:
-        return 0
-
-
 def _refused(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
-    """The one log line of a refused post: what and from where, nothing the sender wrote."""
-    securitylog.refused(
-        f"address:{request.META.get('REMOTE_ADDR', '?')[:64]}",
-        "POST /hooks/teams",
-        status=response.status_code,
-        reason=f"teams activity refused: {reason} ({_content_length(request)} bytes)",
-    )
-    response._has_been_logged = True  # Django's request logger would add a second line
-    return response
+    return securitylog.refused_post(request, "/hooks/teams", "teams activity", reason, response)
 
 
 @csrf_exempt  # authenticated by the Bot Connector's JWT, not a session
@@ -82,7 +67,7 @@ def teams_hook(request: HttpRequest) -> HttpResponse:
         return _refused(
             request, "no bot configured", problem(404, "No Teams bot", "no Teams bot configured")
         )
-    if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
+    if securitylog.content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return _refused(
             request,
             "body too large",
