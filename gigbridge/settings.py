@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "gigbridge.notifications",
     "gigbridge.access",
     "gigbridge.conversations",
+    "gigbridge.files",
     "gigbridge.integrations.outbound",
     "gigbridge.integrations.upwork",
     "gigbridge.integrations.teams",
@@ -287,6 +288,15 @@ TEAMS = {
     ),
     "ca_bundle": config.env("GIGBRIDGE_TEAMS_CA_BUNDLE"),
     "timeout": config.env_int("GIGBRIDGE_TEAMS_TIMEOUT", 30),
+}
+
+# Deliverables (docs/deliverables.md): where infected files are kept. The drive of this Microsoft
+# 365 group (private, its members the program's security reviewers) holds a folder per engagement
+# under GIGBRIDGE_QUARANTINE_FOLDER. Unset = infected files are recorded and reported, not moved
+# (the health page says so); the sandbox sets it to its "Security Review" group.
+FILES = {
+    "quarantine_group_id": config.env("GIGBRIDGE_QUARANTINE_GROUP_ID"),
+    "quarantine_folder": config.env("GIGBRIDGE_QUARANTINE_FOLDER", "Quarantine"),
 }
 
 # Web sign-in through OpenID Connect (gigbridge/web/oidc.py): Entra ID or the sandbox tenant.

@@ -51,6 +51,7 @@ SourcingKind = Literal["marketplace", "direct"]
 ApprovalMode = Literal["parallel", "sequential"]
 FileShareRole = Literal["read", "write"]
 NoticeChannel = Literal["outlook", "teams", "both"]
+TooLargeRule = Literal["block", "allow"]
 # Where an engagement works in Microsoft 365: a Team made for its workspace, a Team the tenant
 # already had (shared with other work), or its own private channel in a Team.
 WorkspaceKind = Literal["new_team", "existing_team", "private_channel"]
@@ -353,6 +354,19 @@ class NotificationPolicy(_Model):
     default_channel: NoticeChannel = "outlook"
 
 
+class FilesPolicy(_Model):
+    # Every file a freelancer adds to the project folder is scanned by clamd before it counts as
+    # delivered. A file larger than the scanner's stream limit cannot be scanned: "block" takes it
+    # out of reach like an infected one (a program admin may release it), "allow" leaves it in
+    # the folder, recorded "not scanned: too large", and tells the same people.
+    too_large: TooLargeRule = "block"
+    # A milestone may only be approved once at least one clean deliverable arrived since the
+    # previous milestone.
+    milestone_needs_clean_deliverable: StrictBool = False
+    # Told (Teams or Outlook, as each prefers) when a file is quarantined, with the hiring manager.
+    security_contacts: BoundedList[EmailAddress] = ()
+
+
 # parse_policy runs the cross-field checks itself (it knows line numbers); this context flag
 # tells Policy's own validator not to repeat them.
 _CHECKED_BY_PARSER = "gigbridge.policy.cross_checked"
@@ -368,6 +382,7 @@ class Policy(_Model):
     compliance: CompliancePolicy
     access: AccessPolicy
     notifications: NotificationPolicy = NotificationPolicy()
+    files: FilesPolicy = FilesPolicy()
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> "Policy":

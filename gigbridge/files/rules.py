@@ -1,0 +1,1 @@
+"""The files app's rule on milestone approvals (registered with sourcing.milestones)."""

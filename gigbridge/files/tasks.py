@@ -1,0 +1,1 @@
+"""Outbox handlers of the files app (each check-then-act)."""
