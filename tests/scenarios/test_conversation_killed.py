@@ -187,15 +187,6 @@ def test_a_conversation_survives_the_bridge_killed_at_random_points(
 
     assert mid_job >= 1, "no kill landed in the middle of the bridge's work"
     stories = room_stories(market, contract_id)
-    print(
-        "DEBUG",
-        mid_job,
-        list(
-            OutboxJob.objects.filter(kind__startswith="conversations.").values_list(
-                "kind", "attempts", "state"
-            )
-        ),
-    )
     ours = [s["message"] for s in stories if s["message"].startswith("Ada Admin: ")]
     assert ours == [f"Ada Admin: {text}" for text in ADA_SAYS], ours  # each once, in order
     theirs = [s for s in stories if not s["message"].startswith("Ada Admin: ")]
