@@ -47,6 +47,7 @@ from .scan import QUARANTINE_JOB
 log = logging.getLogger(__name__)
 
 RELEASE_JOB = "files.release"
+CLOCK_SLACK = dt.timedelta(minutes=5)
 ACTOR = "files quarantine"
 NO_GROUP = (
     "no quarantine group is configured (GIGBRIDGE_QUARANTINE_GROUP_ID): the file is still in "
@@ -314,7 +315,8 @@ def _released_copy(client: GraphClient, row: Deliverable, folder_id: str) -> dic
     if not dot:
         stem, ext = row.name, ""
     renamed = re.compile(rf"{re.escape(stem)}(?: \(?\d+\)?)?{re.escape(dot + ext)}", re.IGNORECASE)
-    since = row.released_at
+    # SharePoint's clock is not ours: a copy made a little "before" the release still counts.
+    since = row.released_at - CLOCK_SLACK if row.released_at else None
     for child in drives.children(client, row.drive_id, folder_id):
         made = _parse(child.get("createdDateTime"))
         if (
