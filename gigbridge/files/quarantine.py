@@ -39,7 +39,9 @@ from gigbridge.audit.actions import record
 from gigbridge.integrations.msgraph import drives, upload
 from gigbridge.integrations.msgraph.client import GraphClient
 from gigbridge.integrations.msgraph.errors import Conflict, GraphError, NotFound
+from gigbridge.jobs import actions as jobs
 from gigbridge.jobs.errors import PermanentError, RetryableError
+from gigbridge.jobs.models import OutboxJob
 
 from .models import Deliverable
 from .scan import QUARANTINE_JOB
@@ -148,6 +150,24 @@ def run_quarantine(deliverable_id: int, client: GraphClient | None = None) -> st
         _save(row, quarantine_error=str(error)[:500])
         raise
     return _finish(row)
+
+
+def resume_waiting(window: str) -> int:
+    """Scheduled (with the delta passes): quarantines that stopped for want of a quarantine
+    group are queued again once one is configured, one job per deliverable and window."""
+    if not settings.FILES["quarantine_group_id"]:
+        return 0
+    waiting = Deliverable.objects.filter(
+        state=Deliverable.State.QUARANTINING, quarantine_error=NO_GROUP
+    ).values_list("pk", flat=True)
+    queued = 0
+    with transaction.atomic():
+        for deliverable_id in waiting:
+            key = f"{QUARANTINE_JOB}:{deliverable_id}:{window}"
+            if not OutboxJob.objects.filter(idempotency_key=key).exists():
+                jobs.enqueue(QUARANTINE_JOB, {"deliverable_id": deliverable_id}, key=key)
+                queued += 1
+    return queued
 
 
 def _keep_evidence(client: GraphClient, row: Deliverable, group_id: str) -> None:

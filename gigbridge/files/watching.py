@@ -108,7 +108,8 @@ def request_pass(drive_id: str, reason: str) -> bool:
 
 def schedule_delta() -> int:
     """Scheduled: one pass of each workspace drive per 15-minute window, however many
-    schedulers run; returns how many were queued."""
+    schedulers run (and the quarantines that waited for a quarantine group); returns how many
+    jobs were queued."""
     from gigbridge.integrations.msgraph import connection
 
     if not connection.configured():
@@ -124,6 +125,9 @@ def schedule_delta() -> int:
                 continue
             jobs.enqueue(DELTA_JOB, {"drive_id": drive_id, "reason": "schedule"}, key=key)
             queued += 1
+    from . import quarantine  # it builds on the scan, which builds on this module
+
+    queued += quarantine.resume_waiting(window.isoformat())
     return queued
 
 

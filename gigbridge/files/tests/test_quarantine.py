@@ -175,6 +175,28 @@ def test_without_a_quarantine_group_it_says_so_and_does_not_retry(fake, engageme
     assert project_files(fake) == {"Logo.png": INFECTED}  # still there: people are shown why
 
 
+def test_a_quarantine_that_waited_for_a_group_resumes_once_one_is_configured(
+    fake, engagement, settings, monkeypatch, frozen_now
+):
+    from gigbridge.integrations.msgraph import connection
+
+    monkeypatch.setattr(connection, "configured", lambda: True)
+    settings.FILES = {"quarantine_group_id": "", "quarantine_folder": "Quarantine"}
+    row = infected(fake)
+    quarantine.run_quarantine(row.pk)
+    watching.schedule_delta()
+    assert not OutboxJob.objects.filter(kind=quarantine.QUARANTINE_JOB).exists()
+    settings.FILES = {"quarantine_group_id": GROUP, "quarantine_folder": "Quarantine"}
+    watching.schedule_delta()
+    watching.schedule_delta()  # same window: one job
+    (job,) = OutboxJob.objects.filter(kind=quarantine.QUARANTINE_JOB)
+    assert jobs.run(job.pk).status == "done"
+    assert_quarantined(fake, engagement, row, None)
+    frozen_now(minutes=15)
+    watching.schedule_delta()  # done: nothing queued again
+    assert OutboxJob.objects.filter(kind=quarantine.QUARANTINE_JOB).count() == 1
+
+
 def test_the_scan_queues_the_quarantine_job_that_the_outbox_runs(fake, engagement):
     row = infected(fake)
     job = jobs.enqueue(quarantine.QUARANTINE_JOB, {"deliverable_id": row.pk}, key="q-run")
