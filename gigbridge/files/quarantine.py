@@ -10,11 +10,16 @@ next one; a step that reached Graph but not the row is found by its deterministi
    folder, uploaded to the quarantine group's drive, folder ``<quarantine_folder>/<EN-…>/``,
    named ``<name> (version <v>, <sha256[:12]>)`` (only that group's members, the security
    reviewers, can open it);
-2. if an earlier version is clean (recorded clean, or not a guest's), its bytes are uploaded
-   beside the original under a temporary name;
+2. if another version is clean (recorded clean, or not a guest's), the newest such one (an
+   earlier one, or one added after the infected one) is uploaded beside the original under a
+   temporary name;
 3. the original item is permanently deleted, with all its versions (not to the recycle bin);
 4. the temporary file takes the original's name: the team finds the last clean version where
    the file was, and the freelancer can no longer reach the infected one.
+
+A version already gone from SharePoint when the job runs (the file deleted, or removed by the
+quarantine of another version of it) is out of reach already: the deliverable is quarantined
+without a copy, and says so.
 
 Release (queued by ``files.actions.release``, program admins only, with a reason) copies the
 evidence back into the original folder under the original name, renamed by SharePoint if that
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 RELEASE_JOB = "files.release"
 CLOCK_SLACK = dt.timedelta(minutes=5)
 ACTOR = "files quarantine"
+GONE = "the infected version was gone from SharePoint before a copy was kept"
 NO_GROUP = (
     "no quarantine group is configured (GIGBRIDGE_QUARANTINE_GROUP_ID): the file is still in "
     "the project folder"
@@ -138,7 +144,7 @@ def run_quarantine(deliverable_id: int, client: GraphClient | None = None) -> st
         return "no quarantine group"
     client = client or _graph()
     try:
-        if not row.quarantine_item_id:
+        if not row.quarantine_item_id and not row.original_removed:
             _keep_evidence(client, row, group_id)
         if not row.original_removed and not row.restore_item_id:
             _rebuild_clean(client, row)
@@ -177,8 +183,15 @@ def _keep_evidence(client: GraphClient, row: Deliverable, group_id: str) -> None
     name = evidence_name(row)
     found = drives.find_child(client, drive_id, folder["id"], name)
     if found is None or found.get("size") != row.size:
-        url = drives.download_url(client, row.drive_id, row.item_id, row.version_id)
-        found = _copy(client, url, row, drive_id, folder["id"], name, row.size, row.sha256)
+        try:
+            url = drives.download_url(client, row.drive_id, row.item_id, row.version_id)
+            found = _copy(client, url, row, drive_id, folder["id"], name, row.size, row.sha256)
+        except NotFound:
+            # Deleted (by someone, or by the quarantine of another version of the same file)
+            # before a copy was kept: out of everyone's reach already, nothing left to remove.
+            _save(row, original_removed=True, quarantine_error=GONE)
+            log.warning("deliverable %s: %s", row.pk, GONE)
+            return
     _save(row, quarantine_drive_id=drive_id, quarantine_item_id=found["id"])
     log.info("deliverable %s: evidence kept in the quarantine folder", row.pk)
 
@@ -200,11 +213,12 @@ def _rebuild_clean(client: GraphClient, row: Deliverable) -> None:
         listed = drives.versions(client, row.drive_id, row.item_id)
     except NotFound:
         return  # the file is gone already: nothing to rebuild, nothing left to delete
-    ids = [str(v.get("id")) for v in listed]
-    earlier = listed[ids.index(row.version_id) + 1 :] if row.version_id in ids else []
-    clean = next((v for v in earlier if _is_clean(row, v)), None)
+    # The newest clean version other than the infected one: usually an earlier one, but a
+    # clean version added after it (before the scan ended) must not be lost with the file.
+    others = [v for v in listed if str(v.get("id")) != row.version_id]
+    clean = next((v for v in others if _is_clean(row, v)), None)
     if clean is None:
-        log.info("deliverable %s: no earlier clean version to restore", row.pk)
+        log.info("deliverable %s: no clean version to restore", row.pk)
         return
     item = drives.get_item(client, row.drive_id, row.item_id)
     parent_id = (item.get("parentReference") or {}).get("id")
@@ -248,7 +262,7 @@ def _finish(row: Deliverable) -> str:
             return f"nothing to do: {locked.state}"
         locked.state = Deliverable.State.QUARANTINED
         locked.quarantined_at = clock.now()
-        locked.quarantine_error = ""
+        locked.quarantine_error = "" if locked.quarantine_item_id else GONE
         locked.save(update_fields=["state", "quarantined_at", "quarantine_error"])
         record(
             user=None,
@@ -261,7 +275,7 @@ def _finish(row: Deliverable) -> str:
                 "version": row.version_id,
                 "verdict": row.verdict,
                 "signature": row.signature,
-                "evidence": evidence_name(row),
+                "evidence": evidence_name(row) if locked.quarantine_item_id else None,
                 "restored_version": row.restored_version_id or None,
             },
         )
@@ -278,11 +292,11 @@ def run_release(deliverable_id: int, client: GraphClient | None = None) -> str:
         return "no such deliverable"
     if row.state != Deliverable.State.RELEASING:
         return f"nothing to do: {row.state}"
-    if not row.quarantine_item_id:
-        raise PermanentError(f"deliverable {row.pk} has no quarantined copy to release")
-    client = client or _graph()
     released_name = row.name
-    if not row.released_item_id:
+    if not row.quarantine_item_id:
+        released_name = None  # no copy was kept (GONE): the release is recorded, nothing returns
+    elif not row.released_item_id:
+        client = client or _graph()
         folder = drives.ensure_folder(client, row.drive_id, row.folder_path)
         copy = _released_copy(client, row, folder["id"])
         if copy is None:
@@ -321,6 +335,7 @@ def run_release(deliverable_id: int, client: GraphClient | None = None) -> str:
                 "folder": row.folder_path,
                 "released_item_id": row.released_item_id,
                 "name": released_name,
+                **({} if row.quarantine_item_id else {"note": GONE}),
             },
         )
     log.info("deliverable %s released into %s", row.pk, row.folder_path)

@@ -107,6 +107,24 @@ def test_without_an_earlier_clean_version_the_file_is_only_removed(fake, engagem
     assert Deliverable.objects.get(pk=row.pk).restored_version_id == ""
 
 
+def test_a_clean_version_added_after_the_infected_one_is_the_one_restored(fake, engagement):
+    row = infected(fake, (b"v1 by the guest", GUEST, "clean"))
+    fake.put(DRIVE, FOLDER, "Logo.png", b"v3 by the team, after it", EMPLOYEE)
+    quarantine.run_quarantine(row.pk)
+    assert_quarantined(fake, engagement, row, b"v3 by the team, after it")
+
+
+def test_a_file_deleted_before_its_quarantine_is_quarantined_without_a_copy(fake, engagement):
+    row = infected(fake, (b"v1 by the guest", GUEST, "clean"))
+    fake.permanent_delete(None, DRIVE, row.item_id)
+    assert quarantine.run_quarantine(row.pk) == "quarantined"
+    row.refresh_from_db()
+    assert row.quarantine_item_id == "" and row.original_removed
+    assert "before a copy was kept" in row.quarantine_error
+    assert evidence(fake, engagement) == [] and project_files(fake) == {}
+    assert AuditEvent.objects.get(action="deliverable.quarantined").after["evidence"] is None
+
+
 STEPS = [
     ("group_drive", 0),  # before anything
     ("download_to", 0),  # reading the infected bytes
@@ -271,3 +289,16 @@ def test_only_a_releasing_deliverable_is_released(fake, engagement):
     row = infected(fake)
     assert quarantine.run_release(row.pk) == "nothing to do: quarantining"
     assert not OutboxJob.objects.filter(kind=quarantine.RELEASE_JOB).exists()
+
+
+def test_releasing_one_kept_without_a_copy_records_the_release_and_returns_nothing(
+    fake, engagement, people
+):
+    row = infected(fake)
+    fake.permanent_delete(None, DRIVE, row.item_id)
+    quarantine.run_quarantine(row.pk)
+    row = releasing(row, people)
+    assert quarantine.run_release(row.pk) == "released"
+    assert project_files(fake) == {}
+    event = AuditEvent.objects.get(action="deliverable.returned")
+    assert event.after["name"] is None and "before a copy was kept" in event.after["note"]
