@@ -142,6 +142,7 @@ def run_pass(drive_id: str, client: GraphClient | None = None) -> dict[str, int]
     workspaces = list(Workspace.objects.filter(drive_id=drive_id).exclude(folder_id=""))
     counts = {"pages": 0, "files": 0, "recorded": 0}
     folders = _Folders(client, drive_id)
+    guests_since = _guests_since(workspaces)
     try:
         for page in drives.delta(client, drive_id, watched.delta_link):
             if page.resynced and counts["pages"] == 0:
@@ -154,6 +155,8 @@ def run_pass(drive_id: str, client: GraphClient | None = None) -> dict[str, int]
                     continue
                 workspace, below = found
                 counts["files"] += 1
+                if not _may_hold_a_guest_version(item, workspace, guests_since):
+                    continue
                 counts["recorded"] += _record_versions(client, workspace, item, below, folders)
             WatchedDrive.objects.filter(pk=watched.pk).update(delta_link=page.link)
             counts["pages"] += 1
@@ -166,6 +169,29 @@ def run_pass(drive_id: str, client: GraphClient | None = None) -> dict[str, int]
         pass_requested_at=None
     )
     return counts
+
+
+def _guests_since(workspaces) -> dict[int, dt.datetime]:
+    """Per workspace: when its first guest got access (no entry: it never had a guest)."""
+    since: dict[int, dt.datetime] = {}
+    grants = Grant.objects.filter(
+        kind=Grant.Kind.GUEST, engagement__request__workspace__in=workspaces
+    ).values_list("engagement__request__workspace_id", "applied_at")
+    for workspace_id, applied_at in grants:
+        if workspace_id not in since or applied_at < since[workspace_id]:
+            since[workspace_id] = applied_at
+    return since
+
+
+def _may_hold_a_guest_version(item: dict, workspace, guests_since) -> bool:
+    """False when no version of the file can be a guest's: the workspace never had a guest, or
+    the file last changed before the first one got access (its versions are all older). Spares
+    a versions call per file on the first read of a big library."""
+    first = guests_since.get(workspace.pk)
+    if first is None:
+        return False
+    modified = _parse(item.get("lastModifiedDateTime"))
+    return modified is None or modified >= first
 
 
 class _Folders:

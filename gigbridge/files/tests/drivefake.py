@@ -163,6 +163,7 @@ class FakeDrives:
             body["file"] = {"hashes": {"sha256Hash": hashlib.sha256(current.data).hexdigest()}}
             body["size"] = len(current.data)
             body["lastModifiedBy"] = current.by
+            body["lastModifiedDateTime"] = current.at.isoformat().replace("+00:00", "Z")
             body["@microsoft.graph.downloadUrl"] = f"fake://{item.id}/{current.id}"
         return body
 

@@ -155,6 +155,20 @@ def test_a_pass_that_dies_resumes_from_its_page_and_records_each_version_once(fa
     assert watched.delta_link.startswith("delta:") and watched.last_error == ""
 
 
+def test_files_older_than_any_guests_access_are_not_even_listed(fake, space, people):
+    fake.now = clock.now() - dt.timedelta(days=30)
+    fake.put(DRIVE, FOLDER, "Old brief.docx", b"from last year", EMPLOYEE)
+    run(fake)  # no guest in the workspace yet
+    assert fake.calls.count("versions") == 0
+    world.engagement(people, space)  # the guest's access starts yesterday
+    WatchedDrive.objects.filter(drive_id=DRIVE).update(delta_link="")
+    fake.now = clock.now()
+    fake.put(DRIVE, FOLDER, "Logo.png", b"new", GUEST)
+    run(fake)
+    assert fake.calls.count("versions") == 1  # only the file changed since then
+    assert list(Deliverable.objects.values_list("name", flat=True)) == ["Logo.png"]
+
+
 def test_a_new_version_after_a_recorded_one_is_recorded(fake, engagement):
     fake.put(DRIVE, FOLDER, "Logo.png", b"v1", GUEST)
     run(fake)
