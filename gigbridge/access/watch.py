@@ -11,6 +11,10 @@ missed one cannot leave access wrong; the periodic passes remain the safety net.
 
 Subscriptions expire (Graph: members after at most 3 days with a lifecycle URL, users after 29
 days); the scheduled ``watch`` job creates what is missing and renews what expires within a day.
+
+Other apps watch resources of their own through ``register`` (files: each workspace drive's
+root), so that access never imports them: what they want subscribed, which notification
+resources are theirs, and the function that handles one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import datetime as dt
 import logging
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -47,6 +53,34 @@ _TEAM = re.compile(r"teams\('([^']+)'\)/members", re.IGNORECASE)
 _USER = re.compile(r"users/([0-9a-f-]{36})", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Watcher:
+    """Another app's resources: ``wanted() -> {resource: change types}``, ``match`` finds its
+    notifications by resource, ``handle(client, notification) -> outcome`` acts on one."""
+
+    wanted: Callable[[], dict[str, tuple[str, ...]]]
+    match: re.Pattern
+    handle: Callable[[GraphClient, dict], str]
+
+
+_watchers: list[Watcher] = []
+
+
+def register(
+    wanted: Callable[[], dict[str, tuple[str, ...]]],
+    match: re.Pattern,
+    handle: Callable[[GraphClient, dict], str],
+) -> None:
+    """Called once per app at start (``AppConfig.ready``); the same registration twice is one."""
+    watcher = Watcher(wanted, match, handle)
+    if watcher not in _watchers:
+        _watchers.append(watcher)
+
+
+def _watcher_for(resource: str) -> Watcher | None:
+    return next((w for w in _watchers if w.match.search(resource or "")), None)
+
+
 def notification_url() -> str:
     return settings.GRAPH["notification_url"] or f"{settings.BASE_URL}/hooks/graph"
 
@@ -55,6 +89,8 @@ def wanted_resources() -> dict[str, tuple[str, ...]]:
     wanted = {"/users": USER_CHANGES}
     for team_id in Workspace.objects.exclude(team_id="").values_list("team_id", flat=True):
         wanted[f"/teams/{team_id}/members"] = MEMBER_CHANGES
+    for watcher in _watchers:
+        wanted.update(watcher.wanted())
     return wanted
 
 
@@ -157,6 +193,12 @@ def handle(client: GraphClient, inbox_id: int) -> str:
 def _act_on(client: GraphClient, notification: dict) -> str:
     lifecycle = notification.get("lifecycleEvent")
     if lifecycle == "missed":
+        held = GraphSubscription.objects.filter(
+            subscription_id=notification.get("subscriptionId", "")
+        ).first()
+        watcher = _watcher_for(held.resource) if held is not None else None
+        if watcher is not None:  # another app's resource: it catches up in its own way
+            return watcher.handle(client, {**notification, "resource": held.resource})
         _scan_drift_soon()
         return f"missed notifications: drift scan queued, {_reconcile(_holding(), 'missed')}"
     if lifecycle:  # reauthorizationRequired, subscriptionRemoved: renew or make again
@@ -181,6 +223,8 @@ def _act_on(client: GraphClient, notification: dict) -> str:
             for engagement in engaged:
                 request_reconcile(engagement, "guest account changed in the tenant")
         return f"user {user_id} changed: {len(engaged)} engagement(s) to reconcile"
+    if watcher := _watcher_for(resource):
+        return watcher.handle(client, notification)
     log.warning("graph notification for an unexpected resource %r ignored", resource[:200])
     return "ignored"
 

@@ -23,6 +23,7 @@ PERIODIC = [
     "gigbridge.access.watch.schedule_watch",
     "gigbridge.sourcing.sync.schedule_sync",
     "gigbridge.conversations.actions.schedule_poll",
+    "gigbridge.files.watching.schedule_delta",
     # Last: a signed checkpoint of the audit chain, written outside the database.
     "gigbridge.audit.checkpoints.checkpoint_due",
 ]
