@@ -63,7 +63,7 @@ from ..graph.groups import find_group
 from ..graph.paging import paginate
 from ..graph.validation import check, check_action
 from ..models import GraphGroup, GraphSentMail, SandboxUser, digest
-from . import clock, notify, storage
+from . import changes, clock, notify, storage
 from .common import (
     drive_id,
     identity_of,
@@ -131,7 +131,7 @@ def drive_for_group(group: GraphGroup) -> Drive:
         site_name=group.mail_nickname,
         group_name=group.display_name,
     )
-    DriveItem.objects.create(
+    root = DriveItem.objects.create(
         id=item_id(),
         drive=drive,
         parent=None,
@@ -140,6 +140,7 @@ def drive_for_group(group: GraphGroup) -> Drive:
         created_by={"user": {"displayName": "System Account"}},
         modified_by={"user": {"displayName": "System Account"}},
     )
+    changes.changed(root)  # the root is the first entry of the drive's change log
     return drive
 
 
@@ -504,12 +505,14 @@ def create_folder(request: GraphRequest, parent: DriveItem) -> GraphResponse:
         modified_by=who,
     )
     _touch_parents(folder)
-    notify.drive_changed(folder.drive)
+    changes.changed(folder)
     return created(item_entity(request, folder))
 
 
 def delete_tree(item: DriveItem) -> None:
-    """Delete an item with everything below it, and afterwards the bytes nothing uses."""
+    """Delete an item with everything below it, and afterwards the bytes nothing uses.
+    Logged (tombstones for delta) and announced."""
+    changes.removed(item)
     items, folders = [item.pk], [item.pk]
     while folders:
         children = list(
@@ -539,10 +542,8 @@ def delete_item(request: GraphRequest, item: DriveItem) -> GraphResponse:
         item_ctag(item.unique_id, item.content_version),
     ):
         raise GraphError(412, "preconditionFailed", "ETag does not match current item's value")
-    drive = item.drive
     _touch_parents(item)
     delete_tree(item)
-    notify.drive_changed(drive)
     return no_content()
 
 
@@ -603,7 +604,7 @@ def commit_file(
         created_by=who,
     )
     _touch_parents(current)
-    notify.drive_changed(current.drive)
+    changes.changed(current)
     return current, is_new
 
 
