@@ -134,7 +134,17 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
         },
         "upwork": upwork_info(url),
         "teams": teams_info(url, tenant),
+        # The group whose library takes quarantined deliverables (GIGBRIDGE_QUARANTINE_GROUP_ID).
+        "quarantine_group_id": quarantine_group_id(tenant),
     }
+
+
+def quarantine_group_id(tenant) -> str | None:
+    from .defaults import SECURITY_REVIEW
+    from .models import GraphGroup
+
+    group = GraphGroup.objects.filter(tenant=tenant, mail_nickname=SECURITY_REVIEW[1]).first()
+    return str(group.id) if group else None
 
 
 # How the clock moves: what a script or a person needs without reading the docs first.
