@@ -11,4 +11,6 @@ urlpatterns = [
     path("_sandbox/lifecycle/remove", control.remove, name="files-lifecycle-remove"),
     path("_sandbox/notifications", control.notifications, name="files-notifications"),
     path("_sandbox/files/delta/expire", tools.expire_delta, name="files-delta-expire"),
+    path("_sandbox/files/upload", tools.upload, name="files-tool-upload"),
+    path("_sandbox/files/reach", tools.reach, name="files-tool-reach"),
 ]
