@@ -17,13 +17,13 @@ follow; ``createdBy`` / ``lastModifiedBy`` name that person (id, displayName, em
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 
-from ..graph.dispatch import iso
 from ..models import GraphGroup, GraphGroupMember, SandboxUser
 from . import changes, clock, storage
 from .common import item_id, valid_name
@@ -31,6 +31,10 @@ from .drives import child_named, commit_file, drive_for_group, path_of, root_of
 from .models import Drive, DriveItem, DrivePermission
 
 MAX_FOLDER_DEPTH = 32  # folders a tool's path may name
+
+
+def _when(moment) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def reach(user: SandboxUser, item: DriveItem) -> Reach:
     if live:
         permission, holder = live[0]
         where = "directly" if holder.pk == item.pk else f"through '{folder_path(holder)}'"
-        until = f" until {iso(permission.expires)}" if permission.expires else ""
+        until = f" until {_when(permission.expires)}" if permission.expires else ""
         roles = "write" if any("write" in p.roles for p, _ in live) else "read"
         return Reach(
             True,
@@ -108,7 +112,7 @@ def reach(user: SandboxUser, item: DriveItem) -> Reach:
         return Reach(
             False,
             f"No access: the share with {permission.email} on '{folder_path(holder)}' expired "
-            f"at {iso(permission.expires)} (sandbox clock).",
+            f"at {_when(permission.expires)} (sandbox clock).",
         )
     return Reach(
         False,
