@@ -193,6 +193,15 @@ def tools_info(url: str) -> dict:
             "mail_url": at("graph-mail"),
             "invitations_url": at("graph-invitations"),
         },
+        "files": {
+            # POST ?as=<email>&group=<id>|drive=<id>&path=<a/b>&name=<file>, body = the bytes.
+            "upload_url": at("files-tool-upload"),
+            # GET ?as=<email>&item=<id> (or group|drive and path): {"reachable", "why", ...}.
+            "reach_url": at("files-tool-reach"),
+            # POST {"driveId"}: every delta token of that drive so far answers 410.
+            "expire_delta_url": at("files-delta-expire"),
+            "viewer_url": at("files-viewer"),
+        },
         "teams": {
             # GET or POST {"messaging_endpoint": url}: where the Bot Connector sends activities.
             "endpoint_url": at("botframework-endpoint"),

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import viewertools
@@ -182,13 +183,21 @@ def download(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(download_url(item, version))
 
 
+@csrf_exempt  # checked below, once the size is known to be bounded
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
+    """The size is judged before anything reads the body: the CSRF check parses the form,
+    which would otherwise spool any amount to disk first."""
     if not viewertools.signed_in(request):
         return _refuse(request, "Sign in to the sandbox tools to act as a person.", 403)
     declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > MAX_UPLOAD + 64 * 1024:
+    if not declared.isdigit() or int(declared) > MAX_UPLOAD + 64 * 1024:
         return _refuse(request, f"Files up to {size_label(MAX_UPLOAD)} here.", 413)
+    return _checked_upload(request)
+
+
+@csrf_protect
+def _checked_upload(request: HttpRequest) -> HttpResponse:
     user = _person(request.POST.get("as"))
     folder = (
         DriveItem.objects.select_related("drive").filter(id=request.POST.get("folder", "")).first()

@@ -116,6 +116,14 @@ def test_reach_by_membership_share_inheritance_and_expiry(http, info, shared):
     assert not later["reachable"] and "expired" in later["why"]
 
 
+def test_info_names_the_tools(info):
+    files = info["tools"]["files"]
+    assert files["upload_url"] == sandbox_url(info, "/_sandbox/files/upload")
+    assert files["reach_url"] == sandbox_url(info, "/_sandbox/files/reach")
+    assert files["expire_delta_url"] == sandbox_url(info, "/_sandbox/files/delta/expire")
+    assert files["viewer_url"] == sandbox_url(info, "/files/")
+
+
 def test_tool_errors(http, info, shared):
     url = sandbox_url(info, "/_sandbox/files/upload")
     assert http.post(url, params={"as": AUDREY}, content=b"x").status_code == 401

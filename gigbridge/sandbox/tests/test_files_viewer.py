@@ -103,6 +103,15 @@ def test_a_guest_browses_uploads_versions_and_downloads(graph, http, info, share
     assert "No access" in root.text and "is not a member of the group" in root.text
     refused = upload(http, person, shared["root"], "x.txt", b"x")
     assert refused.status_code == 403
+    forged = http.post(
+        "/files/upload",
+        data={"as": person, "folder": folder},
+        files={"file": ("f.txt", b"x", "text/plain")},
+        headers={"Origin": str(http.base_url).rstrip("/")},
+    )
+    assert forged.status_code == 403  # no CSRF token: refused before anything is stored
+    versions = graph.ok("GET", f"/drives/{shared['drive']}/items/{item_id}/versions")["value"]
+    assert len(versions) == 2
 
 
 def test_a_member_sees_the_library_and_names_not_ids(http, info, shared):
