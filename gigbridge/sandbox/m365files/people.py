@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 
 from ..models import GraphGroup, GraphGroupMember, SandboxUser
 from . import changes, clock, storage
@@ -126,7 +127,9 @@ def reach(user: SandboxUser, item: DriveItem) -> Reach:
 
 def libraries(user: SandboxUser) -> list[Drive]:
     """The libraries of the Microsoft 365 groups the person is a member or owner of."""
-    groups = GraphGroup.objects.filter(memberships__user=user).distinct()
+    groups = GraphGroup.objects.filter(
+        Q(memberships__member=True) | Q(memberships__owner=True), memberships__user=user
+    ).distinct()
     found = []
     for group in groups.order_by("display_name"):
         if "Unified" in (group.group_types or []):
@@ -137,10 +140,13 @@ def libraries(user: SandboxUser) -> list[Drive]:
 def shared_with(user: SandboxUser) -> list[tuple[DriveItem, DrivePermission]]:
     """Items shared with the person (live shares) in libraries they are not a member of."""
     now = clock.now()
-    mine = [a for a in (user.mail, user.user_principal_name) if a]
+    theirs = Q(user_id=user.id)
+    for known in (user.mail, user.user_principal_name):
+        if known:
+            theirs |= Q(email__iexact=known)
     found = []
     permissions = DrivePermission.objects.select_related("item__drive").order_by("created")
-    for permission in permissions.filter(email__in=mine) | permissions.filter(user_id=user.id):
+    for permission in permissions.filter(theirs):
         if permission.expires is not None and permission.expires <= now:
             continue
         if membership(user, permission.item.drive) is None:

@@ -126,6 +126,9 @@ def test_a_member_sees_the_library_and_names_not_ids(http, info, shared):
     assert root.status_code == 200 and "Deliverables" in root.text
     visible = re.sub(r"<[^>]+>", " ", root.text)  # text only, not links or hidden fields
     assert shared["folder"]["id"] not in visible and shared["drive"] not in visible
+    audrey = re.search(r'<option value="([0-9a-f-]{36})"[^>]*>Audrey Auditor', home.text)
+    page = http.get(f"/files/?as={audrey.group(1)}")
+    assert ">Security Review</a>" in page.text and "Apollo" not in page.text
 
 
 CHROMIUM = "/usr/bin/chromium"
