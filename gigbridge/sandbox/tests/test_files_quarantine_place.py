@@ -94,3 +94,14 @@ def test_the_download_dial(graph, http, info, slow_downloads):
         assert refused.status_code == 400, bad
         assert "files.download_bytes_per_second" in refused.json()["message"]
     assert slow_downloads(None)["files"] == {"download_bytes_per_second": None}
+
+
+def test_the_download_dial_from_the_environment():
+    from gigbridge.sandbox.graph import dials
+
+    env = {"GIGBRIDGE_SANDBOX_GRAPH_DOWNLOAD_BYTES_PER_SECOND": "65536"}
+    update = dials.from_env(env.get)
+    assert update == {"files": {"download_bytes_per_second": 65536}}
+    assert dials.merge(dials.DEFAULTS, update)["files"] == {"download_bytes_per_second": 65536}
+    off = dials.from_env({"GIGBRIDGE_SANDBOX_GRAPH_DOWNLOAD_BYTES_PER_SECOND": "off"}.get)
+    assert dials.merge(dials.DEFAULTS, off)["files"] == {"download_bytes_per_second": None}
