@@ -38,7 +38,15 @@ def product_env(info: dict) -> dict[str, str]:
         "GIGBRIDGE_OIDC_CLIENT_ID": info["sign_in"]["client_id"],
         "GIGBRIDGE_OIDC_CLIENT_SECRET": info["sign_in"]["client_secret"],
         "GIGBRIDGE_OIDC_CA_BUNDLE": info["ca_cert"],
+        **quarantine_env(info),
     }
+
+
+def quarantine_env(info: dict) -> dict[str, str]:
+    """Quarantined deliverables go to the sandbox's "Security Review" group's library (empty
+    for a sandbox older than that group)."""
+    group = info.get("quarantine_group_id")
+    return {"GIGBRIDGE_QUARANTINE_GROUP_ID": group} if group else {}
 
 
 def marketplace_env(info: dict) -> dict[str, str]:

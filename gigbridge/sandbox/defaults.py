@@ -48,3 +48,7 @@ EMPLOYEES = [
     ("Ada", "Admin", "ada@contoso.example", "Freelance Program Admin"),
     ("Audrey", "Auditor", "audrey@contoso.example", "Internal Auditor"),
 ]
+
+# A private Microsoft 365 group whose document library receives quarantined deliverables
+# (Gigbridge's GIGBRIDGE_QUARANTINE_GROUP_ID): display name, mail nickname, member addresses.
+SECURITY_REVIEW = ("Security Review", "securityreview", ["audrey@contoso.example"])

@@ -135,6 +135,8 @@ class GraphSettings(models.Model):
     fault_retry_after = models.PositiveIntegerField(default=1)  # seconds, sent with a 503
     fault_counter = models.BigIntegerField(default=0)  # requests drawn since the dials changed
     team_provisioning_seconds = models.FloatField(default=0.0)
+    # How fast the files host serves a downloadUrl (bytes a second); null: as fast as it can.
+    download_bytes_per_second = models.PositiveBigIntegerField(null=True, blank=True)
     updated = models.DateTimeField(default=timezone.now)
 
     class Meta:

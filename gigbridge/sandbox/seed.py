@@ -13,8 +13,8 @@ from gigbridge.config import read_or_create
 
 from . import tokens
 from .botconnector.defaults import BOT_APP, BOT_PERMISSIONS, BOT_SECRET_FILE
-from .defaults import APPS, DOMAIN, EMPLOYEES
-from .models import AppRegistration, SandboxUser, Tenant, digest
+from .defaults import APPS, DOMAIN, EMPLOYEES, SECURITY_REVIEW
+from .models import AppRegistration, GraphGroup, GraphGroupMember, SandboxUser, Tenant, digest
 from .paths import new_secret, sandbox_dir
 
 
@@ -55,6 +55,7 @@ def seed() -> Tenant:
                 "job_title": title,
             },
         )
+    security_review_group(tenant)
     tokens.ensure_signing_key()
     from .botconnector import keys as botframework_keys
 
@@ -84,6 +85,34 @@ def _seed_bot(tenant: Tenant, folder) -> None:
             r for r in BOT_PERMISSIONS if r not in bot.application_permissions
         ]
         bot.save(update_fields=["secret_hash", "application_permissions"])
+
+
+def security_review_group(tenant: Tenant) -> GraphGroup:
+    """The private unified group "Security Review" (its members: ``SECURITY_REVIEW``) and its
+    document library, where Gigbridge puts quarantined files. Made once; kept as people left it
+    (members added or removed through Graph stay so)."""
+    from .m365files.drives import drive_for_group
+
+    name, nickname, members = SECURITY_REVIEW
+    group, created = GraphGroup.objects.get_or_create(
+        tenant=tenant,
+        mail_nickname=nickname,
+        defaults={
+            "display_name": name,
+            "description": "Files Gigbridge quarantined: infected or unscanned deliverables.",
+            "mail_enabled": True,
+            "security_enabled": False,
+            "group_types": ["Unified"],
+            "visibility": "Private",
+        },
+    )
+    if created:
+        for address in members:
+            user = SandboxUser.objects.filter(tenant=tenant, mail__iexact=address).first()
+            if user is not None:
+                GraphGroupMember.objects.get_or_create(group=group, user=user)
+    drive_for_group(group)
+    return group
 
 
 def app_secret(display_name: str) -> str:

@@ -134,7 +134,17 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
         },
         "upwork": upwork_info(url),
         "teams": teams_info(url, tenant),
+        # The group whose library takes quarantined deliverables (GIGBRIDGE_QUARANTINE_GROUP_ID).
+        "quarantine_group_id": quarantine_group_id(tenant),
     }
+
+
+def quarantine_group_id(tenant) -> str | None:
+    from .defaults import SECURITY_REVIEW
+    from .models import GraphGroup
+
+    group = GraphGroup.objects.filter(tenant=tenant, mail_nickname=SECURITY_REVIEW[1]).first()
+    return str(group.id) if group else None
 
 
 # How the clock moves: what a script or a person needs without reading the docs first.
@@ -182,6 +192,15 @@ def tools_info(url: str) -> dict:
             "control_url": at("graph-control"),
             "mail_url": at("graph-mail"),
             "invitations_url": at("graph-invitations"),
+        },
+        "files": {
+            # POST ?as=<email>&group=<id>|drive=<id>&path=<a/b>&name=<file>, body = the bytes.
+            "upload_url": at("files-tool-upload"),
+            # GET ?as=<email>&item=<id> (or group|drive and path): {"reachable", "why", ...}.
+            "reach_url": at("files-tool-reach"),
+            # POST {"driveId"}: every delta token of that drive so far answers 410.
+            "expire_delta_url": at("files-delta-expire"),
+            "viewer_url": at("files-viewer"),
         },
         "teams": {
             # GET or POST {"messaging_endpoint": url}: where the Bot Connector sends activities.

@@ -45,7 +45,12 @@ COOKIE = "gigbridge_sandbox_tools"
 SALT = "gigbridge.sandbox.viewer-tools"
 MAX_AGE = 8 * 3600  # seconds a viewer sign-in lasts
 STEPS = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}
-VIEWERS = ("/", "/upwork/", "/teams/")  # where ``next`` may lead: the viewers, nothing else
+VIEWERS = (
+    "/",
+    "/upwork/",
+    "/teams/",
+    "/files/",
+)  # where ``next`` may lead: the viewers, nothing else
 SHOWN_APART = dt.timedelta(minutes=1)  # world time this far from the sandbox's is mentioned
 STYLESHEET = Path(__file__).parent / "static" / "sandbox" / "viewer.css"
 # Viewer pages load nothing but their own stylesheet and post only to the sandbox.

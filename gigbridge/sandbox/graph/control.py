@@ -53,6 +53,7 @@ def current() -> dict:
         },
         "teams": {"provisioning_seconds": row.team_provisioning_seconds},
         "invitations": {"blocked_domains": domains},
+        "files": {"download_bytes_per_second": row.download_bytes_per_second},
     }
 
 
@@ -71,6 +72,7 @@ def update(changes: dict, *, initial: bool = False) -> dict:
     row.error_rate, row.latency_ms = faults["error_rate"], faults["latency_ms"]
     row.fault_seed, row.fault_retry_after = faults["seed"], faults["retry_after"]
     row.team_provisioning_seconds = after["teams"]["provisioning_seconds"]
+    row.download_bytes_per_second = after["files"]["download_bytes_per_second"]
     if initial or "faults" in changes:
         row.fault_counter = 0
     row.updated = timezone.now()

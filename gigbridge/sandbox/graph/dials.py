@@ -9,7 +9,8 @@ The shape is what ``GET /_sandbox/control`` answers and ``POST`` takes (any subs
      "faults": {"error_rate": 0.1, "latency_ms": 50,    # share of 503s, delay per request
                 "seed": 1, "retry_after": 1},           # seed: reproducible 503s; Retry-After
      "teams": {"provisioning_seconds": 0},              # POST /teams -> ready after this
-     "invitations": {"blocked_domains": ["blocked.example"]}}
+     "invitations": {"blocked_domains": ["blocked.example"]},
+     "files": {"download_bytes_per_second": null}}      # downloadUrl pace; null: full speed
 
 ``"throttle": null`` turns throttling off. A rate without a burst gets a burst of one second's
 worth of tokens.
@@ -27,7 +28,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "faults": {"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1},
     "teams": {"provisioning_seconds": 0.0},
     "invitations": {"blocked_domains": ["blocked.example"]},
+    "files": {"download_bytes_per_second": None},
 }
+MAX_DOWNLOAD_RATE = 10 * 1024**3  # bytes a second
 
 ENV_PREFIX = "GIGBRIDGE_SANDBOX_GRAPH_"
 # environment variable (after the prefix) -> (section, key)
@@ -40,6 +43,7 @@ ENV_VARS = {
     "FAULT_RETRY_AFTER": ("faults", "retry_after"),
     "TEAM_PROVISIONING_SECONDS": ("teams", "provisioning_seconds"),
     "BLOCKED_DOMAINS": ("invitations", "blocked_domains"),
+    "DOWNLOAD_BYTES_PER_SECOND": ("files", "download_bytes_per_second"),
 }
 
 
@@ -104,6 +108,15 @@ def check(dials: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
         raise DialError("invitations.blocked_domains must be a list of domain names")
     dials["invitations"]["blocked_domains"] = sorted({d.strip().lower() for d in domains})
+    files = dials["files"]
+    if files["download_bytes_per_second"] is not None:
+        files["download_bytes_per_second"] = _number(
+            "files.download_bytes_per_second",
+            files["download_bytes_per_second"],
+            1,
+            MAX_DOWNLOAD_RATE,
+            whole=True,
+        )
     return dials
 
 

@@ -9,6 +9,9 @@ too); upload URLs and the ``/_sandbox/`` tools of this part are plain Django vie
 - ``drives``: a group's document library, items by id or by path, folders, small uploads,
   upload sessions (``uploads`` serves their ``uploadUrl``), versions, sharing invitations and
   permissions with expiry. Bytes live under ``$GIGBRIDGE_DATA_DIR/sandbox/files/``.
+- ``changes`` and ``delta``: each drive's change log (every change goes through it and fires
+  the drive-root notification) and ``root/delta`` reading it.
+- ``tools``: the ``/_sandbox/files/`` tools.
 - ``subscriptions`` and ``notify``: change notification subscriptions with the validation
   handshake, and delivery of change and lifecycle notifications from background threads.
 - ``clock``: the sandbox clock (real time plus an offset the tools can set), which decides

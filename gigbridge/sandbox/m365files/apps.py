@@ -10,4 +10,4 @@ class SandboxFilesConfig(AppConfig):
     def ready(self) -> None:
         # Importing the handler modules registers their routes with the Graph dispatcher;
         # ``notify`` connects to the directory's signals (users, team members).
-        from . import drives, notify, planner, subscriptions  # noqa: F401
+        from . import delta, drives, notify, planner, subscriptions  # noqa: F401

@@ -21,7 +21,17 @@ under ``/groups/{id}/drive/…``). Names are unique per folder regardless of cas
   the files host (``settings.SANDBOX_FILES_URL``), not Graph's, as SharePoint's are.
 - ``DELETE`` removes the item and everything under it (an ``If-Match`` with its eTag or cTag is
   honoured); later requests for it are 404 ``itemNotFound``. The root cannot be deleted.
-- ``GET …/versions``: a file's versions, newest first, ``1.0``, ``2.0`` …
+- ``POST …/permanentDelete`` (no body): the same, as Graph's action for skipping the recycle
+  bin: 204, the item, everything under it and all versions gone (their bytes too).
+- ``PATCH …/items/{id}``: ``name`` (rename), ``parentReference`` (``id``, or ``path`` as
+  ``/drives/{d}/root:/a``; move within the drive, not into itself), ``description``; a taken
+  name in the target folder per ``@microsoft.graph.conflictBehavior`` (``fail`` by default: 409
+  ``nameAlreadyExists``; ``rename``; ``replace``); ``If-Match`` honoured; 200 with the item.
+  Other properties are refused (400 ``invalidRequest``); the body is checked against the
+  metadata's driveItem.
+- ``GET …/versions``: a file's versions, newest first, ``1.0``, ``2.0`` …;
+  ``GET …/versions/{id}/content``: 302 to a ``downloadUrl`` of that version's bytes.
+- Every change is logged for ``delta`` and announced on the drive's root (``changes``).
 - ``file.hashes`` carries ``quickXorHash`` (what SharePoint reports) and ``sha256Hash``.
 
 Sharing: ``POST …/invite`` grants ``read`` or ``write`` to each recipient (by ``email``, or
@@ -63,7 +73,7 @@ from ..graph.groups import find_group
 from ..graph.paging import paginate
 from ..graph.validation import check, check_action
 from ..models import GraphGroup, GraphSentMail, SandboxUser, digest
-from . import clock, notify, storage
+from . import changes, clock, notify, storage
 from .common import (
     drive_id,
     identity_of,
@@ -131,7 +141,7 @@ def drive_for_group(group: GraphGroup) -> Drive:
         site_name=group.mail_nickname,
         group_name=group.display_name,
     )
-    DriveItem.objects.create(
+    root = DriveItem.objects.create(
         id=item_id(),
         drive=drive,
         parent=None,
@@ -140,6 +150,7 @@ def drive_for_group(group: GraphGroup) -> Drive:
         created_by={"user": {"displayName": "System Account"}},
         modified_by={"user": {"displayName": "System Account"}},
     )
+    changes.changed(root)  # the root is the first entry of the drive's change log
     return drive
 
 
@@ -396,6 +407,8 @@ def _dispatch(request: GraphRequest, drive: Drive, rest: str) -> GraphResponse:
     parts = target.tail_raw.split("/")  # "/permissions/{id}" -> ["", "permissions", "{id}"]
     if len(parts) == 3 and parts[1].lower() in ("permissions", "versions"):
         tail, key = f"/{parts[1].lower()}/{{id}}", parts[2]
+    elif len(parts) == 4 and parts[1].lower() == "versions" and parts[3].lower() == "content":
+        tail, key = "/versions/{id}/content", parts[2]
     action = _ACTIONS.get((tail, request.method))
     if action is not None:
         return action(request, target, key)
@@ -504,12 +517,14 @@ def create_folder(request: GraphRequest, parent: DriveItem) -> GraphResponse:
         modified_by=who,
     )
     _touch_parents(folder)
-    notify.drive_changed(folder.drive)
+    changes.changed(folder)
     return created(item_entity(request, folder))
 
 
 def delete_tree(item: DriveItem) -> None:
-    """Delete an item with everything below it, and afterwards the bytes nothing uses."""
+    """Delete an item with everything below it, and afterwards the bytes nothing uses.
+    Logged (tombstones for delta) and announced."""
+    changes.removed(item)
     items, folders = [item.pk], [item.pk]
     while folders:
         children = list(
@@ -539,11 +554,105 @@ def delete_item(request: GraphRequest, item: DriveItem) -> GraphResponse:
         item_ctag(item.unique_id, item.content_version),
     ):
         raise GraphError(412, "preconditionFailed", "ETag does not match current item's value")
-    drive = item.drive
     _touch_parents(item)
     delete_tree(item)
-    notify.drive_changed(drive)
     return no_content()
+
+
+def permanent_delete(request: GraphRequest, item: DriveItem) -> GraphResponse:
+    """``POST …/permanentDelete``: the item, everything under it and all their versions are
+    gone (no recycle bin here either way; DELETE is the same in the sandbox)."""
+    # The metadata's permanentDelete has no parameters besides the item (it is not in the
+    # conformance subset, which has nothing else to check): any body is refused.
+    if request.body.strip() and request.json():
+        raise invalid("permanentDelete takes no parameters: send no body (or {}).")
+    if item.parent_id is None:
+        raise GraphError(403, "accessDenied", "The root folder of a drive cannot be deleted.")
+    _touch_parents(item)
+    delete_tree(item)
+    return no_content()
+
+
+# What PATCH may change on an item; anything else of driveItem is refused (400).
+MOVABLE = {"name", "parentReference", "description", CONFLICT}
+
+
+def _new_parent(item: DriveItem, reference) -> DriveItem:
+    if not isinstance(reference, dict):
+        raise invalid("'parentReference' must be an object with the new parent folder's 'id'.")
+    if reference.get("driveId") not in (None, item.drive_id):
+        raise invalid("Items can only be moved within their drive (use copy across drives).")
+    key = reference.get("id")
+    path = reference.get("path")
+    if key:
+        parent = DriveItem.objects.filter(drive=item.drive, id=str(key)).first()
+    elif isinstance(path, str) and path:
+        prefix = f"/drives/{item.drive_id}/root:"
+        relative = path[len(prefix) :] if path.startswith(prefix) else None
+        if relative is None and path.startswith("/drive/root:"):
+            relative = path[len("/drive/root:") :]
+        if relative is None:
+            raise invalid(f"'parentReference.path' must start with '{prefix}'.")
+        parent = walk(root_of(item.drive), relative)
+    else:
+        raise invalid("'parentReference' needs the new parent folder's 'id' (or 'path').")
+    if parent is None:
+        raise item_not_found()
+    if not parent.is_folder:
+        raise invalid("The new parent of an item must be a folder.")
+    if parent.pk == item.pk or (item.is_folder and item in path_of(parent)):
+        raise invalid("A folder cannot be moved into itself or a folder inside it.")
+    return parent
+
+
+def update_item(request: GraphRequest, item: DriveItem) -> GraphResponse:
+    """``PATCH …/items/{id}``: rename (``name``), move (``parentReference``) within the drive,
+    or change ``description``; a taken name in the target folder is decided by
+    ``@microsoft.graph.conflictBehavior`` (``fail``, the default: 409 ``nameAlreadyExists``;
+    ``rename``; ``replace``: the item there is deleted). ``If-Match`` honoured."""
+    body = request.json()
+    check("driveItem", body, code="invalidRequest")
+    other = sorted(set(body) - MOVABLE)
+    if other:
+        raise invalid(
+            "The sandbox updates 'name', 'parentReference' and 'description' of an item, not "
+            + ", ".join(repr(name) for name in other)
+            + "."
+        )
+    if item.parent_id is None:
+        raise GraphError(403, "accessDenied", "The root folder of a drive cannot be changed.")
+    given = request.headers.get("if-match")
+    if given and given.strip() not in (
+        "*",
+        item_etag(item.unique_id, item.version),
+        item_ctag(item.unique_id, item.content_version),
+    ):
+        raise GraphError(412, "preconditionFailed", "ETag does not match current item's value")
+    behavior = _conflict(body.get(CONFLICT), "fail")
+    old_parent = item.parent
+    parent = _new_parent(item, body["parentReference"]) if "parentReference" in body else old_parent
+    name = body.get("name", item.name)
+    if not valid_name(name):
+        raise invalid(f"The name '{name}' is not valid.")
+    taken = child_named(parent, name)
+    if taken is not None and taken.pk != item.pk:
+        if behavior == "fail":
+            raise name_exists(name)
+        if behavior == "rename":
+            name = free_name(parent, name)
+        else:
+            _touch_parents(taken)
+            delete_tree(taken)
+    if "description" in body:
+        item.description = body.get("description") or ""
+    _touch_parents(item)  # the old place
+    item.parent, item.name = parent, name
+    item.version += 1
+    item.modified, item.modified_by = timezone.now(), identity_of(request)
+    item.save()
+    _touch_parents(item)  # the new place
+    changes.changed(item, also=old_parent if old_parent.pk != parent.pk else None)
+    return ok(item_entity(request, item))
 
 
 # -- file content -----------------------------------------------------------------------------
@@ -603,7 +712,7 @@ def commit_file(
         created_by=who,
     )
     _touch_parents(current)
-    notify.drive_changed(current.drive)
+    changes.changed(current)
     return current, is_new
 
 
@@ -710,15 +819,27 @@ def list_versions(request: GraphRequest, item: DriveItem) -> GraphResponse:
     return ok({"@odata.context": context, "value": versions})
 
 
-def get_version(request: GraphRequest, item: DriveItem, key: str) -> GraphResponse:
-    found = re.fullmatch(r"(\d+)(?:\.0)?", key)
+def find_version(item: DriveItem, key: str) -> DriveItemVersion:
+    """A version by its id (``2.0``, or ``2``); 404 ``itemNotFound`` for anything else."""
+    found = re.fullmatch(r"(\d{1,9})(?:\.0)?", key)
     version = item.versions.filter(number=int(found.group(1))).first() if found else None
     if item.is_folder or version is None:
         raise item_not_found()
+    return version
+
+
+def get_version(request: GraphRequest, item: DriveItem, key: str) -> GraphResponse:
+    version = find_version(item, key)
     context = (
         f"{request.base}/$metadata#drives('{item.drive_id}')/items('{item.id}')/versions/$entity"
     )
     return ok({"@odata.context": context, **version_json(item, version)})
+
+
+def get_version_content(request: GraphRequest, item: DriveItem, key: str) -> GraphResponse:
+    """302 to a download URL of that version's bytes (on the files host), as for content."""
+    version = find_version(item, key)
+    return GraphResponse(302, None, {"Location": download_url(item, version)})
 
 
 # -- sharing ----------------------------------------------------------------------------------
@@ -991,6 +1112,10 @@ def _sharing_mail(request: GraphRequest, item: DriveItem, permission, who: dict)
 _ACTIONS = {
     ("", "GET"): lambda request, target, _: ok(item_entity(request, target.item())),
     ("", "DELETE"): lambda request, target, _: delete_item(request, target.item()),
+    ("", "PATCH"): lambda request, target, _: update_item(request, target.item()),
+    ("/permanentdelete", "POST"): lambda request, target, _: permanent_delete(
+        request, target.item()
+    ),
     ("/children", "GET"): lambda request, target, _: list_children(request, target.item()),
     ("/children", "POST"): lambda request, target, _: create_folder(request, target.item()),
     ("/content", "PUT"): lambda request, target, _: put_content(request, target),
@@ -1011,6 +1136,9 @@ _ACTIONS = {
     ),
     ("/versions", "GET"): lambda request, target, _: list_versions(request, target.item()),
     ("/versions/{id}", "GET"): lambda request, target, key: get_version(
+        request, target.item(), key
+    ),
+    ("/versions/{id}/content", "GET"): lambda request, target, key: get_version_content(
         request, target.item(), key
     ),
 }

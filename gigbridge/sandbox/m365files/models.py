@@ -115,6 +115,10 @@ class Drive(models.Model):
     site_name = models.CharField(max_length=100)  # the group's mailNickname
     group_name = models.CharField(max_length=256)
     created = models.DateTimeField(default=timezone.now)
+    # The change log's counter (``DriveChange.seq``) and the oldest position a delta token may
+    # still name: tokens from before ``delta_floor`` get 410 ``resyncRequired``.
+    last_change = models.BigIntegerField(default=0)
+    delta_floor = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Documents of {self.group_name}"
@@ -139,6 +143,9 @@ class DriveItem(models.Model):
     modified_by = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)  # the eTag's counter: any change
     content_version = models.PositiveIntegerField(default=0)  # the cTag's counter: content
+    # The change log position where the item first appeared: a full delta enumeration lists
+    # items in this order, so a folder comes before what was created in it.
+    first_change = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["name", "id"]
@@ -170,6 +177,31 @@ class DriveItemVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.number}.0"
+
+
+class DriveChange(models.Model):
+    """One entry of a drive's change log, which ``delta`` reads: the item changed (its current
+    state is what delta shows) or was deleted (the row keeps what a tombstone needs, since the
+    item row is gone). No foreign key to the item: the entry outlives it."""
+
+    drive = models.ForeignKey(Drive, on_delete=models.CASCADE, related_name="changes")
+    seq = models.BigIntegerField()  # per drive, increasing
+    item_id = models.CharField(max_length=40)
+    deleted = models.BooleanField(default=False)
+    parent_id = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=400, blank=True)
+    is_folder = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["drive", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["drive", "seq"], name="sandbox_files_change_seq")
+        ]
+        indexes = [models.Index(fields=["drive", "item_id"], name="sandbox_files_change_item")]
+
+    def __str__(self) -> str:
+        return f"{self.drive_id} #{self.seq} {self.item_id}{' deleted' if self.deleted else ''}"
 
 
 class DrivePermission(models.Model):

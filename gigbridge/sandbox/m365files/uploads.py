@@ -24,8 +24,10 @@ Graph is ``127.0.0.1``, and the other way round): on Graph's host they are 404, 
 host (Microsoft's SDKs keep a list of allowed hosts) thus sends none here.
 
 ``/_sharepoint/download?tempauth=…`` serves a file version's bytes (the ``downloadUrl``, valid
-for an hour, no bearer needed). ``/_sharepoint/sites/…`` (the ``webUrl`` of drives and items)
-opens the sandbox's viewer.
+for an hour, no bearer needed). The dial ``files.download_bytes_per_second``
+(``/_sandbox/control``) paces it, so a test can stop a client in the middle of a download; a
+paced download holds one of the sandbox's workers while it lasts. ``/_sharepoint/sites/…``
+(the ``webUrl`` of drives and items) opens the sandbox's viewer.
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -51,6 +60,7 @@ from ..models import digest
 from . import clock, storage
 from .drives import SESSION_LIFETIME, commit_file, item_json, read_download_token
 from .models import DriveItem, DriveItemVersion, UploadSession
+from .pacing import paced
 
 UNIT = 320 * 1024
 MAX_CHUNK = 60 * 1024 * 1024  # chunks must be under this
@@ -332,15 +342,27 @@ def download(request: HttpRequest) -> HttpResponse:
             request_id,
             request_id,
         )
-    response = FileResponse(
-        open(storage.blob_path(version.sha256), "rb"),  # noqa: SIM115 - FileResponse closes it
-        content_type=version.mime_type,
-        as_attachment=True,
-        filename=version.item.name,
-    )
-    response["Content-Length"] = str(os.path.getsize(storage.blob_path(version.sha256)))
+    path = storage.blob_path(version.sha256)
+    rate = _download_rate()
+    if rate:
+        response = StreamingHttpResponse(paced(path, rate), content_type=version.mime_type)
+        response["Content-Disposition"] = content_disposition_header(True, version.item.name)
+    else:
+        response = FileResponse(
+            open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+            content_type=version.mime_type,
+            as_attachment=True,
+            filename=version.item.name,
+        )
+    response["Content-Length"] = str(os.path.getsize(path))
     response["request-id"] = request_id
     return response
+
+
+def _download_rate() -> int | None:
+    from ..graph.throttle import settings_row
+
+    return settings_row().download_bytes_per_second
 
 
 @require_GET

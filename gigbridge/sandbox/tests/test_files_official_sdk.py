@@ -143,3 +143,69 @@ def test_large_file_upload_task_of_the_official_sdk(info, token, graph, http):
     # The SDK stops there: its own parse of the range it built fails before a second PUT.
     assert isinstance(failure, ValueError) and "invalid literal for int()" in str(failure)
     assert len(to_files) == 1, seen
+
+
+def sdk_client(info: dict, token: str) -> tuple[GraphServiceClient, httpx.AsyncClient]:
+    context = ssl_context_from(info["ca_cert"])
+    http_client = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(verify=context, timeout=30)
+    )
+    auth = AzureIdentityAuthenticationProvider(
+        SandboxCredential(token),
+        scopes=["https://graph.microsoft.com/.default"],
+        allowed_hosts=[urlsplit(info["graph_base_url"]).hostname],
+    )
+    adapter = GraphRequestAdapter(auth, client=http_client)
+    adapter.base_url = info["graph_base_url"]
+    return GraphServiceClient(request_adapter=adapter), http_client
+
+
+def test_the_official_sdk_reads_delta(info, token, graph):
+    """Its ``delta`` request builder, its nextLink paging, its deltaLink, its deleted items."""
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.drives.item.items.item.delta.delta_request_builder import (
+        DeltaRequestBuilder,
+    )
+
+    drive = graph.ok("GET", f"/groups/{unified_group(graph, 'SDK delta')}/drive")["id"]
+    for name in ("a.txt", "b.txt", "c.txt"):
+        graph.ok("PUT", f"/drives/{drive}/root:/{name}:/content", content=b"x", status=201)
+
+    async def run():
+        client, http_client = sdk_client(info, token)
+        try:
+            builder = client.drives.by_drive_id(drive).items.by_drive_item_id("root").delta
+            query = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(top=2)
+            page = await builder.get(RequestConfiguration(query_parameters=query))
+            names, pages = [i.name for i in page.value], 1
+            while page.odata_next_link:
+                page = await builder.with_url(page.odata_next_link).get()
+                names += [i.name for i in page.value]
+                pages += 1
+            delta_link = page.odata_delta_link
+            # A change, then the deltaLink as the SDK follows it.
+            graph.ok("PUT", f"/drives/{drive}/root:/b.txt:/content", content=b"y2", status=200)
+            gone = graph.ok("GET", f"/drives/{drive}/root:/c.txt")["id"]
+            assert graph.call("DELETE", f"/drives/{drive}/items/{gone}").status_code == 204
+            changed = await builder.with_url(delta_link).get()
+            # The function-call spelling with a token (delta(token='…')) answers the same.
+            token_value = changed.odata_delta_link.split("token=", 1)[1]
+            latest = await (
+                client.drives.by_drive_id(drive)
+                .items.by_drive_item_id("root")
+                .delta_with_token(token_value)
+                .get()
+            )
+            return names, pages, changed, gone, latest
+        finally:
+            await http_client.aclose()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        names, pages, changed, gone, latest = pool.submit(asyncio.run, run()).result()
+    assert names == ["root", "a.txt", "b.txt", "c.txt"] and pages == 2
+    by_name = {i.name: i for i in changed.value}
+    assert set(by_name) == {"root", "b.txt", "c.txt"}
+    assert by_name["b.txt"].size == 2 and by_name["b.txt"].deleted is None
+    assert by_name["c.txt"].id == gone and by_name["c.txt"].deleted.state == "deleted"
+    assert by_name["b.txt"].parent_reference.drive_id == drive
+    assert latest.value == [] and latest.odata_delta_link
