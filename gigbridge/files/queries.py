@@ -110,3 +110,31 @@ def openable(deliverable: Deliverable) -> bool:
         and deliverable.state == Deliverable.State.AVAILABLE
         and not deliverable.blocked
     )
+
+
+# --- what the pages show ----------------------------------------------------------------------
+
+PAGE_ROWS_MAX = 50  # the engagement page shows the newest; the API pages through all of them
+
+
+def for_page(deliverables) -> list[Deliverable]:
+    """The rows as pages, mails and cards show them: size, verdict in words, the link to open
+    the file only where it may be opened."""
+    rows = list(deliverables)
+    for d in rows:
+        d.size_text = size_text(d.size)
+        d.verdict_text = verdict_words(d)
+        d.open_url = d.web_url if openable(d) else ""
+        d.author_text = d.author_name or d.author_email or "someone"
+    return rows
+
+
+def engagement_section(engagement) -> dict:
+    """The engagement page's "Deliverables" section: the newest versions and how many more."""
+    qs = for_engagement(engagement).select_related("released_by")
+    total = qs.count()
+    return {
+        "deliverables": for_page(qs[:PAGE_ROWS_MAX]),
+        "deliverables_total": total,
+        "deliverables_more": max(total - PAGE_ROWS_MAX, 0),
+    }
