@@ -19,6 +19,14 @@ pytestmark = pytest.mark.browser
 LONG = "Brand_guide_with_every_colour_variant_typography_scale_and_icon_set_FINAL_v3.pdf"
 
 
+def csp_watcher(blocked: list[str]):
+    def watch(message) -> None:
+        if "Content Security" in message.text:
+            blocked.append(message.text)
+
+    return watch
+
+
 def test_deliverables_and_the_quarantine_fit_a_phone(browser, live_server, people, shots):  # noqa: F811
     records.release_job_known()
     engagement = approved_engagement(people)
@@ -32,9 +40,7 @@ def test_deliverables_and_the_quarantine_fit_a_phone(browser, live_server, peopl
         context.set_default_timeout(10_000)
         page = context.new_page()
         blocked: list[str] = []
-        page.on(
-            "console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None
-        )
+        page.on("console", csp_watcher(blocked))
         try:
             sign_in(page, "rita")
             page.goto(f"/engagements/{engagement.pk}/#deliverables")
