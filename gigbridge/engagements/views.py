@@ -304,6 +304,7 @@ def engagement_page(request, engagement, refused=None, problems=(), start_proble
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
     m = marketplace_view(engagement)
+    deliverables.annotate_milestones(m["milestones"])
     m["overspent"] = max(m["spent"] - m["budget"], 0)
     agreements = _agreements_needed(request.user, engagement, m["proposals"])
     for proposal in m["proposals"]:

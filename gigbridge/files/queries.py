@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from gigbridge import securitylog
 
@@ -11,7 +15,8 @@ from .models import Deliverable
 
 
 def for_engagement(engagement) -> QuerySet[Deliverable]:
-    """Every recorded version of the engagement's deliverables, newest first."""
+    """Every recorded version of the engagement's deliverables, newest first (``engagement``:
+    the engagement or its id)."""
     return Deliverable.objects.filter(engagement=engagement).order_by("-added_at", "-id")
 
 
@@ -138,3 +143,97 @@ def engagement_section(engagement) -> dict:
         "deliverables_total": total,
         "deliverables_more": max(total - PAGE_ROWS_MAX, 0),
     }
+
+
+# --- deliverables of a milestone ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """The moments between which files count for a milestone, and what the start is."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None
+    since: str  # "previous milestone", "contract start" or "" (no bound)
+
+    def words(self) -> str:
+        if self.start is None:
+            return "since the contract started"
+        moment = timezone.localtime(self.start)
+        if self.since == "contract start":
+            return f"since the contract started ({moment.strftime('%Y-%m-%d')})"
+        return f"since the previous milestone was submitted ({moment.strftime('%Y-%m-%d %H:%M')})"
+
+
+def milestone_window(milestone) -> Window:
+    """From when the previous milestone of the contract was (last) submitted, or else from the
+    contract's start (its first day in the program's time zone), or else from the beginning;
+    until the milestone was approved (open while it is not: later files still count)."""
+    from gigbridge.sourcing.models import Milestone
+
+    earlier = Q(sequence__lt=milestone.sequence) | Q(
+        sequence=milestone.sequence, pk__lt=milestone.pk
+    )
+    previous = (
+        Milestone.objects.filter(earlier, engagement_id=milestone.engagement_id)
+        .exclude(submitted_at=None)
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    if previous is not None:
+        return Window(previous, milestone.approved_at, "previous milestone")
+    contract_start = milestone.engagement.contract_start
+    if contract_start is not None:
+        start = timezone.make_aware(dt.datetime.combine(contract_start, dt.time.min))
+        return Window(start, milestone.approved_at, "contract start")
+    return Window(None, milestone.approved_at, "")
+
+
+def since_last_milestone(milestone) -> QuerySet[Deliverable]:
+    """The deliverables of ``milestone``'s engagement added since the previous milestone was
+    submitted (or since the contract started), newest first: what the milestone delivers."""
+    window = milestone_window(milestone)
+    qs = for_engagement(milestone.engagement_id)
+    if window.start is not None:
+        qs = qs.filter(added_at__gte=window.start)
+    if window.end is not None:
+        qs = qs.filter(added_at__lte=window.end)
+    return qs
+
+
+MILESTONE_ROWS_MAX = 20  # listed on a milestone, in its mail and card; the page has them all
+
+
+def milestone_summary(milestone) -> dict:
+    """What a milestone's section, mail and card list: the newest deliverables since the
+    previous milestone, each as one line of words, and how many there are in all."""
+    qs = since_last_milestone(milestone)
+    rows = for_page(qs[:MILESTONE_ROWS_MAX])
+    return {
+        "deliverables": rows,
+        "lines": [line(d) for d in rows],
+        "total": qs.count(),
+        "clean": qs.filter(
+            verdict=Deliverable.Verdict.CLEAN, state=Deliverable.State.AVAILABLE
+        ).count(),
+    }
+
+
+def line(d: Deliverable) -> str:
+    """One deliverable in one line of words (mails and cards): name, version, size, who, when,
+    verdict."""
+    # The product's one format for a moment (the web's ``moment`` filter), in its time zone.
+    when = timezone.localtime(d.added_at).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{d.name} (version {d.version_id}, {size_text(d.size)}) by "
+        f"{d.author_name or d.author_email or 'someone'}, {when}: {verdict_words(d)}"
+    )
+
+
+def annotate_milestones(milestones) -> None:
+    """Each milestone of the engagement page gets ``deliverables_since`` (milestone_summary)."""
+    for milestone in milestones:
+        # A milestone not funded yet has no work behind it: nothing to list.
+        funded = milestone.state != "NOT_FUNDED"
+        milestone.deliverables_since = milestone_summary(milestone) if funded else None

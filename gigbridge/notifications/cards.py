@@ -248,6 +248,35 @@ def _proposal(context: dict) -> dict:
     )
 
 
+def _milestone_deliverables(context: dict) -> list[dict]:
+    """The files since the previous milestone (computed when the card is built, by the files
+    app); nothing when no app computed them."""
+    total = context.get("deliverables_total")
+    if total is None:
+        return []
+    if not total:
+        found = [text("No files from the freelancer since the previous milestone.")]
+    else:
+        lines = context.get("deliverables") or []
+        shown = f" (the newest {len(lines)})" if total > len(lines) else ""
+        found = [
+            text(
+                f"Files since the previous milestone: {total}, "
+                f"{context.get('deliverables_clean', 0)} scanned clean{shown}:",
+                weight="Bolder",
+            ),
+            _places(lines),
+        ]
+    if context.get("deliverables_rule"):
+        found.append(
+            text(
+                f"Approving it is refused for now: {context['deliverables_rule']}.",
+                color="Attention",
+            )  # fmt: skip
+        )
+    return found
+
+
 def _milestone(context: dict) -> dict:
     again = context.get("again")
     anchor = f"#milestone-{context['milestone_id']}" if context.get("milestone_id") else ""
@@ -262,6 +291,7 @@ def _milestone(context: dict) -> dict:
                 f'"{context["title"]}" '
                 + ("again, after the changes you asked for." if again else "for your review.")
             ),
+            *_milestone_deliverables(context),
             text("Review the work, then approve and pay it or ask for changes."),
         ],
         [
