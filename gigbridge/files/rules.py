@@ -1,4 +1,5 @@
-"""The files app's rule on milestone approvals (registered with sourcing.milestones).
+"""The files app's rule on milestone approvals (registered with sourcing.milestones), and the
+facts its notices compute when they are rendered (registered with notifications.render).
 
 With the policy's ``files.milestone_needs_clean_deliverable``, a milestone may be approved only
 once at least one deliverable arrived since the previous milestone was submitted (or since the
@@ -68,5 +69,13 @@ def milestone_notice_facts(context: dict) -> dict:
     }
 
 
+def deliverable_notice_facts(context: dict) -> dict:
+    """A quarantined or unscanned file's notice: its size as people read it."""
+    size = context.get("size")
+    return {"size_text": queries.size_text(size) if isinstance(size, int) else "size unknown"}
+
+
 milestones.add_approval_check(clean_deliverable)
 notices.add_provider("milestone_submitted", milestone_notice_facts)
+for template in ("deliverable_quarantined", "deliverable_unscanned"):
+    notices.add_provider(template, deliverable_notice_facts)

@@ -400,6 +400,67 @@ def _access_removed(context: dict) -> dict:
     )
 
 
+def _deliverable_facts(context: dict) -> dict:
+    return facts(
+        [
+            ("File", context.get("file", "")),
+            ("Version", context.get("version", "")),
+            ("Size", context.get("size_text", "")),
+            ("Added by", context.get("author", "")),
+            ("Folder", context.get("folder", "")),
+            ("Engagement", f"{context['engagement']} {context['title']}"),
+            ("Found", context.get("signature") or context.get("verdict_label", "")),
+        ]
+    )
+
+
+def _deliverable_quarantined(context: dict) -> dict:
+    done = "Quarantined" if context.get("quarantined") else "Blocked"
+    if context.get("verdict") == "infected":
+        why = f"The virus scanner found it infected: {context.get('signature') or 'a virus'}."
+    else:
+        why = (
+            "It is too large for the virus scanner, and the program's policy does not let "
+            "unscanned files through."
+        )
+    return card(
+        [
+            title(f"{done}: {context['file']} from {context['engagement']} {context['title']}"),
+            text(why),
+            text(
+                "Gigbridge takes it out of everyone's reach: it goes to the quarantine folder "
+                "only security reviewers can open, and the previous clean version is current "
+                "again. A false alarm? A program admin can release it, with a reason."
+            ),
+            _deliverable_facts(context),
+        ],
+        [
+            open_url("Open the engagement", _engagement_url(context)),
+            open_url(
+                "Quarantine (security reviewers)",
+                _url(f"/deliverables/quarantine/#deliverable-{context['deliverable_id']}"),
+            ),
+        ],
+    )
+
+
+def _deliverable_unscanned(context: dict) -> dict:
+    return card(
+        [
+            title(
+                f"Not scanned (too large): {context['file']} from {context['engagement']} "
+                f"{context['title']}"
+            ),
+            text(
+                "It is larger than the virus scanner can take, so it was not scanned. The "
+                "program's policy lets it stay in the project folder: treat it with care."
+            ),
+            _deliverable_facts(context),
+        ],
+        [open_url("Open the engagement", _engagement_url(context))],
+    )
+
+
 _BUILDERS = {
     "request_approved": _request_decided(
         "Approved", "Your request is approved. Its engagement is now sourcing a freelancer."
@@ -415,6 +476,8 @@ _BUILDERS = {
     "agreement_expiring": _agreement_expiring,
     "access_given": _access_given,
     "access_removed": _access_removed,
+    "deliverable_quarantined": _deliverable_quarantined,
+    "deliverable_unscanned": _deliverable_unscanned,
 }
 
 
