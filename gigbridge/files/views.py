@@ -17,6 +17,7 @@ from gigbridge.people import capabilities
 from . import actions, queries
 
 PER_PAGE = 25
+RELEASE_MAX = actions.RELEASE_REASON_MAX
 
 
 def _what(request) -> str:
@@ -24,10 +25,16 @@ def _what(request) -> str:
 
 
 @login_required
-def quarantine(request, release_errors=None, typed=None):
-    """Files in quarantine or on their way, newest first; after a refused release, the
-    reasons at that file's form and what was typed kept."""
+def quarantine(request):
+    """Files in quarantine or on their way, newest first (security reviewers, program admins,
+    auditors); program admins get a release form on each quarantined file."""
     capabilities.require(request.user, capabilities.Capability.REVIEW_QUARANTINE, _what(request))
+    return _quarantine_page(request)
+
+
+def _quarantine_page(request, refused=None, problems=(), typed=""):
+    """The page; after a refused release of ``refused``, the reasons at its form and what was
+    typed kept (or above the list, when the file is not on the page shown)."""
     page = Paginator(queries.quarantined().select_related("released_by"), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -39,8 +46,10 @@ def quarantine(request, release_errors=None, typed=None):
     )
     for d in rows:
         d.engagement_visible = d.engagement_id in visible
-        if release_errors is not None and d.pk == release_errors[0]:
-            d.release_errors, d.typed_reason = release_errors[1], typed or ""
+        if refused is not None and d.pk == refused.pk:
+            d.release_errors, d.typed_reason = list(problems), typed
+    if refused is not None and refused.pk not in {d.pk for d in rows}:
+        messages.error(request, f"“{refused.name}” not released: {'; '.join(problems)}")
     return render(
         request,
         "files/quarantine.html",
@@ -50,7 +59,7 @@ def quarantine(request, release_errors=None, typed=None):
             "can_release": capabilities.can_release_quarantine(request.user),
             "reason_max": actions.RELEASE_REASON_MAX,
         },
-        status=400 if release_errors else 200,
+        status=400 if refused is not None else 200,
     )
 
 
@@ -64,8 +73,8 @@ def release(request, pk):
     try:
         actions.release(request.user, deliverable, reason)
     except RuleViolation as exc:
-        request.method = "GET"  # the page as read, with the refusal at the form
-        return quarantine(request, (deliverable.pk, [p.message for p in exc.problems]), reason)
+        problems = [p.message for p in exc.problems]
+        return _quarantine_page(request, deliverable, problems, reason[: 2 * RELEASE_MAX])
     except InvalidTransition as exc:
         messages.error(request, f"Not released: {exc}")
         return redirect("web:quarantine")

@@ -161,3 +161,18 @@ def test_a_release_by_someone_else_is_refused(login, engagement):
     )
     file.refresh_from_db()
     assert file.state == Deliverable.State.QUARANTINED
+
+
+def test_a_refused_release_of_a_file_on_another_page_is_said_above_the_list(
+    login, engagement, frozen_now
+):
+    oldest = quarantined(engagement, name="old.exe", item_id="old")
+    for n in range(25):  # a full first page of newer files
+        quarantined(
+            engagement, name=f"new-{n}.exe", item_id=f"new-{n}", added_at=frozen_now(minutes=1)
+        )
+    answer = login("ada").post(f"/deliverables/{oldest.pk}/release/", {"reason": ""})
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert "old.exe” not released: say why this file may go back" in html
+    assert 'role="alert" class="flash error"' in html
