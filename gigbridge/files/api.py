@@ -30,10 +30,7 @@ def _what(request) -> str:
 @paginate(Pagination)
 def engagement_deliverables(request, engagement_id: int):
     engagement = permissions.engagement_or_404(request.user, engagement_id, _what(request))
-    rows = queries.for_engagement(engagement).select_related(
-        "engagement", "engagement__request", "released_by"
-    )
-    return [DeliverableOut.of(d) for d in rows]
+    return queries.for_engagement(engagement).select_related("engagement", "released_by")
 
 
 @router.get(
@@ -44,7 +41,7 @@ def engagement_deliverables(request, engagement_id: int):
 @paginate(Pagination)
 def quarantined(request):
     require(request.user, Capability.REVIEW_QUARANTINE, _what(request))
-    return [DeliverableOut.of(d) for d in queries.quarantined().select_related("released_by")]
+    return queries.quarantined().select_related("released_by")
 
 
 @router.post(
@@ -56,4 +53,4 @@ def quarantined(request):
 def release(request, deliverable_id: int, payload: ReleaseIn):
     deliverable = queries.deliverable_or_404(request.user, deliverable_id, _what(request))
     released = actions.release(request.user, deliverable, payload.reason)
-    return Status(202, DeliverableOut.of(released))
+    return Status(202, released)

@@ -44,40 +44,56 @@ class DeliverableOut(Schema):
     released_at: dt.datetime | None
     release_reason: str
 
+    # Computed from the row (ninja's resolvers), so a page of rows is read, never all of them.
     @staticmethod
-    def of(d: Deliverable) -> dict:
-        released_by = None
-        if d.released_by_id:
-            released_by = d.released_by.get_full_name() or d.released_by.get_username()
-        return {
-            "id": d.pk,
-            "engagement_id": d.engagement_id,
-            "engagement": d.engagement.reference,
-            "file": d.name,
-            "folder": d.folder_path,
-            "version": d.version_id,
-            "size": d.size,
-            "size_text": queries.size_text(d.size),
-            "sha256": d.sha256,
-            "author": d.author_name or d.author_email,
-            "author_email": d.author_email,
-            "added_at": d.added_at,
-            "verdict": d.verdict,
-            "verdict_label": d.get_verdict_display(),
-            "signature": d.signature,
-            "scanner": d.scanner_version,
-            "scanned_at": d.scanned_at,
-            "state": d.state,
-            "state_label": d.get_state_display(),
-            "blocked": d.blocked,
-            "answers": d.deliverable_title,
-            "planner_task_id": d.planner_task_id,
-            "open_url": d.web_url if queries.openable(d) else None,
-            "quarantine_error": d.quarantine_error,
-            "released_by": released_by,
-            "released_at": d.released_at,
-            "release_reason": d.release_reason,
-        }
+    def resolve_engagement(d: Deliverable) -> str:
+        return d.engagement.reference
+
+    @staticmethod
+    def resolve_file(d: Deliverable) -> str:
+        return d.name
+
+    @staticmethod
+    def resolve_folder(d: Deliverable) -> str:
+        return d.folder_path
+
+    @staticmethod
+    def resolve_version(d: Deliverable) -> str:
+        return d.version_id
+
+    @staticmethod
+    def resolve_size_text(d: Deliverable) -> str:
+        return queries.size_text(d.size)
+
+    @staticmethod
+    def resolve_author(d: Deliverable) -> str:
+        return d.author_name or d.author_email
+
+    @staticmethod
+    def resolve_verdict_label(d: Deliverable) -> str:
+        return d.get_verdict_display()
+
+    @staticmethod
+    def resolve_scanner(d: Deliverable) -> str:
+        return d.scanner_version
+
+    @staticmethod
+    def resolve_state_label(d: Deliverable) -> str:
+        return d.get_state_display()
+
+    @staticmethod
+    def resolve_answers(d: Deliverable) -> str:
+        return d.deliverable_title
+
+    @staticmethod
+    def resolve_open_url(d: Deliverable) -> str | None:
+        return d.web_url if queries.openable(d) else None
+
+    @staticmethod
+    def resolve_released_by(d: Deliverable) -> str | None:
+        if not d.released_by_id:
+            return None
+        return d.released_by.get_full_name() or d.released_by.get_username()
 
 
 class ReleaseIn(InputSchema):
