@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from gigbridge.files.models import Deliverable
 from gigbridge.files.tests import records
 from gigbridge.files.tests.records import deliverable, quarantined
 from gigbridge.jobs.models import OutboxJob
+from gigbridge.people.actions import create_api_token, grant_role
+from gigbridge.people.models import Role
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +130,19 @@ def test_anonymous_calls_are_401(client, engagement):
     file = quarantined(engagement)
     assert client.get("/api/v1/deliverables/quarantined").status_code == 401
     assert client.post(f"/api/v1/deliverables/{file.pk}/release").status_code == 401
+
+
+def test_a_security_reviewer_alone_sees_the_quarantine_not_the_engagement(api, people, engagement):
+    sam = get_user_model().objects.create_user("sam", email="sam@contoso.example")
+    grant_role(sam, Role.SECURITY_REVIEWER)
+    _, secret = create_api_token(sam, "tests")
+    client = Client(headers={"authorization": f"Bearer {secret}"})
+    file = quarantined(engagement)
+    deliverable(engagement)  # clean: not his to see
+    assert [r["id"] for r in client.get("/api/v1/deliverables/quarantined").json()["items"]] == [
+        file.pk
+    ]
+    assert client.get(f"/api/v1/engagements/{engagement.pk}/deliverables").status_code == 404
+    refused = post(client, f"/api/v1/deliverables/{file.pk}/release", {"reason": "fine"})
+    assert refused.status_code == 403
+    assert "only a program admin can release" in refused.json()["detail"]
