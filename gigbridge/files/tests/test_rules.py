@@ -233,3 +233,33 @@ def test_the_mail_says_when_no_file_arrived_and_that_approval_is_refused(
     )  # fmt: skip
     attention = [b for b in card["body"] if b.get("color") == "Attention"]
     assert attention and "refused for now" in attention[0]["text"]
+
+
+def test_approving_on_the_page_is_refused_with_the_rule_then_works_with_a_clean_file(
+    client, people, contracted, two_milestones
+):
+    policy(True)
+    _, second = two_milestones
+    client.force_login(people["rita"])
+    url = f"/engagements/{contracted.pk}/milestones/{second.pk}/approve/"
+    answer = client.post(url, {"amount": "700.00"}, follow=True)
+    assert "Not approved: no deliverable scanned clean has arrived" in answer.content.decode()
+    assert not MilestoneDecision.objects.exists()
+    deliverable(contracted, added_at=clock.now())
+    answer = client.post(url, {"amount": "700.00"}, follow=True)
+    assert "Approved: 700.00 USD" in answer.content.decode()
+    assert MilestoneDecision.objects.get().milestone == second
+
+
+def test_the_api_refuses_the_approval_naming_the_rule(api, contracted, two_milestones):
+    policy(True)
+    _, second = two_milestones
+    answer = api("rita").post(
+        f"/api/v1/engagements/{contracted.pk}/milestones/{second.pk}/approve",
+        '{"amount": "700.00"}',
+        content_type="application/json",
+    )
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["rule"] == "files.milestone_needs_clean_deliverable"
+    assert error["field"] == "(request)"
