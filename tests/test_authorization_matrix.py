@@ -237,6 +237,18 @@ def api_cases(w: dict) -> list[Case]:
             {"engagement_id": w["contracted"], "week_start": "2026-11-23"},
             {"comment": "matrix"},
         ),
+        # Deliverables: an engagement's files as its page; the quarantine for security
+        # reviewers (audrey is one), program admins and auditors; a release for program admins.
+        Case("GET", e + "/deliverables", seen(ENGAGEMENT_SEEN, 200, 401), "", eng_id),
+        Case("GET", "/api/v1/deliverables/quarantined", only(OVERSEERS, 200, 403, 401)),
+        Case(
+            "POST",
+            "/api/v1/deliverables/{deliverable_id}/release",
+            seen(ENGAGEMENT_SEEN, 403, 401, program_admin=202),
+            "quarantined",
+            {"deliverable_id": w["quarantined_file"]},
+            {"reason": "matrix"},
+        ),
         Case("GET", "/api/v1/policy", everyone(200, 401)),
         Case("GET", "/api/v1/cost-centers", everyone(200, 401)),
         Case("GET", "/api/v1/audit/events", only(OVERSEERS, 200, 403, 401)),
@@ -412,6 +424,15 @@ def web_cases(w: dict) -> list[Case]:
             "",
             eng,
             {"state": "cancelled", "reason": "matrix"},
+        ),
+        Case("GET", "deliverables/quarantine/", only(OVERSEERS, 200, 403, 302)),
+        Case(
+            "POST",
+            "deliverables/<int:pk>/release/",
+            seen(ENGAGEMENT_SEEN, 403, 302, program_admin=302),
+            "quarantined",
+            {"pk": w["quarantined_file"]},
+            {"reason": "matrix"},
         ),
         Case("GET", "policy/", everyone(200, 302)),
         Case("GET", "audit/", only(OVERSEERS, 200, 403, 302)),
@@ -622,7 +643,29 @@ def world(people, tmp_path, settings):
         signed_on=dt.date(2026, 1, 5),
         evidence_upload=SimpleUploadedFile("msa.pdf", b"%PDF-1.7 mona's MSA"),
     )
+    # A file of the engagement's freelancer, scanned infected and quarantined, as the files app
+    # records it. The release job's handler is the quarantine module's; a stand-in where it is
+    # not registered yet.
+    from gigbridge.files.models import Deliverable
+    from gigbridge.jobs import registry
+
+    if "files.release" not in registry.kinds():
+        registry.handler("files.release")(lambda payload: None)
+    quarantined_file = Deliverable.objects.create(
+        engagement=engagement,
+        drive_id="b!matrix",
+        item_id="matrix-item",
+        version_id="1.0",
+        name="invoice.exe",
+        size=68,
+        added_at=clock.now(),
+        recorded_at=clock.now(),
+        verdict=Deliverable.Verdict.INFECTED,
+        signature="Eicar-Test-Signature",
+        state=Deliverable.State.QUARANTINED,
+    )
     return {
+        "quarantined_file": quarantined_file.pk,
         "agreement": agreement.pk,
         "agreement_with_evidence": with_evidence.pk,
         "signing_token": signing_token_for(signing_link.nonce),

@@ -10,6 +10,8 @@ from gigbridge.engagements.api import (
     engagements_router,
     requests_router,
 )
+from gigbridge.files.api import engagement_router as engagement_files_router
+from gigbridge.files.api import router as files_router
 from gigbridge.people.agreements_api import router as agreements_router
 from gigbridge.people.api import router as people_router
 from gigbridge.program.api import router as program_router
@@ -58,3 +60,5 @@ api.add_router("/cost-centers", cost_centers_router)
 api.add_router("/audit", audit_router)
 api.add_router("/", access_router)
 api.add_router("/agreements", agreements_router)
+api.add_router("/engagements", engagement_files_router)  # an engagement's deliverables
+api.add_router("/deliverables", files_router)

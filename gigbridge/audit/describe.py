@@ -199,6 +199,62 @@ def _hours_approved(v: dict) -> str:
     )
 
 
+def _file(v: dict) -> str:
+    """“name” (version v) of a deliverable, as far as the event names it."""
+    if v.get("file") in (None, "—"):
+        return "a file"
+    return "“{file}” (version {version})" if v.get("version") not in (None, "—") else "“{file}”"
+
+
+def _bytes(v: dict) -> str:
+    """A file's size as the pages show it (KB, MB, GB of 1024)."""
+    try:
+        size = int(str(v.get("size")))
+    except ValueError:
+        return ""
+    for unit, scale, digits in (("GB", 1024**3, 2), ("MB", 1024**2, 1), ("KB", 1024, 1)):
+        if size >= scale:
+            return f"{size / scale:.{digits}f} {unit}"
+    return f"{size} byte{'s' if size != 1 else ''}"
+
+
+def _deliverable_recorded(v: dict) -> str:
+    size = _bytes(v)
+    who = "{author}" if v.get("author") not in (None, "—") else "The freelancer"
+    return who + " added " + _file(v) + (f", {size}," if size else "") + " to {engagement}"
+
+
+SCAN_VERDICTS = {
+    "clean": "clean",
+    "infected": "infected ({signature})",
+    "too_large": "not scanned: too large for the scanner",
+    "failed": "could not be scanned",
+}
+
+
+def _deliverable_scanned(v: dict) -> str:
+    verdict = SCAN_VERDICTS.get(str(v.get("verdict", "")).replace(" ", "_"), "{verdict}")
+    return "Gigbridge scanned " + _file(v) + " of {engagement}: " + verdict
+
+
+def _deliverable_quarantined(v: dict) -> str:
+    text = "Gigbridge quarantined " + _file(v) + " of {engagement}: out of everyone's reach"
+    if v.get("restored_version") not in (None, "—"):
+        text += "; version {restored_version} is current again"
+    return text
+
+
+def _deliverable_released(v: dict) -> str:
+    return (
+        "{actor} released " + _file(v) + " of {engagement} from quarantine; it goes back to "
+        "its folder"
+    )
+
+
+def _deliverable_returned(v: dict) -> str:
+    return "Gigbridge put " + _file(v) + " back in the folder of {engagement} after its release"
+
+
 SENTENCES: dict[str, Any] = {
     # requests and approvals
     "request.created": "{actor} created {request} “{title}” as a draft",
@@ -256,6 +312,12 @@ SENTENCES: dict[str, Any] = {
     "marketplace.contract_ended": "Upwork ended the contract {contract} of {engagement}",
     "marketplace.contract_end_failed": "Upwork could not end the contract of {engagement}: "
     "{error}; it still ended in Gigbridge",
+    # deliverables: files a freelancer adds to the project folder
+    "deliverable.recorded": _deliverable_recorded,
+    "deliverable.scanned": _deliverable_scanned,
+    "deliverable.quarantined": _deliverable_quarantined,
+    "deliverable.released": _deliverable_released,
+    "deliverable.returned": _deliverable_returned,
     "spend.alert": "{engagement} reached {threshold} % of its {scope} budget: {spent} of {budget}",
     # access in Microsoft 365
     **{

@@ -16,6 +16,7 @@ from gigbridge.access.names import grant_places
 from gigbridge.audit.describe import describe_all
 from gigbridge.conversations.queries import summary as conversation_summary
 from gigbridge.domainerrors import InvalidTransition, NotAllowed, Problem, RuleViolation
+from gigbridge.files import queries as deliverables
 from gigbridge.people import actions as people
 from gigbridge.people import capabilities
 from gigbridge.people import queries as people_queries
@@ -303,6 +304,7 @@ def engagement_page(request, engagement, refused=None, problems=(), start_proble
             (s, s) for s in sorted(actions.ENGAGEMENT_TRANSITIONS[engagement.state])
         ]
     m = marketplace_view(engagement)
+    deliverables.annotate_milestones(m["milestones"])
     m["overspent"] = max(m["spent"] - m["budget"], 0)
     agreements = _agreements_needed(request.user, engagement, m["proposals"])
     for proposal in m["proposals"]:
@@ -333,6 +335,7 @@ def engagement_page(request, engagement, refused=None, problems=(), start_proble
                 request.user, engagement, start_problems, request.POST if start_problems else None
             ),
             **milestones.page_context(request.user, engagement, m),
+            **deliverables.engagement_section(engagement),
         },
     )
 

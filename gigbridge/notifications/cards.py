@@ -248,6 +248,35 @@ def _proposal(context: dict) -> dict:
     )
 
 
+def _milestone_deliverables(context: dict) -> list[dict]:
+    """The files since the previous milestone (computed when the card is built, by the files
+    app); nothing when no app computed them."""
+    total = context.get("deliverables_total")
+    if total is None:
+        return []
+    if not total:
+        found = [text("No files from the freelancer since the previous milestone.")]
+    else:
+        lines = context.get("deliverables") or []
+        shown = f" (the newest {len(lines)})" if total > len(lines) else ""
+        found = [
+            text(
+                f"Files since the previous milestone: {total}, "
+                f"{context.get('deliverables_clean', 0)} scanned clean{shown}:",
+                weight="Bolder",
+            ),
+            _places(lines),
+        ]
+    if context.get("deliverables_rule"):
+        found.append(
+            text(
+                f"Approving it is refused for now: {context['deliverables_rule']}.",
+                color="Attention",
+            )  # fmt: skip
+        )
+    return found
+
+
 def _milestone(context: dict) -> dict:
     again = context.get("again")
     anchor = f"#milestone-{context['milestone_id']}" if context.get("milestone_id") else ""
@@ -262,6 +291,7 @@ def _milestone(context: dict) -> dict:
                 f'"{context["title"]}" '
                 + ("again, after the changes you asked for." if again else "for your review.")
             ),
+            *_milestone_deliverables(context),
             text("Review the work, then approve and pay it or ask for changes."),
         ],
         [
@@ -370,6 +400,67 @@ def _access_removed(context: dict) -> dict:
     )
 
 
+def _deliverable_facts(context: dict) -> dict:
+    return facts(
+        [
+            ("File", context.get("file", "")),
+            ("Version", context.get("version", "")),
+            ("Size", context.get("size_text", "")),
+            ("Added by", context.get("author", "")),
+            ("Folder", context.get("folder", "")),
+            ("Engagement", f"{context['engagement']} {context['title']}"),
+            ("Found", context.get("signature") or context.get("verdict_label", "")),
+        ]
+    )
+
+
+def _deliverable_quarantined(context: dict) -> dict:
+    done = "Quarantined" if context.get("quarantined") else "Blocked"
+    if context.get("verdict") == "infected":
+        why = f"The virus scanner found it infected: {context.get('signature') or 'a virus'}."
+    else:
+        why = (
+            "It is too large for the virus scanner, and the program's policy does not let "
+            "unscanned files through."
+        )
+    return card(
+        [
+            title(f"{done}: {context['file']} from {context['engagement']} {context['title']}"),
+            text(why),
+            text(
+                "Gigbridge takes it out of everyone's reach: it goes to the quarantine folder "
+                "only security reviewers can open, and the previous clean version is current "
+                "again. A false alarm? A program admin can release it, with a reason."
+            ),
+            _deliverable_facts(context),
+        ],
+        [
+            open_url("Open the engagement", _engagement_url(context)),
+            open_url(
+                "Quarantine (security reviewers)",
+                _url(f"/deliverables/quarantine/#deliverable-{context['deliverable_id']}"),
+            ),
+        ],
+    )
+
+
+def _deliverable_unscanned(context: dict) -> dict:
+    return card(
+        [
+            title(
+                f"Not scanned (too large): {context['file']} from {context['engagement']} "
+                f"{context['title']}"
+            ),
+            text(
+                "It is larger than the virus scanner can take, so it was not scanned. The "
+                "program's policy lets it stay in the project folder: treat it with care."
+            ),
+            _deliverable_facts(context),
+        ],
+        [open_url("Open the engagement", _engagement_url(context))],
+    )
+
+
 _BUILDERS = {
     "request_approved": _request_decided(
         "Approved", "Your request is approved. Its engagement is now sourcing a freelancer."
@@ -385,6 +476,8 @@ _BUILDERS = {
     "agreement_expiring": _agreement_expiring,
     "access_given": _access_given,
     "access_removed": _access_removed,
+    "deliverable_quarantined": _deliverable_quarantined,
+    "deliverable_unscanned": _deliverable_unscanned,
 }
 
 

@@ -32,6 +32,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("spend_alert", "Spend alerts", ("spend_alert",)),
     Kind("agreement_expiring", "Agreements expiring", ("agreement_expiring",)),
     Kind(
+        "deliverable_quarantined",
+        "Files quarantined or not scanned",
+        ("deliverable_quarantined", "deliverable_unscanned"),
+    ),
+    Kind(
         "access_changed",
         "Access given to or removed from your freelancers",
         ("access_given", "access_removed"),

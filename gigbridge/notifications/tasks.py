@@ -17,7 +17,7 @@ from gigbridge.jobs.registry import handler
 from . import cards
 from .actions import MAIL_JOB, TEAMS_JOB, TEAMS_REFRESH_JOB, mail_only
 from .models import TeamsCard
-from .render import extra_context
+from .render import computed, extra_context
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,9 @@ def send_teams_job(payload: dict) -> None:
     if subject:
         card = approvals.subject_card(subject, template)
     else:
-        card = cards.notice_card(template, {"base_url": settings.BASE_URL, **context})
+        card = cards.notice_card(
+            template, {"base_url": settings.BASE_URL, **context, **computed(template, context)}
+        )
     activity = client.card_activity(card, cards.summary(template, context))
     intent, _ = TeamsCard.objects.get_or_create(  # committed before Teams is called
         notice_key=notice_key,

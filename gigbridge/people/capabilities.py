@@ -29,6 +29,8 @@ class Capability(StrEnum):
     RECORD_AGREEMENTS = "record or revoke a worker's agreements"
     VIEW_AGREEMENTS = "see workers' agreements"
     SEND_FOR_SIGNATURE = "send a worker agreements to sign"
+    REVIEW_QUARANTINE = "see the files in quarantine"
+    RELEASE_QUARANTINE = "release a file from quarantine"
 
 
 # The roles that hold each capability. A capability not listed here is held by nobody.
@@ -42,6 +44,9 @@ GRANTS: dict[Capability, tuple[str, ...]] = {
     Capability.VIEW_AGREEMENTS: (Role.LEGAL, Role.HR, *OVERSEERS),
     # Hiring managers too: a freelancer they pick needs the agreements first.
     Capability.SEND_FOR_SIGNATURE: (Role.LEGAL, Role.HR, Role.PROGRAM_ADMIN, Role.REQUESTER),
+    Capability.REVIEW_QUARANTINE: (Role.SECURITY_REVIEWER, *OVERSEERS),
+    # Only a program admin: a release puts a file scanned as dangerous back in people's reach.
+    Capability.RELEASE_QUARANTINE: (Role.PROGRAM_ADMIN,),
 }
 
 
@@ -79,6 +84,14 @@ def can_view_agreements(user) -> bool:
 
 def can_send_for_signature(user) -> bool:
     return can(user, Capability.SEND_FOR_SIGNATURE)
+
+
+def can_review_quarantine(user) -> bool:
+    return can(user, Capability.REVIEW_QUARANTINE)
+
+
+def can_release_quarantine(user) -> bool:
+    return can(user, Capability.RELEASE_QUARANTINE)
 
 
 def deny(user, action: str, obj=None, reason: str = "not allowed") -> NotAllowed:

@@ -23,7 +23,14 @@ DEMO_PEOPLE = [
     ("carol", "Carol", "Owner", "carol.owner@contoso.example", [Role.REQUESTER], "max"),
     ("dan", "Dan", "Owner", "dan.owner@contoso.example", [Role.REQUESTER], "max"),
     ("ada", "Ada", "Admin", "ada@contoso.example", [Role.PROGRAM_ADMIN], None),
-    ("audrey", "Audrey", "Auditor", "audrey@contoso.example", [Role.AUDITOR], None),
+    (
+        "audrey",
+        "Audrey",
+        "Auditor",
+        "audrey@contoso.example",
+        [Role.AUDITOR, Role.SECURITY_REVIEWER],
+        None,
+    ),
 ]
 DEMO_FREELANCERS = [
     ("freya@freelancers.example", "Freya Freelance", "PT", ["NDA", "MSA"]),

@@ -123,6 +123,8 @@ class Role(models.TextChoices):
     FINANCE = "finance"
     PROGRAM_ADMIN = "program_admin"
     AUDITOR = "auditor"
+    # Opens the quarantine folder and reviews quarantined files (the security team).
+    SECURITY_REVIEWER = "security_reviewer"
 
 
 class RoleAssignment(models.Model):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -213,6 +214,26 @@ def _amount_problems(milestone: Milestone, amount: Decimal, budget: Budget) -> l
     return problems
 
 
+# --- checks other apps add ----------------------------------------------------------------
+
+# What else must hold before a milestone may be approved, added by apps above sourcing without
+# sourcing importing them (files: a clean deliverable since the previous milestone). Each check
+# takes the milestone and returns the problems that refuse its approval now ([] when it passes);
+# ``approve`` refuses with them (audited like the amount's), and the page shows them.
+ApprovalCheck = Callable[[Milestone], list[Problem]]
+approval_checks: list[ApprovalCheck] = []
+
+
+def add_approval_check(check: ApprovalCheck) -> None:
+    """Register ``check`` once (an app's ``ready`` may run again in tests)."""
+    if check not in approval_checks:
+        approval_checks.append(check)
+
+
+def approval_problems(milestone: Milestone) -> list[Problem]:
+    return [problem for check in approval_checks for problem in check(milestone)]
+
+
 # --- decisions on milestones ---------------------------------------------------------------
 
 
@@ -292,6 +313,7 @@ def approve(user, milestone: Milestone, amount: Decimal | None = None, comment: 
         if amount is None:
             amount = milestone.amount if milestone.amount is not None else Decimal("0")
         problems = _amount_problems(milestone, Decimal(amount), budget_left(engagement, policy))
+        problems += approval_problems(milestone)
         if not problems:
             currency = marketplace.MARKETPLACE_CURRENCY
             decision = _decide(
@@ -667,6 +689,8 @@ def page_context(user, engagement: Engagement, view: dict) -> dict:
             and not pending
             and not _waiting(milestone, decisions)
         )
+        # What refuses an approval now besides the amount (the rules other apps add).
+        milestone.approval_problems = approval_problems(milestone) if milestone.can_decide else []
         milestone.can_activate = (
             may
             and working

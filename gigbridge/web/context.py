@@ -2,6 +2,7 @@ from gigbridge.people.actions import roles_of
 from gigbridge.people.capabilities import (
     can_create_requests,
     can_read_audit,
+    can_review_quarantine,
     can_view_agreements,
 )
 
@@ -16,4 +17,5 @@ def navigation(request):
         # Links to pages the user would be refused are not shown.
         "can_create_requests": can_create_requests(user),
         "can_view_agreements": can_view_agreements(user),
+        "can_review_quarantine": can_review_quarantine(user),
     }

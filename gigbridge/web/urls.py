@@ -4,6 +4,7 @@ from django.urls import path
 from gigbridge.access import views as access_views
 from gigbridge.audit import views as audit_views
 from gigbridge.engagements import views as engagement_views
+from gigbridge.files import views as files_views
 from gigbridge.people import views as people_views
 from gigbridge.program import views as program_views
 from gigbridge.sourcing import views as sourcing_views
@@ -64,6 +65,8 @@ urlpatterns = [
     ),
     path("engagements/<int:pk>/end/", sourcing_views.engagement_end, name="engagement-end"),
     path("engagements/<int:pk>/start/", engagement_views.engagement_start, name="engagement-start"),
+    path("deliverables/quarantine/", files_views.quarantine, name="quarantine"),
+    path("deliverables/<int:pk>/release/", files_views.release, name="deliverable-release"),
     path("policy/", program_views.policy_view, name="policy"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),

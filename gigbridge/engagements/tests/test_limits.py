@@ -95,18 +95,31 @@ def test_every_paginated_list_is_walked():
     assert set(LISTS) >= {"/requests", "/approvals", "/engagements", "/audit/events"}
 
 
+@pytest.fixture
+def filled(people):
+    """A list's path with its ids filled in (lists of one engagement: an approved one)."""
+
+    def fill(path: str) -> str:
+        if "{engagement_id}" in path:
+            path = path.replace("{engagement_id}", str(approved_engagement(people).pk))
+        assert "{" not in path, f"fill in the ids of {path}"
+        return path
+
+    return fill
+
+
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("parameter", ["offset", "limit"])
 @pytest.mark.parametrize("value", [HUGE, -1, limits.PAGE_OFFSET_MAX + 1])
-def test_every_list_refuses_offset_and_limit_out_of_range(api, path, parameter, value):
-    response = api("ada").get(f"/api/v1{path}?{parameter}={value}")
+def test_every_list_refuses_offset_and_limit_out_of_range(api, filled, path, parameter, value):
+    response = api("ada").get(f"/api/v1{filled(path)}?{parameter}={value}")
     refused(response, parameter)
 
 
 @pytest.mark.parametrize("path", LISTS)
-def test_every_list_answers_within_the_bounds(api, path):
+def test_every_list_answers_within_the_bounds(api, filled, path):
     response = api("ada").get(
-        f"/api/v1{path}?limit={limits.PAGE_LIMIT_MAX}&offset={limits.PAGE_OFFSET_MAX}"
+        f"/api/v1{filled(path)}?limit={limits.PAGE_LIMIT_MAX}&offset={limits.PAGE_OFFSET_MAX}"
     )
     assert response.status_code == 200, response.content
     assert response.json()["items"] == []
