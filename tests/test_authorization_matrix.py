@@ -644,13 +644,9 @@ def world(people, tmp_path, settings):
         evidence_upload=SimpleUploadedFile("msa.pdf", b"%PDF-1.7 mona's MSA"),
     )
     # A file of the engagement's freelancer, scanned infected and quarantined, as the files app
-    # records it. The release job's handler is the quarantine module's; a stand-in where it is
-    # not registered yet.
+    # records it.
     from gigbridge.files.models import Deliverable
-    from gigbridge.jobs import registry
 
-    if "files.release" not in registry.kinds():
-        registry.handler("files.release")(lambda payload: None)
     quarantined_file = Deliverable.objects.create(
         engagement=engagement,
         drive_id="b!matrix",

@@ -28,7 +28,6 @@ def csp_watcher(blocked: list[str]):
 
 
 def test_deliverables_and_the_quarantine_fit_a_phone(browser, live_server, people, shots):  # noqa: F811
-    records.release_job_known()
     engagement = approved_engagement(people)
     records.deliverable(engagement, deliverable_title="Logo", planner_task_id="task-1")
     records.deliverable(engagement, name=LONG, size=48_000_000, folder_path="Brand refresh/"

@@ -4,18 +4,9 @@ quarantine jobs), for the tests of one rule or page."""
 from __future__ import annotations
 
 from gigbridge import clock
-from gigbridge.files import actions
 from gigbridge.files.models import Deliverable
-from gigbridge.jobs import registry
 
 Verdict, State = Deliverable.Verdict, Deliverable.State
-
-
-def release_job_known() -> None:
-    """The ``files.release`` handler is the quarantine module's (files.tasks); where it is not
-    registered yet, a stand-in lets the release action queue its job."""
-    if actions.RELEASE_JOB not in registry.kinds():
-        registry.handler(actions.RELEASE_JOB)(lambda payload: None)
 
 
 def deliverable(engagement, name="logo.svg", version="1.0", **fields) -> Deliverable:

@@ -13,7 +13,6 @@ from gigbridge.audit.models import AuditEvent
 from gigbridge.domainerrors import InvalidTransition, NotAllowed, RuleViolation
 from gigbridge.files import actions
 from gigbridge.files.models import Deliverable
-from gigbridge.files.tests import records
 from gigbridge.files.tests.records import quarantined
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement
@@ -21,11 +20,6 @@ from gigbridge.sourcing.tests.test_marketplace import approved_engagement
 pytestmark = pytest.mark.django_db
 
 Verdict, State = Deliverable.Verdict, Deliverable.State
-
-
-@pytest.fixture(autouse=True)
-def release_job_known():
-    records.release_job_known()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from gigbridge.files.models import Deliverable
-from gigbridge.files.tests import records
 from gigbridge.files.tests.records import deliverable, quarantined
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.people.actions import create_api_token, grant_role
@@ -18,11 +17,6 @@ from gigbridge.people.models import Role
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def release_job_known():
-    records.release_job_known()
 
 
 @pytest.fixture

@@ -8,17 +8,11 @@ import re
 import pytest
 
 from gigbridge.files.models import Deliverable
-from gigbridge.files.tests import records
 from gigbridge.files.tests.records import deliverable, quarantined
 from gigbridge.jobs.models import OutboxJob
 from gigbridge.sourcing.tests.test_marketplace import approved_engagement
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def release_job_known():
-    records.release_job_known()
 
 
 @pytest.fixture
