@@ -137,6 +137,9 @@ class GraphSettings(models.Model):
     team_provisioning_seconds = models.FloatField(default=0.0)
     # How fast the files host serves a downloadUrl (bytes a second); null: as fast as it can.
     download_bytes_per_second = models.PositiveBigIntegerField(null=True, blank=True)
+    # Graph does not promise every change notification arrives: the next n are lost on purpose
+    # (kept in the deliveries as failed, never sent), so a receiver's catch-up can be shown.
+    lose_notifications = models.PositiveIntegerField(default=0)
     updated = models.DateTimeField(default=timezone.now)
 
     class Meta:

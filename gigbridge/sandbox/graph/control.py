@@ -53,7 +53,10 @@ def current() -> dict:
         },
         "teams": {"provisioning_seconds": row.team_provisioning_seconds},
         "invitations": {"blocked_domains": domains},
-        "files": {"download_bytes_per_second": row.download_bytes_per_second},
+        "files": {
+            "download_bytes_per_second": row.download_bytes_per_second,
+            "lose_notifications": row.lose_notifications,
+        },
     }
 
 
@@ -73,6 +76,7 @@ def update(changes: dict, *, initial: bool = False) -> dict:
     row.fault_seed, row.fault_retry_after = faults["seed"], faults["retry_after"]
     row.team_provisioning_seconds = after["teams"]["provisioning_seconds"]
     row.download_bytes_per_second = after["files"]["download_bytes_per_second"]
+    row.lose_notifications = after["files"]["lose_notifications"]
     if initial or "faults" in changes:
         row.fault_counter = 0
     row.updated = timezone.now()

@@ -10,7 +10,8 @@ The shape is what ``GET /_sandbox/control`` answers and ``POST`` takes (any subs
                 "seed": 1, "retry_after": 1},           # seed: reproducible 503s; Retry-After
      "teams": {"provisioning_seconds": 0},              # POST /teams -> ready after this
      "invitations": {"blocked_domains": ["blocked.example"]},
-     "files": {"download_bytes_per_second": null}}      # downloadUrl pace; null: full speed
+     "files": {"download_bytes_per_second": null,       # downloadUrl pace; null: full speed
+               "lose_notifications": 0}}                # the next n change notifications lost
 
 ``"throttle": null`` turns throttling off. A rate without a burst gets a burst of one second's
 worth of tokens.
@@ -28,9 +29,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "faults": {"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1},
     "teams": {"provisioning_seconds": 0.0},
     "invitations": {"blocked_domains": ["blocked.example"]},
-    "files": {"download_bytes_per_second": None},
+    "files": {"download_bytes_per_second": None, "lose_notifications": 0},
 }
 MAX_DOWNLOAD_RATE = 10 * 1024**3  # bytes a second
+MAX_LOST_NOTIFICATIONS = 1000
 
 ENV_PREFIX = "GIGBRIDGE_SANDBOX_GRAPH_"
 # environment variable (after the prefix) -> (section, key)
@@ -44,6 +46,7 @@ ENV_VARS = {
     "TEAM_PROVISIONING_SECONDS": ("teams", "provisioning_seconds"),
     "BLOCKED_DOMAINS": ("invitations", "blocked_domains"),
     "DOWNLOAD_BYTES_PER_SECOND": ("files", "download_bytes_per_second"),
+    "LOSE_NOTIFICATIONS": ("files", "lose_notifications"),
 }
 
 
@@ -117,6 +120,10 @@ def check(dials: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             MAX_DOWNLOAD_RATE,
             whole=True,
         )
+    files["lose_notifications"] = _number(
+        "files.lose_notifications", files["lose_notifications"], 0, MAX_LOST_NOTIFICATIONS,
+        whole=True,
+    )
     return dials
 
 

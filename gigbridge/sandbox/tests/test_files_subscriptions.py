@@ -203,6 +203,28 @@ def test_drive_changes_are_notified_and_failed_deliveries_retried(
     assert mine[0]["state"] == "delivered" and mine[0]["attempts"] == 3
 
 
+def test_the_dial_loses_the_next_notifications_on_purpose(graph, receiver, subscribe, http, info):
+    drive = graph.ok("GET", f"/groups/{unified_group(graph)}/drive")["id"]
+    subscription = subscribe(f"/drives/{drive}/root", minutes=60 * 24)
+    set_dials = tools(
+        http, info, "POST", "/_sandbox/control", json={"files": {"lose_notifications": 1}}
+    )
+    assert set_dials["files"]["lose_notifications"] == 1
+    try:
+        graph.ok("PUT", f"/drives/{drive}/root:/lost.txt:/content", content=b"one", status=201)
+        graph.ok("PUT", f"/drives/{drive}/root:/kept.txt:/content", content=b"two", status=201)
+        note = notification(receiver.wait(timeout=15))
+        assert note["subscriptionId"] == subscription["id"]
+        assert receiver.attempts == 1  # the first change was never sent
+        deliveries = tools(http, info, "GET", "/_sandbox/notifications")["value"]
+        mine = [d for d in deliveries if d["subscriptionId"] == subscription["id"]]
+        assert [d["state"] for d in mine] == ["delivered", "failed"]  # newest first
+        assert "lost on purpose" in mine[1]["lastStatus"]
+        assert tools(http, info, "GET", "/_sandbox/control")["files"]["lose_notifications"] == 0
+    finally:
+        tools(http, info, "POST", "/_sandbox/control", json={"files": {"lose_notifications": 0}})
+
+
 def test_lifecycle_renew_list_and_delete(graph, receiver, subscribe, http, info):
     subscription = subscribe(
         "/users",

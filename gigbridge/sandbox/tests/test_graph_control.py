@@ -34,7 +34,7 @@ def test_control_needs_the_tools_credentials(http, info):
         "faults": {"error_rate": 0.0, "latency_ms": 0, "seed": None, "retry_after": 1},
         "teams": {"provisioning_seconds": 0.0},
         "invitations": {"blocked_domains": ["blocked.example"]},
-        "files": {"download_bytes_per_second": None},
+        "files": {"download_bytes_per_second": None, "lose_notifications": 0},
     }
 
 
