@@ -64,7 +64,6 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Max, Sum
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ..graph.dispatch import GraphRequest, GraphResponse, created, iso, no_content, ok, route
@@ -515,6 +514,8 @@ def create_folder(request: GraphRequest, parent: DriveItem) -> GraphResponse:
         description=body.get("description") or "",
         created_by=who,
         modified_by=who,
+        created=clock.now(),
+        modified=clock.now(),
     )
     _touch_parents(folder)
     changes.changed(folder)
@@ -648,7 +649,7 @@ def update_item(request: GraphRequest, item: DriveItem) -> GraphResponse:
     _touch_parents(item)  # the old place
     item.parent, item.name = parent, name
     item.version += 1
-    item.modified, item.modified_by = timezone.now(), identity_of(request)
+    item.modified, item.modified_by = clock.now(), identity_of(request)
     item.save()
     _touch_parents(item)  # the new place
     changes.changed(item, also=old_parent if old_parent.pk != parent.pk else None)
@@ -676,7 +677,7 @@ def commit_file(
     if current is not None:
         if current.is_folder or behavior == "fail":
             raise name_exists(name)
-    now = timezone.now()
+    now = clock.now()  # the tenant's time: versions and items are dated by the sandbox clock
     mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
     is_new = current is None
     if is_new:
@@ -689,6 +690,8 @@ def commit_file(
             description=description,
             created_by=who,
             modified_by=who,
+            created=now,
+            modified=now,
             content_version=1,
             list_item_id=DriveItem.objects.filter(drive=parent.drive).count(),
         )

@@ -193,6 +193,8 @@ def ensure_folder(user: SandboxUser, drive: Drive, path: str) -> DriveItem:
                 is_folder=True,
                 created_by=who,
                 modified_by=who,
+                created=clock.now(),
+                modified=clock.now(),
             )
             changes.changed(found)
         folder = found
