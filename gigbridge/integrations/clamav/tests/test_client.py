@@ -136,7 +136,7 @@ def _fake_clamd(tmp_path, answer: bytes | None):
     "answer,message",
     [
         (b"stream: what is this\0", "unexpected answer 'stream: what is this'"),
-        (b"Can't allocate memory ERROR\0", "clamd answered \"Can't allocate memory ERROR\""),
+        (b"Can't allocate memory ERROR\0", 'clamd answered "Can\'t allocate memory ERROR"'),
     ],
 )
 def test_answers_it_does_not_understand_are_permanent_errors(tmp_path, answer, message):
