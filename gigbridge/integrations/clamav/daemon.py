@@ -153,14 +153,20 @@ def write_test_database(paths: Paths) -> Path:
     return database
 
 
-def prepare(data_dir: Path, limits: Limits | None = None) -> Paths:
-    """Make ``<data_dir>/clamav/`` (private) with clamd.conf and the test signatures."""
+def locate(data_dir: Path) -> Paths:
+    """Where our clamd lives under ``data_dir`` (nothing is written)."""
     paths = Paths(Path(data_dir).resolve() / FOLDER)
     if len(str(paths.socket)) > SOCKET_PATH_MAX:
         raise DaemonError(
             f"the clamd socket path {paths.socket} is longer than {SOCKET_PATH_MAX} bytes "
             "(a Unix socket limit): use a shorter GIGBRIDGE_DATA_DIR"
         )
+    return paths
+
+
+def prepare(data_dir: Path, limits: Limits | None = None) -> Paths:
+    """Make ``<data_dir>/clamav/`` (private) with clamd.conf and the test signatures."""
+    paths = locate(data_dir)
     for folder in (paths.folder, paths.database, paths.temporary):
         _private_folder(folder)
     _write_private(paths.conf, config_text(paths, limits or Limits()))
