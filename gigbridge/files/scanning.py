@@ -9,7 +9,8 @@ Url``, or the ``Location`` of ``…/content``): it carries its own credential, s
 is sent; TLS is trusted as for Graph (``settings.GRAPH["ca_bundle"]``). The bytes are read
 ``settings.CLAMAV["chunk_bytes"]`` at a time and each chunk goes to the hash and to clamd before
 the next is read. When clamd refuses the stream (over its ``StreamMaxLength``) the rest is still
-read, for the hash: the verdict is ``too_large``, never clean.
+read, for the hash: the verdict is ``too_large``, never clean. Sending to clamd runs in a thread
+beside the download, so a scan takes about as long as the slower of the two, not their sum.
 
 Errors, as the outbox needs them:
 - the download: 429, 5xx, timeouts, lost connections -> ``RetryableGraphError``; 401, 403, 404,
@@ -25,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -50,6 +53,9 @@ MIN_CHUNK = 64 * 1024
 MAX_CHUNK = 16 * 1024 * 1024  # a chunk is held in memory twice at most: keep it small
 MAX_ERROR_BODY = 64 * 1024
 DOWNLOAD_TIMEOUT = 60.0  # seconds without a byte from the files host
+QUEUE_DEPTH = 2  # chunks read ahead of clamd
+_FINISH = object()
+_ABORT = object()
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,65 @@ def _mismatch(url: str, expected: int, got: str) -> DownloadSizeMismatch:
     )
 
 
+class _Sender:
+    """Feeds clamd from a thread while the caller downloads and hashes the next chunks.
+
+    Serially a scan would take the download's time plus clamd's; overlapped it takes about the
+    slower of the two. The queue holds ``QUEUE_DEPTH`` chunks at most: memory stays a handful
+    of chunks whatever the size. A clamd failure is raised in the caller at its next ``put``;
+    once clamd has answered early (too large) chunks are dropped (the caller reads on for the
+    hash).
+    """
+
+    def __init__(self, scanner: Clamd):
+        self.session = scanner.session()
+        self.chunks: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.error: BaseException | None = None
+        self.result: ScanResult | None = None
+        self.thread = threading.Thread(target=self._run, name="clamd-sender", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.chunks.get()
+            if item is _FINISH:
+                if self.error is None:
+                    try:
+                        self.result = self.session.finish()
+                    except BaseException as exc:  # handed to the caller
+                        self.error = exc
+                return
+            if item is _ABORT:
+                return
+            if self.error is None and not self.session.done:
+                try:
+                    self.session.feed(item)
+                except BaseException as exc:  # handed to the caller; the queue still drains
+                    self.error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(chunk)
+
+    def finish(self) -> ScanResult:
+        self.chunks.put(_FINISH)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def __enter__(self) -> _Sender:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.thread.is_alive():
+            self.chunks.put(_ABORT)  # the sender drains the queue, so this put returns
+            self.thread.join()
+        self.session.close()
+
+
 def scan_download(
     url: str, *, expected_size: int | None = None, scanner: Clamd | None = None
 ) -> Scanned:
@@ -159,16 +224,16 @@ def scan_download(
             status = response.status_code
             if response.status_code != 200:
                 raise _refusal(response, url)
-            with scanner.session() as scan:
+            with _Sender(scanner) as sender:
                 for chunk in response.iter_bytes(size):
                     received += len(chunk)
                     if expected_size is not None and received > expected_size:
                         raise _mismatch(url, expected_size, f"more ({received}+)")
                     digest.update(chunk)
-                    scan.feed(chunk)  # sends nothing once clamd has answered (too large)
+                    sender.put(chunk)
                 if expected_size is not None and received != expected_size:
                     raise _mismatch(url, expected_size, str(received))
-                result = scan.finish()
+                result = sender.finish()
     except httpx.HTTPError as exc:
         raise _transport_error(exc, url) from None
     finally:

@@ -150,7 +150,7 @@ def test_memory_stays_flat_for_a_50_mb_file(trusted, upload):
     finally:
         tracemalloc.stop()
     assert scanned.sha256 == expected and scanned.result.clean
-    assert peak < 4 * MIB, f"peak {peak} bytes: more than a few 1 MiB chunks held"
+    assert peak < 6 * MIB, f"peak {peak} bytes: more than a handful of 1 MiB chunks held"
 
 
 # -- the download's HTTP side, with a transport standing in for the files host -------------------
