@@ -241,3 +241,31 @@ def test_without_a_reachable_clamd_nothing_is_downloaded(files_host, settings, t
 def test_only_https_urls(clamav, url):
     with pytest.raises(ValueError, match="https URL"):
         scan_download(url)
+
+
+def test_a_clamd_lost_mid_stream_is_unavailable_and_the_download_stops(
+    files_host, settings, tmp_path
+):
+    """clamd answers VERSION, then drops the INSTREAM connection after the first bytes."""
+    import socket
+    import threading
+
+    path = tmp_path / "dying.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(2)
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(64)
+            conn.sendall(b"ClamAV 1.4.6\0")
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(64 * 1024)  # then gone, without a word
+
+    threading.Thread(target=serve, daemon=True).start()
+    settings.CLAMAV = {**settings.CLAMAV, "address": f"unix://{path}", "chunk_bytes": 64 * 1024}
+    files_host.answer = lambda request: httpx.Response(200, content=b"z" * (32 * MIB))
+    with server, pytest.raises(ClamdUnavailable, match="INSTREAM"):
+        scan_download(URL)
