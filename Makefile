@@ -7,7 +7,7 @@ CONSTRAINTS := requirements/constraints.txt
 PORT ?= 8000
 export GIGBRIDGE_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: run test lint venv assets chromium lock clean
+.PHONY: run test lint venv assets chromium clamav lock clean
 
 # The venv is rebuilt only when the dependency list or the pins change.
 $(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
@@ -23,7 +23,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 assets: node_modules/.package-lock.json
 
-run: venv assets
+run: venv assets clamav
 	$(BIN)/gigbridge init --demo
 	$(BIN)/gigbridge up --port $(PORT)
 
@@ -31,9 +31,14 @@ run: venv assets
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Virus scanning: `gigbridge up` and the tests run Debian's clamd (and sigtool, for the test
+# signature database) when no GIGBRIDGE_CLAMD_ADDRESS is set; install them when missing.
+clamav:
+	@{ command -v clamd || test -x /usr/sbin/clamd; } >/dev/null && command -v sigtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav-daemon clamav >/dev/null; }
+
 # Tests keep their own data folder (test database file, secret key) apart from `make run`'s.
 test: export GIGBRIDGE_DATA_DIR := $(CURDIR)/.data/test
-test: venv assets chromium
+test: venv assets chromium clamav
 	$(BIN)/ruff check gigbridge tests bench scripts conftest.py
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

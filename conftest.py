@@ -197,3 +197,23 @@ def tenant(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tenant_info(tenant) -> dict:
     return tenant.info()
+
+
+@pytest.fixture(scope="session")
+def clamd_address(tmp_path_factory):
+    """A real clamd of the test session's own (Debian's clamav-daemon, the EICAR test signature;
+    `make clamav` installs it), started once and stopped at the end: its address."""
+    from gigbridge.integrations.clamav import daemon
+
+    if not daemon.installed():
+        pytest.fail("clamd and sigtool are not installed: run `make clamav`")
+    running = daemon.start(tmp_path_factory.mktemp("clamd"))
+    yield running.address
+    running.stop()
+
+
+@pytest.fixture
+def clamav(settings, clamd_address):
+    """The product pointed at the session's clamd (``settings.CLAMAV["address"]``)."""
+    settings.CLAMAV = {**settings.CLAMAV, "address": clamd_address}
+    return clamd_address

@@ -299,6 +299,17 @@ FILES = {
     "quarantine_folder": config.env("GIGBRIDGE_QUARANTINE_FOLDER", "Quarantine"),
 }
 
+# The virus scanner (docs/scanning.md): a clamd reached at unix:///path.sock or tcp://host:port.
+# Unset = no scanner: deliverables cannot be scanned (the health page says "not configured").
+# `gigbridge up` starts its own clamd (Debian's clamav-daemon, test signatures) when it is unset.
+CLAMAV = {
+    "address": config.env("GIGBRIDGE_CLAMD_ADDRESS"),
+    # Seconds clamd may stay silent (connect, each chunk, the verdict of a large file).
+    "timeout": config.env_int("GIGBRIDGE_CLAMD_TIMEOUT", 300),
+    # Bytes read from a download and sent to clamd at a time: memory stays flat whatever the size.
+    "chunk_bytes": config.env_int("GIGBRIDGE_CLAMD_CHUNK_BYTES", 1024 * 1024),
+}
+
 # Web sign-in through OpenID Connect (gigbridge/web/oidc.py): Entra ID or the sandbox tenant.
 # Unset authority or client id = off (only local accounts). The authority names the tenant, e.g.
 # https://login.microsoftonline.com/<tenant-id>; discovery is {authority}/v2.0/.well-known/...

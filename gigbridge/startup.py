@@ -40,6 +40,7 @@ def check() -> list[str]:
 
     problems.extend(upwork_problems())
     problems.extend(world_clock_problems())
+    problems.extend(scanner_problems())
     policy_file = settings.POLICY_FILE
     if not policy_file.exists():
         problems.append(
@@ -57,6 +58,19 @@ def check() -> list[str]:
         if created:
             print(f"policy v{version.number} activated from {policy_file}", file=sys.stderr)
     return problems
+
+
+def scanner_problems() -> list[str]:
+    """A clamd address that cannot be used (an unreachable clamd is the health page's)."""
+    from gigbridge.integrations.clamav.client import parse_address
+
+    address = settings.CLAMAV.get("address")
+    try:
+        if address:
+            parse_address(address)
+    except ValueError as exc:
+        return [f"GIGBRIDGE_CLAMD_ADDRESS: {exc}"]
+    return []
 
 
 def world_clock_problems() -> list[str]:

@@ -269,7 +269,7 @@ def up_children(monkeypatch):
 def test_up_gives_web_worker_and_scheduler_the_world_clock_only_with_the_sandbox(
     up_children, monkeypatch, capsys
 ):
-    parts = up_children()
+    parts = up_children("--no-clamd")
     assert set(parts) == {"web", "worker", "scheduler", "sandbox"}
     for name in ("web", "worker", "scheduler"):
         assert parts[name][clock.WORLD_VARIABLE] == "/data/sandbox/world-clock.json"

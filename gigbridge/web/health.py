@@ -1,5 +1,5 @@
 """GET /healthz: database, worker heartbeat, queue depth, policy, integrations (Microsoft 365,
-Upwork, the Teams bot). 200 when healthy, else 503."""
+Upwork, the Teams bot, the virus scanner). 200 when healthy, else 503."""
 
 from __future__ import annotations
 
@@ -73,6 +73,16 @@ def _teams_health() -> dict:
     return result
 
 
+def _scanner_health() -> dict:
+    """clamd's PING/VERSION over its socket (a local call, bounded); never raises."""
+    try:
+        from gigbridge.integrations.clamav import health
+
+        return health.health(clock.now())
+    except Exception as exc:  # report, never raise
+        return {"configured": True, "ok": False, "state": "down", "detail": type(exc).__name__}
+
+
 def _clock_health() -> dict:
     """Wall time, or the sandbox's world time this process follows (gigbridge.worldclock): its
     offset and, while its file cannot be read, why (the last known offset is kept meanwhile)."""
@@ -120,6 +130,7 @@ def healthz(request):
         "microsoft365": _tenant_health(),
         "upwork": _upwork_health(),
         "teams": _teams_health(),
+        "scanner": _scanner_health(),
     }
     body["clock"] = _clock_health()  # informative: which time this process runs on
     healthy = (

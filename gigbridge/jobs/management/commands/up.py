@@ -1,4 +1,8 @@
-"""Run web, worker and scheduler together (the embedded default); stop all if one stops."""
+"""Run web, worker and scheduler together (the embedded default); stop all if one stops.
+
+With the sandbox when no real tenant is configured, and with our own clamd (``gigbridge clamd``)
+when no scanner is configured (GIGBRIDGE_CLAMD_ADDRESS) and Debian's clamav-daemon is installed.
+"""
 
 import os
 import signal
@@ -23,6 +27,12 @@ class Command(BaseCommand):
             "--sandbox-port",
             type=int,
             default=int(os.environ.get("GIGBRIDGE_SANDBOX_PORT", "8443")),
+        )
+        parser.add_argument(
+            "--no-clamd",
+            action="store_true",
+            help="do not start our own clamd (default: start it unless GIGBRIDGE_CLAMD_ADDRESS "
+            "names a scanner, or clamd is not installed)",
         )
         parser.add_argument(
             "--no-sandbox",
@@ -67,6 +77,7 @@ class Command(BaseCommand):
             if not os.environ.get("GIGBRIDGE_UPWORK_CLIENT_ID"):  # a real marketplace wins
                 env.update(marketplace_env(info))
                 env.update(world_clock_env(info))  # one world time: the sandbox's clock
+        scanner = self.scanner(parts, env, gigbridge, skip=options["no_clamd"])
         children = {name: subprocess.Popen(cmd, env=env) for name, cmd in parts.items()}
         self.stdout.write(self.style.SUCCESS(f"\nGigbridge is running at {url}"))
         creds = settings.DATA_DIR / "demo-credentials.txt"
@@ -90,6 +101,7 @@ class Command(BaseCommand):
                 )
         else:
             self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
+        self.stdout.write(scanner)
         self.stdout.write("Press Ctrl+C to stop.\n")
         stopping = False
 
@@ -118,3 +130,28 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 child.kill()
         sys.exit(exit_code)
+
+    def scanner(self, parts: dict, env: dict, gigbridge: list[str], *, skip: bool) -> str:
+        """Add our own clamd to ``parts`` unless a scanner is configured; -> what to tell."""
+        from gigbridge.integrations.clamav import daemon
+
+        configured = settings.CLAMAV.get("address")
+        if configured:
+            return f"Virus scanner: clamd at {configured}."
+        if skip:
+            return "Virus scanner: none (--no-clamd): deliverables are not scanned."
+        if not daemon.installed():
+            return (
+                "Virus scanner: none: clamd is not installed (run `make clamav`, or set "
+                "GIGBRIDGE_CLAMD_ADDRESS); deliverables are not scanned."
+            )
+        try:
+            paths = daemon.locate(settings.DATA_DIR)  # `gigbridge clamd` prepares the folder
+        except daemon.DaemonError as exc:
+            return f"Virus scanner: none: {exc}"
+        parts["clamd"] = gigbridge + ["clamd"]
+        env["GIGBRIDGE_CLAMD_ADDRESS"] = paths.address
+        return (
+            f"Virus scanner: our own clamd at {paths.address}, with test signatures only "
+            "(EICAR); docs/scanning.md says how to use a clamd kept fresh by freshclam."
+        )
