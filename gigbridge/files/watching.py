@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import uuid
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -98,10 +99,12 @@ def request_pass(drive_id: str, reason: str) -> bool:
         )
         if waiting.exists():
             return False
+        # Unique per request (two may come within one clock tick); the check above keeps a
+        # burst to one waiting pass.
         jobs.enqueue(
             DELTA_JOB,
             {"drive_id": drive_id, "reason": reason[:200]},
-            key=f"{DELTA_JOB}:{watched.pk}:{now.isoformat()}",
+            key=f"{DELTA_JOB}:{watched.pk}:{now.isoformat()}:{uuid.uuid4().hex}",
         )
     return True
 

@@ -43,7 +43,10 @@ SECTIONS = {
     "GIGBRIDGE_OIDC_": "OIDC",
     "GIGBRIDGE_UPWORK_": "UPWORK",
     "GIGBRIDGE_TEAMS_": "TEAMS",
+    "GIGBRIDGE_QUARANTINE_": "FILES",
 }
+# Settings whose keys keep the part of the name after GIGBRIDGE_ (FILES["quarantine_group_id"]).
+WHOLE_NAMES = {"FILES"}
 GRACE_DAYS = 3  # examples/program.yaml access.grace_days
 
 
@@ -61,7 +64,8 @@ def as_gigbridge_up(settings, info: dict, base_url: str) -> dict[str, str]:
     for name, value in env.items():
         prefix = next(p for p in SECTIONS if name.startswith(p))
         section = dict(getattr(settings, SECTIONS[prefix]))
-        key = name.removeprefix(prefix).lower()
+        kept = "GIGBRIDGE_" if SECTIONS[prefix] in WHOLE_NAMES else prefix
+        key = name.removeprefix(kept).lower()
         assert key in section, f"{name} names no setting in {SECTIONS[prefix]}"
         section[key] = value
         setattr(settings, SECTIONS[prefix], section)
