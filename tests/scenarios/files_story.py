@@ -10,8 +10,8 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
+from .api_story import Api, page_items, token_of
 from .story import World
-from .test_story_api import Api, page_items, token_of
 
 WORKSPACE = "Brand refresh"
 FOLDER = f"Freelance/{WORKSPACE}"

@@ -69,6 +69,7 @@ def test_a_scan_killed_midway_is_finished_by_the_next_worker_and_recorded_once(
 
     slow_downloads(world, RATE)
     upload_as(world, FREELANCER, hired.team_id, "Brand guide.pdf", content)
+
     # The notification arrives and the delta pass records the version; its scan waits for a
     # worker of its own.
     def recorded_without_scanning() -> list[dict]:
