@@ -154,21 +154,19 @@ class Window:
 
     start: dt.datetime | None
     end: dt.datetime | None
-    since: str  # "previous milestone", "contract start" or "" (no bound)
+    since: str  # "previous milestone" or "" (no bound: the contract's first milestone)
 
     def words(self) -> str:
         if self.start is None:
-            return "since the contract started"
+            return "since the contract was made"
         moment = timezone.localtime(self.start)
-        if self.since == "contract start":
-            return f"since the contract started ({moment.strftime('%Y-%m-%d')})"
         return f"since the previous milestone was submitted ({moment.strftime('%Y-%m-%d %H:%M')})"
 
 
 def milestone_window(milestone) -> Window:
-    """From when the previous milestone of the contract was (last) submitted, or else from the
-    contract's start (its first day in the program's time zone), or else from the beginning;
-    until the milestone was approved (open while it is not: later files still count)."""
+    """From when the previous milestone of the contract was (last) submitted, else from the
+    beginning (a freelancer can only deliver once the contract gave access, which may be before
+    its first day); until the milestone was approved (open while it is not: later files count)."""
     from gigbridge.sourcing.models import Milestone
 
     earlier = Q(sequence__lt=milestone.sequence) | Q(
@@ -183,16 +181,12 @@ def milestone_window(milestone) -> Window:
     )
     if previous is not None:
         return Window(previous, milestone.approved_at, "previous milestone")
-    contract_start = milestone.engagement.contract_start
-    if contract_start is not None:
-        start = timezone.make_aware(dt.datetime.combine(contract_start, dt.time.min))
-        return Window(start, milestone.approved_at, "contract start")
     return Window(None, milestone.approved_at, "")
 
 
 def since_last_milestone(milestone) -> QuerySet[Deliverable]:
     """The deliverables of ``milestone``'s engagement added since the previous milestone was
-    submitted (or since the contract started), newest first: what the milestone delivers."""
+    submitted (the first milestone: all of them), newest first: what the milestone delivers."""
     window = milestone_window(milestone)
     qs = for_engagement(milestone.engagement_id)
     if window.start is not None:

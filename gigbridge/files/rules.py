@@ -2,9 +2,9 @@
 facts its notices compute when they are rendered (registered with notifications.render).
 
 With the policy's ``files.milestone_needs_clean_deliverable``, a milestone may be approved only
-once at least one deliverable arrived since the previous milestone was submitted (or since the
-contract started) that was scanned clean and is in the project folder. A file still waiting
-for its scan, too large to scan, or quarantined does not count.
+once at least one deliverable arrived since the previous milestone was submitted (for the first
+milestone: since the contract was made) that was scanned clean and is in the project folder. A
+file still waiting for its scan, too large to scan, or quarantined does not count.
 """
 
 from __future__ import annotations

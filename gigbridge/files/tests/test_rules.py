@@ -69,11 +69,12 @@ def test_the_files_since_the_previous_milestone_was_submitted(contracted, two_mi
     before = deliverable(contracted, "sketch.png", added_at=first.submitted_at - dt.timedelta(1))
     after = deliverable(contracted, "logo.svg", added_at=first.submitted_at + dt.timedelta(hours=1))
     assert list(queries.since_last_milestone(second)) == [after]
-    # The first milestone counts from the contract's start (2026-11-20), so both are its.
+    # The first milestone counts every file of the contract (access may come before its first
+    # day), so both are its.
     assert set(queries.since_last_milestone(first)) == {before, after}
     window = queries.milestone_window(second)
     assert window.words() == "since the previous milestone was submitted (2026-12-01 09:00)"
-    assert queries.milestone_window(first).words() == "since the contract started (2026-11-20)"
+    assert queries.milestone_window(first).words() == "since the contract was made"
 
 
 def test_an_approved_milestone_keeps_only_the_files_up_to_its_approval(
