@@ -2,10 +2,11 @@
 on the same bytes and against the download alone, measured in one run.
 
 It starts the sandbox (HTTPS on a free loopback port, its own data folder under a temp dir) and
-our own clamd (``gigbridge.integrations.clamav.daemon``, the limits ``gigbridge up`` uses: 1900M,
-under clamd's 2 GB hard limit), writes each file (random bytes) to the temp dir, uploads it to a
-group's document library through the product's ``upload_file`` (a Graph upload session), then
-measures, each in a child process of its own (its peak RSS: ``VmHWM`` of /proc/self/status):
+our own clamd (``gigbridge.integrations.clamav.daemon``, the limits ``gigbridge up`` uses: 2047M,
+the most clamd takes: it scans no file over 2 GiB - 1 byte), writes each file (random bytes) to
+the temp dir, uploads it to a group's document library through the product's ``upload_file``
+(a Graph upload session), then measures, each in a child process of its own (its peak RSS:
+``VmHWM`` of /proc/self/status):
 
 - ``download``: the version's ``@microsoft.graph.downloadUrl`` read (no token, 1 MiB chunks) and
   dropped: what the files host and TLS give;
