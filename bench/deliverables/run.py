@@ -2,10 +2,11 @@
 on the same bytes and against the download alone, measured in one run.
 
 It starts the sandbox (HTTPS on a free loopback port, its own data folder under a temp dir) and
-our own clamd (``gigbridge.integrations.clamav.daemon``, the limits ``gigbridge up`` uses: 1900M,
-under clamd's 2 GB hard limit), writes each file (random bytes) to the temp dir, uploads it to a
-group's document library through the product's ``upload_file`` (a Graph upload session), then
-measures, each in a child process of its own (its peak RSS: ``VmHWM`` of /proc/self/status):
+our own clamd (``gigbridge.integrations.clamav.daemon``, the limits ``gigbridge up`` uses: 2047M,
+the most clamd takes: it scans no file over 2 GiB - 1 byte), writes each file (random bytes) to
+the temp dir, uploads it to a group's document library through the product's ``upload_file``
+(a Graph upload session), then measures, each in a child process of its own (its peak RSS:
+``VmHWM`` of /proc/self/status):
 
 - ``download``: the version's ``@microsoft.graph.downloadUrl`` read (no token, 1 MiB chunks) and
   dropped: what the files host and TLS give;
@@ -28,6 +29,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -116,6 +118,8 @@ def child_main(argv: list[str]) -> None:
     import gigbridge.integrations.clamav.client  # noqa: F401
     import gigbridge.integrations.outbound.http  # noqa: F401
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     if kind == "download":
         out = child_download(rest[0])
@@ -124,14 +128,25 @@ def child_main(argv: list[str]) -> None:
     else:
         out = child_pipeline(rest[0], int(rest[1]), rest[2])
     out["seconds"] = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_seconds"] = usage.ru_utime + usage.ru_stime - cpu_before
     # This process's own high-water mark (wait4's ru_maxrss would start from the parent's: a
     # child inherits its parent's peak across fork and exec on Linux).
     out["max_rss_mib"] = vm_hwm_mib(os.getpid())
     print(json.dumps(out), flush=True)
 
 
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def measure(env: dict, *args: str) -> dict:
-    """Run one child; -> its JSON line (with its peak RSS, MiB) and MB/s."""
+    """Run one child; -> its JSON line (with its peak RSS, MiB), MB/s, and how busy the whole
+    machine's CPUs were meanwhile (the sandbox, clamd and other jobs share them)."""
+    busy_before, total_before = machine_busy()
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--child", *args],
         env=env,
@@ -143,6 +158,8 @@ def measure(env: dict, *args: str) -> dict:
         raise RuntimeError(f"{args[0]} failed with {proc.returncode}")
     result = json.loads(out.decode().strip().splitlines()[-1])
     result["mb_per_s"] = result["bytes"] / result["seconds"] / 1e6
+    busy_after, total_after = machine_busy()
+    result["machine_cpu_busy"] = (busy_after - busy_before) / max(1, total_after - total_before)
     return result
 
 
@@ -322,8 +339,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| file | measure | MB/s | seconds | peak RSS MiB | verdict |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        "| file | measure | MB/s | seconds | peak RSS MiB | CPU s (process) | machine CPU busy "
+        "| verdict |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in results:
         for number, got in enumerate(row["rounds"], 1):
@@ -332,11 +350,12 @@ def table(results: list[dict]) -> str:
                 one = got[kind]
                 lines.append(
                     f"| {name} | {kind} | {one['mb_per_s']:.1f} | {one['seconds']:.1f} | "
-                    f"{one['max_rss_mib']:.0f} | {one.get('verdict', '')} |"
+                    f"{one['max_rss_mib']:.0f} | {one['cpu_seconds']:.1f} | "
+                    f"{one['machine_cpu_busy']:.0%} | {one.get('verdict', '')} |"
                 )
             lines.append(
                 f"| {name} | pipeline / slower of the two | {got['pipeline_vs_slower']:.2f} "
-                "| | | |"
+                "| | | | | |"
             )
     return "\n".join(lines)
 

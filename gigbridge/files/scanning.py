@@ -134,7 +134,7 @@ def _mismatch(url: str, expected: int, got: str) -> DownloadSizeMismatch:
 
 
 class _Sender:
-    """Feeds clamd from a thread while the caller downloads and hashes the next chunks.
+    """Hashes and feeds clamd from a thread while the caller downloads the next chunks.
 
     Serially a scan would take the download's time plus clamd's; overlapped it takes about the
     slower of the two. The queue holds ``QUEUE_DEPTH`` chunks at most: memory stays a handful
@@ -143,7 +143,8 @@ class _Sender:
     hash).
     """
 
-    def __init__(self, scanner: Clamd):
+    def __init__(self, scanner: Clamd, digest):
+        self.digest = digest
         self.session = scanner.session()
         self.chunks: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
         self.error: BaseException | None = None
@@ -163,7 +164,10 @@ class _Sender:
                 return
             if item is _ABORT:
                 return
-            if self.error is None and not self.session.done:
+            if self.error is not None:
+                continue  # the caller stops at its next put; drain until then
+            self.digest.update(item)  # here, not in the caller: hashing overlaps the download
+            if not self.session.done:
                 try:
                     self.session.feed(item)
                 except BaseException as exc:  # handed to the caller; the queue still drains
@@ -224,12 +228,11 @@ def scan_download(
             status = response.status_code
             if response.status_code != 200:
                 raise _refusal(response, url)
-            with _Sender(scanner) as sender:
+            with _Sender(scanner, digest) as sender:
                 for chunk in response.iter_bytes(size):
                     received += len(chunk)
                     if expected_size is not None and received > expected_size:
                         raise _mismatch(url, expected_size, f"more ({received}+)")
-                    digest.update(chunk)
                     sender.put(chunk)
                 if expected_size is not None and received != expected_size:
                     raise _mismatch(url, expected_size, str(received))

@@ -12,7 +12,7 @@ the test string and trips a scanner). A real deployment runs its own clamd kept 
 
 Limits (clamd.conf): a stream longer than ``StreamMaxLength`` is refused (``too_large``);
 ``MaxFileSize``/``MaxScanSize`` bound what is scanned inside it, and ``AlertExceedsMax`` makes a
-file over them an alert instead of a silent pass. clamd cannot scan 2 GB or more at all.
+file over them an alert instead of a silent pass. clamd cannot scan a file over 2 GiB - 1 byte.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ FOLDER = "clamav"
 SIGNATURE_NAME = "Eicar-Test-Signature"  # ClamAV's own name for it; answers "....UNOFFICIAL"
 START_DEADLINE = 60.0  # seconds; with the test database clamd answers in well under one
 SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with its NUL
-# clamd's sizes are "<n>M"; 2 GB is its hard limit (a stream or file must stay under it).
-DEFAULT_MAX = "1900M"
+# clamd's sizes are "<n>M". It cannot scan a file over 2 GiB - 1 byte (it caps MaxFileSize there
+# and says so): 2047 MiB is the most it can take whole.
+DEFAULT_MAX = "2047M"
 
 _EICAR_HEAD = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$"
 _EICAR_TAIL = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -45,7 +46,7 @@ def eicar() -> bytes:
 
 @dataclass(frozen=True)
 class Limits:
-    """clamd.conf's size limits, as clamd writes them (``100M``, ``1900M``, ``64K``)."""
+    """clamd.conf's size limits, as clamd writes them (``100M``, ``2047M``, ``64K``)."""
 
     stream_max_length: str = DEFAULT_MAX
     max_file_size: str = DEFAULT_MAX

@@ -24,7 +24,7 @@ def test_prepare_makes_a_private_folder_with_the_test_signatures(tmp_path):
     assert "AlertExceedsMax yes" in conf
     assert f"LocalSocket {paths.socket}" in conf
     assert f"DatabaseDirectory {paths.database}" in conf
-    assert "StreamMaxLength 1900M" in conf
+    assert "StreamMaxLength 2047M" in conf
     (database,) = paths.database.iterdir()
     line = database.read_text().strip()
     # sigtool's line: MD5, size and name; the EICAR bytes themselves are never kept.
