@@ -122,9 +122,9 @@ def _copy(
                 f"(sha256 {digest[:12]}), expected {expected_size} ({sha256[:12] or 'any'})"
             )
         handle.seek(0)
-        if conflict == "replace":
-            return upload.upload_file(client, drive_id, parent_id, name, handle, size)
-        return drives.upload_new(client, drive_id, parent_id, name, handle, size, conflict=conflict)
+        return upload.upload_file(
+            client, drive_id, parent_id, name, handle, size, conflict=conflict
+        )
 
 
 # -- quarantine --------------------------------------------------------------------------------

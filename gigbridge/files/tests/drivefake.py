@@ -325,20 +325,16 @@ class FakeDrives:
         self._changed(existing)
         return self.item_json(existing)
 
-    def upload_file(self, client, drive_id, parent_id, filename, stream, size, *_, **__):
-        self._call("upload_file")
-        return self._store(drive_id, parent_id, filename, stream, size, "replace")
-
-    def upload_new(
-        self, client, drive_id, parent_id, filename, stream, size, *, conflict="rename", **_
+    def upload_file(
+        self, client, drive_id, parent_id, filename, stream, size, *_, conflict="replace", **__
     ):
-        self._call("upload_new")
+        self._call("upload_file" if conflict == "replace" else f"upload_file {conflict}")
         return self._store(drive_id, parent_id, filename, stream, size, conflict)
 
     def install(self, monkeypatch) -> FakeDrives:
         for name in (
             "delta get_item find_child children group_drive ensure_folder versions "
-            "download_url download_to permanent_delete rename upload_new"
+            "download_url download_to permanent_delete rename"
         ).split():
             monkeypatch.setattr(drives, name, getattr(self, name))
         monkeypatch.setattr(upload, "upload_file", self.upload_file)

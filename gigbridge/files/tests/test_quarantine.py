@@ -269,7 +269,7 @@ def test_a_release_whose_upload_was_not_recorded_adopts_the_copy(
     monkeypatch.setattr(quarantine, "_save", real)
     assert quarantine.run_release(row.pk) == "released"
     assert project_files(fake) == {"Logo.png": INFECTED}
-    assert fake.calls.count("upload_new") == 1
+    assert fake.calls.count("upload_file rename") == 1
     assert AuditEvent.objects.filter(action="deliverable.returned").count() == 1
 
 

@@ -38,7 +38,7 @@ import httpx
 
 from .client import GraphClient, segment
 from .errors import GraphError, NotFound, PermanentGraphError, RetryableGraphError
-from .upload import DEFAULT_CHUNK, _item_path, _Upload, validate_chunk_size
+from .upload import _item_path
 
 log = logging.getLogger("gigbridge.integrations.msgraph")
 
@@ -249,54 +249,3 @@ def rename(
         body["parentReference"] = {"id": parent_id}
     path = f"{_item(drive_id, item_id)}?{quote(CONFLICT, safe='@')}={conflict}"
     return client.patch_json(path, body, type_name="driveItem")
-
-
-def upload_new(
-    client: GraphClient,
-    drive_id: str,
-    parent_id: str,
-    filename: str,
-    stream: IO[bytes],
-    size: int,
-    *,
-    conflict: str = "rename",
-    chunk_size: int = DEFAULT_CHUNK,
-) -> dict:
-    """Like ``upload.upload_file`` but with the conflict behaviour chosen (``rename``: a new
-    file "name 1.ext" beside a taken name, never a new version of someone else's file)."""
-    if conflict not in BEHAVIORS:
-        raise ValueError(f"conflict must be one of {BEHAVIORS}, not {conflict!r}")
-    validate_chunk_size(chunk_size)
-    if not isinstance(size, int) or size < 0:
-        raise ValueError(f"size must be a byte count, not {size!r}")
-    path = _item_path(drive_id, parent_id, filename)
-    if size == 0:
-        response = client.request(
-            "PUT",
-            f"{path}/content?{quote(CONFLICT, safe='@')}={conflict}",
-            content=b"",
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        item = response.json()
-        client.emit_body("driveItem", item, "response")
-        return item
-    body = {"item": {CONFLICT: conflict, "name": filename}}
-    session = client.post_json(
-        f"{path}/createUploadSession",
-        body,
-        type_name="driveItem/createUploadSession",
-        idempotent=True,
-    )
-    upload_url = (session or {}).get("uploadUrl")
-    if not upload_url:
-        raise RetryableGraphError(
-            None, "noUploadUrl", "createUploadSession returned no uploadUrl", None, "POST", path
-        )
-    upload = _Upload(client, upload_url, stream, size, chunk_size, client.max_retries)
-    try:
-        return upload.run()
-    except RetryableGraphError:
-        raise
-    except Exception:
-        upload.cancel()
-        raise

@@ -32,6 +32,8 @@ from .errors import GraphError, PermanentGraphError, RetryableGraphError
 CHUNK_UNIT = 320 * 1024  # Graph: chunk sizes are multiples of 320 KiB
 MAX_CHUNK = 60 * 1024 * 1024  # ... and under 60 MiB
 DEFAULT_CHUNK = 10 * CHUNK_UNIT  # 3.125 MiB, as Graph's samples use
+CONFLICT = "@microsoft.graph.conflictBehavior"
+CONFLICT_BEHAVIORS = ("replace", "rename", "fail")
 
 
 def validate_chunk_size(chunk_size: int) -> None:
@@ -205,9 +207,14 @@ def upload_file(
     chunk_size: int = DEFAULT_CHUNK,
     *,
     max_retries: int | None = None,
+    conflict: str = "replace",
 ) -> dict:
     """Upload ``size`` bytes from ``stream`` (seekable, at the file's start) as ``filename``
-    in folder ``parent_id``, replacing a file of that name (a new version); -> the driveItem."""
+    in folder ``parent_id``; -> the driveItem. A file of that name gets a new version
+    (``conflict="replace"``), or the upload lands beside it as "name 1.ext" (``"rename"``), or
+    it is refused with 409 (``"fail"``)."""
+    if conflict not in CONFLICT_BEHAVIORS:
+        raise ValueError(f"conflict must be one of {CONFLICT_BEHAVIORS}, not {conflict!r}")
     validate_chunk_size(chunk_size)
     if not isinstance(size, int) or size < 0:
         raise ValueError(f"size must be a byte count, not {size!r}")
@@ -218,14 +225,14 @@ def upload_file(
         # Upload sessions cannot carry an empty file; a simple upload can (idempotent PUT).
         response = client.request(
             "PUT",
-            f"{path}/content",
+            f"{path}/content?{quote(CONFLICT, safe='@')}={conflict}",
             content=b"",
             headers={"Content-Type": "application/octet-stream"},
         )
         item = response.json()
         client.emit_body("driveItem", item, "response")
         return item
-    body = {"item": {"@microsoft.graph.conflictBehavior": "replace", "name": filename}}
+    body = {"item": {CONFLICT: conflict, "name": filename}}
     # Creating a session changes nothing in the drive, so it is safe to re-send.
     session = client.post_json(
         f"{path}/createUploadSession",

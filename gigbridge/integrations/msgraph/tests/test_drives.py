@@ -211,19 +211,21 @@ def test_rename_fails_on_a_taken_name_or_renames(client, graph, bodies):
         drives.rename(client, DRIVE, ITEM, "x", conflict="overwrite")
 
 
-def test_upload_new_asks_graph_to_rename_on_a_taken_name(bodies):
+def test_an_upload_can_ask_graph_to_rename_on_a_taken_name(bodies):
     from .test_client import DRIVE_ID, FOLDER_ID, FakeGraph
 
     graph = FakeGraph()
     client = build_client(graph, FakeTime(), bodies)
     data = b"released bytes"
-    made = drives.upload_new(client, DRIVE_ID, FOLDER_ID, "Logo.png", io.BytesIO(data), len(data))
+    made = upload.upload_file(
+        client, DRIVE_ID, FOLDER_ID, "Logo.png", io.BytesIO(data), len(data), conflict="rename"
+    )
     assert made["name"] == "Logo.png" and graph.items["Logo.png"]["data"] == data
     (session,) = graph.uploads.values()
     assert session["body"]["item"]["@microsoft.graph.conflictBehavior"] == "rename"
     conforms(bodies)
     with pytest.raises(ValueError):
-        drives.upload_new(client, DRIVE_ID, FOLDER_ID, "x", io.BytesIO(b""), 0, conflict="merge")
+        upload.upload_file(client, DRIVE_ID, FOLDER_ID, "x", io.BytesIO(b""), 0, conflict="merge")
 
 
 @pytest.mark.django_db
@@ -249,7 +251,9 @@ def _round_trip(client, drive_id: str) -> None:
     folder = drives.ensure_folder(client, drive_id, "Freelance/DrivesTest")
     first = upload.upload_file(client, drive_id, folder["id"], "a.txt", io.BytesIO(b"one"), 3)
     upload.upload_file(client, drive_id, folder["id"], "a.txt", io.BytesIO(b"two!"), 4)
-    other = drives.upload_new(client, drive_id, folder["id"], "a.txt", io.BytesIO(b"3"), 1)
+    other = upload.upload_file(
+        client, drive_id, folder["id"], "a.txt", io.BytesIO(b"3"), 1, conflict="rename"
+    )
     assert other["name"] != "a.txt" and other["id"] != first["id"]
     assert drives.find_child(client, drive_id, folder["id"], "a.txt")["id"] == first["id"]
     assert drives.find_child(client, drive_id, folder["id"], "none.txt") is None
