@@ -353,7 +353,7 @@ def _released_copy(client: GraphClient, row: Deliverable, folder_id: str) -> dic
     # SharePoint's clock is not ours: a copy made a little "before" the release still counts.
     since = row.released_at - CLOCK_SLACK if row.released_at else None
     for child in drives.children(client, row.drive_id, folder_id):
-        made = _parse(child.get("createdDateTime"))
+        made = drives.parse_time(child.get("createdDateTime"))
         if (
             "file" in child
             and child.get("size") == row.size
@@ -364,13 +364,3 @@ def _released_copy(client: GraphClient, row: Deliverable, folder_id: str) -> dic
         ):
             return child
     return None
-
-
-def _parse(value) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

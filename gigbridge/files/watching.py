@@ -193,7 +193,7 @@ def _may_hold_a_guest_version(item: dict, workspace, guests_since) -> bool:
     first = guests_since.get(workspace.pk)
     if first is None:
         return False
-    modified = _parse(item.get("lastModifiedDateTime"))
+    modified = drives.parse_time(item.get("lastModifiedDateTime"))
     return modified is None or modified >= first
 
 
@@ -278,16 +278,6 @@ def _record_versions(client, workspace: Workspace, item: dict, folder: str, fold
     return recorded
 
 
-def _parse(value) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def guest_engagement(workspace: Workspace, user_id: str, at: dt.datetime) -> Engagement | None:
     """The engagement of this workspace whose guest account is ``user_id`` and held access at
     ``at``: the grant applied by then and not removed before."""
@@ -310,7 +300,7 @@ def guest_engagement(workspace: Workspace, user_id: str, at: dt.datetime) -> Eng
 
 def _record_one(workspace, item: dict, version: dict, folder: str, is_current: bool) -> int:
     who = (version.get("lastModifiedBy") or {}).get("user") or {}
-    added_at = _parse(version.get("lastModifiedDateTime")) or clock.now()
+    added_at = drives.parse_time(version.get("lastModifiedDateTime")) or clock.now()
     engagement = guest_engagement(workspace, str(who.get("id") or ""), added_at)
     if engagement is None:
         return 0  # an employee's version, or someone no engagement explains

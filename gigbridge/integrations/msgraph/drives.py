@@ -27,6 +27,7 @@ Facts this module designs by (Graph's docs):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -249,3 +250,15 @@ def rename(
         body["parentReference"] = {"id": parent_id}
     path = f"{_item(drive_id, item_id)}?{quote(CONFLICT, safe='@')}={conflict}"
     return client.patch_json(path, body, type_name="driveItem")
+
+
+def parse_time(value) -> dt.datetime | None:
+    """A Graph timestamp (``2026-12-03T14:05:00Z``) as an aware datetime; None when absent or
+    not a timestamp (a property Graph left out must not stop a pass)."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
