@@ -217,3 +217,36 @@ def clamav(settings, clamd_address):
     """The product pointed at the session's clamd (``settings.CLAMAV["address"]``)."""
     settings.CLAMAV = {**settings.CLAMAV, "address": clamd_address}
     return clamd_address
+
+
+# Browser tests (tests/e2e, and a page of the sandbox's): Debian's Chromium, never a downloaded
+# one, driven by Playwright. One browser for the session (a launch costs about 2 s), shared by
+# every suite: Playwright's sync API cannot be started twice in one thread.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API keeps an asyncio loop marked as running in this thread for as long
+    # as it is started. Django then refuses every ORM call from the test thread (and from
+    # pytest-django's database teardown) with SynchronousOnlyOperation, although nothing runs
+    # concurrently: the loop only turns while a Playwright call blocks. So the guard is lifted
+    # while the browser is up (here, not at import), and suites that run before keep it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -6,40 +6,12 @@ fresh context, so no cookie or session leaks from one test into the next.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from conftest import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    # Playwright's sync API keeps an asyncio loop marked as running in this thread for as long
-    # as it is started. Django then refuses every ORM call from the test thread (and from
-    # pytest-django's database teardown) with SynchronousOnlyOperation, although nothing runs
-    # concurrently: the loop only turns while a Playwright call blocks. So the guard is lifted
-    # while the browser is up (here, not at import), and suites that run before keep it.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+from conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD  # noqa: F401 - the e2e tests import them here
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -131,13 +130,8 @@ def test_a_member_sees_the_library_and_names_not_ids(http, info, shared):
     assert ">Security Review</a>" in page.text and "Apollo" not in page.text
 
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed")
-def test_the_files_view_renders_at_desktop_and_phone_widths(http, info, shared, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+@pytest.mark.browser
+def test_the_files_view_renders_at_desktop_and_phone_widths(http, info, shared, tmp_path, browser):
     sign_in(http, info)
     person, folder = shared["guest"]["id"], shared["folder"]["id"]
     assert (
@@ -148,27 +142,20 @@ def test_the_files_view_renders_at_desktop_and_phone_widths(http, info, shared, 
     shots = Path(os.environ.get("GIGBRIDGE_SCREENSHOTS") or tmp_path)
     base = str(http.base_url).rstrip("/")
     blocked: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for width in (1366, 390):
-                context = browser.new_context(
-                    viewport={"width": width, "height": 900}, ignore_https_errors=True
-                )
-                context.add_cookies(
-                    [{"name": "gigbridge_sandbox_tools", "value": cookie, "url": base}]
-                )
-                page = context.new_page()
-                page.on("console", lambda m: blocked.append(m.text) if "Security" in m.text else 0)
-                for name, url in (
-                    ("folder", f"{base}/files/?as={person}&item={folder}"),
-                    ("no-access", f"{base}/files/?as={person}&item={shared['root']}"),
-                ):
-                    page.goto(url)
-                    page.screenshot(path=str(shots / f"files-{name}-{width}.png"), full_page=True)
-                    wide = page.evaluate("document.documentElement.scrollWidth")
-                    assert wide <= width, f"{name} is {wide} px wide at {width} px"
-                assert blocked == []  # the strict CSP blocks nothing (no inline style)
-                context.close()
-        finally:
-            browser.close()
+    for width in (1366, 390):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, ignore_https_errors=True
+        )
+        context.add_cookies([{"name": "gigbridge_sandbox_tools", "value": cookie, "url": base}])
+        page = context.new_page()
+        page.on("console", lambda m: blocked.append(m.text) if "Security" in m.text else 0)
+        for name, url in (
+            ("folder", f"{base}/files/?as={person}&item={folder}"),
+            ("no-access", f"{base}/files/?as={person}&item={shared['root']}"),
+        ):
+            page.goto(url)
+            page.screenshot(path=str(shots / f"files-{name}-{width}.png"), full_page=True)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} is {wide} px wide at {width} px"
+        assert blocked == []  # the strict CSP blocks nothing (no inline style)
+        context.close()
