@@ -354,9 +354,15 @@ def download(request: HttpRequest) -> HttpResponse:
             as_attachment=True,
             filename=version.item.name,
         )
+        # Django's default is 4 KiB a write: over TLS, one small record each, which costs the
+        # client (Gigbridge's scanner) four times the work of SharePoint's 16 KiB records.
+        response.block_size = DOWNLOAD_BLOCK
     response["Content-Length"] = str(os.path.getsize(path))
     response["request-id"] = request_id
     return response
+
+
+DOWNLOAD_BLOCK = 256 * 1024  # bytes handed to the server per write of a download
 
 
 def _download_rate() -> int | None:
