@@ -182,3 +182,39 @@ def machine() -> dict:
         "platform": platform.platform(),
         "load_average_before": list(os.getloadavg()),
     }
+
+
+def start_sandbox(
+    data_dir: Path, port: int, workers: int = 2, extra_env: dict | None = None
+) -> tuple[subprocess.Popen, dict]:
+    """A sandbox of the benchmark's own (``gigbridge.sandbox run``, its data in ``data_dir``,
+    none of the caller's GIGBRIDGE_* settings), listening on ``port``: the process and its
+    ``info --json``."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIGBRIDGE_")},
+        "GIGBRIDGE_DATA_DIR": str(data_dir),
+        **(extra_env or {}),
+    }
+    env.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "gigbridge.sandbox"]
+    log = (data_dir / "sandbox.log").open("ab")
+    proc = subprocess.Popen(
+        [*command, "run", "--port", str(port), "--workers", str(workers)], env=env, stdout=log,
+        stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+    if not wait_for(lambda: _listening(port), 60):
+        stop(proc)
+        raise RuntimeError("the sandbox did not listen within 60 s")
+    out = subprocess.run(
+        [*command, "info", "--json", "--port", str(port)], env=env, cwd=ROOT,
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return proc, json.loads(out.stdout)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True

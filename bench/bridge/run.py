@@ -62,40 +62,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from benchutil import free_port, machine, percentile, recreate_postgres, stop  # noqa: E402
+from benchutil import (  # noqa: E402
+    free_port,
+    machine,
+    percentile,
+    recreate_postgres,
+    start_sandbox,
+    stop,
+)
 
 RESULTS = ROOT / "bench" / "results"
-
-
-def start_sandbox(data_dir: Path, port: int, workers: int) -> tuple[subprocess.Popen, dict]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIGBRIDGE_")},
-        "GIGBRIDGE_DATA_DIR": str(data_dir),
-    }
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "gigbridge.sandbox"]
-    log = (data_dir / "sandbox.log").open("ab")
-    proc = subprocess.Popen(
-        [*command, "run", "--port", str(port), "--workers", str(workers)], env=env, stdout=log,
-        stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-    )  # fmt: skip
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.terminate()
-        raise RuntimeError("the sandbox did not listen within 60 s")
-    out = subprocess.run(
-        [*command, "info", "--json", "--port", str(port)], env=env, cwd=ROOT,
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return proc, json.loads(out.stdout)
 
 
 class Tools:

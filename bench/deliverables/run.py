@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from benchutil import code_fingerprint, free_port, machine, stop  # noqa: E402
+from benchutil import code_fingerprint, free_port, machine, start_sandbox, stop  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MIB = 1024 * 1024
@@ -166,40 +166,6 @@ def measure(env: dict, *args: str) -> dict:
 # -- set-up -------------------------------------------------------------------------------------
 
 
-def start_sandbox(data_dir: Path, port: int) -> tuple[subprocess.Popen, dict]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIGBRIDGE_")},
-        "GIGBRIDGE_DATA_DIR": str(data_dir),
-        # gunicorn's sync worker is killed after 30 s without a heartbeat, and it sends none
-        # while it serves one 2 GB download or hashes a 2 GB upload: allow that here.
-        "GUNICORN_CMD_ARGS": "--timeout 900",
-    }
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "gigbridge.sandbox"]
-    log = (data_dir / "sandbox.log").open("ab")
-    proc = subprocess.Popen(
-        [*command, "run", "--port", str(port), "--workers", "2"], env=env, stdout=log,
-        stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-    )  # fmt: skip
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        stop(proc)
-        raise RuntimeError("the sandbox did not listen within 60 s")
-    out = subprocess.run(
-        [*command, "info", "--json", "--port", str(port)], env=env, cwd=ROOT,
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return proc, json.loads(out.stdout)
-
-
 def write_file(path: Path, size: int) -> None:
     block = 16 * MIB
     with open(path, "wb") as out:
@@ -257,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         (work / "sandbox").mkdir()
         (work / "product").mkdir(mode=0o700)
         print(f"temp dir {work}; starting the sandbox and clamd", flush=True)
-        sandbox, info = start_sandbox(work / "sandbox", free_port())
+        sandbox, info = start_sandbox(
+            work / "sandbox",
+            free_port(),
+            # gunicorn's sync worker is killed after 30 s without a heartbeat, and it sends
+            # none while it serves one 2 GB download or hashes a 2 GB upload: allow that here.
+            extra_env={"GUNICORN_CMD_ARGS": "--timeout 900"},
+        )
         from gigbridge.integrations.clamav import daemon
 
         clamd = daemon.start(work / "clamd")
