@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "gigbridge.access",
     "gigbridge.conversations",
     "gigbridge.files",
+    "gigbridge.analytics",
     "gigbridge.integrations.outbound",
     "gigbridge.integrations.upwork",
     "gigbridge.integrations.teams",
@@ -189,6 +190,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", PROJECT_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/pico", PROJECT_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("vendor/swagger-ui", PROJECT_DIR / "node_modules" / "swagger-ui-dist"),
+    ("vendor/chartjs", PROJECT_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

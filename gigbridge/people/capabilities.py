@@ -31,6 +31,9 @@ class Capability(StrEnum):
     SEND_FOR_SIGNATURE = "send a worker agreements to sign"
     REVIEW_QUARANTINE = "see the files in quarantine"
     RELEASE_QUARANTINE = "release a file from quarantine"
+    VIEW_ANALYTICS = "see the program analytics"
+    EDIT_HUB = "edit or publish the program hub"
+    SET_UP_PROGRAM = "define the program with the set-up wizard"
 
 
 # The roles that hold each capability. A capability not listed here is held by nobody.
@@ -47,6 +50,10 @@ GRANTS: dict[Capability, tuple[str, ...]] = {
     Capability.REVIEW_QUARANTINE: (Role.SECURITY_REVIEWER, *OVERSEERS),
     # Only a program admin: a release puts a file scanned as dangerous back in people's reach.
     Capability.RELEASE_QUARANTINE: (Role.PROGRAM_ADMIN,),
+    # Spend, budgets and adoption: the program's owners, those who control spend, and auditors.
+    Capability.VIEW_ANALYTICS: (Role.PROGRAM_ADMIN, Role.FINANCE, Role.PROCUREMENT, Role.AUDITOR),
+    Capability.EDIT_HUB: (Role.PROGRAM_ADMIN,),
+    Capability.SET_UP_PROGRAM: (Role.PROGRAM_ADMIN,),
 }
 
 
@@ -92,6 +99,14 @@ def can_review_quarantine(user) -> bool:
 
 def can_release_quarantine(user) -> bool:
     return can(user, Capability.RELEASE_QUARANTINE)
+
+
+def can_view_analytics(user) -> bool:
+    return can(user, Capability.VIEW_ANALYTICS)
+
+
+def can_edit_hub(user) -> bool:
+    return can(user, Capability.EDIT_HUB)
 
 
 def deny(user, action: str, obj=None, reason: str = "not allowed") -> NotAllowed:

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "gigbridge.analytics"
+    label = "analytics"
+    verbose_name = "Program analytics"
+    default_auto_field = "django.db.models.BigAutoField"
