@@ -14,6 +14,7 @@ from . import oidc, views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path(
         "login/",
         oidc.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
