@@ -58,6 +58,8 @@ OPEN_ENGAGEMENT_STATES = (
     Engagement.State.ACTIVE,
     Engagement.State.OFFBOARDING,
 )
+# Hours are approved while the contract runs or ends (a closed one's old weeks are history).
+HOURS_STATES = (Engagement.State.CONTRACTED, Engagement.State.ACTIVE, Engagement.State.OFFBOARDING)
 # Before the work starts: the freelancer's agreements must be in force by the start date.
 BEFORE_WORK = (Engagement.State.SOURCING, Engagement.State.OFFERED, Engagement.State.CONTRACTED)
 
@@ -205,7 +207,10 @@ def _weeks(mine) -> list[Todo]:
         engagement=OuterRef("engagement"), week_start=OuterRef("week")
     )
     rows = (
-        TimeEntry.objects.filter(engagement__in=mine.values("pk"), date__lt=this_monday)
+        TimeEntry.objects.filter(
+            engagement__in=mine.filter(state__in=HOURS_STATES).values("pk"),
+            date__lt=this_monday,
+        )
         .annotate(week=TruncWeek("date"))
         .values("engagement", "week")
         .annotate(hours=Count("pk"))

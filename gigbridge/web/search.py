@@ -9,7 +9,8 @@ requesters of requests they may see and the freelancers of engagements they may 
 requester: themselves and the freelancers on their own engagements).
 
 Bounded: a reference (WR-000123, EN-42, or a bare number) is a primary-key lookup; words are
-``icontains`` on one column each, cut at ``PER_KIND + 1`` rows (the extra row only says "more").
+``icontains`` on one column each, newest first by primary key (the database walks the pk index
+backwards and stops at the ``PER_KIND + 1``th match; the extra row only says "more").
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def requests(user, q: str) -> Group:
     match = Q(title__icontains=q)
     if number is not None and prefix in (None, "WR"):
         match |= Q(pk=number)
-    rows, more = _cut(list(visible.filter(match).order_by("-created_at", "-id")[: PER_KIND + 1]))
+    rows, more = _cut(list(visible.filter(match).order_by("-pk")[: PER_KIND + 1]))
     results = [
         Result(
             "request",
@@ -99,7 +100,7 @@ def engagements(user, q: str) -> Group:
         match |= Q(freelancer__email__istartswith=q)
     if number is not None and prefix in (None, "EN"):
         match |= Q(pk=number)
-    rows, more = _cut(list(visible.filter(match).order_by("-created_at", "-id")[: PER_KIND + 1]))
+    rows, more = _cut(list(visible.filter(match).order_by("-pk")[: PER_KIND + 1]))
     results = [
         Result(
             "engagement",
