@@ -130,3 +130,11 @@ def test_a_person_search_matches_names_inside_and_emails_from_the_start(people, 
     Person.objects.create(kind="freelancer", email="zed@x.example", display_name="Anna Zed")
     assert names(find("ada", "zed"), "person") == ["Anna Zed"]
     assert names(find("ada", "x.example"), "person") == []  # not the start of the address
+
+
+@pytest.mark.parametrize("q", ["999999999999", "WR-999999999999", "EN-0", "100%_", "Ünïcødé"])
+def test_odd_text_finds_nothing_and_never_fails(people, find, q):
+    new_request(people["rita"], title="Plain title")
+    response = find("ada", q)
+    assert response.status_code == 200
+    assert response.context["found"] == 0
