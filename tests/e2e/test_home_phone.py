@@ -58,6 +58,9 @@ def test_homes_and_search_fit_a_phone_and_search_works_from_the_keyboard(page, p
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name=f"{request.reference} · Quarterly")).to_be_visible()
     fits(page, "search", shots)
+    page.set_viewport_size({"width": 1366, "height": 900})  # the same page on a desktop
+    page.screenshot(path=str(shots / "desktop-home-search.png"), full_page=True)
+    page.set_viewport_size(PHONE)
     page.goto("/search/?q=" + "x" * 101)
     expect(page.get_by_role("alert")).to_contain_text("at most 100")
     fits(page, "search-too-long", shots)

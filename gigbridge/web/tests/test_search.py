@@ -117,7 +117,7 @@ def test_at_most_twenty_a_kind_with_a_more_hint(people, find):
 
 def test_the_header_has_a_labelled_search_box(find, people):
     page = find("rita", "anything").content.decode()
-    assert 'role="search" class="header-search"' in page
+    assert 'role="search" aria-label="Search Gigbridge" class="header-search"' in page
     assert '<label for="header-q"' in page and 'id="header-q" type="search" name="q"' in page
 
 
