@@ -47,8 +47,8 @@ def _graph() -> GraphClient:
 def _why(error: PermanentGraphError) -> str:
     if isinstance(error, NotFound):
         return (
-            f"SharePoint has no site {error.path.split('/')[2] if error.path else ''} "
-            f"(GIGBRIDGE_HUB_SITE_ID): {error.message}"
+            "SharePoint has no such site or page: check GIGBRIDGE_HUB_SITE_ID (the site's Graph "
+            f"id). Graph said: {error.message}"
         )
     if isinstance(error, Forbidden):
         return (
