@@ -76,7 +76,11 @@ def _finish(row: HubPublication, **fields) -> None:
             record(
                 user=None,
                 actor=ACTOR,
-                action=f"hub.{fields['state']}",
+                action=(
+                    "hub.published"
+                    if fields["state"] == HubPublication.State.PUBLISHED
+                    else "hub.publish_failed"
+                ),
                 obj=row,
                 after={
                     "revision": row.revision,

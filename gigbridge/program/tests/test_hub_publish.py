@@ -102,7 +102,7 @@ def test_an_unknown_site_fails_with_its_reason(settings, people, graph_client):
     assert row.state == "failed" and "GIGBRIDGE_HUB_SITE_ID" in row.reason
     from gigbridge.audit.models import AuditEvent
 
-    assert AuditEvent.objects.filter(action="hub.failed").count() == 1
+    assert AuditEvent.objects.filter(action="hub.publish_failed").count() == 1
 
 
 def test_a_throttled_call_is_retried_later(hub_site, people, graph_client, monkeypatch):
