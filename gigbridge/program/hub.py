@@ -204,10 +204,12 @@ def _approvals(policy: Policy) -> Page:
     currency = policy.program.currency
     rules = []
     for rule in settings.rules:
-        paragraphs = [rule.description] if rule.description else []
-        paragraphs.append(rule_sentence(rule, currency))
-        rules.append(Section(rule.description or rule_sentence(rule, currency),
-                             paragraphs=tuple(paragraphs)))  # fmt: skip
+        paragraphs = [rule_sentence(rule, currency)]
+        if rule.description:
+            paragraphs.append(f"Why: {rule.description}")
+        heading = _cap(joined(role_words(rule.approvers), "then" if rule.mode == "sequential"
+                              else "and"))  # fmt: skip
+        rules.append(Section(heading, paragraphs=tuple(paragraphs)))
     how = Section(
         "How approvals work",
         paragraphs=(
