@@ -82,6 +82,7 @@ ROOT_TYPES = [
     "verticalSection",
     "webPart",
     "textWebPart",
+    "standardWebPart",  # Graph's own create example has an image web part (webPartType, data)
     # Outlook mail
     "message",
     "itemBody",
