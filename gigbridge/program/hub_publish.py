@@ -52,8 +52,8 @@ def _why(error: PermanentGraphError) -> str:
         )
     if isinstance(error, Forbidden):
         return (
-            "Gigbridge may not write to the site: grant its app Sites.ReadWrite.All (or "
-            f"Sites.Selected with write on this site). Graph said: {error.message}"
+            "Gigbridge may not write to the site: grant its app the application permission "
+            f"Sites.ReadWrite.All (docs/hub.md). Graph said: {error.message}"
         )
     return f"Graph refused the page ({error.status} {error.code}): {error.message}"
 

@@ -18,8 +18,8 @@ What this module designs by (``cleanMetadata-v1.0.xml`` and Graph's pages):
   body: the action has only its binding parameter) publishes the current draft.
 - A create is not idempotent: a lost answer could leave a page Graph made. Callers look the page
   up by its file name (``find_page``) before creating one, so a retry finds it instead.
-- Permission: ``Sites.ReadWrite.All`` (application), or ``Sites.Selected`` with a write grant on
-  the one site.
+- Permission: ``Sites.ReadWrite.All`` (application), as Graph documents creating and updating
+  pages (``publish`` alone takes ``Files.ReadWrite.All``).
 
 Content is passed as ``Section``s (a heading-less one-column section with one text web part
 each); this module knows nothing of what the text says.
