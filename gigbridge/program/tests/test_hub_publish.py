@@ -120,3 +120,25 @@ def test_a_throttled_call_is_retried_later(hub_site, people, graph_client, monke
     assert raised.value.retry_after == 7
     row = HubPublication.objects.get()
     assert row.state == "queued" and "will try again" in row.reason
+
+
+def test_no_permission_on_sites_fails_saying_which_one(hub_site, people, tenant_info):
+    """An app without a Sites permission (here: the sign-in app) is refused (403): the reason
+    names the permission to grant."""
+    from gigbridge.integrations.msgraph.auth import TokenProvider
+    from gigbridge.sandbox.client import requests_session
+    from gigbridge.sandbox.tests.files_support import product_client
+
+    tokens = TokenProvider(
+        tenant_info["tenant_id"],
+        tenant_info["sign_in"]["client_id"],
+        tenant_info["sign_in"]["client_secret"],
+        authority_host=tenant_info["authority"].removeprefix("https://").rsplit("/", 1)[0],
+        verify=tenant_info["ca_cert"],
+        http_client=requests_session(tenant_info["ca_cert"]),
+    )
+    request(people, "Refused")
+    with product_client(tenant_info, tokens, []) as client, pytest.raises(PermanentError):
+        hub_publish.run_publish(1, client=client)
+    row = HubPublication.objects.get()
+    assert row.state == "failed" and "Sites.ReadWrite.All" in row.reason
