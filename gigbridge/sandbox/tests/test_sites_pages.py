@@ -39,6 +39,10 @@ def test_the_seeded_intranet_site(graph, info, site):
     assert body["id"] == info["hub_site_id"]
     assert body["displayName"] == "Contoso Intranet"
     assert body["id"].count(",") == 2  # {host},{site collection id},{web id}
+    # `gigbridge up` gives the product this site for the hub.
+    from gigbridge.sandbox.connect import product_env
+
+    assert product_env(info)["GIGBRIDGE_HUB_SITE_ID"] == info["hub_site_id"]
 
 
 def test_create_update_publish_and_read_back(graph, site, http):
@@ -77,6 +81,10 @@ def test_create_update_publish_and_read_back(graph, site, http):
     assert "default-src 'none'" in viewer.headers["Content-Security-Policy"]
     listing = http.get("/sites/intranet/")
     assert listing.status_code == 200 and name in listing.text
+    assert 'href="/sites/"' in http.get("/").text  # the tenant viewer links the Sites view
+    assert "Contoso Intranet" in http.get("/sites/").text
+    assert http.get("/sites/nowhere/").status_code == 404
+    assert http.get("/sites/intranet/SitePages/none.aspx").status_code == 404
 
 
 def test_unknown_property_and_wrong_type_are_refused(graph, site):
