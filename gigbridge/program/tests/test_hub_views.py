@@ -101,3 +101,24 @@ def test_publish_is_queued_for_a_program_admin_only(
     assert AuditEvent.objects.filter(action="hub.publish_requested").count() == 1
     page = signed_in(people, "ada").get("/hub/").content.decode()
     assert "Publishing to SharePoint" in page
+
+
+def test_without_a_policy_the_hub_says_so(db, django_user_model):
+    user = django_user_model.objects.create_user("newcomer", password="x" * 20)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/hub/")
+    assert page.status_code == 200 and "no policy yet" in page.content.decode()
+    assert client.get("/hub/approvals/").status_code == 404
+
+
+def test_the_published_html_is_sanitised_too(people):
+    from gigbridge.program import actions
+    from gigbridge.program.views import sharepoint_sections
+
+    hostile = "Hi <script>x()</script> [a](javascript:y())"
+    sections = sharepoint_sections(actions.current()[1], {}, hostile)
+    assert sections[0]["key"] == "introduction"
+    html = " ".join(s["html"] for s in sections)
+    assert "<script>" not in html and 'href="javascript' not in html
+    assert "<h2>Who approves what, and why</h2>" in html and "North Korea" in html
