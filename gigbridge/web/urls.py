@@ -9,7 +9,7 @@ from gigbridge.people import views as people_views
 from gigbridge.program import views as program_views
 from gigbridge.sourcing import views as sourcing_views
 
-from . import oidc, views
+from . import oidc, setup, views
 
 app_name = "web"
 urlpatterns = [
@@ -69,6 +69,8 @@ urlpatterns = [
     path("deliverables/quarantine/", files_views.quarantine, name="quarantine"),
     path("deliverables/<int:pk>/release/", files_views.release, name="deliverable-release"),
     path("policy/", program_views.policy_view, name="policy"),
+    path("setup/", setup.setup, name="setup"),
+    path("setup/review/", setup.review, name="setup-review"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),
     path("workspaces/", access_views.workspace_list, name="workspaces"),
