@@ -69,7 +69,8 @@ def _stripped(value: Any) -> Any:
 def _iso_currency(code: str) -> str:
     if pycountry.currencies.get(alpha_3=code) is None:
         raise PydanticCustomError(
-            "currency", "{code} is not an ISO 4217 currency code (such as EUR, USD, GBP)",
+            "currency",
+            "{code} is not an ISO 4217 currency code (such as EUR, USD, GBP)",
             {"code": code},
         )
     return code
@@ -91,10 +92,12 @@ def _https_or_file(value: str) -> str:
     return value
 
 
-Currency = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{3}$"),
-                     AfterValidator(_iso_currency)]
-Country = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$"),
-                    AfterValidator(_iso_country)]
+Currency = Annotated[
+    str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_currency)
+]
+Country = Annotated[
+    str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$"), AfterValidator(_iso_country)
+]
 Text = Annotated[Name, BeforeValidator(_stripped)]
 Document = Annotated[DocumentRef, BeforeValidator(_stripped), AfterValidator(_https_or_file)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
@@ -311,8 +314,9 @@ def validate_answers(data: Any) -> Answers:
     try:
         policy_from_answers(answers)
     except PolicyError as error:  # a rule the answers model does not know yet: say so
-        raise AnswersError([("", f"the policy would be invalid: {p.path}: {p.message}")
-                            for p in error.problems]) from None
+        raise AnswersError(
+            [("", f"the policy would be invalid: {p.path}: {p.message}") for p in error.problems]
+        ) from None
     return answers
 
 
@@ -339,8 +343,10 @@ def _consistency(data: dict) -> list[tuple[str, str]]:
             value = value.strip().upper() if field == "code" else value.strip()
             if value in seen:
                 problems.append(
-                    (f"{key}.{index}.{field}",
-                     f"{label} {value} is given twice (first in row {seen[value] + 1})")
+                    (
+                        f"{key}.{index}.{field}",
+                        f"{label} {value} is given twice (first in row {seen[value] + 1})",
+                    )
                 )
             else:
                 seen[value] = index
@@ -357,8 +363,10 @@ def _consistency(data: dict) -> list[tuple[str, str]]:
                     problems.append((f"{key}.{index}", f"{value} is listed twice"))
                 elif isinstance(value, str):
                     seen_values.add(value)
-    for condition, declared_key in (("worker_category", "worker_categories"),
-                                    ("task_category", "task_categories")):
+    for condition, declared_key in (
+        ("worker_category", "worker_categories"),
+        ("task_category", "task_categories"),
+    ):
         declared = data.get(declared_key)
         if not isinstance(declared, list):
             continue
@@ -368,9 +376,11 @@ def _consistency(data: dict) -> list[tuple[str, str]]:
             for position, value in enumerate(values if isinstance(values, list) else []):
                 if isinstance(value, str) and value not in declared:
                     problems.append(
-                        (f"approval_rules.{index}.when.{condition}.{position}",
-                         f"{value} is not one of the program's {declared_key} "
-                         f"({', '.join(map(str, declared))})")
+                        (
+                            f"approval_rules.{index}.when.{condition}.{position}",
+                            f"{value} is not one of the program's {declared_key} "
+                            f"({', '.join(map(str, declared))})",
+                        )
                     )
     return problems
 
@@ -470,11 +480,15 @@ def render_policy(answers: Answers) -> str:
         f"     # budgets reset in {_month(a.fiscal_year_start_month)}",
     ]
     if a.exchange_rates:
-        out.append("  exchange_rates:                # what a marketplace amount counts against "
-                   "budgets (finance)")
+        out.append(
+            "  exchange_rates:                # what a marketplace amount counts against "
+            "budgets (finance)"
+        )
         for code, rate in a.exchange_rates.items():
-            out.append(f"    {code}: {_number(rate)}"
-                       f"                    # 1 {code} = {_number(rate)} {currency}")
+            out.append(
+                f"    {code}: {_number(rate)}"
+                f"                    # 1 {code} = {_number(rate)} {currency}"
+            )
     else:
         out += [
             "  # The marketplace bills in its own currency (Upwork: USD); finance fixes the rate",
@@ -514,8 +528,7 @@ def render_policy(answers: Answers) -> str:
         "  # the same time; sequential ones one after another, in the order listed.",
     ]
     if not a.approval_rules:
-        out += ["  # No rule: every request is approved as soon as it is submitted.",
-                "  rules: []"]
+        out += ["  # No rule: every request is approved as soon as it is submitted.", "  rules: []"]
     else:
         out.append("  rules:")
     for index, rule in enumerate(a.approval_rules):
@@ -547,8 +560,9 @@ def render_policy(answers: Answers) -> str:
     ]
     terms = [agreement for agreement in a.agreements if agreement.document or agreement.valid_days]
     if terms:
-        out.append("  # Per agreement: the document freelancers accept and how long a signature "
-                   "holds.")
+        out.append(
+            "  # Per agreement: the document freelancers accept and how long a signature holds."
+        )
         out.append("  agreements:")
         for agreement in terms:
             out.append(f"    {_scalar(agreement.name)}:")
@@ -577,8 +591,11 @@ def render_policy(answers: Answers) -> str:
         f"  grace_days: {a.access_grace_days}"
         "                  # access stays this long after the contract ends",
         f"  file_share_role: {a.file_share_role}"
-        + ("         # freelancers deliver into the project folder" if a.file_share_role == "write"
-           else "          # freelancers read the project folder; they deliver elsewhere"),
+        + (
+            "         # freelancers deliver into the project folder"
+            if a.file_share_role == "write"
+            else "          # freelancers read the project folder; they deliver elsewhere"
+        ),
         "  remove_guest_on_end: true      # remove the guest account when the last engagement ends",
         "  remove_drift: false            # report access no engagement explains, do not remove it",
         "  private_channel: false         # true: a private channel per engagement in the Team",
@@ -591,7 +608,7 @@ def render_policy(answers: Answers) -> str:
         "files:",
         "  # Every file a freelancer adds to the project folder is scanned before it counts as",
         "  # delivered. Larger than the scanner can take: block (quarantined until a program admin",
-        "  # releases it) or allow (left in the folder, recorded \"not scanned: too large\").",
+        '  # releases it) or allow (left in the folder, recorded "not scanned: too large").',
         "  too_large: block",
         "  milestone_needs_clean_deliverable: false   # true: approve a milestone only after a "
         "clean file",

@@ -189,11 +189,13 @@ def ask(term: Terminal) -> Answers:
     data["cost_centers"] = centers
     term.say("")
     term.say("Approvals: who approves which work requests (docs/policy.md explains the rules).")
-    manager = term.ask("Does the requester's line manager approve every request? (y/n)",
-                       _yes_no, "y")
+    manager = term.ask(
+        "Does the requester's line manager approve every request? (y/n)", _yes_no, "y"
+    )
     procurement = term.ask(
         f"Procurement approves from which amount ({currency}; 'never' for no)",
-        _money(optional=True), "5000",
+        _money(optional=True),
+        "5000",
     )
     legal = term.ask("Does legal review work on confidential data? (y/n)", _yes_no, "y")
     hr = "contingent" in data["worker_categories"] and term.ask(
@@ -201,11 +203,16 @@ def ask(term: Terminal) -> Answers:
     )
     finance = term.ask(
         f"Finance and then the cost center owner approve from which amount ({currency}; 'never')",
-        _money(optional=True), "25000",
+        _money(optional=True),
+        "25000",
     )
     data["approval_rules"] = standard_rules(
-        manager=manager, procurement_from=procurement, legal_confidential=legal,
-        hr_contingent=bool(hr), finance_from=finance, currency=currency,
+        manager=manager,
+        procurement_from=procurement,
+        legal_confidential=legal,
+        hr_contingent=bool(hr),
+        finance_from=finance,
+        currency=currency,
     )
     term.say("")
     term.say("Agreements every freelancer signs before work starts.")
@@ -219,17 +226,20 @@ def ask(term: Terminal) -> Answers:
             raise ValueError("an agreement is listed twice")
         return names
 
-    names = term.ask("Required agreements, comma-separated; - for none", agreement_names,
-                     "NDA, MSA")
+    names = term.ask(
+        "Required agreements, comma-separated; - for none", agreement_names, "NDA, MSA"
+    )
     agreements = []
     for name in names:
         document = term.ask(
             f"  {name}: document (https:// address or file in the data folder; Enter for none)",
-            _text(AgreementAnswer, "document", optional=True), "",
+            _text(AgreementAnswer, "document", optional=True),
+            "",
         )
         valid_days = term.ask(
             f"  {name}: days a signature holds (Enter: it does not expire)",
-            lambda t: None if not t else _number(AgreementAnswer, "valid_days")(t), "",
+            lambda t: None if not t else _number(AgreementAnswer, "valid_days")(t),
+            "",
         )
         agreements.append({"name": name, "document": document, "valid_days": valid_days})
     data["agreements"] = agreements

@@ -47,11 +47,13 @@ class AdminForm(forms.Form):
     last_name = forms.CharField(label="Last name", max_length=150)
     email = forms.EmailField(label="Email", max_length=254)
     password = forms.CharField(
-        label="Password", max_length=128,
+        label="Password",
+        max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_again = forms.CharField(
-        label="Password again", max_length=128,
+        label="Password again",
+        max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -99,32 +101,45 @@ class ProgramForm(forms.Form):
         initial="1",
     )
     exchange_rates = forms.CharField(
-        label="Exchange rates", required=False, max_length=1000, initial="USD=0.92",
+        label="Exchange rates",
+        required=False,
+        max_length=1000,
+        initial="USD=0.92",
         help_text="Units of the program currency for one unit of the marketplace's currency "
         "(Upwork bills in USD): CODE=RATE, comma-separated, such as USD=0.92.",
     )
     task_categories = forms.CharField(
-        label=LABELS["task_categories"], max_length=3000,
+        label=LABELS["task_categories"],
+        max_length=3000,
         initial="design, software-development, content, data-analysis, translation",
         help_text="Comma-separated; lowercase letters, digits and hyphens.",
     )
     worker_categories = forms.MultipleChoiceField(
-        label=LABELS["worker_categories"], choices=_choices(WORKER_CATEGORIES),
-        widget=forms.CheckboxSelectMultiple, initial=list(WORKER_CATEGORIES), required=False,
+        label=LABELS["worker_categories"],
+        choices=_choices(WORKER_CATEGORIES),
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(WORKER_CATEGORIES),
+        required=False,
     )
     max_engagement_days = forms.CharField(
         label=LABELS["max_engagement_days"], max_length=10, initial="180"
     )
-    cooling_off_days = forms.CharField(label=LABELS["cooling_off_days"], max_length=10,
-                                       initial="90")
-    blocked_countries = forms.CharField(
-        label=LABELS["blocked_countries"], required=False, max_length=1500,
-        initial="CU, IR, KP, SY", help_text="Comma-separated, such as CU, KP.",
+    cooling_off_days = forms.CharField(
+        label=LABELS["cooling_off_days"], max_length=10, initial="90"
     )
-    access_grace_days = forms.CharField(label=LABELS["access_grace_days"], max_length=10,
-                                        initial="3")
+    blocked_countries = forms.CharField(
+        label=LABELS["blocked_countries"],
+        required=False,
+        max_length=1500,
+        initial="CU, IR, KP, SY",
+        help_text="Comma-separated, such as CU, KP.",
+    )
+    access_grace_days = forms.CharField(
+        label=LABELS["access_grace_days"], max_length=10, initial="3"
+    )
     file_share_role = forms.ChoiceField(
-        label="Freelancers' access to the project folder", choices=_choices(FILE_SHARE_ROLES),
+        label="Freelancers' access to the project folder",
+        choices=_choices(FILE_SHARE_ROLES),
         initial="write",
     )
     notifications_channel = forms.ChoiceField(
@@ -133,7 +148,9 @@ class ProgramForm(forms.Form):
         initial="outlook",
     )
     security_contacts = forms.CharField(
-        label=LABELS["security_contacts"], required=False, max_length=5000,
+        label=LABELS["security_contacts"],
+        required=False,
+        max_length=5000,
         help_text="Comma-separated email addresses.",
     )
 
@@ -149,28 +166,39 @@ class RuleRow(forms.Form):
     id = forms.CharField(label="Rule id", max_length=50, required=False)
     description = forms.CharField(label="Why (description)", max_length=300, required=False)
     approvers = forms.MultipleChoiceField(
-        label="Approvers", choices=_choices(APPROVER_ROLES),
-        widget=forms.CheckboxSelectMultiple, required=False,
+        label="Approvers",
+        choices=_choices(APPROVER_ROLES),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     amount_at_least = forms.CharField(
-        label="From amount", max_length=20, required=False,
+        label="From amount",
+        max_length=20,
+        required=False,
         help_text="Leave empty: any amount.",
     )
     data_classification = forms.MultipleChoiceField(
-        label="Only for data", choices=_choices(DATA_CLASSIFICATIONS),
-        widget=forms.CheckboxSelectMultiple, required=False,
+        label="Only for data",
+        choices=_choices(DATA_CLASSIFICATIONS),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         help_text="None ticked: any data.",
     )
     worker_category = forms.MultipleChoiceField(
-        label="Only for workers", choices=_choices(WORKER_CATEGORIES),
-        widget=forms.CheckboxSelectMultiple, required=False,
+        label="Only for workers",
+        choices=_choices(WORKER_CATEGORIES),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         help_text="None ticked: any worker.",
     )
     mode = forms.ChoiceField(
-        label="Several approvers decide", choices=[
+        label="Several approvers decide",
+        choices=[
             (mode, "at the same time" if mode == "parallel" else "one after another")
             for mode in APPROVAL_MODES
-        ], initial="parallel", required=False,
+        ],
+        initial="parallel",
+        required=False,
     )
 
 
@@ -180,7 +208,9 @@ class AgreementRow(forms.Form):
         label="Document (https:// address or data-folder file)", max_length=500, required=False
     )
     valid_days = forms.CharField(
-        label="A signature holds (days)", max_length=10, required=False,
+        label="A signature holds (days)",
+        max_length=10,
+        required=False,
         help_text="Leave empty: it does not expire.",
     )
 
@@ -198,7 +228,7 @@ def comma_list(text: str) -> list[str]:
 
 
 def rates(text: str) -> dict[str, str] | str:
-    """"USD=0.92, GBP=1.16" -> {"USD": "0.92", ...}; the raw text back if it cannot be read
+    """ "USD=0.92, GBP=1.16" -> {"USD": "0.92", ...}; the raw text back if it cannot be read
     (the answers check then says why)."""
     found: dict[str, str] = {}
     for part in comma_list(text):
@@ -256,8 +286,8 @@ def initial_from_answers(answers: dict) -> tuple[dict, dict[str, list[dict]]]:
     program = {
         key: answers.get(key)
         for key in ProgramForm.base_fields
-        if key not in ("exchange_rates", "task_categories", "blocked_countries",
-                       "security_contacts")
+        if key
+        not in ("exchange_rates", "task_categories", "blocked_countries", "security_contacts")
     }
     program["exchange_rates"] = ", ".join(
         f"{code}={rate}" for code, rate in (answers.get("exchange_rates") or {}).items()

@@ -62,8 +62,10 @@ def _gate(request):
         return redirect_to_login(request.get_full_path())
     if not can(request.user, Capability.SET_UP_PROGRAM):
         deny(request.user, "set up the program", reason="only a program admin can set it up")
-        admins = [user.get_full_name() or user.get_username()
-                  for user in users_with_role(Role.PROGRAM_ADMIN)[:5]]
+        admins = [
+            user.get_full_name() or user.get_username()
+            for user in users_with_role(Role.PROGRAM_ADMIN)[:5]
+        ]
         return render(request, "web/setup/not_yet.html", {"admins": admins}, status=403)
     return None
 
@@ -177,16 +179,17 @@ def _bound_rows(post) -> dict[str, list]:
     rows: dict[str, list] = {}
     add, remove = post.get("add", ""), post.get("remove", "")
     for key, (row_form, prefix, most) in ROWS.items():
-        values = [_values(row_form(post, prefix=f"{prefix}-{i}"))
-                  for i in range(_row_count(post, prefix, most))]
+        values = [
+            _values(row_form(post, prefix=f"{prefix}-{i}"))
+            for i in range(_row_count(post, prefix, most))
+        ]
         if remove.startswith(f"{prefix}-"):
             index = remove.removeprefix(f"{prefix}-")
             if index.isdigit() and int(index) < len(values):
                 values.pop(int(index))
         if add == prefix and len(values) < most:
             values.append({})
-        rows[key] = [row_form(prefix=f"{prefix}-{i}", initial=row)
-                     for i, row in enumerate(values)]
+        rows[key] = [row_form(prefix=f"{prefix}-{i}", initial=row) for i, row in enumerate(values)]
     return rows
 
 
@@ -204,8 +207,10 @@ def _filled(values: dict) -> bool:
 
 def _unbound_rows(stored: dict[str, list[dict]]) -> dict[str, list]:
     return {
-        key: [row_form(prefix=f"{prefix}-{i}", initial=row)
-              for i, row in enumerate(stored.get(key, []))]
+        key: [
+            row_form(prefix=f"{prefix}-{i}", initial=row)
+            for i, row in enumerate(stored.get(key, []))
+        ]
         for key, (row_form, prefix, _most) in ROWS.items()
     }
 
@@ -270,8 +275,7 @@ def _place_errors(error, program, rows, displayed) -> dict[str, list[str]]:
                         continue
             sections.setdefault(head, []).append(message)
         elif head in program.fields:
-            _add(program, head, message if len(parts) == 1 else f"{'.'.join(parts[1:])}: "
-                 f"{message}")
+            _add(program, head, message if len(parts) == 1 else f"{'.'.join(parts[1:])}: {message}")
         else:
             sections.setdefault("", []).append(f"{path}: {message}" if path else message)
     return sections
@@ -281,26 +285,47 @@ def _add(form, field: str, message: str) -> None:
     form.errors  # noqa: B018 - an unbound row's errors start empty here
     if not hasattr(form, "cleaned_data"):
         form.cleaned_data = {}
-    form.add_error(field, message[:1].upper() + message[1:] + ("" if message.endswith(".")
-                                                                else "."))
+    form.add_error(
+        field, message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    )
 
 
 def _render_questions(request, program, rows, section_errors=None, status=200):
     sections = [
-        ("cost_centers", "Cost centers", "cc", "Add a cost center",
-         "Each has a code (such as CC-MKT), a name, an annual budget in the program currency "
-         "and an owner, who approves when a rule asks the cost center owner."),
-        ("approval_rules", "Approval rules", "rule", "Add a rule",
-         "Read top to bottom: every rule that matches a request adds its approvers."),
-        ("agreements", "Required agreements", "agr", "Add an agreement",
-         "What every freelancer signs before work starts."),
+        (
+            "cost_centers",
+            "Cost centers",
+            "cc",
+            "Add a cost center",
+            "Each has a code (such as CC-MKT), a name, an annual budget in the program currency "
+            "and an owner, who approves when a rule asks the cost center owner.",
+        ),
+        (
+            "approval_rules",
+            "Approval rules",
+            "rule",
+            "Add a rule",
+            "Read top to bottom: every rule that matches a request adds its approvers.",
+        ),
+        (
+            "agreements",
+            "Required agreements",
+            "agr",
+            "Add an agreement",
+            "What every freelancer signs before work starts.",
+        ),
     ]
     context = {
         "form": program,
         "sections": [
             {
-                "key": key, "title": title, "prefix": prefix, "add_label": add, "help": help_text,
-                "rows": rows[key], "count": len(rows[key]),
+                "key": key,
+                "title": title,
+                "prefix": prefix,
+                "add_label": add,
+                "help": help_text,
+                "rows": rows[key],
+                "count": len(rows[key]),
                 "errors": (section_errors or {}).get(key, []),
             }
             for key, title, prefix, add, help_text in sections
@@ -331,9 +356,11 @@ def review(request):
         return redirect("web:setup")
     if request.method == "POST":
         return _start(request, answers, text)
-    return render(request, "web/setup/review.html",
-                  {"answers": answers, "policy_text": text,
-                   "policy_file": settings.POLICY_FILE})
+    return render(
+        request,
+        "web/setup/review.html",
+        {"answers": answers, "policy_text": text, "policy_file": settings.POLICY_FILE},
+    )
 
 
 def _start(request, answers, text):
@@ -347,8 +374,11 @@ def _start(request, answers, text):
         return redirect("web:home")
     except OSError as error:
         log.error("cannot write the policy file %s: %s", policy_file, error.strerror)
-        messages.error(request, f"The policy could not be written to {policy_file}: "
-                                f"{error.strerror}. Ask the server's operator.")
+        messages.error(
+            request,
+            f"The policy could not be written to {policy_file}: "
+            f"{error.strerror}. Ask the server's operator.",
+        )
         return redirect("web:setup-review")
     try:
         version, _ = activate_policy(text, str(policy_file), user=request.user)
@@ -356,7 +386,5 @@ def _start(request, answers, text):
         policy_file.unlink(missing_ok=True)
         raise
     request.session.pop(SESSION_KEY, None)
-    messages.success(
-        request, f"{answers.program_name} has started with policy v{version.number}."
-    )
+    messages.success(request, f"{answers.program_name} has started with policy v{version.number}.")
     return redirect("web:home")

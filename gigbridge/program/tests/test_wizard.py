@@ -36,7 +36,11 @@ def test_the_example_answers_make_a_policy_that_says_what_they_said():
     assert [c.code for c in policy.cost_centers] == ["CC-MKT", "CC-ENG", "CC-DATA"]
     assert policy.cost_centers[1].annual_budget == Decimal("250000")
     assert [r.id for r in policy.approvals.rules] == [
-        "manager", "procurement", "legal-confidential", "hr-contingent", "finance"
+        "manager",
+        "procurement",
+        "legal-confidential",
+        "hr-contingent",
+        "finance",
     ]
     finance = policy.approvals.rules[-1]
     assert finance.when.amount_at_least == Decimal("25000") and finance.mode == "sequential"
@@ -91,31 +95,64 @@ def test_codes_yaml_would_misread_are_quoted():
     [
         (lambda d: d.update(currency="EUX"), "currency", "not an ISO 4217 currency"),
         (lambda d: d.update(currency="EURO"), "currency", "three-letter ISO 4217"),
-        (lambda d: d.update(blocked_countries=["KP", "XX"]), "blocked_countries.1",
-         "not an ISO 3166-1 country"),
-        (lambda d: d.update(fiscal_year_start_month=13), "fiscal_year_start_month",
-         "less than or equal to 12"),
+        (
+            lambda d: d.update(blocked_countries=["KP", "XX"]),
+            "blocked_countries.1",
+            "not an ISO 3166-1 country",
+        ),
+        (
+            lambda d: d.update(fiscal_year_start_month=13),
+            "fiscal_year_start_month",
+            "less than or equal to 12",
+        ),
         (lambda d: d.update(max_engagement_days=0), "max_engagement_days", "greater than or equal"),
         (lambda d: d.update(access_grace_days=91), "access_grace_days", "less than or equal to 90"),
-        (lambda d: d["cost_centers"][1].update(owner="dan"), "cost_centers.1.owner",
-         "email address"),
-        (lambda d: d["cost_centers"][0].update(annual_budget="-5"),
-         "cost_centers.0.annual_budget", "greater than or equal to 0"),
-        (lambda d: d["cost_centers"][0].update(annual_budget="1e12"),
-         "cost_centers.0.annual_budget", "less than or equal"),
-        (lambda d: d["cost_centers"].append(dict(d["cost_centers"][0])), "cost_centers.3.code",
-         "given twice"),
-        (lambda d: d["approval_rules"][0].update(approvers=["ceo"]),
-         "approval_rules.0.approvers.0", "manager"),
-        (lambda d: d["agreements"][1].update(document="http://legal.example/msa.pdf"),
-         "agreements.1.document", "https://"),
-        (lambda d: d["agreements"][1].update(document="../secrets"), "agreements.1.document",
-         "inside the data folder"),
-        (lambda d: d.update(worker_categories=["freelancer"]),
-         "approval_rules.3.when.worker_category.0", "not one of the program's"),
+        (
+            lambda d: d["cost_centers"][1].update(owner="dan"),
+            "cost_centers.1.owner",
+            "email address",
+        ),
+        (
+            lambda d: d["cost_centers"][0].update(annual_budget="-5"),
+            "cost_centers.0.annual_budget",
+            "greater than or equal to 0",
+        ),
+        (
+            lambda d: d["cost_centers"][0].update(annual_budget="1e12"),
+            "cost_centers.0.annual_budget",
+            "less than or equal",
+        ),
+        (
+            lambda d: d["cost_centers"].append(dict(d["cost_centers"][0])),
+            "cost_centers.3.code",
+            "given twice",
+        ),
+        (
+            lambda d: d["approval_rules"][0].update(approvers=["ceo"]),
+            "approval_rules.0.approvers.0",
+            "manager",
+        ),
+        (
+            lambda d: d["agreements"][1].update(document="http://legal.example/msa.pdf"),
+            "agreements.1.document",
+            "https://",
+        ),
+        (
+            lambda d: d["agreements"][1].update(document="../secrets"),
+            "agreements.1.document",
+            "inside the data folder",
+        ),
+        (
+            lambda d: d.update(worker_categories=["freelancer"]),
+            "approval_rules.3.when.worker_category.0",
+            "not one of the program's",
+        ),
         (lambda d: d.update(program_name="x" * 201), "program_name", "at most 200"),
-        (lambda d: d.update(task_categories=[f"t{i}" for i in range(51)]), "task_categories",
-         "at most 50"),
+        (
+            lambda d: d.update(task_categories=[f"t{i}" for i in range(51)]),
+            "task_categories",
+            "at most 50",
+        ),
         (lambda d: d.update(cost_centers=[]), "cost_centers", "at least 1"),
         (lambda d: d.update(colour="blue"), "colour", "not a question"),
         (lambda d: d.pop("program_name"), "program_name", "is required"),

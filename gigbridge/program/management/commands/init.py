@@ -36,9 +36,7 @@ class Command(BaseCommand):
             metavar="FILE",
             help="answer the set-up questions from a YAML or JSON file (examples/answers.yaml)",
         )
-        parser.add_argument(
-            "--force", action="store_true", help="replace an existing policy file"
-        )
+        parser.add_argument("--force", action="store_true", help="replace an existing policy file")
         parser.add_argument(
             "--interactive",
             action="store_true",
@@ -109,8 +107,9 @@ class Command(BaseCommand):
             for line in wizard_cli.summary(answers):
                 term.say(line)
             term.say("")
-            if not term.ask("Write this policy and start the program? (y/n)", wizard_cli._yes_no,
-                            "y"):
+            if not term.ask(
+                "Write this policy and start the program? (y/n)", wizard_cli._yes_no, "y"
+            ):
                 self.stdout.write("nothing written; run `gigbridge init` again to start over")
                 raise SystemExit(1)
         except (wizard_cli.Aborted, KeyboardInterrupt) as stop:
