@@ -2,7 +2,8 @@
 
 Machines are not redirected: the API, webhooks and the health check answer as they do (the API
 says what is missing), and neither are static files or the ways to sign in (a program admin
-who comes through Microsoft sign-in must be able to)."""
+who comes through Microsoft sign-in must be able to), nor the IT admin's connection of the
+marketplace (/integrations/: it needs no program)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ OPEN_PREFIXES = (
     "/login/",
     "/logout/",
     "/auth/",
+    "/integrations/",
     "/favicon",
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,17 @@ def program_form(answers: dict) -> dict:
     return data
 
 
+def primary_buttons(response) -> list[str]:
+    """The submit buttons a person sees that are not secondary: one per step."""
+    html = response.content.decode()
+    buttons = re.findall(r"<button([^>]*)>([^<]*)</button>", html)
+    return [
+        text.strip()
+        for attrs, text in buttons
+        if "secondary" not in attrs and "visually-hidden" not in attrs and "submit" in attrs
+    ]
+
+
 def example_answers() -> dict:
     return yaml.safe_load((ROOT / "examples" / "answers.yaml").read_text())
 
@@ -92,6 +104,7 @@ def test_the_first_admin_defines_the_program_and_it_starts(empty, settings):
     assert client.get("/healthz").status_code != 302
     page = client.get("/setup/")
     assert page.status_code == 200 and b'<label for="id_setup_code">Set-up code' in page.content
+    assert primary_buttons(page) == ["Create the admin account"]
 
     wrong = client.post("/setup/", admin_form("aaaa-bbbb-cccc-dddd"))
     assert wrong.status_code == 200
@@ -113,6 +126,7 @@ def test_the_first_admin_defines_the_program_and_it_starts(empty, settings):
     assert questions.status_code == 200
     assert b'<label for="id_program_name">Program name' in questions.content
     assert b'name="rule-4-approvers" value="cost_center_owner"' in questions.content
+    assert primary_buttons(questions) == ["Review the policy"]
 
     answers = example_answers()
     form = program_form(answers)
@@ -133,7 +147,7 @@ def test_the_first_admin_defines_the_program_and_it_starts(empty, settings):
     assert reviewed.status_code == 302 and reviewed["Location"] == "/setup/review/"
     review = client.get("/setup/review/")
     assert b"# Contoso Freelance Pilot: the program policy." in review.content
-    assert b"Start the program" in review.content
+    assert primary_buttons(review) == ["Start the program"]
     assert not PolicyVersion.objects.exists()
 
     started = client.post("/setup/review/")
