@@ -450,7 +450,7 @@ def _amount(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def _comment(text: str, indent: str = "") -> str:
+def _comment(text: str) -> str:
     # A comment must stay one line: answers may hold line breaks.
     return " ".join(text.split())
 

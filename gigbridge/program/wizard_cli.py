@@ -115,7 +115,7 @@ def _money(optional: bool) -> Callable[[str], Decimal | None]:
     return parse
 
 
-def _yes_no(text: str) -> bool:
+def yes_no(text: str) -> bool:
     if text.lower() in ("y", "yes"):
         return True
     if text.lower() in ("n", "no"):
@@ -190,16 +190,16 @@ def ask(term: Terminal) -> Answers:
     term.say("")
     term.say("Approvals: who approves which work requests (docs/policy.md explains the rules).")
     manager = term.ask(
-        "Does the requester's line manager approve every request? (y/n)", _yes_no, "y"
+        "Does the requester's line manager approve every request? (y/n)", yes_no, "y"
     )
     procurement = term.ask(
         f"Procurement approves from which amount ({currency}; 'never' for no)",
         _money(optional=True),
         "5000",
     )
-    legal = term.ask("Does legal review work on confidential data? (y/n)", _yes_no, "y")
+    legal = term.ask("Does legal review work on confidential data? (y/n)", yes_no, "y")
     hr = "contingent" in data["worker_categories"] and term.ask(
-        "Does HR confirm contingent staff? (y/n)", _yes_no, "y"
+        "Does HR confirm contingent staff? (y/n)", yes_no, "y"
     )
     finance = term.ask(
         f"Finance and then the cost center owner approve from which amount ({currency}; 'never')",

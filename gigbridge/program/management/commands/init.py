@@ -108,7 +108,7 @@ class Command(BaseCommand):
                 term.say(line)
             term.say("")
             if not term.ask(
-                "Write this policy and start the program? (y/n)", wizard_cli._yes_no, "y"
+                "Write this policy and start the program? (y/n)", wizard_cli.yes_no, "y"
             ):
                 self.stdout.write("nothing written; run `gigbridge init` again to start over")
                 raise SystemExit(1)
