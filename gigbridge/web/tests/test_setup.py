@@ -229,3 +229,41 @@ def test_a_policy_that_appeared_meanwhile_is_never_overwritten(empty, settings):
     assert answer.status_code == 302
     assert settings.POLICY_FILE.read_text() == "written by the operator\n"
     assert not PolicyVersion.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"max_engagement_days": "forever"}, "max_engagement_days"),
+        ({"access_grace_days": "9" * 40}, "access_grace_days"),
+        ({"cc-0-annual_budget": "lots"}, "cc-0-annual_budget"),
+        ({"cc-0-code": "x" * 40}, "cc-0-code"),
+        ({"fiscal_year_start_month": "13"}, "fiscal_year_start_month"),
+        ({"exchange_rates": "USD=abc"}, "exchange_rates"),
+        ({"rule-0-approvers": ["ceo"]}, "rule-0-approvers"),
+        ({"rule-1-amount_at_least": "-1"}, "rule-1-amount_at_least"),
+        ({"agr-1-valid_days": "0"}, "agr-1-valid_days"),
+        ({"worker_categories": []}, "worker_categories"),
+    ],
+)
+def test_bad_answers_are_shown_beside_their_field_never_a_server_error(empty, changes, field):
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.post("/setup/", admin_form(empty))
+    answer = client.post("/setup/", {**program_form(example_answers()), **changes})
+    assert answer.status_code == 422
+    body = answer.content.decode()
+    assert f'id="id_{field}_error"' in body
+    assert not PolicyVersion.objects.exists()
+
+
+def test_row_counts_are_bounded(empty):
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.post("/setup/", admin_form(empty))
+    form = {**program_form(example_answers()), "cc-count": "99999999", "cc-150-code": "CC-X"}
+    answer = client.post("/setup/", form)
+    # 200 rows are read at most; empty ones are left out: the three answered and CC-X's row,
+    # whose missing name, budget and owner are said beside them.
+    assert answer.status_code == 422
+    body = answer.content.decode()
+    assert 'name="cc-count" value="200"' in body
+    assert 'id="id_cc-150-owner_error"' in body and 'id="id_cc-0-owner_error"' not in body
