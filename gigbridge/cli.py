@@ -1,7 +1,7 @@
 """The ``gigbridge`` command: Django's management commands under the product's name.
 
 gigbridge up | web | worker | scheduler      run the service (all together, or one part)
-gigbridge init [--demo]                      migrate, install the example policy, demo data
+gigbridge init [--demo | --answers FILE]     migrate; define the program (docs/setup.md)
 gigbridge policy check FILE                  validate a policy file
 gigbridge audit verify                       check the audit chain and its checkpoints
 gigbridge audit checkpoint                   write a signed checkpoint of the chain now

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # No program policy yet: every page leads to the set-up wizard (gigbridge/program/wizard*).
+    "gigbridge.program.wizard_middleware.SetupMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last (as axes requires): turns a sign-in that hit the throttle into a 429 answer.

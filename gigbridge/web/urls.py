@@ -9,7 +9,7 @@ from gigbridge.people import views as people_views
 from gigbridge.program import views as program_views
 from gigbridge.sourcing import views as sourcing_views
 
-from . import oidc, views
+from . import oidc, setup, views
 
 app_name = "web"
 urlpatterns = [
@@ -73,6 +73,8 @@ urlpatterns = [
     path("hub/edit/", program_views.hub_edit, name="hub-edit"),
     path("hub/publish/", program_views.hub_publish, name="hub-publish"),
     path("hub/<str:slug>/", program_views.hub_page, name="hub-page"),
+    path("setup/", setup.setup, name="setup"),
+    path("setup/review/", setup.review, name="setup-review"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),
     path("workspaces/", access_views.workspace_list, name="workspaces"),

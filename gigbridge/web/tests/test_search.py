@@ -121,7 +121,8 @@ def test_the_header_has_a_labelled_search_box(find, people):
     assert '<label for="header-q"' in page and 'id="header-q" type="search" name="q"' in page
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client):
+def test_signed_out_visitors_are_sent_to_sign_in(client, policy):
+    # With a program defined (without one, every page leads to the set-up wizard).
     response = client.get("/search/?q=x")
     assert response.status_code == 302 and response["location"].startswith("/login/")
 

@@ -17,5 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="run one tick and exit")
 
     def handle(self, *args, **options):
-        check_or_exit(self.stderr)
+        # Under `gigbridge up` the program may still be in the set-up wizard: wait for it.
+        check_or_exit(self.stderr, setup="required" if options["once"] else "wait")
         run_scheduler(interval=options["interval"], once=options["once"])

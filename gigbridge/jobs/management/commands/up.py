@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from gigbridge.clock import WORLD_VARIABLE
-from gigbridge.startup import check_or_exit
+from gigbridge.startup import check_or_exit, setup_notice
 
 
 class Command(BaseCommand):
@@ -42,7 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        check_or_exit(self.stderr)
+        # With no program yet the web offers the set-up wizard; worker and scheduler wait.
+        defined = check_or_exit(self.stderr)
         gigbridge = [sys.executable, "-m", "gigbridge.cli"]
         parts = {
             "web": gigbridge + ["web", "--host", options["host"], "--port", str(options["port"])],
@@ -102,6 +103,8 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Mail goes to {settings.EMAIL_FILE_PATH}.")
         self.stdout.write(scanner)
+        for line in setup_notice(url) if defined is False else []:
+            self.stdout.write(self.style.WARNING(line))
         self.stdout.write("Press Ctrl+C to stop.\n")
         stopping = False
 

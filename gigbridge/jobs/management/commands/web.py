@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from gigbridge.startup import check_or_exit
+from gigbridge.startup import check_or_exit, setup_notice
 
 
 class Command(BaseCommand):
@@ -17,7 +17,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        check_or_exit(self.stderr)
+        # With no program yet the web starts and offers the set-up wizard (docs/setup.md).
+        if check_or_exit(self.stderr) is False:
+            for line in setup_notice(f"http://{options['host']}:{options['port']}/"):
+                self.stdout.write(line)
         bind = f"{options['host']}:{options['port']}"
         os.execvp(
             sys.executable,

@@ -19,7 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", default=None)
 
     def handle(self, *args, **options):
-        check_or_exit(self.stderr)
+        # Under `gigbridge up` the program may still be in the set-up wizard: wait for it.
+        check_or_exit(self.stderr, setup="required" if options["batch"] else "wait")
         run_worker(
             interval=options["interval"],
             batch=options["batch"],
