@@ -33,7 +33,7 @@ from gigbridge.engagements.tests.test_approvals import new_request
 from gigbridge.people.models import Person
 from gigbridge.program.models import Workspace
 
-from .helpers import accepted_offer, direct_hire, end, grant, log_hours, pay, pending, submit
+from .helpers import accepted_offer, end, grant, log_hours, pay, pending, submit
 
 pytestmark = pytest.mark.django_db
 D = Decimal
