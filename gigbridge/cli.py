@@ -7,6 +7,7 @@ gigbridge audit verify                       check the audit chain and its check
 gigbridge audit checkpoint                   write a signed checkpoint of the chain now
 gigbridge token create USERNAME NAME         make an API token
 gigbridge teams package [--out FILE]         write the Teams app package (docs/teams.md)
+gigbridge analytics rebuild | check         recompute the analytics / prove them (docs/analytics.md)
 """
 
 from __future__ import annotations
