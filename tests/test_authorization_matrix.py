@@ -69,6 +69,7 @@ ENGAGEMENT_SEEN = ["requester", "manager", *OVERSEERS]  # the manager approved i
 AGREEMENT_KEEPERS = ["legal", "hr", "program_admin"]  # record and revoke agreements
 AGREEMENT_READERS = [*AGREEMENT_KEEPERS, "auditor"]
 SIGNATURE_SENDERS = [*AGREEMENT_KEEPERS, *REQUESTERS]  # hiring managers too
+ANALYSTS = ["program_admin", "finance", "procurement", "auditor"]  # VIEW_ANALYTICS
 
 
 @dataclass
@@ -497,6 +498,24 @@ def web_cases(w: dict) -> list[Case]:
             only(["program_admin"], 400, 403, 302),
             "no state",
         ),
+        Case("GET", "analytics/", only(ANALYSTS, 200, 403, 302)),
+        *[
+            Case("GET", f"analytics/<str:slug>.{ext}", only(ANALYSTS, 200, 403, 302), "", slug)
+            for ext in ("csv", "parquet")
+            for slug in ({"slug": "spend-by-category"},)
+        ],
+        # The OData feed (plain views under /api/v1/analytics, outside the OpenAPI description):
+        # a token or, as here, the browser session; signed out is 401 with a challenge.
+        *[
+            Case("GET", route, only(ANALYSTS, 200, 403, 401), "", {"name": "RequestFacts"})
+            for route in (
+                "api/v1/analytics",
+                "api/v1/analytics/",
+                "api/v1/analytics/$metadata",
+                "api/v1/analytics/<str:name>",
+                "api/v1/analytics/<str:name>/$count",
+            )
+        ],
     ]
 
 

@@ -162,8 +162,7 @@ def service_document(request: HttpRequest):
     body = {
         "@odata.context": f"{root}$metadata",
         "value": [
-            {"name": name, "kind": "EntitySet", "url": name}
-            for name, _ in odata.entity_set_names()
+            {"name": name, "kind": "EntitySet", "url": name} for name, _ in odata.entity_set_names()
         ],
     }
     return _response(json.dumps(body))

@@ -47,7 +47,14 @@ FILTER_PARAMS = ("start", "end", "cost_center", "task_category", "team")
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$skip", "$count", "$format", "$skiptoken"}
 
 # Stored entity sets: name -> model label (app_label.ModelName). Facts are per request, large.
-MODEL_SETS: dict[str, str] = {}
+MODEL_SETS: dict[str, str] = {
+    "RequestFacts": "analytics.RequestFact",
+    "MonthlyRollup": "analytics.MonthlyCube",
+    "ApprovalCycleRollup": "analytics.ApprovalCycle",
+    "AdoptionRollup": "analytics.Adoption",
+    "RefusalRollup": "analytics.Refusal",
+    "CountryRollup": "analytics.Country",
+}
 
 
 class ODataError(Exception):
@@ -211,7 +218,7 @@ class TableSet(EntitySet):
 
 
 def _table(slug: str, filters: queries.Filters) -> queries.Table:
-    if slug == "summary":
+    if slug == "summary" and slug not in queries.TABLES:
         return queries.summary(filters)
     return queries.table(slug, filters)
 
@@ -283,8 +290,10 @@ class ModelSet(EntitySet):
                 base = qs.filter(**{f"{self.key}__gt": int(found[1])})
             limit = size if remaining_top is None else min(size, remaining_top - delivered)
             rows = self._values(base[: max(limit, 0) + 1]) if limit > 0 else []
-            more = len(rows) > limit
+            more = len(rows) > limit  # an extra row was read: there is more (within $top)
             rows = rows[:limit]
+            if remaining_top is not None and delivered + len(rows) >= remaining_top:
+                more = False
             token = f"k{rows[-1][self.key]}.{delivered + len(rows)}" if more and rows else None
             return Page(rows, count, token)
         order = [f"-{props[n].field}" if desc else props[n].field for n, desc in query.orderby]
@@ -296,6 +305,8 @@ class ModelSet(EntitySet):
         rows = self._values(qs[query.skip + start : query.skip + end + 1]) if end > start else []
         more = len(rows) > end - start
         rows = rows[: end - start]
+        if remaining_top is not None and end >= remaining_top:
+            more = False
         return Page(rows, count, f"o{end}" if more else None)
 
     def one(self, key: int, query: Query) -> dict | None:
@@ -306,7 +317,8 @@ class ModelSet(EntitySet):
 def entity_set_names() -> list[tuple[str, str]]:
     """(name, slug or model label) of every entity set, in the service document's order."""
     names = [(set_name(slug), slug) for slug in queries.TABLES]
-    names.append(("Summary", "summary"))
+    if "summary" not in queries.TABLES:
+        names.append(("Summary", "summary"))
     names.extend(MODEL_SETS.items())
     return names
 
@@ -360,9 +372,7 @@ def _number(options: Mapping[str, str], name: str) -> int | None:
     return int(text)
 
 
-def parse_query(
-    entity: EntitySet, options: Mapping[str, str], filters: queries.Filters
-) -> Query:
+def parse_query(entity: EntitySet, options: Mapping[str, str], filters: queries.Filters) -> Query:
     props = entity.props()
     query = Query(filters=filters)
     if "$select" in options and options["$select"].strip() != "*":

@@ -10,9 +10,7 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("<str:slug>.csv", views.export_table, {"extension": "csv"}, name="export-csv"),
-    path(
-        "<str:slug>.parquet", views.export_table, {"extension": "parquet"}, name="export-parquet"
-    ),
+    path("<str:slug>.parquet", views.export_table, {"extension": "parquet"}, name="export-parquet"),
 ]
 
 # Plain patterns, not an include: the feed is named from the root (see api.ROOT).

@@ -79,7 +79,7 @@ def resolve(params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
 
 
 def _table(slug: str, filters: queries.Filters) -> queries.Table:
-    if slug == "summary":
+    if slug == "summary" and slug not in queries.TABLES:
         return queries.summary(filters)
     try:
         return queries.table(slug, filters)
@@ -151,8 +151,11 @@ def dashboard(request):
         "team_value": values["team"],
     }
     if filters is not None:
-        summary = queries.summary(filters)
+        # The summary is one of the dashboard's tables: its cards, not a chart.
         tables = queries.dashboard(filters)
+        summary = next((t for t in tables if t.slug == "summary"), None)
+        summary = summary or queries.summary(filters)
+        tables = [t for t in tables if t.slug != "summary"]
         context.update(
             {
                 "summary": summary,

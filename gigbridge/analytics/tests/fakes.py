@@ -12,14 +12,26 @@ from gigbridge.analytics import queries
 from gigbridge.analytics.queries import Column, Table
 
 SPEND_ROWS = [
-    {"task_category": "software-development", "engagements": 3, "spend": Decimal("1234.5"),
-     "avg_days": Decimal("12.25")},
+    {
+        "task_category": "software-development",
+        "engagements": 3,
+        "spend": Decimal("1234.5"),
+        "avg_days": Decimal("12.25"),
+    },
     {"task_category": "design", "engagements": 1, "spend": None, "avg_days": None},
     # A hostile label: spreadsheets must show it as text, never run it.
-    {"task_category": "=HYPERLINK(\"http://evil.example\")", "engagements": 2,
-     "spend": Decimal("-5.00"), "avg_days": Decimal("3")},
-    {"task_category": "data-analysis", "engagements": 7, "spend": Decimal("99999.99"),
-     "avg_days": Decimal("1.5")},
+    {
+        "task_category": '=HYPERLINK("http://evil.example")',
+        "engagements": 2,
+        "spend": Decimal("-5.00"),
+        "avg_days": Decimal("3"),
+    },
+    {
+        "task_category": "data-analysis",
+        "engagements": 7,
+        "spend": Decimal("99999.99"),
+        "avg_days": Decimal("1.5"),
+    },
 ]
 MONTHS = 30  # rows of the monthly table: more than one small OData page
 
@@ -75,8 +87,14 @@ def summary(filters):
             Column("avg_days_to_engage", "Average time to engage", "days"),
             Column("repeat_hires", "Repeat hires", "percent"),
         ],
-        [{"engagements": 13, "spend": Decimal("101229.49"), "avg_days_to_engage": Decimal("9.5"),
-          "repeat_hires": None}],
+        [
+            {
+                "engagements": 13,
+                "spend": Decimal("101229.49"),
+                "avg_days_to_engage": Decimal("9.5"),
+                "repeat_hires": None,
+            }
+        ],
         "none",
         "EUR",
     )
@@ -92,7 +110,8 @@ def choices():
 
 @pytest.fixture
 def fake_tables(monkeypatch):
-    tables = {"spend-by-category": spend, "demand-by-month": monthly}
+    # As in queries.TABLES, the summary is the first table.
+    tables = {"summary": summary, "spend-by-category": spend, "demand-by-month": monthly}
     monkeypatch.setattr(queries, "TABLES", tables)
     monkeypatch.setattr(queries, "table", lambda slug, filters: tables[slug](filters))
     monkeypatch.setattr(queries, "dashboard", lambda filters: [f(filters) for f in tables.values()])

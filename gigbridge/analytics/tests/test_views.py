@@ -14,9 +14,10 @@ import pytest
 from django.test import Client
 
 from gigbridge.analytics import views
-from gigbridge.analytics.tests.fakes import fake_tables  # noqa: F401 - a fixture
+from gigbridge.analytics.tests import fakes
 
 pytestmark = pytest.mark.django_db
+fake_tables = fakes.fake_tables  # the fixture, for this module's tests
 
 ALLOWED = ["ada", "fiona", "paula", "audrey"]  # program_admin, finance, procurement, auditor
 REFUSED = ["rita", "max", "lena", "hank", "dan"]
@@ -52,8 +53,10 @@ def test_dashboard_shows_every_table_with_chart_data_and_an_accessible_table(peo
     assert response.status_code == 200
     # Headline cards from the summary table: numbers for people, money with its currency.
     assert "Program at a glance" in html and "101,229.49 EUR" in html and "9.5 days" in html
-    for slug, title in (("spend-by-category", "Spend per project category"),
-                        ("demand-by-month", "Demand by month")):
+    for slug, title in (
+        ("spend-by-category", "Spend per project category"),
+        ("demand-by-month", "Demand by month"),
+    ):
         assert f'id="heading-{slug}">{title}</h2>' in html
         assert f'<table id="data-{slug}">' in html
         # The chart's data is a JSON block (no inline script), drawn by analytics.js.
@@ -69,8 +72,11 @@ def test_dashboard_shows_every_table_with_chart_data_and_an_accessible_table(peo
     assert "2024-01" in html  # months as YYYY-MM
     assert "vendor/chartjs/chart.umd.min.js" in html and "analytics/analytics.js" in html
     assert "<script>" not in html and " style=" not in html  # the CSP allows neither
-    chart = json.loads(html.split('<script id="chart-data-spend-by-category" '
-                                  'type="application/json">')[1].split("</script>")[0])
+    chart = json.loads(
+        html.split('<script id="chart-data-spend-by-category" type="application/json">')[1].split(
+            "</script>"
+        )[0]
+    )
     assert chart["type"] == "bar"
     assert chart["labels"][0] == "software-development"
     assert chart["datasets"][1] == {"label": "Spend (EUR)", "data": [1234.5, None, -5.0, 99999.99]}
@@ -93,7 +99,7 @@ def test_presets_come_from_the_clock_and_exports_carry_the_dates(
     html = signed_in(people, "fiona").get(f"/analytics/?period={period}").content.decode()
     assert f'name="start" id="f-start" value="{start}"' in html
     assert f'name="end" id="f-end" value="{end}"' in html
-    assert f'/analytics/spend-by-category.csv?start={start}&amp;end={end}' in html
+    assert f"/analytics/spend-by-category.csv?start={start}&amp;end={end}" in html
 
 
 def test_preset_months_cross_the_year():
@@ -114,11 +120,14 @@ def test_custom_dates_and_dimension_filters_make_a_shareable_link(people, fake_t
     assert '<option value="design" selected>' in html
     assert '<option value="7" selected>Website relaunch</option>' in html
     # Only the design row is left, and the export links keep every filter.
-    assert "software-development" not in html.split('id="table-spend-by-category"')[1].split(
-        "</section>"
-    )[0]
-    assert ("/analytics/spend-by-category.csv?start=2026-02-01&amp;end=2026-04-30"
-            "&amp;task_category=design&amp;team=7") in html
+    assert (
+        "software-development"
+        not in html.split('id="table-spend-by-category"')[1].split("</section>")[0]
+    )
+    assert (
+        "/analytics/spend-by-category.csv?start=2026-02-01&amp;end=2026-04-30"
+        "&amp;task_category=design&amp;team=7"
+    ) in html
 
 
 @pytest.mark.parametrize(
@@ -166,7 +175,7 @@ def test_csv_reads_back_with_keys_plain_decimals_currency_and_no_formula(people,
     assert rows[1] == ["software-development", "3", "1234.50", "12.2500", "EUR"]
     assert rows[2] == ["design", "1", "", "", "EUR"]
     # The formula is text; the negative amount stays a number.
-    assert rows[3] == ["'=HYPERLINK(\"http://evil.example\")", "2", "-5.00", "3.0000", "EUR"]
+    assert rows[3] == ['\'=HYPERLINK("http://evil.example")', "2", "-5.00", "3.0000", "EUR"]
     assert len(rows) == 5
 
 
@@ -193,7 +202,10 @@ def test_parquet_is_typed_with_metadata(people, fake_tables, frozen_now):
         "currency": "string",
     }
     assert table.column("spend").to_pylist() == [
-        Decimal("1234.50"), None, Decimal("-5.00"), Decimal("99999.99")
+        Decimal("1234.50"),
+        None,
+        Decimal("-5.00"),
+        Decimal("99999.99"),
     ]
     assert table.column("currency").to_pylist() == ["EUR"] * 4
     meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
