@@ -104,7 +104,12 @@ def _chart_data(table: queries.Table) -> dict:
     labels = []
     for row in table.rows:
         value = export.normalized(row.get(first.key), first.kind) if first else None
-        labels.append("—" if value is None else str(value)[:40])
+        if value is None:
+            labels.append("—")
+        elif first.kind == "month":
+            labels.append(value.strftime("%Y-%m"))  # as in the table beside the chart
+        else:
+            labels.append(str(value)[:40])
     return {
         "type": table.chart,
         "labels": labels,
