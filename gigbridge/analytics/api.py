@@ -24,7 +24,6 @@ import json
 from urllib.parse import parse_qsl, quote, urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
 from ninja.errors import Throttled
 
 from gigbridge.api.auth import BearerToken
@@ -133,8 +132,10 @@ def _check_format(request: HttpRequest, options: dict, kinds: tuple[str, ...]) -
 def odata_view(handler):
     """GET only; authentication; ODataError -> OData's JSON error with the status."""
 
-    @require_GET
     def view(request: HttpRequest, *args, **kwargs):
+        if request.method != "GET":
+            exc = odata.ODataError(405, f"{request.method} is not allowed: the feed is read-only")
+            return error_response(exc, Allow="GET")
         try:
             _authenticate(request)
             return handler(request, *args, **kwargs)

@@ -70,6 +70,7 @@ class ODataError(Exception):
             401: "Unauthorized",
             403: "Forbidden",
             404: "NotFound",
+            405: "MethodNotAllowed",
             406: "NotAcceptable",
             429: "TooManyRequests",
         }.get(status, "Error")

@@ -453,7 +453,9 @@ def test_errors_are_odata_json_errors(feed, facts, url, status, target):
 
 
 def test_only_get(feed):
-    assert feed.post(ROOT + "RequestFacts").status_code == 405
+    response = feed.post(ROOT + "RequestFacts")
+    assert response.status_code == 405 and response["Allow"] == "GET"
+    assert body(response)["error"]["code"] == "MethodNotAllowed"
 
 
 def test_json_format_option(feed):
