@@ -96,8 +96,11 @@ def _authenticate(request: HttpRequest):
         try:
             user = BearerToken().authenticate(request, secret[:MAX_TOKEN_LENGTH])
         except Throttled as exc:
+            wait = max(1, int(exc.wait or 60))
             raise odata.ODataError(
-                429, "too many failed sign-ins from this address; try again later"
+                429,
+                f"too many failed sign-ins from this address; try again in {wait} s",
+                retry_after=wait,
             ) from exc
         if user is None:
             raise odata.ODataError(401, "the API token is unknown, revoked or expired")
@@ -142,7 +145,7 @@ def odata_view(handler):
         except odata.ODataError as exc:
             headers = {"WWW_Authenticate": CHALLENGE} if exc.status == 401 else {}
             if exc.status == 429:
-                headers["Retry_After"] = "60"
+                headers["Retry_After"] = str(exc.retry_after)
             return error_response(exc, **headers)
 
     view.__name__ = handler.__name__

@@ -60,9 +60,12 @@ MODEL_SETS: dict[str, str] = {
 class ODataError(Exception):
     """An error answered as ``{"error": {"code", "message", "target"}}`` (JSON Format, 21)."""
 
-    def __init__(self, status: int, message: str, target: str = "", code: str = ""):
+    def __init__(
+        self, status: int, message: str, target: str = "", code: str = "", retry_after: int = 0
+    ):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # seconds, for 429
         self.message = message
         self.target = target
         self.code = code or {

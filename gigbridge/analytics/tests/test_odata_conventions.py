@@ -505,3 +505,19 @@ def test_revoked_token_is_401_and_a_role_without_analytics_403(people, fake_tabl
     _, rita = create_api_token(people["rita"], "t")
     response = Client(headers={"authorization": f"Bearer {rita}"}).get(ROOT + "RequestFacts")
     assert response.status_code == 403 and body(response)["error"]["code"] == "Forbidden"
+
+
+def test_wrong_tokens_count_against_the_address_then_429(token, fake_tables, settings):
+    # The same budget as wrong passwords (docs/security.md): then 429 with Retry-After, and
+    # even the right token waits.
+    settings.SIGNIN_ADDRESS_LIMIT = 3
+    statuses = [
+        Client().get(ROOT, headers={"authorization": "Bearer gb_wrong"}).status_code
+        for _ in range(3)
+    ]
+    # The failure that reaches the limit is answered by the lockout itself (signin's 429).
+    assert statuses == [401, 401, 429]
+    response = Client().get(ROOT, headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert body(response)["error"]["code"] == "TooManyRequests"
