@@ -516,6 +516,13 @@ def web_cases(w: dict) -> list[Case]:
                 "api/v1/analytics/<str:name>/$count",
             )
         ],
+        Case(
+            "GET",
+            "api/v1/analytics/<path:rest>",
+            only(ANALYSTS, 404, 403, 401),
+            "not served",
+            {"rest": "RequestFacts/3/budget_cents"},
+        ),
     ]
 
 
@@ -725,7 +732,13 @@ def web_routes() -> set[str]:
 
 def fill(route: str, params: dict) -> str:
     for name, value in params.items():
-        for form in (f"{{{name}}}", f"<int:{name}>", f"<str:{name}>", f"<{name}>"):
+        for form in (
+            f"{{{name}}}",
+            f"<int:{name}>",
+            f"<str:{name}>",
+            f"<path:{name}>",
+            f"<{name}>",
+        ):
             route = route.replace(form, str(value))
     assert "{" not in route and "<" not in route, route
     return route

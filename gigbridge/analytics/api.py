@@ -258,11 +258,12 @@ def entity_set(request: HttpRequest, name: str):
     parts = [f'"@odata.context":{json.dumps(f"{root}$metadata#{entity.name}{selection}")}']
     if page.count is not None:
         parts.append(f'"@odata.count":{page.count}')
-    rows = ",".join(odata.row_json(r, props, ieee754, entity_id(r)) for r in page.rows)
-    parts.append(f'"value":[{rows}]')
     if page.next_token is not None:
+        # Control information before the value: valid streamed or not (JSON 4.4).
         link = _next_link(request, entity.name, page.next_token)
         parts.append(f'"@odata.nextLink":{json.dumps(link)}')
+    rows = ",".join(odata.row_json(r, props, ieee754, entity_id(r)) for r in page.rows)
+    parts.append(f'"value":[{rows}]')
     headers = {"Preference_Applied": applied} if applied else {}
     return _response("{" + ",".join(parts) + "}", content_type=content_type, **headers)
 
@@ -276,3 +277,11 @@ def entity_count(request: HttpRequest, name: str):
     query.count = True
     query.top = 0
     return _response(str(entity.page(query, 1).count), content_type="text/plain")
+
+
+@odata_view
+def not_served(request: HttpRequest, rest: str):
+    """Paths below an entity set other than ``/$count`` (Part 2, 4: navigation, ``$value``)."""
+    raise odata.ODataError(
+        404, f"this service serves entity sets and Set/$count only, not '{rest[:100]}'", rest[:100]
+    )

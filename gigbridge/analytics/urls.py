@@ -20,4 +20,7 @@ odata_urlpatterns = [
     path("api/v1/analytics/$metadata", api.metadata, name="odata-metadata"),
     path("api/v1/analytics/<str:name>/$count", api.entity_count, name="odata-count"),
     path("api/v1/analytics/<str:name>", api.entity_set, name="odata-set"),
+    # Anything deeper (navigation, $ref, $value...) is not served: an OData 404, not the
+    # REST API's problem+json.
+    path("api/v1/analytics/<path:rest>", api.not_served, name="odata-other"),
 ]

@@ -435,6 +435,7 @@ def test_dashboard_filters_as_custom_query_options(feed):
         ("RequestFacts?$top=1&$top=2", 400, "$top"),
         ("RequestFacts?$orderby=budget_cents sideways", 400, "$orderby"),
         ("NoSuchSet", 404, "NoSuchSet"),
+        ("RequestFacts(3)/budget_cents", 404, "RequestFacts(3)/budget_cents"),
         ("RequestFacts?$format=xml", 406, "$format"),
         ("$metadata?$filter=x", 400, "$filter"),
         ("?$top=1", 400, "$top"),
