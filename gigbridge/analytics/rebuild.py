@@ -96,8 +96,8 @@ def rebuild_all(progress: Progress = None) -> dict:
             cursor.execute(f"DELETE FROM {_t(model)}")
         for label, sql, params in _fact_statements():
             run(label, sql, params)
-        for model, sql in _rollup_statements():
-            run(f"rollup {model._meta.model_name}", sql, ())
+        for label, sql in _rollup_statements():
+            run(f"rollup {label}", sql, ())
         for model in [RequestFact, *ROLLUPS]:
             cursor.execute(f"SELECT COUNT(*) FROM {_t(model)}")
             counts[model._meta.model_name] = cursor.fetchone()[0]
@@ -247,16 +247,26 @@ def _conversion(amount: str, currency: str) -> tuple[str, tuple]:
     return " ".join(parts), tuple(params)
 
 
-def _rollup_statements() -> list[tuple[type, str]]:
+def _rollup_statements() -> list[tuple[str, str]]:
     v = vendor()
     fact = _t(RequestFact)
     key = "cost_center_id, task_category, team_key"
     fkey = "f.cost_center_id, f.task_category, f.team_key"
     names = [n for n in _measures(MonthlyCube)]
 
-    def part(month: str, where: str, source: str = f"{fact} f", **values) -> str:
-        cols = ", ".join(f"{values.get(n, '0')} AS {n}" for n in names)
-        return f"SELECT {month} AS month, {fkey}, {cols} FROM {source} WHERE {where}"
+    cube_table = _t(MonthlyCube)
+
+    def part(month: str, where: str, source: str = f"{fact} f", **values) -> tuple[str, str]:
+        """One event's cells, grouped, added to the cube (a cell another event made already
+        gets the sums added: each part is small, where one GROUP BY over their union was a
+        large sort)."""
+        cols = ", ".join(f"SUM({values[n]})" if n in values else "0" for n in names)
+        sets = ", ".join(f"{n} = {cube_table}.{n} + excluded.{n}" for n in values)
+        return "cube " + ", ".join(values), (
+            f"INSERT INTO {cube_table} (month, {key}, {', '.join(names)}) "
+            f"SELECT {month}, {fkey}, {cols} FROM {source} WHERE {where} "
+            f"GROUP BY 1, 2, 3, 4 ON CONFLICT (month, {key}) DO UPDATE SET {sets}"
+        )
 
     m = v.month
     contracted = "f.contracted_at IS NOT NULL"
@@ -297,25 +307,25 @@ def _rollup_statements() -> list[tuple[type, str]]:
             ended="1",
             duration_days=f"{v.days('f.contract_start', 'f.ended_on')} + 1",
         ),
+        # Payments and hours summed per engagement and month first: ten million hour entries
+        # become a few rows per engagement before they meet the facts.
         part(
-            m("p.paid_at"),
+            "p.month",
             "1 = 1",
-            f"{_t(Payment)} p JOIN {fact} f ON f.engagement_id = p.engagement_id",
-            paid_cents=cents("p.amount_program"),
+            f"(SELECT engagement_id, {m('paid_at')} AS month, "
+            f"SUM({cents('amount_program')}) AS total FROM {_t(Payment)} GROUP BY 1, 2) p "
+            f"JOIN {fact} f ON f.engagement_id = p.engagement_id",
+            paid_cents="p.total",
         ),
         part(
-            m("t.date", False),
+            "t.month",
             "1 = 1",
-            f"{_t(TimeEntry)} t JOIN {fact} f ON f.engagement_id = t.engagement_id",
-            hours_centi=cents("t.hours"),
+            f"(SELECT engagement_id, {m('date', False)} AS month, "
+            f"SUM({cents('hours')}) AS total FROM {_t(TimeEntry)} GROUP BY 1, 2) t "
+            f"JOIN {fact} f ON f.engagement_id = t.engagement_id",
+            hours_centi="t.total",
         ),
     ]
-    sums = ", ".join(f"SUM({n})" for n in names)
-    cube = (
-        f"INSERT INTO {_t(MonthlyCube)} (month, {key}, {', '.join(names)}) "
-        f"SELECT month, {key}, {sums} FROM ({' UNION ALL '.join(parts)}) u "
-        f"GROUP BY month, {key}"
-    )
     adoption = (
         f"INSERT INTO {_t(Adoption)} (month, requester_id, {key}, requests) "
         f"SELECT {m('f.submitted_at')}, f.requester_id, {fkey}, COUNT(*) FROM {fact} f "
@@ -345,12 +355,12 @@ def _rollup_statements() -> list[tuple[type, str]]:
         f"JOIN {fact} f ON f.request_id = a.request_id GROUP BY 1, 2, 3, 4, 5"
     )
     return [
-        (MonthlyCube, cube),
-        (Adoption, adoption),
-        (Country, countries),
-        (ApprovalCycle, approvals),
-        (Refusal, refusals_source),
-        (Refusal, refusals),
+        *parts,
+        ("adoption", adoption),
+        ("countries", countries),
+        ("approval cycle", approvals),
+        ("refusals (audit)", refusals_source),
+        ("refusals", refusals),
     ]
 
 

@@ -41,7 +41,7 @@ def test_rebuild_reports_progress_and_repairs(people, frozen_now):
 
     output = run("rebuild")
     assert "facts of requests:" in output
-    assert "rollup monthlycube:" in output
+    assert "rollup cube paid_cents:" in output
     assert output.strip().endswith("analytics rebuilt: 1 requests, 1 monthly cells")
     assert MonthlyCube.objects.get().paid_cents == 25000
     assert "equal a recomputation" in run("check", "--quiet")
