@@ -3,8 +3,10 @@ fakes, so a table the surfaces cannot show, export or describe fails here."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,6 +14,7 @@ from django.test import Client
 
 from gigbridge.analytics import queries
 from gigbridge.analytics.models import MonthlyCube
+from gigbridge.analytics.tests import test_kpis
 from gigbridge.analytics.tests.test_odata_conventions import (
     ROOT,
     _matches,
@@ -81,3 +84,29 @@ def test_dashboard_exports_and_feed_on_every_real_table(people, request, with_da
     if with_data:
         rows = body(client.get(ROOT + "MonthlyRollup?$filter=month ge 2026-11-01"))["value"]
         assert [r["month"] for r in rows] == ["2026-11-01"]
+
+
+program = test_kpis.program  # analytics-core's hand-computed program (see test_kpis)
+
+
+def test_the_known_program_on_the_page_in_the_files_and_in_the_feed(people, program):
+    client = Client()
+    client.force_login(people["fiona"])
+    html = client.get("/analytics/?period=all-time").content.decode()
+    # Headline cards, for people: money with its currency, days with their unit.
+    assert "1,092.00 EUR" in html and "2.5 days" in html and "50.0 %" in html
+    # Filters offer names, never ids.
+    studio = program["studio"]
+    assert f'<option value="{studio.pk}">Brand studio</option>' in html
+    rows = list(
+        csv.reader(io.StringIO(client.get("/analytics/summary.csv").content.decode("utf-8-sig")))
+    )
+    summary = dict(zip(rows[0], rows[1], strict=True))
+    assert summary["total_paid"] == "1092.00" and summary["currency"] == "EUR"
+    assert summary["average_days_to_engage"] == "2.5000"
+    data = body(client.get(ROOT + "Summary?$select=total_paid,requests"))
+    assert data["value"][0]["total_paid"] == Decimal("1092.00")
+    assert data["value"][0]["requests"] == 6
+    # The team filter reaches the feed's tables as a custom query option.
+    teamed = body(client.get(ROOT + f"Summary?team={studio.pk}&$select=requests"))
+    assert teamed["value"][0]["requests"] == 1  # only B was for the Brand studio
