@@ -301,6 +301,14 @@ FILES = {
     "quarantine_folder": config.env("GIGBRIDGE_QUARANTINE_FOLDER", "Quarantine"),
 }
 
+# The program hub (docs/hub.md): the SharePoint site (its Graph id, "host,collection-id,web-id")
+# the hub is published to as a site page. Unset = the hub's Publish button says how to set it;
+# the sandbox sets it to its "Contoso Intranet" site.
+HUB = {
+    "site_id": config.env("GIGBRIDGE_HUB_SITE_ID"),
+    "page_name": config.env("GIGBRIDGE_HUB_PAGE_NAME", "freelance-program-hub.aspx"),
+}
+
 # The virus scanner (docs/scanning.md): a clamd reached at unix:///path.sock or tcp://host:port.
 # Unset = no scanner: deliverables cannot be scanned (the health page says "not configured").
 # `gigbridge up` starts its own clamd (Debian's clamav-daemon, test signatures) when it is unset.

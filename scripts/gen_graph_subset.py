@@ -73,6 +73,16 @@ ROOT_TYPES = [
     "driveRecipient",
     "sharingInvitation",
     "driveItemVersion",  # GET /drives/{d}/items/{id}/versions (the sandbox keeps versions)
+    # SharePoint site pages (the program hub published as a page: /sites/{id}/pages)
+    "baseSitePage",
+    "sitePage",
+    "canvasLayout",
+    "horizontalSection",
+    "horizontalSectionColumn",
+    "verticalSection",
+    "webPart",
+    "textWebPart",
+    "standardWebPart",  # Graph's own create example has an image web part (webPartType, data)
     # Outlook mail
     "message",
     "itemBody",
@@ -98,6 +108,7 @@ ACTIONS = [
     ("createUploadSession", "driveItem"),
     ("sendMail", "user"),
     ("add", "conversationMember"),
+    ("publish", "sitePage"),  # POST /sites/{s}/pages/{p}/microsoft.graph.sitePage/publish
 ]
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"

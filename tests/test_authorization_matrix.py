@@ -320,7 +320,13 @@ def web_cases(w: dict) -> list[Case]:
     draft = {"pk": w["draft"]}
     eng = {"pk": w["engagement"]}
     return [
-        Case("GET", "", everyone(302, 302)),  # to the inbox or the request list
+        Case("GET", "", everyone(200, 302)),  # the home: a panel per role held
+        # Global search: only what each may open is listed (gigbridge/web/tests/test_search.py);
+        # empty or longer than 100 characters is a 400 page that says why.
+        Case("GET", "search/", everyone(200, 302), "a title", query="?q=Approved"),
+        Case("GET", "search/", everyone(200, 302), "a reference", query="?q=WR-000001"),
+        Case("GET", "search/", everyone(400, 302), "too long", query="?q=" + "x" * 101),
+        Case("GET", "search/", everyone(400, 302), "empty", query="?q="),
         Case("GET", "login/", everyone(302, 200)),
         Case("GET", "logout/", everyone(405, 405)),  # sign-out is a POST
         Case("GET", "auth/oidc/login/", everyone(404, 404)),  # OIDC is not configured here
@@ -436,6 +442,19 @@ def web_cases(w: dict) -> list[Case]:
             {"reason": "matrix"},
         ),
         Case("GET", "policy/", everyone(200, 302)),
+        # The program hub: every employee reads it; a program admin edits and publishes it.
+        Case("GET", "hub/", everyone(200, 302)),
+        Case("GET", "hub/<str:slug>/", everyone(200, 302), "", {"slug": "approvals"}),
+        Case("GET", "hub/edit/", only(["program_admin"], 200, 403, 302)),
+        Case(
+            "POST",
+            "hub/edit/",
+            only(["program_admin"], 302, 403, 302),
+            "save the introduction",
+            {},
+            {"markdown": "# Matrix", "save": "1"},
+        ),
+        Case("POST", "hub/publish/", only(["program_admin"], 302, 403, 302)),
         Case("GET", "audit/", only(OVERSEERS, 200, 403, 302)),
         Case("GET", "access/", only(OVERSEERS, 200, 403, 302)),
         Case("GET", "workspaces/", everyone(200, 302)),

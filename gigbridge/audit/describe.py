@@ -345,6 +345,12 @@ SENTENCES: dict[str, Any] = {
     "workspace.ready": "The workspace of folder {folder} is ready in Microsoft 365",
     # the program, people and sign-in
     "policy.activated": "{actor} activated policy v{version} of {program} ({filename})",
+    "hub.intro_edited": "{actor} edited the program hub's introduction ({characters} characters)",
+    "hub.publish_requested": "{actor} asked to publish the program hub to SharePoint "
+    "(revision {revision}, page {page})",
+    "hub.published": "Gigbridge published the program hub to SharePoint (revision {revision})",
+    "hub.publish_failed": "Publishing the program hub to SharePoint failed (revision "
+    "{revision}): {reason}",
     "upwork.connected": "{actor} connected the Upwork organization {organization_id}",
     "people.imported": "{actor} imported people from a CSV file ({counts})",
     "role.granted": "{actor} gave {user} the {role} role",

@@ -92,7 +92,16 @@ class Deliverable(models.Model):
                 fields=["drive_id", "item_id", "version_id"], name="files_one_record_per_version"
             )
         ]
-        indexes = [models.Index(fields=["engagement", "added_at"])]
+        indexes = [
+            models.Index(fields=["engagement", "added_at"]),
+            # The quarantine (its page, newest first, and the count on the reviewers' home):
+            # a few rows among millions of versions, so a partial index of those only.
+            models.Index(
+                fields=["added_at"],
+                condition=models.Q(state__in=["quarantining", "quarantined"]),
+                name="files_quarantine_added",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (version {self.version_id})"

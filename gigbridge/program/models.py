@@ -77,3 +77,45 @@ class TenantTeam(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class HubIntro(models.Model):
+    """The hub's introduction, in Markdown (one row: pk 1), edited by a program admin."""
+
+    markdown = models.TextField(blank=True)  # at most hub_markdown.MAX_INTRO characters
+    updated_by = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"hub introduction ({len(self.markdown)} characters)"
+
+
+class HubPublication(models.Model):
+    """The hub as a SharePoint site page (one row: pk 1): what was asked, what happened.
+
+    ``revision`` grows with every request to publish; the job publishes only the revision it
+    was queued for (a newer request supersedes it). ``page_id`` is kept across publications,
+    so publishing again updates the same page.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        PUBLISHED = "published"
+        FAILED = "failed"
+
+    site_id = models.CharField(max_length=300)
+    page_name = models.CharField(max_length=128)
+    page_id = models.CharField(max_length=200, blank=True)
+    web_url = models.URLField(max_length=2000, blank=True)
+    title = models.CharField(max_length=255)
+    # The page's content as rendered when it was asked for: [{"key": slug, "html": ...}].
+    sections = models.JSONField(default=list)
+    revision = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    reason = models.CharField(max_length=1000, blank=True)  # why it failed, or the last retry
+    requested_by = models.CharField(max_length=200)
+    requested_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"hub publication r{self.revision} ({self.state})"

@@ -39,7 +39,15 @@ def product_env(info: dict) -> dict[str, str]:
         "GIGBRIDGE_OIDC_CLIENT_SECRET": info["sign_in"]["client_secret"],
         "GIGBRIDGE_OIDC_CA_BUNDLE": info["ca_cert"],
         **quarantine_env(info),
+        **hub_env(info),
     }
+
+
+def hub_env(info: dict) -> dict[str, str]:
+    """The program hub is published to the sandbox's "Contoso Intranet" site (empty for a
+    sandbox older than that site)."""
+    site = info.get("hub_site_id")
+    return {"GIGBRIDGE_HUB_SITE_ID": site} if site else {}
 
 
 def quarantine_env(info: dict) -> dict[str, str]:

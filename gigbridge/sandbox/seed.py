@@ -56,6 +56,9 @@ def seed() -> Tenant:
             },
         )
     security_review_group(tenant)
+    from .sites.seed import intranet  # the communication site the program hub is published to
+
+    intranet()
     tokens.ensure_signing_key()
     from .botconnector import keys as botframework_keys
 

@@ -136,7 +136,17 @@ def info(host: str = "127.0.0.1", port: int = 8443) -> dict:
         "teams": teams_info(url, tenant),
         # The group whose library takes quarantined deliverables (GIGBRIDGE_QUARANTINE_GROUP_ID).
         "quarantine_group_id": quarantine_group_id(tenant),
+        # The communication site the program hub is published to (GIGBRIDGE_HUB_SITE_ID).
+        "hub_site_id": hub_site_id(),
     }
+
+
+def hub_site_id() -> str | None:
+    from .sites.models import Site
+    from .sites.seed import INTRANET
+
+    site = Site.objects.filter(name=INTRANET[0]).first()
+    return site.graph_id if site else None
 
 
 def quarantine_group_id(tenant) -> str | None:

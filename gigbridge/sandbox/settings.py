@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "gigbridge.sandbox",
     # Graph part 2: Planner, drives and files, subscriptions (own models and migrations).
     "gigbridge.sandbox.m365files",
+    # Graph part 3: SharePoint sites and their pages (own models and migrations).
+    "gigbridge.sandbox.sites",
     # Upwork marketplace: OAuth2, GraphQL, simulated freelancers (own models and migrations).
     "gigbridge.sandbox.upwork",
     "gigbridge.sandbox.botconnector",  # Teams: Bot Connector emulator and the Teams view

@@ -10,6 +10,7 @@ urlpatterns = [
     path("_sandbox/viewer/clock", viewertools.move_clock, name="viewer-clock"),
     path("", include("gigbridge.sandbox.graph.urls")),
     path("", include("gigbridge.sandbox.m365files.urls")),  # Graph part 2: files, uploads
+    path("", include("gigbridge.sandbox.sites.urls")),  # Graph part 3: sites, their pages
     path("", include("gigbridge.sandbox.upwork.urls")),  # the Upwork marketplace
     path("", include("gigbridge.sandbox.botconnector.urls")),  # Teams: Bot Connector, /teams/
     path("", include("gigbridge.sandbox.entra.urls")),

@@ -50,6 +50,7 @@ VIEWERS = (
     "/upwork/",
     "/teams/",
     "/files/",
+    "/sites/",
 )  # where ``next`` may lead: the viewers, nothing else
 SHOWN_APART = dt.timedelta(minutes=1)  # world time this far from the sandbox's is mentioned
 STYLESHEET = Path(__file__).parent / "static" / "sandbox" / "viewer.css"

@@ -99,8 +99,9 @@ def _clock_health() -> dict:
     }
 
 
-@require_GET
-def healthz(request):
+def report() -> tuple[str, dict]:
+    """("ok" | "degraded" | "unhealthy", the body): what /healthz answers and the program
+    admin's home shows in words (``gigbridge.web.home``)."""
     body: dict = {}
     try:
         with connection.cursor() as cursor:
@@ -108,7 +109,7 @@ def healthz(request):
         body["database"] = {"ok": True, "vendor": connection.vendor}
     except Exception as exc:  # report, never raise: this page is how operators see the outage
         body["database"] = {"ok": False, "error": type(exc).__name__}
-        return JsonResponse({"status": "unhealthy", **body}, status=503)
+        return "unhealthy", body
     now = clock.now()
     beat = WorkerHeartbeat.objects.order_by("-last_seen").first()
     live = WorkerHeartbeat.objects.filter(last_seen__gte=now - STALE_AFTER).count()
@@ -138,6 +139,10 @@ def healthz(request):
         and body["policy"]["ok"]
         and all(integration["ok"] for integration in body["integrations"].values())
     )
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503
-    )
+    return ("ok" if healthy else "degraded"), body
+
+
+@require_GET
+def healthz(request):
+    status, body = report()
+    return JsonResponse({"status": status, **body}, status=200 if status == "ok" else 503)

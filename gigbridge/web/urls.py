@@ -14,6 +14,7 @@ from . import oidc, views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path(
         "login/",
         oidc.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
@@ -68,6 +69,10 @@ urlpatterns = [
     path("deliverables/quarantine/", files_views.quarantine, name="quarantine"),
     path("deliverables/<int:pk>/release/", files_views.release, name="deliverable-release"),
     path("policy/", program_views.policy_view, name="policy"),
+    path("hub/", program_views.hub_index, name="hub"),
+    path("hub/edit/", program_views.hub_edit, name="hub-edit"),
+    path("hub/publish/", program_views.hub_publish, name="hub-publish"),
+    path("hub/<str:slug>/", program_views.hub_page, name="hub-page"),
     path("audit/", audit_views.audit_log, name="audit"),
     path("access/", access_views.access_review, name="access-review"),
     path("workspaces/", access_views.workspace_list, name="workspaces"),

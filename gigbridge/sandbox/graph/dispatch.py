@@ -156,7 +156,10 @@ def _load() -> None:
 
 
 _KEY = re.compile(r"\('((?:[^']|'')*)'\)")
-_NAMESPACE = re.compile(r"(?<=/)microsoft\.graph\.", re.IGNORECASE)
+# Type casts and bound operations are namespace-qualified, by the namespace or by its alias
+# (``<Schema Namespace="microsoft.graph" Alias="graph">``): the official SDK writes
+# ``/pages/{id}/graph.sitePage``.
+_NAMESPACE = re.compile(r"(?<=/)(?:microsoft\.)?graph\.", re.IGNORECASE)
 
 
 def normalize(path: str) -> str:
