@@ -14,7 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Min, Sum
+from django.db.models import Min, Q, Sum
 
 from gigbridge.access.models import Grant
 from gigbridge.audit.models import AuditEvent
@@ -137,15 +137,14 @@ def _engagement_facts(fact: RequestFact, request: WorkRequest, engagement: Engag
             )
             .exclude(request_id=fact.request_id)
             .filter(
-                models_q_earlier(fact.contracted_at, fact.request_id),
+                _earlier(fact.contracted_at, fact.request_id),
             )
             .exists()
         )
 
 
-def models_q_earlier(at: dt.datetime, request_id: int):
-    from django.db.models import Q
-
+def _earlier(at: dt.datetime, request_id: int) -> Q:
+    """Contracted before ``at``, or at the same instant with a lower request id."""
     return Q(contracted_at__lt=at) | Q(contracted_at=at, request_id__lt=request_id)
 
 

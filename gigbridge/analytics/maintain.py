@@ -17,7 +17,7 @@ ends' marketplace states are not measured. ``gigbridge analytics check`` proves 
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from gigbridge.access.models import Grant
@@ -75,7 +75,10 @@ def _same(a: RequestFact | None, b: RequestFact | None) -> bool:
 
 def refresh(request_id: int, *, follow: bool = True) -> None:
     """Recompute one request's facts and move the rollups by the difference."""
-    old = RequestFact.objects.filter(pk=request_id).first()
+    # Locked first: two transactions changing one request (the sync's payment, a person's
+    # transition) take turns, and the second computes its difference from the first's result
+    # (PostgreSQL reads the committed row after the wait; SQLite has one writer at a time).
+    old = RequestFact.objects.select_for_update().filter(pk=request_id).first()
     new = facts.compute(request_id)
     if _same(old, new):
         return
@@ -124,28 +127,39 @@ def _fact_of_engagement(engagement_id: int) -> RequestFact | None:
 
 
 # --- receivers -----------------------------------------------------------------------------
+# Each runs in the transaction of the change it hears (joined, no savepoint); a change saved
+# outside any transaction (autocommit) gets one of its own for the rollups.
 
 
+def in_transaction(receiver):
+    return transaction.atomic(savepoint=False)(receiver)
+
+
+@in_transaction
 def _request_saved(sender, instance: WorkRequest, raw=False, **kwargs):
     if not raw:
         refresh(instance.pk)
 
 
+@in_transaction
 def _request_deleted(sender, instance: WorkRequest, **kwargs):
     refresh(instance.pk)
 
 
+@in_transaction
 def _engagement_changed(sender, instance: Engagement, raw=False, **kwargs):
     if not raw:
         refresh(instance.request_id)
 
 
+@in_transaction
 def _engagement_row_changed(sender, instance, raw=False, **kwargs):
     """Offers, contract ends and grants: facts of their engagement's request."""
     if not raw:
         _fact_of_engagement(instance.engagement_id)
 
 
+@in_transaction
 def _person_saved(sender, instance: Person, raw=False, **kwargs):
     if raw:
         return
@@ -195,6 +209,7 @@ def _cells_of(instance, key) -> dict:
     return EVENT_CELLS[type(instance)](instance, key)
 
 
+@in_transaction
 def _event_before(sender, instance, raw=False, **kwargs):
     if raw:
         return
@@ -202,6 +217,7 @@ def _event_before(sender, instance, raw=False, **kwargs):
     instance._analytics_before = _stored_cells(sender, instance.pk, key) if key else {}
 
 
+@in_transaction
 def _event_saved(sender, instance, raw=False, **kwargs):
     if raw:
         return
@@ -216,6 +232,7 @@ def _event_saved(sender, instance, raw=False, **kwargs):
         _fact_of_engagement(instance.engagement_id)  # paid, hours, outstanding
 
 
+@in_transaction
 def _event_deleted(sender, instance, **kwargs):
     key = _key_of(instance)
     if key is None:
@@ -225,6 +242,7 @@ def _event_deleted(sender, instance, **kwargs):
         _fact_of_engagement(instance.engagement_id)
 
 
+@in_transaction
 def _audit_recorded(sender, instance: AuditEvent, created=False, raw=False, **kwargs):
     if raw or not created:
         return

@@ -120,3 +120,34 @@ def test_a_rolled_back_transaction_leaves_the_rollups_unchanged(people):
     assert rebuild.snapshot() == before  # ...and gone with it
     assert not MonthlyCube.objects.filter(submitted__gt=0).exists()
     assert summary(Filters()).rows[0]["requests"] == 0
+
+
+def test_a_refused_contract_start_is_recorded_once_after_the_rollback(people):
+    from gigbridge.audit.models import AuditEvent
+
+    hire = direct_hire(people, freelancer_email="omar@freelancers.example", freelancer_country="EG")
+    with pytest.raises(RuleViolation):
+        start(people, hire)  # Omar has not signed the MSA
+    (event,) = AuditEvent.objects.filter(action="compliance.refused")
+    assert (event.rule, event.object_type, event.object_id) == (
+        "compliance.required_agreements",
+        "workrequest",
+        str(hire.request_id),
+    )
+    assert event.actor_user_id == people["rita"].pk
+    assert event.after["where"] == "contract"
+    assert list(Refusal.objects.values_list("rule", "refusals")) == [
+        ("compliance.required_agreements", 1)
+    ]
+    hire.refresh_from_db()
+    assert hire.state == "sourcing"  # the refusal itself changed nothing
+    assert_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_saved_outside_a_transaction_keeps_its_rollups_too(people):
+    """(On PostgreSQL, without a transaction of its own the maintenance's row lock fails.)"""
+    hire = start(people, direct_hire(people))
+    pay(hire, "12.34")  # the sync's autocommit write: the rollups get a transaction of their own
+    assert MonthlyCube.objects.get(paid_cents__gt=0).paid_cents == 1234
+    assert_exact()
