@@ -69,6 +69,7 @@ ENGAGEMENT_SEEN = ["requester", "manager", *OVERSEERS]  # the manager approved i
 AGREEMENT_KEEPERS = ["legal", "hr", "program_admin"]  # record and revoke agreements
 AGREEMENT_READERS = [*AGREEMENT_KEEPERS, "auditor"]
 SIGNATURE_SENDERS = [*AGREEMENT_KEEPERS, *REQUESTERS]  # hiring managers too
+ANALYSTS = ["program_admin", "finance", "procurement", "auditor"]  # VIEW_ANALYTICS
 
 
 @dataclass
@@ -521,6 +522,31 @@ def web_cases(w: dict) -> list[Case]:
             only(["program_admin"], 400, 403, 302),
             "no state",
         ),
+        Case("GET", "analytics/", only(ANALYSTS, 200, 403, 302)),
+        *[
+            Case("GET", f"analytics/<str:slug>.{ext}", only(ANALYSTS, 200, 403, 302), "", slug)
+            for ext in ("csv", "parquet")
+            for slug in ({"slug": "spend-by-category"},)
+        ],
+        # The OData feed (plain views under /api/v1/analytics, outside the OpenAPI description):
+        # a token or, as here, the browser session; signed out is 401 with a challenge.
+        *[
+            Case("GET", route, only(ANALYSTS, 200, 403, 401), "", {"name": "RequestFacts"})
+            for route in (
+                "api/v1/analytics",
+                "api/v1/analytics/",
+                "api/v1/analytics/$metadata",
+                "api/v1/analytics/<str:name>",
+                "api/v1/analytics/<str:name>/$count",
+            )
+        ],
+        Case(
+            "GET",
+            "api/v1/analytics/<path:rest>",
+            only(ANALYSTS, 404, 403, 401),
+            "not served",
+            {"rest": "RequestFacts/3/budget_cents"},
+        ),
     ]
 
 
@@ -730,7 +756,13 @@ def web_routes() -> set[str]:
 
 def fill(route: str, params: dict) -> str:
     for name, value in params.items():
-        for form in (f"{{{name}}}", f"<int:{name}>", f"<str:{name}>", f"<{name}>"):
+        for form in (
+            f"{{{name}}}",
+            f"<int:{name}>",
+            f"<str:{name}>",
+            f"<path:{name}>",
+            f"<{name}>",
+        ):
             route = route.replace(form, str(value))
     assert "{" not in route and "<" not in route, route
     return route

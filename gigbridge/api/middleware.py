@@ -46,6 +46,8 @@ class ProblemMiddleware:
             response.status_code < 400
             or not for_machines(request)
             or response.streaming
+            # OData answers carry their own error shape (the analytics feed, OData-Version).
+            or response.has_header("OData-Version")
             or response.get("Content-Type", "").startswith(CONTENT_TYPE)
         ):
             return response
