@@ -4,6 +4,7 @@ from gigbridge.people.capabilities import (
     can_read_audit,
     can_review_quarantine,
     can_view_agreements,
+    can_view_analytics,
 )
 
 
@@ -18,4 +19,5 @@ def navigation(request):
         "can_create_requests": can_create_requests(user),
         "can_view_agreements": can_view_agreements(user),
         "can_review_quarantine": can_review_quarantine(user),
+        "can_view_analytics": can_view_analytics(user),
     }
