@@ -44,6 +44,7 @@ SECTIONS = {
     "GIGBRIDGE_UPWORK_": "UPWORK",
     "GIGBRIDGE_TEAMS_": "TEAMS",
     "GIGBRIDGE_QUARANTINE_": "FILES",
+    "GIGBRIDGE_HUB_": "HUB",
 }
 # Settings whose keys keep the part of the name after GIGBRIDGE_ (FILES["quarantine_group_id"]).
 WHOLE_NAMES = {"FILES"}

@@ -41,7 +41,7 @@ def test_dashboard_and_exports_only_for_who_may_view_analytics(people, fake_tabl
         assert client.get(url).status_code == expected, (username, url)
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(fake_tables, db):
+def test_signed_out_visitors_are_sent_to_sign_in(fake_tables, policy):
     for url in ("/analytics/", "/analytics/summary.csv"):
         response = Client().get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]

@@ -61,6 +61,15 @@ def day(value) -> str:
 
 
 @register.filter
+def month(value) -> str:
+    """A month (any date in it) as YYYY-MM: the one date format without its day."""
+    value = _parse(value)
+    if isinstance(value, dt.datetime):
+        value = _local(value)
+    return value.strftime("%Y-%m") if isinstance(value, dt.date) else ""
+
+
+@register.filter
 def moment(value) -> str:
     """A moment as YYYY-MM-DD HH:MM in the program's time zone; a bare date as its day."""
     value = _parse(value)
