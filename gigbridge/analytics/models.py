@@ -17,6 +17,7 @@ class RequestFact(models.Model):
     """One row per work request: its dimensions, milestones and measures."""
 
     request_id = models.BigIntegerField(primary_key=True)
+    engagement_id = models.BigIntegerField(null=True, unique=True)
     # dimensions
     cost_center_id = models.BigIntegerField()
     task_category = models.CharField(max_length=50)

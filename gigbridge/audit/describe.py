@@ -293,6 +293,8 @@ SENTENCES: dict[str, Any] = {
         for state in OFFER_STATES
         if state != "queued"
     },
+    "compliance.refused": "The program's rules refused the {where} of {request} by {actor}: "
+    "{problems}",
     "marketplace.contract_blocked": "Upwork reported a contract for {engagement}, but "
     "compliance blocked it: {error}",
     "marketplace.milestone_submitted": _milestone_submitted,

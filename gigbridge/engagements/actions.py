@@ -30,7 +30,7 @@ from gigbridge.program.policy import RequestFacts
 from gigbridge.program.reach import reach
 from gigbridge.program.workspace_rules import workspace_problems
 
-from . import compliance, events, links
+from . import compliance, events, links, refusals
 from .models import ApprovalStep, DecisionLink, Engagement, WorkRequest
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,17 @@ def _resolve_assignee(role: str, request: WorkRequest, rule_id: str):
     return None
 
 
+def _submitting(user, request, *args, **kwargs):
+    return user, request
+
+
+def _contracting(user, engagement, to_state, *args, actor=None, **kwargs):
+    if to_state != Engagement.State.CONTRACTED:
+        return None
+    return (user if user is not None else actor), engagement.request
+
+
+@refusals.recorded("submission", _submitting)
 @transaction.atomic
 def submit_request(user, request: WorkRequest) -> WorkRequest:
     request = WorkRequest.objects.select_for_update().get(pk=request.pk)
@@ -802,6 +813,7 @@ def _escalation_target(step: ApprovalStep):
 # --- engagements ---------------------------------------------------------------------------
 
 
+@refusals.recorded("contract", _contracting)
 @transaction.atomic
 def transition_engagement(
     user,

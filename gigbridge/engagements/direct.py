@@ -24,7 +24,7 @@ from gigbridge import clock
 from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
 from gigbridge.people import capabilities
 
-from . import permissions
+from . import permissions, refusals
 from .actions import transition_engagement
 from .models import Engagement, WorkRequest
 
@@ -79,6 +79,7 @@ def date_problems(request: WorkRequest, start: dt.date, end: dt.date) -> list[Pr
     return problems
 
 
+@refusals.recorded("contract", lambda user, engagement, *a, **k: (user, engagement.request))
 def start_contract(
     user, engagement: Engagement, start: dt.date | None = None, end: dt.date | None = None
 ) -> Engagement:

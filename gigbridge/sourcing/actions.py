@@ -21,7 +21,7 @@ from django.urls import reverse
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.domainerrors import InvalidTransition, Problem, RuleViolation
-from gigbridge.engagements import compliance, permissions
+from gigbridge.engagements import compliance, permissions, refusals
 from gigbridge.engagements.actions import transition_engagement
 from gigbridge.engagements.models import Engagement, WorkRequest
 from gigbridge.integrations.upwork import operations as ops
@@ -323,6 +323,7 @@ def _refuse(user, engagement: Engagement, problems: list[Problem], what: dict) -
             obj=engagement,
             after={**what, "problems": [str(p) for p in problems]},
         )
+        refusals.record_refusals(user, engagement.request, problems, "offer")
     raise RuleViolation(problems)
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from gigbridge import clock, limits
 from gigbridge.audit.actions import record
 from gigbridge.domainerrors import InvalidTransition, RuleViolation
+from gigbridge.engagements import refusals
 from gigbridge.engagements.actions import transition_engagement
 from gigbridge.engagements.models import Engagement
 from gigbridge.integrations.upwork import operations as ops
@@ -340,6 +341,8 @@ def _contracted(offer: MarketplaceOffer, contract_id: str) -> int:
                 obj=engagement,
                 after={"error": str(error)[:500]},
             )
+            if isinstance(error, RuleViolation):  # the transition's own trace rolled back
+                refusals.record_refusals(None, engagement.request, error.problems, "contract")
         return 0
     return 1
 
@@ -597,9 +600,9 @@ def _upsert_hours(engagement: Engagement, contract_id: str, item) -> int:
         )
         return 1
     if (row.hours, row.amount) != (hours, amount):
-        TimeEntry.objects.filter(pk=row.pk).update(
-            hours=hours, amount=amount, synced_at=clock.now()
-        )
+        # save(), not .update(): the revision is seen by what listens (analytics' hours).
+        row.hours, row.amount, row.synced_at = hours, amount, clock.now()
+        row.save(update_fields=["hours", "amount", "synced_at"])
     return 0
 
 
