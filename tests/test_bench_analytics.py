@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from gigbridge.analytics.rebuild import rebuild_all
 
 from bench.analytics import generate as gen
 from bench.analytics import run
 from gigbridge import clock
 from gigbridge.analytics import queries
+from gigbridge.analytics.rebuild import rebuild_all
 from gigbridge.engagements.models import ApprovalStep, Engagement, WorkRequest
 from gigbridge.program.actions import activate_policy_file
 from gigbridge.sourcing.models import Payment, TimeEntry

@@ -234,6 +234,12 @@ def main(argv: list[str] | None = None) -> dict:
         from gigbridge.program.actions import activate_policy_file
 
         clock.set_now(PINNED_NOW)
+        if "rebuild" in phases and "generate" not in phases:
+            # A kept database: the analytics schema may have changed since it was made (while
+            # the app was young its first migration did). Its tables hold only what rebuild
+            # recomputes from the source tables, so they are made again from scratch.
+            call_command("migrate", "analytics", "zero", interactive=False, verbosity=0)
+            call_command("migrate", interactive=False, verbosity=0)
         if "generate" in phases:
             started = time.monotonic()
             call_command("migrate", interactive=False, verbosity=0)
