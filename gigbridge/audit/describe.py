@@ -354,6 +354,8 @@ SENTENCES: dict[str, Any] = {
     "upwork.connected": "{actor} connected the Upwork organization {organization_id}",
     "people.imported": "{actor} imported people from a CSV file ({counts})",
     "role.granted": "{actor} gave {user} the {role} role",
+    "setup.first_admin": "{actor} became the first program admin of this installation with its "
+    "one-time set-up code (from {address})",
     # agreements
     "agreement.recorded": "{actor} recorded the {name} of {person}, signed {signed_on}",
     "agreement.revoked": "{actor} revoked the {name} of {person}",
