@@ -27,7 +27,7 @@ from gigbridge.people.models import Person
 from gigbridge.sourcing.models import ContractEnd, MarketplaceOffer, Payment, TimeEntry
 
 from . import facts
-from .models import RequestFact, measures
+from .models import RequestFact, grain_key, measures
 
 FACT_FIELDS = [f.attname for f in RequestFact._meta.concrete_fields]
 
@@ -35,15 +35,33 @@ FACT_FIELDS = [f.attname for f in RequestFact._meta.concrete_fields]
 # --- applying cells ------------------------------------------------------------------------
 
 
-def apply(cells: dict) -> None:
-    """Add each cell's measures to its rollup row (made if missing), atomically per row."""
-    by_model: dict = {}
+def in_grains(cells: dict) -> dict:
+    """Each full-key cell also added to the row of every coarser grain its table keeps (the
+    all-teams row, …): {(model, grain, key): {measure: value}}."""
+    out: dict = {}
     for (model, key), values in cells.items():
+        if not any(values.values()):
+            continue
+        for grain in model.GRAINS:
+            target = out.setdefault((model, grain, grain_key(model, key, grain)), {})
+            for name, value in values.items():
+                target[name] = target.get(name, 0) + value
+    return out
+
+
+def apply(cells: dict) -> None:
+    """Add each cell's measures to its rollup rows, the full key's and every coarser grain's
+    (made if missing), atomically per row and in the caller's transaction."""
+    by_model: dict = {}
+    for (model, grain, key), values in in_grains(cells).items():
         if any(values.values()):
-            by_model.setdefault(model, []).append((key, values))
+            by_model.setdefault(model, []).append((key, grain, values))
     for model, rows in by_model.items():
+        # Sorted: two transactions upsert shared rows (the all-teams ones) in the same order,
+        # so they wait for each other instead of deadlocking.
+        rows.sort(key=lambda row: (row[1], str(row[0])))
         table = connection.ops.quote_name(model._meta.db_table)
-        keys, names = list(model.KEY), measures(model)
+        keys, names = [*model.KEY, "grain"], measures(model)
         columns = ", ".join(connection.ops.quote_name(c) for c in keys + names)
         marks = ", ".join(["%s"] * (len(keys) + len(names)))
         sets = ", ".join(
@@ -51,7 +69,7 @@ def apply(cells: dict) -> None:
             f"+ excluded.{connection.ops.quote_name(n)}"
             for n in names
         )
-        conflict = ", ".join(connection.ops.quote_name(c) for c in keys)
+        conflict = ", ".join(connection.ops.quote_name(c) for c in model.KEY)
         # Only quoted column and table names of our own models are formatted in; values are
         # parameters.
         sql = (
@@ -59,9 +77,9 @@ def apply(cells: dict) -> None:
             f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
         )
         params = [
-            [connection.ops.adapt_datefield_value(key[0]), *key[1:]]
+            [connection.ops.adapt_datefield_value(key[0]), *key[1:], grain]
             + [int(values.get(n, 0)) for n in names]
-            for key, values in rows
+            for key, grain, values in rows
         ]
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)

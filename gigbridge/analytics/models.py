@@ -12,6 +12,45 @@ every row with no team a distinct key of a unique constraint.
 
 from django.db import models
 
+# --- grains --------------------------------------------------------------------------------
+# Keyed by every dimension, the rollups are almost as large as the facts at enterprise size
+# (300 teams × 10 years: 929,219 cube rows for 1,250,000 requests), so an unfiltered query would
+# scan them all. Each rollup therefore also keeps coarser *grains* in the same table: rows where
+# some dimensions are collapsed into the sentinel ALL ("every one"). ``grain`` is the bit mask
+# of the collapsed dimensions (bit i = ``DIMS[i]``; 0 = the full key), ``GRAINS`` the grains a
+# table keeps, smallest first: a query reads the first one that has every dimension it filters
+# or groups by (``queries._scope``). Every change is applied to each grain in the same
+# transaction (``maintain.apply``); ``rebuild`` sums the full-key rows into the others;
+# ``check`` compares every grain. See docs/analytics.md, "Grains".
+ALL = -1  # an id dimension (cost center, team, requester) collapsed: every one
+ALL_TEXT = "*"  # the task category collapsed (a filter can never be "*": see queries.Filters)
+
+
+def sentinel(dim: str):
+    return ALL_TEXT if dim == "task_category" else ALL
+
+
+def collapsed(model, grain: int) -> set[str]:
+    """The dimensions a grain of ``model`` collapses into ALL."""
+    return {dim for i, dim in enumerate(model.DIMS) if grain & (1 << i)}
+
+
+def grain_key(model, key: tuple, grain: int) -> tuple:
+    """A full key (``model.KEY`` order) of the grain's row that sums it."""
+    gone = collapsed(model, grain)
+    return tuple(sentinel(n) if n in gone else v for n, v in zip(model.KEY, key, strict=True))
+
+
+def _grain_indexes(prefix: str) -> list:
+    """Every query reads one grain: the grain leads, then the filtered dimension, then the
+    month (a period is a month range)."""
+    return [
+        models.Index(fields=["grain", "month"], name=f"{prefix}_grain_month"),
+        models.Index(fields=["grain", "cost_center_id", "month"], name=f"{prefix}_grain_cc"),
+        models.Index(fields=["grain", "task_category", "month"], name=f"{prefix}_grain_cat"),
+        models.Index(fields=["grain", "team_key", "month"], name=f"{prefix}_grain_team"),
+    ]
+
 
 class RequestFact(models.Model):
     """One row per work request: its dimensions, milestones and measures."""
@@ -85,7 +124,11 @@ class MonthlyCube(models.Model):
     paid_cents = models.BigIntegerField(default=0, help_text="Payments made this month")
     hours_centi = models.BigIntegerField(default=0, help_text="Hours worked this month")
 
+    grain = models.SmallIntegerField(default=0, db_default=0)
+
     KEY = ("month", "cost_center_id", "task_category", "team_key")
+    DIMS = ("cost_center_id", "task_category", "team_key")
+    GRAINS = (7, 5, 6, 4, 1, 0)  # month; +category; +cost center; no team; no cost center; full
 
     class Meta:
         constraints = [
@@ -94,6 +137,7 @@ class MonthlyCube(models.Model):
                 name="analytics_one_cube_cell",
             )
         ]
+        indexes = _grain_indexes("an_cube")
 
     def __str__(self) -> str:
         return f"cube {self.month} {self.cost_center_id} {self.task_category} {self.team_key}"
@@ -111,7 +155,11 @@ class ApprovalCycle(models.Model):
     decisions = models.BigIntegerField(default=0)
     seconds = models.BigIntegerField(default=0, help_text="step activated → decided")
 
+    grain = models.SmallIntegerField(default=0, db_default=0)
+
     KEY = ("month", "cost_center_id", "task_category", "team_key", "stage", "role")
+    DIMS = ("cost_center_id", "task_category", "team_key")
+    GRAINS = (7, 4, 0)  # month × stage × role; no team; full
 
     class Meta:
         constraints = [
@@ -120,6 +168,7 @@ class ApprovalCycle(models.Model):
                 name="analytics_one_approval_cell",
             )
         ]
+        indexes = _grain_indexes("an_appr")
 
     def __str__(self) -> str:
         return f"approvals {self.month} stage {self.stage} {self.role}"
@@ -136,13 +185,23 @@ class Adoption(models.Model):
     team_key = models.BigIntegerField()
     requests = models.BigIntegerField(default=0)
 
+    grain = models.SmallIntegerField(default=0, db_default=0)
+
     KEY = ("month", "requester_id", "cost_center_id", "task_category", "team_key")
+    DIMS = ("requester_id", "cost_center_id", "task_category", "team_key")
+    GRAINS = (7, 14, 0)  # month × team; month × requester; full
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["month", "requester_id", "cost_center_id", "task_category", "team_key"],
                 name="analytics_one_adoption_cell",
+            )
+        ]
+        indexes = _grain_indexes("an_adop") + [
+            # managers of the all-teams grain without reading the table
+            models.Index(
+                fields=["grain", "month", "requester_id", "requests"], name="an_adop_grain_req"
             )
         ]
 
@@ -160,7 +219,11 @@ class Refusal(models.Model):
     rule = models.CharField(max_length=100)
     refusals = models.BigIntegerField(default=0)
 
+    grain = models.SmallIntegerField(default=0, db_default=0)
+
     KEY = ("month", "cost_center_id", "task_category", "team_key", "rule")
+    DIMS = ("cost_center_id", "task_category", "team_key")
+    GRAINS = (7, 0)  # month × rule; full
 
     class Meta:
         constraints = [
@@ -169,6 +232,7 @@ class Refusal(models.Model):
                 name="analytics_one_refusal_cell",
             )
         ]
+        indexes = _grain_indexes("an_refu")
 
     def __str__(self) -> str:
         return f"refusals {self.month} {self.rule}"
@@ -184,7 +248,11 @@ class Country(models.Model):
     country = models.CharField(max_length=2)
     engagements = models.BigIntegerField(default=0)
 
+    grain = models.SmallIntegerField(default=0, db_default=0)
+
     KEY = ("month", "cost_center_id", "task_category", "team_key", "country")
+    DIMS = ("cost_center_id", "task_category", "team_key")
+    GRAINS = (7, 4, 0)  # month × country; no team; full
 
     class Meta:
         constraints = [
@@ -193,6 +261,7 @@ class Country(models.Model):
                 name="analytics_one_country_cell",
             )
         ]
+        indexes = _grain_indexes("an_ctry")
 
     def __str__(self) -> str:
         return f"countries {self.month} {self.country}"
@@ -203,5 +272,5 @@ ROLLUPS = [MonthlyCube, ApprovalCycle, Adoption, Refusal, Country]
 
 
 def measures(model) -> list[str]:
-    skip = set(model.KEY) | {"id"}
+    skip = set(model.KEY) | {"id", "grain"}
     return [f.column for f in model._meta.concrete_fields if f.column not in skip]

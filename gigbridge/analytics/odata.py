@@ -11,7 +11,8 @@ Entity sets (``entity_sets``):
   get a ``currency`` property). Custom query options ``start``, ``end``, ``cost_center``,
   ``task_category`` and ``team`` filter them as on the dashboard (``queries.Filters``);
 - the stored facts and rollups (``ModelSet``: one per model, its primary key as key; paged by
-  key, ``$filter`` becomes SQL).
+  key, ``$filter`` becomes SQL). Rollups are served at their full key only (grain 0): their
+  coarser grains' rows would count every request twice in a client's sum.
 
 Query options (Part 2, 5): ``$select``, ``$filter`` (``odata_filter``), ``$orderby``, ``$top``,
 ``$skip``, ``$count``, ``$format`` (JSON only) and ``$skiptoken`` (ours, from ``nextLink``).
@@ -256,13 +257,19 @@ class ModelSet(EntitySet):
         self.model = apps.get_model(label)
         pk = self.model._meta.pk
         self.key = pk.attname
+        # A rollup's coarser grains (its all-teams rows, …) sum its full-key rows: the feed
+        # serves the full key only, so a sum in Power BI counts every request once.
+        names = {f.name for f in self.model._meta.concrete_fields}
+        self.base = {"grain": 0} if "grain" in names else {}
         self.properties = [
-            p for f in self.model._meta.concrete_fields if (p := _model_property(f)) is not None
+            p
+            for f in self.model._meta.concrete_fields
+            if f.name not in self.base and (p := _model_property(f)) is not None
         ]
         self.properties.sort(key=lambda p: p.name != self.key)  # the key first
 
     def _queryset(self, query: Query):
-        qs = self.model.objects.all()
+        qs = self.model.objects.filter(**self.base)
         if query.filter is not None:
             qs = qs.filter(to_q(query.filter, self.filter_props()))
         return qs
@@ -314,7 +321,7 @@ class ModelSet(EntitySet):
         return Page(rows, count, f"o{end}" if more else None)
 
     def one(self, key: int, query: Query) -> dict | None:
-        rows = self._values(self.model.objects.filter(pk=key))
+        rows = self._values(self.model.objects.filter(pk=key, **self.base))
         return rows[0] if rows else None
 
 

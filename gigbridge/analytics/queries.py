@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from gigbridge.program import actions as program
 from gigbridge.program.models import CostCenter, Workspace
 
 from .errors import BadFilter
-from .models import Adoption, ApprovalCycle, Country, MonthlyCube, Refusal
+from .models import Adoption, ApprovalCycle, Country, MonthlyCube, Refusal, collapsed
 
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 CODE_MAX = 32
@@ -119,9 +119,27 @@ class Table:
 # --- reading the rollups -------------------------------------------------------------------
 
 
-def _scope(model, filters: Filters):
-    """The rollup rows in the filters' months and dimensions."""
-    qs = model.objects.all()
+def grain_for(model, filters: Filters, needs: tuple[str, ...] = ()) -> int:
+    """The smallest grain of ``model`` that keeps every dimension the filters set and the
+    query groups by or counts (``needs``)."""
+    wanted = set(needs)
+    for name, dim in (
+        ("cost_center", "cost_center_id"),
+        ("task_category", "task_category"),
+        ("team", "team_key"),
+    ):
+        if getattr(filters, name) is not None:
+            wanted.add(dim)
+    for grain in model.GRAINS:  # smallest first; the full key (0) keeps everything
+        if not collapsed(model, grain) & wanted:
+            return grain
+    raise AssertionError(f"{model.__name__}.GRAINS lacks the full key 0")
+
+
+def _scope(model, filters: Filters, needs: tuple[str, ...] = ()):
+    """The rollup rows in the filters' months and dimensions, of the smallest grain that has
+    them (see models, "grains"): every query reads one grain, so nothing counts twice."""
+    qs = model.objects.filter(grain=grain_for(model, filters, needs))
     if filters.start:
         qs = qs.filter(month__gte=filters.start.replace(day=1))
     if filters.end:
@@ -178,7 +196,7 @@ def _team_names(keys) -> dict[int, str]:
 
 
 def _sums(filters: Filters, *fields: str, by: tuple[str, ...] = ()) -> list[dict]:
-    qs = _scope(MonthlyCube, filters)
+    qs = _scope(MonthlyCube, filters, needs=by)
     if by:
         qs = qs.values(*by).order_by(*by)
         return list(qs.annotate(**{f: Sum(f) for f in fields}))
@@ -200,10 +218,14 @@ def summary(filters: Filters) -> Table:
         "duration_days",
         "repeat_hires",
     )[0]
+    # COUNT(*) of a DISTINCT subquery: PostgreSQL hashes the few thousand requesters instead
+    # of sorting every (month, requester) row as COUNT(DISTINCT …) would.
     managers = (
-        _scope(Adoption, filters)
+        _scope(Adoption, filters, needs=("requester_id",))
         .filter(requests__gt=0)
-        .aggregate(n=Count("requester_id", distinct=True))["n"]
+        .values("requester_id")
+        .distinct()
+        .count()
     )
     row = {
         "requests": cube["submitted"] or 0,
@@ -479,25 +501,40 @@ def budget_burn(filters: Filters) -> Table:
     )
 
 
+def _distinct(model, filters: Filters, dim: str) -> Count:
+    """Distinct ``dim`` per month: in a grain that collapses every other dimension each
+    (month, dim) is one row, so a plain count is exact and spares a sort per month."""
+    grain = grain_for(model, filters, (dim,))
+    alone = collapsed(model, grain) == set(model.DIMS) - {dim}
+    return Count(dim, distinct=not alone)
+
+
 def adoption(filters: Filters) -> Table:
+    # Hiring managers from the (month, requester) grain, teams from the (month, team) one when
+    # no other dimension is filtered; distinct counts stay exact in any grain that keeps the
+    # dimension counted.
     people = {
         r["month"]: r
-        for r in _scope(Adoption, filters)
+        for r in _scope(Adoption, filters, needs=("requester_id",))
         .filter(requests__gt=0)
         .values("month")
         .order_by("month")
-        .annotate(
-            managers=Count("requester_id", distinct=True),
-            teams=Count("team_key", distinct=True, filter=Q(team_key__gt=0)),
-            requests=Sum("requests"),
-        )
+        .annotate(managers=_distinct(Adoption, filters, "requester_id"), requests=Sum("requests"))
+    }
+    teams = {
+        r["month"]: r["teams"]
+        for r in _scope(Adoption, filters, needs=("team_key",))
+        .filter(requests__gt=0, team_key__gt=0)
+        .values("month")
+        .order_by("month")
+        .annotate(teams=_distinct(Adoption, filters, "team_key"))
     }
     repeats = {r["month"]: r["repeat_hires"] for r in _sums(filters, "repeat_hires", by=("month",))}
     rows = [
         {
             "month": month,
             "hiring_managers": people[month]["managers"] if month in people else 0,
-            "teams": people[month]["teams"] if month in people else 0,
+            "teams": teams.get(month, 0),
             "requests": people[month]["requests"] if month in people else 0,
             "repeat_hires": repeats.get(month) or 0,
         }
@@ -601,20 +638,20 @@ def dashboard(filters: Filters) -> list[Table]:
 
 
 def filter_choices() -> dict:
-    """What the filters can be set to: every cost center, task category and team that has
-    data in the rollups or (cost centers, categories) is in the policy in force."""
-    categories = set(MonthlyCube.objects.values_list("task_category", flat=True).distinct())
+    """What the filters can be set to, from small tables: the program's cost centers and
+    teams (workspaces), and the task categories of the policy in force plus those with data
+    (the cube's per-category grain: a few rows a month, never the full cube)."""
+    categories = set(
+        MonthlyCube.objects.filter(grain=grain_for(MonthlyCube, Filters(), ("task_category",)))
+        .values_list("task_category", flat=True)
+        .distinct()
+    )
     try:
         categories |= set(program.current()[1].task_categories)
     except program.NoPolicyError:
         pass
-    used_teams = set(MonthlyCube.objects.values_list("team_key", flat=True).distinct())
     return {
         "cost_centers": list(CostCenter.objects.order_by("code").values_list("code", "name")),
         "task_categories": sorted(categories),
-        "teams": list(
-            Workspace.objects.filter(pk__in=used_teams - {0})
-            .order_by("name")
-            .values_list("pk", "name")
-        ),
+        "teams": list(Workspace.objects.order_by("name").values_list("pk", "name")),
     }
