@@ -424,6 +424,11 @@ def _pick(user, proposal_id, contract_type, amount, hourly_rate, weekly_hours, m
             "country": proposal.country,
         },
     )
+    if proposal.country and not person.country:
+        # Known before the pick without a country (e.g. sent the agreements to sign first): the
+        # marketplace profile's country is what the blocked-countries rule and analytics read.
+        person.country = proposal.country
+        person.save(update_fields=["country"])
     proposal.picked = True
     proposal.save(update_fields=["picked"])
     engagement.freelancer = person

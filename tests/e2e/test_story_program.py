@@ -14,6 +14,7 @@ import csv
 import io
 import re
 
+import pycountry
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -70,6 +71,10 @@ def test_the_program_manager_filters_the_dashboard_and_exports_it(
     hired = contracted_on_the_marketplace(world, api, WORKSPACE, base_url=settings.BASE_URL)
     a_second_request_waiting(api, hired.start.isoformat(), hired.end.isoformat())
     world.work()
+    market = api["rita"].get(f"/engagements/{hired.engagement_id}/marketplace")
+    country = pycountry.countries.get(
+        alpha_2=next(p for p in market["proposals"] if p["picked"])["country"]
+    )
 
     # ada (the program manager) lands on her home, and goes from there to the dashboard.
     ada = persons.signed_in("ada", "/")
@@ -92,6 +97,10 @@ def test_the_program_manager_filters_the_dashboard_and_exports_it(
     # Committed: the accepted offer of 3,000 USD at the policy's rate of 0.92; nothing paid yet.
     expect(spend.get_by_role("row", name=re.compile("^design"))).to_contain_text("2,760.00 EUR")
     expect(spend.get_by_role("rowheader", name=re.compile("software", re.I))).to_have_count(0)
+    # The freelancer's country, as her marketplace profile gives it (she signed the agreements,
+    # and so was known to the program, before she was picked).
+    countries = ada.get_by_role("table", name="Freelancer countries")
+    expect(countries.get_by_role("rowheader", name=country.name)).to_be_visible()
     persons.shoot(ada, "dashboard-marketing")
 
     # The same table as CSV, with the same filter.
@@ -139,9 +148,7 @@ def test_the_first_admin_sets_up_an_empty_installation(browser, live_server, set
         page.get_by_label("Last name").fill("Program")
         page.get_by_label("Email").fill("priya@acme.example")
         page.get_by_label("Password", exact=True).fill("a long and unusual passphrase 7")
-        page.get_by_label("Password again").fill(
-            "a long and unusual passphrase 7"
-        )
+        page.get_by_label("Password again").fill("a long and unusual passphrase 7")
         page.get_by_role("button", name="Create the admin account").click()
 
         expect(page.get_by_role("heading", name="Define the program")).to_be_visible()
