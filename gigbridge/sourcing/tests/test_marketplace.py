@@ -171,6 +171,16 @@ def test_pick_queues_the_offer_and_moves_the_engagement_to_offered(people):
     assert OutboxJob.objects.filter(kind=marketplace.OFFER_JOB).count() == 1
 
 
+def test_a_freelancer_known_without_a_country_gets_the_profiles_on_pick(people):
+    # Sent the agreements before the pick, so known to the program with no country.
+    engagement = approved_engagement(people)
+    p = proposal(engagement)
+    person = signed(p.freelancer_email, country="")
+    marketplace.pick(people["rita"], p)
+    person.refresh_from_db()
+    assert person.country == p.country == "PT"
+
+
 def test_offer_input_is_the_documented_creation_offer_input():
     """CreationOfferInput as the reference documents it: the offer on a proposal
     (JobApplication), money in cents, the budget the milestones' sum."""
